@@ -1,0 +1,128 @@
+/**
+ * Loads the effective config: embedded defaults < YAML file < LARDER_* env <
+ * command-line flags. A file replaces the default value of each top-level key
+ * it sets (so a file's `remotes` replaces the public defaults entirely).
+ */
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import envPaths from 'env-paths';
+import type { ZodIssue } from 'zod';
+import { LarderError } from '../core/errors.js';
+import { DEFAULT_CONFIG_YAML } from './defaults.js';
+import { ConfigSchema, type Config, type RemoteConfig, type RemoteType } from './schema.js';
+import { parseListen } from './units.js';
+
+export interface LoadOptions {
+  /** Path of a YAML file (flag --config or LARDER_CONFIG). */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Values from flags, highest precedence. */
+  overrides?: { listen?: string; dataDir?: string };
+}
+
+export interface LoadedConfig extends Config {
+  dataDir: string;
+  /** Where the file came from, for messages. */
+  source: string;
+}
+
+export function configError(message: string): LarderError {
+  return new LarderError('E_CONFIG', `config: ${message}`);
+}
+
+function formatIssue(issue: ZodIssue): string {
+  const path = issue.path.length ? issue.path.join('.') : '(root)';
+  if (issue.code === 'unrecognized_keys') return `${path}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'invalid_union_discriminator') return `${path}: expected one of ${issue.options.map(String).join(', ')}`;
+  return `${path}: ${issue.message}`;
+}
+
+/** Replaces ${NAME} in credential strings with environment values; a missing variable is an error. */
+function interpolate(value: string, env: NodeJS.ProcessEnv, where: string): string {
+  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+    const v = env[name];
+    if (v === undefined) throw configError(`${where}: environment variable ${name} is not set`);
+    return v;
+  });
+}
+
+function parseDocument(text: string, source: string): Record<string, unknown> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    const where = err instanceof YAMLParseError && err.linePos ? ` (line ${err.linePos[0].line})` : '';
+    throw configError(`${source}${where}: invalid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw configError(`${source}: the top level must be a mapping`);
+  return doc as Record<string, unknown>;
+}
+
+export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> {
+  const env = opts.env ?? process.env;
+  const merged = parseDocument(DEFAULT_CONFIG_YAML, 'defaults');
+  const file = opts.file ?? env.LARDER_CONFIG;
+  let source = 'embedded defaults';
+  if (file) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      throw configError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    Object.assign(merged, parseDocument(text, file));
+    source = file;
+  }
+  if (env.LARDER_LISTEN) merged.listen = env.LARDER_LISTEN;
+  if (env.LARDER_DATA_DIR) merged.dataDir = env.LARDER_DATA_DIR;
+  if (opts.overrides?.listen) merged.listen = opts.overrides.listen;
+  if (opts.overrides?.dataDir) merged.dataDir = opts.overrides.dataDir;
+  return validateConfig(merged, source, env);
+}
+
+/** Validates a parsed document (also used for hot reload and tests). */
+export function validateConfig(doc: unknown, source: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const parsed = ConfigSchema.safeParse(doc);
+  if (!parsed.success) {
+    throw configError(`${source}: ${parsed.error.issues.map(formatIssue).join('; ')}`);
+  }
+  const cfg = parsed.data;
+  for (const [name, remote] of Object.entries(cfg.remotes)) {
+    if (remote.auth) {
+      for (const k of ['username', 'password', 'token'] as const) {
+        const v = remote.auth[k];
+        if (v !== undefined) remote.auth[k] = interpolate(v, env, `remotes.${name}.auth.${k}`);
+      }
+    }
+  }
+  checkRouting(cfg);
+  const dataDir = cfg.dataDir ?? envPaths('larder', { suffix: '' }).data;
+  return { ...cfg, dataDir, source };
+}
+
+function checkRouting(cfg: Config): void {
+  const wantType = (path: string, name: string, type: RemoteType): void => {
+    const r = cfg.remotes[name];
+    if (!r) throw configError(`${path}: no remote named "${name}"`);
+    if (r.type !== type) throw configError(`${path}: remote "${name}" is of type ${r.type}, expected ${type}`);
+  };
+  if (cfg.npm.default) wantType('npm.default', cfg.npm.default, 'npm');
+  for (const [scope, name] of Object.entries(cfg.npm.scopes ?? {})) wantType(`npm.scopes.${scope}`, name, 'npm');
+  if (cfg.oci.default) wantType('oci.default', cfg.oci.default, 'oci');
+  if (cfg.pypi.default) wantType('pypi.default', cfg.pypi.default, 'pypi');
+  if (cfg.go.default) wantType('go.default', cfg.go.default, 'go');
+}
+
+/** The default remote of a protocol: `<protocol>.default`, else the first remote of its type. */
+export function defaultRemote(cfg: Config, type: RemoteType): string | undefined {
+  const explicit = type === 'npm' || type === 'oci' || type === 'pypi' || type === 'go' ? cfg[type].default : undefined;
+  if (explicit) return explicit;
+  return Object.entries(cfg.remotes).find(([, r]) => r.type === type)?.[0];
+}
+
+export function listenAddress(cfg: Config): { host: string; port: number } {
+  return parseListen(cfg.listen)!;
+}
+
+export type { Config, RemoteConfig };

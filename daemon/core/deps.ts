@@ -1,0 +1,40 @@
+/** What the cache core needs from the outside world, bundled for constructors. */
+import type { BlobStore, CacheEvents, Clock, HotCache, IndexStore } from './ports.js';
+
+export interface CoreDeps {
+  blobs: BlobStore;
+  index: IndexStore;
+  hot: HotCache;
+  clock: Clock;
+  events: CacheEvents;
+  /** Bodies up to this size are kept in the hot cache when read. */
+  hotMaxBody: number;
+}
+
+/** Batches last-access updates so a hit never writes to the index synchronously. */
+export class AccessTracker {
+  private pending = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly deps: Pick<CoreDeps, 'index' | 'clock'>,
+    private readonly flushMs = 30_000,
+  ) {}
+
+  touch(digest: string): void {
+    this.pending.set(digest, this.deps.clock.now());
+    if (!this.timer) {
+      this.timer = setTimeout(() => void this.flush(), this.flushMs);
+      this.timer.unref();
+    }
+  }
+
+  async flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    await this.deps.index.touchBlobs(batch);
+  }
+}

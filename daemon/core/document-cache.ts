@@ -1,0 +1,185 @@
+/**
+ * Mutable documents (packuments, tag lists, index pages…): kept with their
+ * upstream validators, revalidated after a TTL with If-None-Match /
+ * If-Modified-Since (concurrent revalidations coalesce), derived once per
+ * upstream change into named variants, and served stale when the upstream
+ * fails.
+ */
+import { LarderError, notFound, toLarderError } from './errors.js';
+import { sha256Hex } from './digest.js';
+import { NegativeCache, SingleFlight } from './single-flight.js';
+import { header, isAbsent, isUpstreamFailure, upstreamStatusError } from './upstream-status.js';
+import type { AccessTracker, CoreDeps } from './deps.js';
+import type { UpstreamResponse } from './ports.js';
+import type { BlobMeta, CacheState, Entry, Validators, VariantRef } from './types.js';
+
+export interface DerivedVariant {
+  body: Buffer;
+  mediaType: string;
+}
+
+export interface Derived {
+  variants: Record<string, DerivedVariant>;
+  meta?: Entry['meta'];
+}
+
+export interface DocumentRequest {
+  key: string;
+  ttlMs: number;
+  offline?: boolean;
+  negativeTtlMs?: number;
+  maxBytes?: number;
+  /** Identifies the derivation (code version + settings such as publicUrl). */
+  deriveTag: string;
+  fetch(validators: Validators, signal: AbortSignal): Promise<UpstreamResponse>;
+  derive(raw: Buffer): Derived | Promise<Derived>;
+}
+
+export interface ServedDocument {
+  state: CacheState;
+  entry: Entry;
+}
+
+export class DocumentCache {
+  private readonly flights = new SingleFlight<ServedDocument>();
+  private readonly negative = new NegativeCache();
+  private readonly controller = new AbortController();
+
+  constructor(
+    private readonly deps: CoreDeps,
+    private readonly access: AccessTracker,
+  ) {}
+
+  get inflight(): number {
+    return this.flights.size;
+  }
+
+  /** Returns a fresh enough entry, revalidating or fetching it as needed. */
+  async get(req: DocumentRequest, opts: { forceRefresh?: boolean } = {}): Promise<ServedDocument> {
+    const entry = this.deps.index.getEntry(req.key);
+    const now = this.deps.clock.now();
+    if (entry && entry.deriveTag === req.deriveTag && entry.expiresAt > now && !opts.forceRefresh) {
+      return { state: 'HIT', entry };
+    }
+    if (!entry && this.negative.has(req.key, now)) throw notFound(req.key);
+    return this.flights.run(req.key, () => this.refresh(req, entry));
+  }
+
+  /** Reads a variant body (hot cache first). */
+  async variant(ref: VariantRef): Promise<Buffer> {
+    this.access.touch(ref.digest);
+    const hit = this.deps.hot.get(ref.digest);
+    if (hit) return hit;
+    const body = await this.deps.blobs.readAll(ref.digest);
+    if (body.length <= this.deps.hotMaxBody) this.deps.hot.set(ref.digest, body);
+    return body;
+  }
+
+  /** The stored raw upstream document. */
+  raw(entry: Entry): Promise<Buffer> {
+    return this.deps.blobs.readAll(entry.digest);
+  }
+
+  private async refresh(req: DocumentRequest, entry: Entry | undefined): Promise<ServedDocument> {
+    const { clock, events } = this.deps;
+    let current = entry;
+    if (current && current.deriveTag !== req.deriveTag) {
+      current = await this.store(req, await this.raw(current), current.validators ?? {}, current.fetchedAt, current.expiresAt);
+    }
+    if (req.offline) {
+      if (!current) throw new LarderError('E_OFFLINE', `${req.key} is not cached and its remote is offline`);
+      return { state: current.expiresAt > clock.now() ? 'HIT' : 'STALE', entry: current };
+    }
+    let res: UpstreamResponse;
+    try {
+      res = await req.fetch(current?.validators ?? {}, this.controller.signal);
+      if (res.status === 304 && current) {
+        res.body.resume();
+        const now = clock.now();
+        const updated: Entry = { ...current, fetchedAt: now, expiresAt: now + req.ttlMs };
+        await this.deps.index.putEntry(updated, []);
+        return { state: 'REVALIDATED', entry: updated };
+      }
+      if (isAbsent(res.status)) {
+        res.body.resume();
+        this.negative.add(req.key, clock.now() + (req.negativeTtlMs ?? 30_000));
+        throw notFound(req.key);
+      }
+      if (res.status !== 200) throw upstreamStatusError(req.key, res);
+      const raw = await readBody(res, req.maxBytes ?? 256 * 1024 * 1024, req.key);
+      events.upstreamBytes?.(raw.length);
+      const validators: Validators = {};
+      const etag = header(res, 'etag');
+      const lastModified = header(res, 'last-modified');
+      if (etag) validators.etag = etag;
+      if (lastModified) validators.lastModified = lastModified;
+      const now = clock.now();
+      const stored = await this.store(req, raw, validators, now, now + req.ttlMs);
+      this.negative.delete(req.key);
+      return { state: current ? 'REVALIDATED' : 'MISS', entry: stored };
+    } catch (err) {
+      const e = toLarderError(err);
+      if (current && isUpstreamFailure(e)) {
+        events.staleServed?.(req.key, e.code);
+        return { state: 'STALE', entry: current };
+      }
+      throw e;
+    }
+  }
+
+  private async store(
+    req: DocumentRequest,
+    raw: Buffer,
+    validators: Validators,
+    fetchedAt: number,
+    expiresAt: number,
+  ): Promise<Entry> {
+    const derived = await req.derive(raw);
+    const { blobs, hot, index } = this.deps;
+    const rawDigest = `sha256:${sha256Hex(raw)}`;
+    const rows: Array<[string, BlobMeta]> = [[rawDigest, { size: raw.length, createdAt: fetchedAt, lastAccess: fetchedAt }]];
+    await blobs.writeAll(rawDigest, raw);
+    const variants: Record<string, VariantRef> = {};
+    for (const [name, v] of Object.entries(derived.variants)) {
+      const hex = sha256Hex(v.body);
+      const digest = `sha256:${hex}`;
+      await blobs.writeAll(digest, v.body);
+      if (v.body.length <= this.deps.hotMaxBody) hot.set(digest, v.body);
+      variants[name] = { digest, size: v.body.length, mediaType: v.mediaType, etag: `"${hex.slice(0, 40)}"` };
+      rows.push([digest, { size: v.body.length, createdAt: fetchedAt, lastAccess: fetchedAt }]);
+    }
+    const entry: Entry = {
+      key: req.key,
+      digest: rawDigest,
+      size: raw.length,
+      validators,
+      fetchedAt,
+      expiresAt,
+      immutable: false,
+      variants,
+      deriveTag: req.deriveTag,
+      meta: derived.meta,
+    };
+    await index.putEntry(entry, rows);
+    return entry;
+  }
+
+  abortAll(): void {
+    this.controller.abort();
+  }
+}
+
+/** Reads a whole upstream body, refusing more than `max` bytes. */
+export async function readBody(res: UpstreamResponse, max: number, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    n += chunk.length;
+    if (n > max) {
+      res.body.destroy();
+      throw new LarderError('E_UPSTREAM', `${what}: upstream document exceeds ${max} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, n);
+}

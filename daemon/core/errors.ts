@@ -1,0 +1,102 @@
+/**
+ * Typed errors with stable codes. Every failure Larder reports carries one of
+ * these codes; protocol adapters render them in their own wire format
+ * (npm `{error}`, OCI `{errors:[]}`, plain text for Go…). Never branch on
+ * `message`: branch on `code`.
+ */
+export type ErrorCode =
+  | 'E_BAD_REQUEST'
+  | 'E_BAD_NAME'
+  | 'E_NOT_FOUND'
+  | 'E_METHOD_NOT_ALLOWED'
+  | 'E_READ_ONLY'
+  | 'E_UNAUTHORIZED'
+  | 'E_FORBIDDEN'
+  | 'E_RANGE'
+  | 'E_INTEGRITY'
+  | 'E_UPSTREAM'
+  | 'E_UPSTREAM_TIMEOUT'
+  | 'E_UPSTREAM_STATUS'
+  | 'E_UPSTREAM_RATE_LIMIT'
+  | 'E_OFFLINE'
+  | 'E_STORAGE'
+  | 'E_STORAGE_FULL'
+  | 'E_CONFIG'
+  | 'E_SHUTTING_DOWN'
+  | 'E_INTERNAL';
+
+const DEFAULT_STATUS: Record<ErrorCode, number> = {
+  E_BAD_REQUEST: 400,
+  E_BAD_NAME: 400,
+  E_NOT_FOUND: 404,
+  E_METHOD_NOT_ALLOWED: 405,
+  E_READ_ONLY: 405,
+  E_UNAUTHORIZED: 401,
+  E_FORBIDDEN: 403,
+  E_RANGE: 416,
+  E_INTEGRITY: 502,
+  E_UPSTREAM: 502,
+  E_UPSTREAM_TIMEOUT: 504,
+  E_UPSTREAM_STATUS: 502,
+  E_UPSTREAM_RATE_LIMIT: 429,
+  E_OFFLINE: 503,
+  E_STORAGE: 500,
+  E_STORAGE_FULL: 507,
+  E_CONFIG: 500,
+  E_SHUTTING_DOWN: 503,
+  E_INTERNAL: 500,
+};
+
+const BRAND = Symbol.for('larder.error');
+
+export interface LarderErrorOptions {
+  status?: number;
+  /** Whether the message may be shown to clients (4xx default true, 5xx false). */
+  expose?: boolean;
+  cause?: unknown;
+  /** Extra machine-readable details (never credentials). */
+  details?: Record<string, unknown>;
+  /** Seconds, for 429/503 answers. */
+  retryAfter?: number;
+}
+
+export class LarderError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly expose: boolean;
+  readonly details: Record<string, unknown>;
+  readonly retryAfter: number | undefined;
+  readonly [BRAND] = true;
+
+  constructor(code: ErrorCode, message: string, opts: LarderErrorOptions = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'LarderError';
+    this.code = code;
+    this.status = opts.status ?? DEFAULT_STATUS[code];
+    this.expose = opts.expose ?? true;
+    this.details = opts.details ?? {};
+    this.retryAfter = opts.retryAfter;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as { [BRAND]?: boolean })[BRAND] === true;
+  }
+}
+
+export function isLarderError(err: unknown): err is LarderError {
+  return err instanceof LarderError;
+}
+
+/** Wraps anything thrown into a LarderError, keeping LarderErrors as they are. */
+export function toLarderError(err: unknown): LarderError {
+  if (err instanceof LarderError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new LarderError('E_STORAGE_FULL', 'the cache disk is full', { cause: err, expose: true });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new LarderError('E_INTERNAL', message, { cause: err, expose: false });
+}
+
+export const notFound = (what: string): LarderError => new LarderError('E_NOT_FOUND', `${what} not found`);
+export const badRequest = (why: string): LarderError => new LarderError('E_BAD_REQUEST', why);

@@ -1,0 +1,198 @@
+/**
+ * A streaming fill: one upstream body written to one temp file while it is
+ * hashed, readable by any number of clients while it grows.
+ *
+ * - Readers read the temp file positionally, so a follower that joins late
+ *   gets the bytes already received and then the rest as they arrive; the
+ *   upstream is read once, at disk speed, whatever the clients do.
+ * - The last HOLDBACK bytes are released only once every expected digest and
+ *   the size verified; on mismatch every reader is destroyed, so a client sees
+ *   a failed transfer, never a complete wrong file.
+ * - A reader that goes away does not stop the fill.
+ */
+import { EventEmitter } from 'node:events';
+import { Readable } from 'node:stream';
+import { LarderError, toLarderError } from './errors.js';
+import { MultiHasher, findMismatch } from './digest.js';
+import type { TempBlob } from './ports.js';
+import type { ExpectedDigest, HashAlgo } from './types.js';
+
+export const HOLDBACK = 64 * 1024;
+const READ_CHUNK = 256 * 1024;
+
+export interface FillSpec {
+  key: string;
+  expected: readonly ExpectedDigest[];
+  /** Size announced by the upstream or the protocol, verified at the end. */
+  expectedSize?: number;
+  /** Hard limit; a larger body fails the fill. */
+  maxBytes?: number;
+}
+
+export interface FillResult {
+  digest: string;
+  size: number;
+  digests: Partial<Record<HashAlgo, string>>;
+}
+
+type State = 'running' | 'verified' | 'failed';
+
+export class Fill extends EventEmitter {
+  state: State = 'running';
+  error: LarderError | undefined;
+  result: FillResult | undefined;
+  private readers = 0;
+  private finished = false;
+  readonly done: Promise<FillResult>;
+
+  constructor(
+    readonly spec: FillSpec,
+    private readonly temp: TempBlob,
+  ) {
+    super();
+    this.setMaxListeners(0);
+    this.done = new Promise<FillResult>((resolve, reject) => {
+      this.once('verified', () => resolve(this.result!));
+      this.once('failed', (err: LarderError) => reject(err));
+    });
+    this.done.catch(() => undefined);
+  }
+
+  /** Total size when known in advance (for Content-Length and ranges). */
+  get knownSize(): number | undefined {
+    return this.result?.size ?? this.spec.expectedSize;
+  }
+
+  /** Bytes that readers may already have. */
+  get safe(): number {
+    return this.state === 'verified' ? this.temp.written : Math.max(0, this.temp.written - HOLDBACK);
+  }
+
+  /**
+   * Pumps `body` into the temp file. Resolves after verification with the
+   * result, then `commit` runs (rename + index) before the temp handle is
+   * released. Rejects with E_INTEGRITY on a mismatch.
+   */
+  async run(body: AsyncIterable<Buffer>, commit: (r: FillResult) => Promise<void>): Promise<FillResult> {
+    const hasher = new MultiHasher(this.spec.expected.map((e) => e.algo));
+    try {
+      for await (const chunk of body) {
+        hasher.update(chunk);
+        if (this.spec.maxBytes !== undefined && hasher.bytes > this.spec.maxBytes) {
+          throw new LarderError('E_UPSTREAM', `${this.spec.key}: upstream body exceeds ${this.spec.maxBytes} bytes`);
+        }
+        await this.temp.write(chunk);
+        this.emit('progress');
+      }
+      const digests = hasher.digests();
+      const size = hasher.bytes;
+      if (this.spec.expectedSize !== undefined && size !== this.spec.expectedSize) {
+        throw new LarderError('E_INTEGRITY', `${this.spec.key}: expected ${this.spec.expectedSize} bytes, got ${size}`, {
+          details: { expectedSize: this.spec.expectedSize, size },
+        });
+      }
+      const bad = findMismatch(this.spec.expected, digests);
+      if (bad) {
+        throw new LarderError('E_INTEGRITY', `${this.spec.key}: ${bad.algo} mismatch`, {
+          details: { algo: bad.algo, expected: bad.hex, actual: digests[bad.algo] },
+        });
+      }
+      this.result = { digest: `sha256:${digests.sha256}`, size, digests };
+      this.state = 'verified';
+      this.emit('verified');
+      this.emit('progress');
+      await commit(this.result);
+      return this.result;
+    } catch (err) {
+      const e = toLarderError(err);
+      if (this.state === 'running') {
+        this.state = 'failed';
+        this.error = e;
+        this.emit('failed', e);
+        this.emit('progress');
+        await this.temp.abort();
+      } else {
+        // Verified bytes reached the clients; only the commit failed.
+        await this.temp.abort();
+      }
+      throw e;
+    } finally {
+      this.finished = true;
+      await this.maybeRelease();
+    }
+  }
+
+  /** A readable over [start, end] (inclusive) of the growing body. */
+  reader(start = 0, end?: number): Readable {
+    this.readers++;
+    let pos = start;
+    let waiting = false;
+    let released = false;
+    const fill = this;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      fill.readers--;
+      void fill.maybeRelease();
+    };
+    const stream = new Readable({
+      highWaterMark: READ_CHUNK,
+      read() {
+        void pump();
+      },
+      destroy(err, cb) {
+        fill.off('progress', onProgress);
+        release();
+        cb(err);
+      },
+    });
+    const onProgress = (): void => {
+      if (waiting) {
+        waiting = false;
+        void pump();
+      }
+    };
+    fill.on('progress', onProgress);
+    let busy = false;
+    async function pump(): Promise<void> {
+      if (busy || stream.destroyed) return;
+      busy = true;
+      try {
+        for (;;) {
+          if (fill.state === 'failed') {
+            stream.destroy(fill.error);
+            return;
+          }
+          const stop = end === undefined ? fill.safe : Math.min(fill.safe, end + 1);
+          if (pos < stop) {
+            const len = Math.min(stop - pos, READ_CHUNK);
+            const buf = Buffer.allocUnsafe(len);
+            const n = await fill.temp.read(buf, pos, len);
+            if (stream.destroyed) return;
+            pos += n;
+            if (!stream.push(n === len ? buf : buf.subarray(0, n))) return;
+            continue;
+          }
+          const complete = fill.state === 'verified' && (end === undefined ? pos >= fill.temp.written : pos > end);
+          if (complete) {
+            fill.off('progress', onProgress);
+            stream.push(null);
+            release();
+            return;
+          }
+          waiting = true;
+          return;
+        }
+      } catch (err) {
+        stream.destroy(err as Error);
+      } finally {
+        busy = false;
+      }
+    }
+    return stream;
+  }
+
+  private async maybeRelease(): Promise<void> {
+    if (this.finished && this.readers === 0) await this.temp.release();
+  }
+}

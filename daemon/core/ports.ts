@@ -1,0 +1,102 @@
+/**
+ * The seams of the cache core. Storage, upstream and clock implementations
+ * live outside `core/` and are wired together by the composition root
+ * (`daemon/main.ts`). Nothing here imports Koa, got or lmdb.
+ */
+import type { Readable } from 'node:stream';
+import type { BlobMeta, Entry } from './types.js';
+
+/** A temp file being filled; readable while it grows (followers read it positionally). */
+export interface TempBlob {
+  readonly path: string;
+  /** Bytes written so far. */
+  readonly written: number;
+  write(chunk: Buffer): Promise<void>;
+  /** Positional read of already-written bytes. Returns the number of bytes read. */
+  read(into: Buffer, position: number, length: number): Promise<number>;
+  /** fsync, then atomically rename into the CAS under `digest` (`sha256:<hex>`). */
+  commit(digest: string): Promise<void>;
+  /** Removes the temp file; safe to call more than once and after commit. */
+  abort(): Promise<void>;
+  /** Closes the handle once every reader is done (after commit or abort). */
+  release(): Promise<void>;
+}
+
+/** Content-addressed blob storage. */
+export interface BlobStore {
+  /** Size of a committed blob, or undefined when absent. */
+  stat(digest: string): Promise<number | undefined>;
+  /** Streams a committed blob, optionally a byte range (inclusive end). */
+  createReadStream(digest: string, range?: { start: number; end: number }): Readable;
+  /** Reads a committed blob whole (for small documents). */
+  readAll(digest: string): Promise<Buffer>;
+  /** Commits a buffer through the same temp → fsync → rename protocol. */
+  writeAll(digest: string, body: Buffer): Promise<void>;
+  createTemp(): Promise<TempBlob>;
+  delete(digest: string): Promise<void>;
+  /** Deletes leftover temp files; returns how many. */
+  sweepTemp(): Promise<number>;
+  /** Every committed digest. */
+  list(): AsyncIterable<string>;
+}
+
+/** The metadata index (LMDB in production). Reads are synchronous and cheap. */
+export interface IndexStore {
+  getEntry(key: string): Entry | undefined;
+  /** Writes the entry and its blob rows in one transaction. */
+  putEntry(entry: Entry, blobs: Array<[string, BlobMeta]>): Promise<void>;
+  deleteEntry(key: string): Promise<void>;
+  getBlob(digest: string): BlobMeta | undefined;
+  deleteBlob(digest: string): Promise<void>;
+  /** Records last access times (batched by the caller). */
+  touchBlobs(touches: Map<string, number>): Promise<void>;
+  entries(prefix?: string): Iterable<Entry>;
+  blobs(): Iterable<[string, BlobMeta]>;
+  close(): Promise<void>;
+}
+
+export interface UpstreamRequest {
+  url: string;
+  method?: 'GET' | 'HEAD' | 'POST';
+  headers?: Record<string, string>;
+  body?: Buffer;
+  signal?: AbortSignal;
+  /** Per-request timeout for the response headers and idle body, ms. */
+  timeoutMs?: number;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Readable;
+  /** The final URL after redirects. */
+  url: string;
+}
+
+/**
+ * An HTTP client for upstreams. Any status is returned (the body must then be
+ * consumed or destroyed by the caller); network failures and timeouts are
+ * thrown as LarderError E_UPSTREAM / E_UPSTREAM_TIMEOUT.
+ */
+export interface UpstreamClient {
+  request(req: UpstreamRequest): Promise<UpstreamResponse>;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+/** Hooks the core calls so metrics and logs can observe it without importing it. */
+export interface CacheEvents {
+  fillStarted?(key: string): void;
+  fillFinished?(key: string, outcome: 'ok' | 'integrity' | 'error', bytes: number, ms: number): void;
+  staleServed?(key: string, reason: string): void;
+  upstreamBytes?(bytes: number): void;
+}
+
+/** Bounded in-memory cache of small bodies by digest. */
+export interface HotCache {
+  get(digest: string): Buffer | undefined;
+  set(digest: string, body: Buffer): void;
+  delete(digest: string): void;
+}

@@ -1,0 +1,137 @@
+/**
+ * The Koa application: one port, fixed URL layout. createApp() never
+ * listens; the composition root (or a test) does.
+ *
+ *   /npm/…            npm registry        /v2/…        OCI (registered by its adapter)
+ *   /pypi/ /go/ /files/<remote>/          later adapters, mounted the same way
+ *   /<name>/-/<f>.tgz npm tarballs at the root (lockfile URLs npm rewrites onto the registry)
+ *   /_/api/v1/        admin API           /_/ui/       dashboard
+ *   /metrics /healthz /readyz
+ */
+import Koa, { type Context } from 'koa';
+import { LarderError, toLarderError } from '../core/errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/registry.js';
+import type { ProtocolAdapter, ProtoRequest, RenderedError } from '../protocols/adapter.js';
+import { writeResponse } from './respond.js';
+
+export interface Mount {
+  /** Path prefix without trailing slash, e.g. "/npm". */
+  prefix: string;
+  adapter: ProtocolAdapter;
+}
+
+export interface AppDeps {
+  mounts: Mount[];
+  /** Adapter that serves npm tarballs requested at the root. */
+  rootTarballs?: ProtocolAdapter;
+  metrics: Metrics;
+  log: Logger;
+  ready(): boolean;
+  /** Extra routes (admin API, dashboard) tried before the 404. */
+  extra?: Array<(ctx: Context) => Promise<boolean>>;
+}
+
+const ROOT_TARBALL = /^\/(?:@[^/]+(?:\/|%2[fF]))?[^/@-][^/]*\/-\/[^/]+\.tgz$/;
+const MAX_BODY = 16 * 1024 * 1024;
+
+function genericError(err: LarderError): RenderedError {
+  const message = err.expose ? err.message : 'internal error';
+  return { status: err.status, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ error: message, code: err.code })) };
+}
+
+function protoRequest(ctx: Context, path: string): ProtoRequest {
+  return {
+    method: ctx.method,
+    path,
+    query: new URLSearchParams(ctx.querystring),
+    headers: ctx.headers,
+    body: async () => {
+      const chunks: Buffer[] = [];
+      let n = 0;
+      for await (const c of ctx.req as AsyncIterable<Buffer>) {
+        n += c.length;
+        if (n > MAX_BODY) throw new LarderError('E_BAD_REQUEST', 'request body too large');
+        chunks.push(c);
+      }
+      return Buffer.concat(chunks, n);
+    },
+  };
+}
+
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa();
+  app.silent = true;
+  const mounts = [...deps.mounts].sort((a, b) => b.prefix.length - a.prefix.length);
+
+  app.use(async (ctx) => {
+    const started = process.hrtime.bigint();
+    const path = ctx.path;
+    let protocol = 'other';
+    let cache = 'NONE';
+    let bytes = 0;
+    const log = (): void => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const status = ctx.res.statusCode;
+      deps.metrics.requests.inc({ protocol, cache, status: `${Math.floor(status / 100)}xx` });
+      deps.metrics.duration.observe({ protocol, cache }, seconds);
+      if (path === '/healthz' || path === '/readyz' || path === '/metrics') return;
+      deps.log.info({ method: ctx.method, path: path.slice(0, 512), status, cache, protocol, ms: Math.round(seconds * 1e4) / 10, bytes }, 'request');
+    };
+    let adapter: ProtocolAdapter | undefined;
+    try {
+      if (path === '/healthz') {
+        ctx.body = { status: 'ok' };
+      } else if (path === '/readyz') {
+        ctx.status = deps.ready() ? 200 : 503;
+        ctx.body = { status: deps.ready() ? 'ready' : 'starting' };
+      } else if (path === '/metrics') {
+        ctx.type = deps.metrics.registry.contentType;
+        ctx.body = await deps.metrics.registry.metrics();
+      } else {
+        let sub: string | undefined;
+        for (const m of mounts) {
+          if (path === m.prefix || path.startsWith(`${m.prefix}/`)) {
+            adapter = m.adapter;
+            sub = path.slice(m.prefix.length) || '/';
+            break;
+          }
+        }
+        if (!adapter && deps.rootTarballs && ROOT_TARBALL.test(path)) {
+          adapter = deps.rootTarballs;
+          sub = path;
+        }
+        if (adapter && sub !== undefined) {
+          protocol = adapter.protocol;
+          const res = await adapter.handle(protoRequest(ctx, sub));
+          cache = res.cache ?? 'NONE';
+          await new Promise<void>((resolve) => {
+            writeResponse(ctx, res, (w) => {
+              bytes = w.bytes;
+              deps.metrics.bytesServed.inc({ source: w.fromCache ? 'cache' : 'upstream' }, w.bytes);
+              resolve();
+            });
+          });
+        } else {
+          let handled = false;
+          for (const route of deps.extra ?? []) if ((handled = await route(ctx))) break;
+          if (!handled) throw new LarderError('E_NOT_FOUND', `no route for ${path.slice(0, 200)}`);
+        }
+      }
+    } catch (err) {
+      const e = toLarderError(err);
+      if (e.status >= 500) deps.log.warn({ code: e.code, path: path.slice(0, 512), err: e.message }, 'request failed');
+      if (ctx.headerSent || !ctx.writable) {
+        ctx.res.destroy();
+      } else {
+        const r = adapter ? adapter.renderError(e) : genericError(e);
+        ctx.status = r.status;
+        ctx.set(r.headers);
+        ctx.body = r.body;
+      }
+    }
+    if (ctx.respond === false) log();
+    else ctx.res.once('close', log);
+  });
+  return app;
+}

@@ -1,0 +1,110 @@
+/**
+ * Writes a protocol response: X-Larder-Cache, conditional 304s, HEAD, and
+ * byte ranges on blobs (cached or still downloading). Streams go through
+ * pipeline(), so an upstream or integrity failure destroys the client
+ * connection instead of ending a short body as if it were complete.
+ */
+import type { ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
+import type { Context } from 'koa';
+import type { ProtoResponse } from '../protocols/adapter.js';
+import { etagMatches, parseRange } from './range.js';
+
+export interface Written {
+  bytes: number;
+  fromCache: boolean;
+}
+
+const NOT_MODIFIED_KEEP = ['etag', 'vary', 'cache-control', 'last-modified', 'x-larder-cache', 'docker-content-digest'];
+
+export function writeResponse(ctx: Context, res: ProtoResponse, onDone: (w: Written) => void): void {
+  const head = ctx.method === 'HEAD';
+  const headers: Record<string, string> = { ...res.headers };
+  if (res.cache) headers['x-larder-cache'] = res.cache;
+  const fromCache = res.cache === 'HIT' || res.cache === 'STALE' || res.cache === 'REVALIDATED';
+  const raw = ctx.res;
+  const body = res.body;
+  const blob = body.type === 'blob' ? body.blob : undefined;
+  if (blob?.digest && !headers.etag) headers.etag = `"${blob.digest.slice(7)}"`;
+
+  if (res.status === 200 && etagMatches(ctx.get('if-none-match') || undefined, headers.etag)) {
+    const keep: Record<string, string> = {};
+    for (const k of NOT_MODIFIED_KEEP) if (headers[k] !== undefined) keep[k] = headers[k]!;
+    finish(ctx, 304, keep, Buffer.alloc(0));
+    onDone({ bytes: 0, fromCache: true });
+    return;
+  }
+
+  if (body.type === 'buffer' || body.type === 'empty') {
+    const data = body.type === 'buffer' ? body.data : Buffer.alloc(0);
+    headers['content-length'] = String(data.length);
+    finish(ctx, res.status, headers, data);
+    onDone({ bytes: head ? 0 : data.length, fromCache });
+    return;
+  }
+
+  let status = res.status;
+  let range: { start: number; end: number } | undefined;
+  if (blob) {
+    const size = blob.size;
+    if (size !== undefined) {
+      headers['accept-ranges'] = 'bytes';
+      const ifRange = ctx.get('if-range');
+      const rangeAllowed = !ifRange || ifRange === headers.etag;
+      const r = rangeAllowed ? parseRange(ctx.get('range') || undefined, size) : { kind: 'none' as const };
+      if (r.kind === 'unsatisfiable') {
+        finish(ctx, 416, { 'content-range': `bytes */${size}`, 'content-length': '0' }, Buffer.alloc(0));
+        onDone({ bytes: 0, fromCache });
+        return;
+      }
+      if (r.kind === 'range') {
+        range = { start: r.start, end: r.end };
+        status = 206;
+        headers['content-range'] = `bytes ${r.start}-${r.end}/${size}`;
+        headers['content-length'] = String(r.end - r.start + 1);
+      } else {
+        headers['content-length'] = String(size);
+      }
+    }
+    if (blob.body && !range && !head) {
+      finish(ctx, status, headers, blob.body);
+      onDone({ bytes: blob.body.length, fromCache });
+      return;
+    }
+  } else if (body.type === 'stream' && body.length !== undefined) {
+    headers['content-length'] = String(body.length);
+  }
+
+  ctx.respond = false;
+  raw.writeHead(status, headers);
+  if (head) {
+    if (body.type === 'stream') body.stream.destroy();
+    raw.end();
+    onDone({ bytes: 0, fromCache });
+    return;
+  }
+  const stream = blob ? blob.open(range) : body.type === 'stream' ? body.stream : undefined;
+  if (!stream) {
+    raw.end();
+    return;
+  }
+  let bytes = 0;
+  stream.on('data', (c: Buffer) => {
+    bytes += c.length;
+  });
+  pipeline(stream, raw, (err) => {
+    if (err) destroy(raw);
+    onDone({ bytes, fromCache });
+  });
+}
+
+/** Lets Koa write a buffered answer (it omits the body itself for HEAD and 304). */
+function finish(ctx: Context, status: number, headers: Record<string, string>, data: Buffer): void {
+  ctx.status = status;
+  ctx.set(headers);
+  ctx.body = data;
+}
+
+function destroy(res: ServerResponse): void {
+  if (!res.destroyed) res.destroy();
+}

@@ -1,0 +1,149 @@
+/**
+ * The composition root: the only module that knows the concrete classes.
+ * config → storage → cache core → upstreams → adapters → HTTP; shutdown in
+ * the reverse order (HTTP, fills, index), leaving a consistent store.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdir } from 'node:fs/promises';
+import { BlobCache } from './core/blob-cache.js';
+import { AccessTracker, type CoreDeps } from './core/deps.js';
+import { DocumentCache } from './core/document-cache.js';
+import { LarderError } from './core/errors.js';
+import { defaultRemote, listenAddress, type LoadedConfig } from './config/load.js';
+import { isLoopback } from './config/units.js';
+import { createApp } from './http/app.js';
+import { createLogger, type Logger } from './log.js';
+import { Metrics } from './metrics/registry.js';
+import { NpmAdapter } from './protocols/npm/adapter.js';
+import { FsBlobStore } from './storage/fs-blob-store.js';
+import { LruHotCache } from './storage/hot-cache.js';
+import { LmdbIndex } from './storage/lmdb-index.js';
+import { DataPaths } from './storage/paths.js';
+import { reconcile, type RecoveryReport } from './storage/recovery.js';
+import { GotUpstreamClient } from './upstream/client.js';
+import { Remote } from './upstream/remote.js';
+
+export interface DaemonOptions {
+  log?: Logger;
+}
+
+export interface RunningDaemon {
+  url: string;
+  port: number;
+  recovery: RecoveryReport;
+  stop(): Promise<void>;
+}
+
+const DEFAULT_TTL_MS = 5 * 60_000;
+const DEFAULT_NEGATIVE_TTL_MS = 30_000;
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): Promise<RunningDaemon> {
+  const log = opts.log ?? createLogger(cfg.log.level);
+  const { host, port } = listenAddress(cfg);
+  if (!isLoopback(host) && !cfg.admin.token) {
+    throw new LarderError('E_CONFIG', `config: listen: refusing to bind ${host} (not loopback) without admin.token set`);
+  }
+  const paths = new DataPaths(cfg.dataDir);
+  await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
+  const blobs = new FsBlobStore(paths);
+  await blobs.init();
+  const index = new LmdbIndex(paths.indexDir);
+  const recovery = await reconcile(blobs, index);
+  log.info({ dataDir: cfg.dataDir, ...recovery }, 'store reconciled');
+
+  let offline = cfg.offline;
+  let blobCache: BlobCache | undefined;
+  let documents: DocumentCache | undefined;
+  const metrics = new Metrics(() => (blobCache?.inflight ?? 0) + (documents?.inflight ?? 0));
+  const clock = { now: () => Date.now() };
+  const deps: CoreDeps = {
+    blobs,
+    index,
+    hot: new LruHotCache(cfg.storage.memoryCache),
+    clock,
+    events: metrics.cacheEvents(),
+    hotMaxBody: Math.min(4 * 1024 * 1024, Math.floor(cfg.storage.memoryCache / 8)),
+  };
+  const access = new AccessTracker(deps);
+  blobCache = new BlobCache(deps, access);
+  documents = new DocumentCache(deps, access);
+
+  const client = new GotUpstreamClient({ timeoutMs: DEFAULT_TIMEOUT_MS });
+  const remotes = new Map<string, Remote>();
+  for (const [name, rc] of Object.entries(cfg.remotes)) {
+    remotes.set(
+      name,
+      new Remote(
+        {
+          name,
+          config: rc,
+          ttlMs: rc.ttl ?? DEFAULT_TTL_MS,
+          negativeTtlMs: rc.negativeTtl ?? DEFAULT_NEGATIVE_TTL_MS,
+          timeoutMs: rc.timeout ?? DEFAULT_TIMEOUT_MS,
+          maxArtifactBytes: cfg.storage.maxArtifactSize,
+          isOffline: () => offline,
+        },
+        client,
+      ),
+    );
+  }
+
+  let publicUrl = cfg.publicUrl?.replace(/\/+$/, '') ?? '';
+  const npm = new NpmAdapter({
+    remotes,
+    defaultRemote: defaultRemote(cfg, 'npm'),
+    scopes: cfg.npm.scopes ?? {},
+    publicUrl: () => publicUrl,
+    documents,
+    blobs: blobCache,
+  });
+  let ready = false;
+  const app = createApp({
+    mounts: [{ prefix: '/npm', adapter: npm }],
+    rootTarballs: npm,
+    metrics,
+    log,
+    ready: () => ready,
+  });
+
+  const server: Server = createServer(app.callback());
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 0;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new LarderError('E_CONFIG', `cannot listen on ${cfg.listen}: ${err.code ?? err.message}`, { cause: err })),
+    );
+    server.listen(port, host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const hostPart = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${hostPart}:${addr.port}`;
+  if (!publicUrl) publicUrl = url;
+  ready = true;
+  log.info({ url, publicUrl }, 'larder listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      ready = false;
+      offline = true;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 5_000).unref();
+      });
+      documents!.abortAll();
+      await Promise.race([blobCache!.drain(), new Promise((r) => setTimeout(r, 10_000).unref())]);
+      blobCache!.abortAll();
+      await access.flush();
+      await index.close();
+      log.info('larder stopped');
+      log.flush();
+    })();
+    return stopping;
+  };
+  return { url, port: addr.port, recovery, stop };
+}

@@ -1,0 +1,192 @@
+/**
+ * The npm registry adapter: packuments (full/abbreviated by Accept, per-form
+ * ETag, Vary: Accept), version documents, dist-tags, tarballs verified by
+ * dist.integrity (sha512, else shasum), pass-through endpoints, and clear
+ * errors for writes on this read-only mirror.
+ */
+import { DocumentCache, type ServedDocument } from '../../core/document-cache.js';
+import type { BlobCache } from '../../core/blob-cache.js';
+import { LarderError, notFound } from '../../core/errors.js';
+import { parseSri } from '../../core/digest.js';
+import type { ExpectedDigest } from '../../core/types.js';
+import type { Remote } from '../../upstream/remote.js';
+import { json, type ProtoRequest, type ProtoResponse, type ProtocolAdapter, type RenderedError } from '../adapter.js';
+import { checkName, decodeName, parseNpmPath, scopeOf, upstreamDocPath } from './names.js';
+import { ABBREV_TYPE, derivePackument, wantsAbbreviated, type DistInfo } from './packument.js';
+import { passthrough, passthroughKind } from './passthrough.js';
+
+export interface NpmAdapterOptions {
+  remotes: Map<string, Remote>;
+  defaultRemote: string | undefined;
+  scopes: Record<string, string>;
+  /** e.g. "http://127.0.0.1:7420" (no trailing slash). */
+  publicUrl(): string;
+  documents: DocumentCache;
+  blobs: BlobCache;
+}
+
+const DERIVE_VERSION = 'npm-1';
+
+export class NpmAdapter implements ProtocolAdapter {
+  readonly protocol = 'npm';
+
+  constructor(private readonly opts: NpmAdapterOptions) {}
+
+  async handle(req: ProtoRequest): Promise<ProtoResponse> {
+    const route = parseNpmPath(req.path);
+    if (route.kind === 'special') {
+      const kind = passthroughKind(req.method, route.path);
+      if (kind) return passthrough(req, this.remoteFor(undefined));
+      if (route.path.startsWith('/-/package/') && route.path.endsWith('/dist-tags') && isRead(req.method)) {
+        return this.distTags(checkName(decodeName(route.path.slice('/-/package/'.length, -'/dist-tags'.length))));
+      }
+      if (!isRead(req.method)) throw readOnly();
+      throw notFound(`npm endpoint ${route.path.slice(0, 80)}`);
+    }
+    if (!isRead(req.method) || req.query.has('write')) throw readOnly();
+    if (route.kind === 'packument') return this.packument(route.name, req);
+    if (route.kind === 'version') return this.versionDoc(route.name, route.spec);
+    return this.tarball(route.name, route.file);
+  }
+
+  renderError(err: LarderError): RenderedError {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (err.retryAfter !== undefined) headers['retry-after'] = String(err.retryAfter);
+    const message = err.expose ? err.message : 'internal error';
+    return { status: err.status, headers, body: Buffer.from(JSON.stringify({ error: message, code: err.code })) };
+  }
+
+  private remoteFor(name: string | undefined): Remote {
+    const scope = name ? scopeOf(name) : undefined;
+    const remoteName = (scope && this.opts.scopes[scope]) || this.opts.defaultRemote;
+    const remote = remoteName ? this.opts.remotes.get(remoteName) : undefined;
+    if (!remote) throw new LarderError('E_NOT_FOUND', 'no npm remote is configured for this package');
+    return remote;
+  }
+
+  private document(name: string, forceRefresh = false): Promise<ServedDocument> {
+    const remote = this.remoteFor(name);
+    const mirrorBase = `${this.opts.publicUrl()}/npm/`;
+    const s = remote.settings;
+    return this.opts.documents.get(
+      {
+        key: `npm:${remote.name}:doc:${name}`,
+        ttlMs: s.ttlMs,
+        negativeTtlMs: s.negativeTtlMs,
+        offline: remote.offline,
+        deriveTag: `${DERIVE_VERSION}|${mirrorBase}`,
+        fetch: (validators, signal) => {
+          const headers: Record<string, string> = { accept: 'application/json' };
+          if (validators.etag) headers['if-none-match'] = validators.etag;
+          if (validators.lastModified) headers['if-modified-since'] = validators.lastModified;
+          return remote.request({ url: remote.resolve(upstreamDocPath(name)), headers, signal });
+        },
+        derive: (raw) =>
+          derivePackument(raw, {
+            name,
+            mirrorBase,
+            owns: (u) => remote.owns(u),
+            conventional: (n, file) => remote.resolve(`${n}/-/${encodeURIComponent(file)}`),
+          }),
+      },
+      { forceRefresh },
+    );
+  }
+
+  private async packument(name: string, req: ProtoRequest): Promise<ProtoResponse> {
+    const served = await this.document(name);
+    const abbreviated = wantsAbbreviated(typeof req.headers.accept === 'string' ? req.headers.accept : undefined);
+    const ref = served.entry.variants?.[abbreviated ? 'abbrev' : 'full'];
+    if (!ref) throw new LarderError('E_INTERNAL', `packument ${name} has no derived forms`, { expose: false });
+    const data = await this.opts.documents.variant(ref);
+    return {
+      status: 200,
+      headers: {
+        'content-type': abbreviated ? ABBREV_TYPE : 'application/json',
+        etag: ref.etag,
+        vary: 'Accept',
+        'cache-control': 'public, max-age=300',
+        'last-modified': new Date(served.entry.fetchedAt).toUTCString(),
+      },
+      body: { type: 'buffer', data },
+      cache: served.state,
+    };
+  }
+
+  private async fullDoc(name: string): Promise<{ doc: Record<string, unknown>; served: ServedDocument }> {
+    const served = await this.document(name);
+    const ref = served.entry.variants?.full;
+    if (!ref) throw new LarderError('E_INTERNAL', `packument ${name} has no full form`, { expose: false });
+    return { doc: JSON.parse((await this.opts.documents.variant(ref)).toString('utf8')) as Record<string, unknown>, served };
+  }
+
+  private async versionDoc(name: string, spec: string): Promise<ProtoResponse> {
+    const { doc, served } = await this.fullDoc(name);
+    const tags = (doc['dist-tags'] ?? {}) as Record<string, string>;
+    const versions = (doc.versions ?? {}) as Record<string, unknown>;
+    const version = Object.hasOwn(versions, spec) ? spec : Object.hasOwn(tags, spec) ? tags[spec] : undefined;
+    if (version === undefined || !Object.hasOwn(versions, version)) throw notFound(`${name}@${spec}`);
+    return { ...json(200, versions[version]), cache: served.state };
+  }
+
+  private async distTags(name: string): Promise<ProtoResponse> {
+    const { doc, served } = await this.fullDoc(name);
+    return { ...json(200, doc['dist-tags'] ?? {}), cache: served.state };
+  }
+
+  private async tarball(name: string, file: string): Promise<ProtoResponse> {
+    const remote = this.remoteFor(name);
+    const key = `npm:${remote.name}:tgz:${name}/${file}`;
+    const cached = this.opts.blobs.peek(key);
+    if (cached) return tarballResponse(this.opts.blobs.serveEntry(cached, 'HIT'));
+    const info = await this.distInfo(name, file);
+    const expected: ExpectedDigest[] = [];
+    const sri = info.i ? parseSri(info.i) : [];
+    const strongest = sri.find((d) => d.algo === 'sha512') ?? sri[0];
+    if (strongest) expected.push(strongest);
+    else if (info.s && /^[0-9a-f]{40}$/.test(info.s)) expected.push({ algo: 'sha1', hex: info.s });
+    const served = await this.opts.blobs.get({
+      key,
+      expected,
+      mediaType: 'application/octet-stream',
+      maxBytes: remote.settings.maxArtifactBytes,
+      offline: remote.offline,
+      negativeTtlMs: remote.settings.negativeTtlMs,
+      meta: { protocol: 'npm', name, file, remote: remote.name },
+      fetch: (signal) => remote.request({ url: info.u, headers: { accept: '*/*' }, signal }),
+    });
+    return tarballResponse(served);
+  }
+
+  /** Finds a tarball's upstream URL and digests, refreshing the packument once if needed. */
+  private async distInfo(name: string, file: string): Promise<DistInfo> {
+    for (const force of [false, true]) {
+      const served = await this.document(name, force);
+      const ref = served.entry.variants?.dist;
+      if (ref) {
+        const map = JSON.parse((await this.opts.documents.variant(ref)).toString('utf8')) as Record<string, DistInfo>;
+        const info = map[file];
+        if (info) return info;
+      }
+      if (served.state !== 'HIT') break;
+    }
+    throw notFound(`tarball ${file} of ${name}`);
+  }
+}
+
+function tarballResponse(blob: Awaited<ReturnType<BlobCache['get']>>): ProtoResponse {
+  return {
+    status: 200,
+    headers: { 'content-type': 'application/octet-stream', 'cache-control': 'public, max-age=31536000, immutable' },
+    body: { type: 'blob', blob },
+    cache: blob.state,
+  };
+}
+
+function isRead(method: string): boolean {
+  return method === 'GET' || method === 'HEAD';
+}
+
+function readOnly(): LarderError {
+  return new LarderError('E_READ_ONLY', 'Larder is a read-only mirror: publish, unpublish, dist-tag and owner changes must go to the upstream registry');
+}

@@ -1,0 +1,131 @@
+/**
+ * Content-addressed blobs on the local filesystem. Every write goes through
+ * the one commit protocol: temp file in <data>/tmp (same filesystem) →
+ * fsync → rename into blobs/sha256/<2>/<hex> → fsync of the directory.
+ */
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { BlobStore, TempBlob } from '../core/ports.js';
+import { DataPaths } from './paths.js';
+
+async function fsyncDir(dir: string): Promise<void> {
+  const h = await open(dir, 'r');
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+class FsTempBlob implements TempBlob {
+  written = 0;
+  private closed = false;
+  private committed = false;
+
+  constructor(
+    readonly path: string,
+    private readonly handle: FileHandle,
+    private readonly paths: DataPaths,
+  ) {}
+
+  async write(chunk: Buffer): Promise<void> {
+    let off = 0;
+    while (off < chunk.length) {
+      const { bytesWritten } = await this.handle.write(chunk, off, chunk.length - off, this.written + off);
+      off += bytesWritten;
+    }
+    this.written += chunk.length;
+  }
+
+  async read(into: Buffer, position: number, length: number): Promise<number> {
+    const { bytesRead } = await this.handle.read(into, 0, length, position);
+    return bytesRead;
+  }
+
+  async commit(digest: string): Promise<void> {
+    const { dir, file } = this.paths.blob(digest);
+    await this.handle.sync();
+    await mkdir(dir, { recursive: true });
+    await rename(this.path, file);
+    this.committed = true;
+    await fsyncDir(dir);
+  }
+
+  async abort(): Promise<void> {
+    if (!this.committed) await rm(this.path, { force: true });
+  }
+
+  async release(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.handle.close();
+  }
+}
+
+export class FsBlobStore implements BlobStore {
+  constructor(readonly paths: DataPaths) {}
+
+  async init(): Promise<void> {
+    await mkdir(this.paths.blobsDir, { recursive: true });
+    await mkdir(this.paths.tmpDir, { recursive: true });
+  }
+
+  async stat(digest: string): Promise<number | undefined> {
+    try {
+      return (await stat(this.paths.blob(digest).file)).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  createReadStream(digest: string, range?: { start: number; end: number }): Readable {
+    const file = this.paths.blob(digest).file;
+    return createReadStream(file, range ? { start: range.start, end: range.end, highWaterMark: 256 * 1024 } : { highWaterMark: 256 * 1024 });
+  }
+
+  readAll(digest: string): Promise<Buffer> {
+    return readFile(this.paths.blob(digest).file);
+  }
+
+  async writeAll(digest: string, body: Buffer): Promise<void> {
+    const temp = await this.createTemp();
+    try {
+      await temp.write(body);
+      await temp.commit(digest);
+    } finally {
+      await temp.abort();
+      await temp.release();
+    }
+  }
+
+  async createTemp(): Promise<TempBlob> {
+    const path = join(this.paths.tmpDir, `${Date.now().toString(36)}-${randomBytes(8).toString('hex')}`);
+    const handle = await open(path, 'wx+', 0o644);
+    return new FsTempBlob(path, handle, this.paths);
+  }
+
+  async delete(digest: string): Promise<void> {
+    await rm(this.paths.blob(digest).file, { force: true });
+  }
+
+  async sweepTemp(): Promise<number> {
+    const names = await readdir(this.paths.tmpDir).catch(() => [] as string[]);
+    await Promise.all(names.map((n) => rm(join(this.paths.tmpDir, n), { force: true, recursive: true })));
+    return names.length;
+  }
+
+  async *list(): AsyncIterable<string> {
+    const prefixes = await readdir(this.paths.blobsDir).catch(() => [] as string[]);
+    for (const p of prefixes.sort()) {
+      if (!/^[0-9a-f]{2}$/.test(p)) continue;
+      for (const name of await readdir(join(this.paths.blobsDir, p))) {
+        const d = this.paths.digestOf(p, name);
+        if (d) yield d;
+      }
+    }
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The one HTTP client for every upstream (got). Returns any status with a
+ * streaming body; maps network failures and timeouts to LarderError at this
+ * edge, with credentials removed from any URL in a message.
+ */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { PassThrough, pipeline } from 'node:stream';
+import got, { RequestError, type Got } from 'got';
+import { LarderError } from '../core/errors.js';
+import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from '../core/ports.js';
+
+export const USER_AGENT = 'larder/0.1 (+caching mirror)';
+
+/** Removes userinfo and query strings that may carry tokens. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    if (u.search) u.search = '?…';
+    return u.toString();
+  } catch {
+    return '(invalid url)';
+  }
+}
+
+export function mapUpstreamError(err: unknown, url: string): LarderError {
+  const code = err instanceof RequestError ? err.code : (err as { code?: string } | null)?.code;
+  const where = redactUrl(url);
+  if (err instanceof LarderError) return err;
+  if (code === 'ETIMEDOUT' || (err as { name?: string } | null)?.name === 'TimeoutError') {
+    return new LarderError('E_UPSTREAM_TIMEOUT', `upstream timed out: ${where}`, { expose: true });
+  }
+  if ((err as { name?: string } | null)?.name === 'AbortError' || code === 'ERR_ABORTED') {
+    return new LarderError('E_UPSTREAM', `upstream request aborted: ${where}`);
+  }
+  return new LarderError('E_UPSTREAM', `upstream unreachable (${code ?? 'error'}): ${where}`, { expose: true });
+}
+
+export interface GotClientOptions {
+  /** Default timeout (ms) for connect, response headers and idle body gaps. */
+  timeoutMs?: number;
+  maxSockets?: number;
+}
+
+export class GotUpstreamClient implements UpstreamClient {
+  private readonly got: Got;
+  private readonly timeoutMs: number;
+
+  constructor(opts: GotClientOptions = {}) {
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+    const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 64 };
+    this.got = got.extend({
+      agent: { http: new HttpAgent(agentOpts), https: new HttpsAgent(agentOpts) },
+      throwHttpErrors: false,
+      retry: { limit: 0 },
+      decompress: true,
+      followRedirect: true,
+      maxRedirects: 5,
+      headers: { 'user-agent': USER_AGENT },
+    });
+  }
+
+  request(req: UpstreamRequest): Promise<UpstreamResponse> {
+    const t = req.timeoutMs ?? this.timeoutMs;
+    return new Promise<UpstreamResponse>((resolve, reject) => {
+      const s = this.got.stream(req.url, {
+        method: req.method ?? 'GET',
+        headers: req.headers ?? {},
+        body: req.body,
+        signal: req.signal,
+        timeout: { lookup: t, connect: t, secureConnect: t, socket: t, response: t },
+      });
+      let settled = false;
+      s.once('response', (res: { statusCode: number; headers: UpstreamResponse['headers']; url: string }) => {
+        settled = true;
+        const headers = { ...res.headers };
+        // got decodes gzip/br/deflate: the announced length is that of the encoded bytes.
+        if (headers['content-encoding'] && headers['content-encoding'] !== 'identity') {
+          delete headers['content-length'];
+          delete headers['content-encoding'];
+        }
+        const body = new PassThrough({ highWaterMark: 256 * 1024 });
+        pipeline(s, body, (err) => {
+          if (err && !body.destroyed) body.destroy(mapUpstreamError(err, req.url));
+        });
+        resolve({ status: res.statusCode, headers, body, url: res.url });
+      });
+      s.once('error', (err: unknown) => {
+        if (!settled) reject(mapUpstreamError(err, req.url));
+      });
+    });
+  }
+}
