@@ -12,7 +12,7 @@ import { DocumentCache } from './core/document-cache.js';
 import { LarderError } from './core/errors.js';
 import { defaultRemote, listenAddress, type LoadedConfig } from './config/load.js';
 import { isLoopback } from './config/units.js';
-import { createApp } from './http/app.js';
+import { createApp, type Mount } from './http/app.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics/registry.js';
 import { NpmAdapter } from './protocols/npm/adapter.js';
@@ -99,9 +99,12 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     documents,
     blobs: blobCache,
   });
+  // --- protocol mounts (one line per adapter) ---
+  const mounts: Mount[] = [{ prefix: '/npm', adapter: npm }];
+  // --- end of protocol mounts ---
   let ready = false;
   const app = createApp({
-    mounts: [{ prefix: '/npm', adapter: npm }],
+    mounts,
     rootTarballs: npm,
     metrics,
     log,
