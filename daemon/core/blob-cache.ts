@@ -42,12 +42,18 @@ export interface ServedBlob {
   body?: Buffer | undefined;
   /** Opens the body or a range of it. */
   open(range?: ByteRange): Readable;
-  /** Resolves when a MISS fill has verified (HIT: immediately). */
+  /** Resolves when a MISS fill is committed and indexed (HIT: immediately); never rejects. */
   done: Promise<void>;
 }
 
+interface ActiveFill {
+  fill: Fill;
+  /** Settles (never rejects) once the fill is committed and indexed, or failed. */
+  committed: Promise<void>;
+}
+
 export class BlobCache {
-  private readonly fills = new Map<string, Promise<Fill>>();
+  private readonly fills = new Map<string, Promise<ActiveFill>>();
   private readonly negative = new NegativeCache();
   private readonly controller = new AbortController();
   private readonly warming = new Set<string>();
@@ -79,14 +85,14 @@ export class BlobCache {
       this.fills.set(req.key, pending);
       pending.catch(() => this.fills.delete(req.key));
     }
-    const fill = await pending;
+    const { fill, committed } = await pending;
     return {
       state: 'MISS',
       size: fill.knownSize,
       mediaType: req.mediaType,
       digest: fill.result?.digest,
       open: (range) => fill.reader(range?.start ?? 0, range?.end),
-      done: fill.done.then(() => undefined),
+      done: committed,
     };
   }
 
@@ -118,7 +124,7 @@ export class BlobCache {
     };
   }
 
-  private async startFill(req: ImmutableRequest): Promise<Fill> {
+  private async startFill(req: ImmutableRequest): Promise<ActiveFill> {
     const { blobs, index, clock, events } = this.deps;
     const signal = this.controller.signal;
     const res = await req.fetch(signal);
@@ -147,7 +153,9 @@ export class BlobCache {
     const started = clock.now();
     events.fillStarted?.(req.key);
     const mediaType = req.mediaType ?? header(res, 'content-type');
-    fill
+    // A failed fill must not be joined by the next request: that one retries upstream.
+    fill.once('failed', () => this.fills.delete(req.key));
+    const committed = fill
       .run(res.body, async (r) => {
         await temp.commit(r.digest);
         const now = clock.now();
@@ -172,7 +180,7 @@ export class BlobCache {
         },
       )
       .finally(() => this.fills.delete(req.key));
-    return fill;
+    return { fill, committed };
   }
 
   /** Stops fills in flight (shutdown). */
@@ -182,7 +190,7 @@ export class BlobCache {
 
   /** Waits until fills in flight have settled. */
   async drain(): Promise<void> {
-    const all = [...this.fills.values()].map((p) => p.then((f) => f.done).catch(() => undefined));
+    const all = [...this.fills.values()].map((p) => p.then((f) => f.committed).catch(() => undefined));
     await Promise.all(all);
   }
 }

@@ -106,11 +106,11 @@ export class Fill extends EventEmitter {
     } catch (err) {
       const e = toLarderError(err);
       if (this.state === 'running') {
+        await this.temp.abort();
         this.state = 'failed';
         this.error = e;
         this.emit('failed', e);
         this.emit('progress');
-        await this.temp.abort();
       } else {
         // Verified bytes reached the clients; only the commit failed.
         await this.temp.abort();
