@@ -1,0 +1,205 @@
+/**
+ * The admin API contract (`/_/api/v1/`, JSON): request and response shapes
+ * shared by the daemon, the `larder` CLI, the dashboard and the tray app.
+ * Type-only: importing it pulls in no daemon code.
+ *
+ * Auth: `Authorization: Bearer <token>` (token in <dataDir>/admin-token,
+ * mode 0600), or the dashboard's HttpOnly session cookie. Errors:
+ * `{ "error": { "code": "E_…", "message": "…" } }` with the HTTP status.
+ *
+ *   GET    /stats                      → Stats
+ *   GET    /stats/history              → StatsPoint[]   (last hour, 10 s steps)
+ *   GET    /entries?protocol=&remote=&q=&limit=&cursor=  → Page<EntrySummary>
+ *   GET    /pins                       → Pin[]
+ *   POST   /pins        PinRequest     → Pin            (400 with message on a bad reference)
+ *   GET    /pins/:id                   → Pin
+ *   DELETE /pins/:id                   → { removed: true }
+ *   GET    /jobs                       → Job[]
+ *   POST   /jobs        JobRequest     → Job
+ *   GET    /jobs/:id                   → Job
+ *   DELETE /jobs/:id                   → Job            (cancelled)
+ *   POST   /evict       EvictRequest   → { removed: number; bytes: number }
+ *   POST   /scrub       { now?: boolean } → ScrubStatus
+ *   POST   /gc                         → { removed: number; bytes: number }
+ *   GET    /config                     → effective config, secrets redacted
+ *   GET    /audit?since=&limit=        → AuditRecord[]
+ *   GET    /activity?kind=&limit=      → ActivityItem[]
+ *   POST   /offline     { offline: boolean } → { offline: boolean }
+ *   POST   /token/rotate               → { token: string }
+ *   GET    /events                     → text/event-stream of LiveEvent
+ *   POST   /login-link                 → { url: string }  one-time dashboard login link
+ */
+
+export type Health = 'ok' | 'degraded' | 'down' | 'offline';
+
+export interface RemoteStats {
+  name: string;
+  type: string;
+  url: string;
+  offline: boolean;
+  health: Health;
+  lastError?: string;
+  lastSuccessAt?: number;
+  lastFailureAt?: number;
+  staleServes: number;
+}
+
+export interface Stats {
+  startedAt: number;
+  now: number;
+  offline: boolean;
+  requests: { total: number; hit: number; miss: number; revalidated: number; stale: number; bypass: number };
+  /** (hit + revalidated + stale) / cache-touching requests, 0..1. */
+  hitRate: number;
+  bytesServed: { cache: number; upstream: number };
+  /** Bytes served from cache that did not have to come from an upstream. */
+  bytesSaved: number;
+  bytesSavedToday: number;
+  storage: { usedBytes: number; maxBytes: number; highWatermark: number; lowWatermark: number; blobs: number; entries: number };
+  remotes: RemoteStats[];
+  pins: { count: number; lagging: number; maxLagSeconds: number };
+  integrityFailures: number;
+  evictions: { count: number; bytes: number };
+  scrub: ScrubStatus;
+  jobs: { running: number; queued: number };
+}
+
+export interface StatsPoint {
+  t: number;
+  hits: number;
+  misses: number;
+  hitRate: number;
+  bytesCache: number;
+  bytesUpstream: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  next?: string;
+}
+
+export interface EntrySummary {
+  key: string;
+  protocol: string;
+  remote?: string;
+  name?: string;
+  digest: string;
+  size: number;
+  mediaType?: string;
+  fetchedAt: number;
+  expiresAt: number;
+  immutable: boolean;
+  pinned: boolean;
+}
+
+export interface PinRequest {
+  /** Reference grammar: npm:<name>@<v|range|tag>, oci:<host>/<repo>:<tag>|@<digest>, pypi:<name>==<v>, go:<module>@<v>, url:<remote>/<path>. */
+  ref: string;
+  /** How many previous closures of a mutable pin to keep (default 0). */
+  history?: number;
+}
+
+export type PinStatus = 'ok' | 'lagging' | 'resolving' | 'error';
+
+export interface Pin {
+  id: string;
+  ref: string;
+  mutable: boolean;
+  status: PinStatus;
+  /** Resolved digest (or version) of the closure currently held. */
+  resolved?: string;
+  size: number;
+  items: number;
+  createdAt: number;
+  /** Last time the pin was verified fresh against its upstream. */
+  lastCheckedAt?: number;
+  /** When an upstream change not yet mirrored was first seen. */
+  changeSeenAt?: number;
+  /** 0 when up to date, else seconds since the unmirrored change was seen. */
+  lagSeconds: number;
+  error?: string;
+  source: 'api' | 'file';
+}
+
+export interface JobRequest {
+  refs?: string[];
+  /** Lockfiles or manifests by file name (package-lock.json, pnpm-lock.yaml, yarn.lock, requirements.txt, go.sum, docker-compose.yml, Dockerfile, *.yaml). */
+  files?: Array<{ name: string; content: string }>;
+  /** Fetch npm dependency trees (default true). */
+  deps?: boolean;
+  concurrency?: number;
+}
+
+export type ItemState = 'queued' | 'running' | 'done' | 'cached' | 'failed' | 'cancelled';
+
+export interface JobItem {
+  ref: string;
+  state: ItemState;
+  bytes: number;
+  totalBytes?: number;
+  attempts: number;
+  error?: string;
+}
+
+export interface Job {
+  id: string;
+  state: 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+  createdAt: number;
+  finishedAt?: number;
+  source: string;
+  items: JobItem[];
+  bytes: number;
+  done: number;
+  failed: number;
+  total: number;
+}
+
+export interface EvictRequest {
+  key?: string;
+  digest?: string;
+  /** Evict until usage is under the low watermark (default when nothing else is given). */
+  toLowWatermark?: boolean;
+}
+
+export interface ScrubStatus {
+  running: boolean;
+  lastRunAt?: number;
+  lastFinishedAt?: number;
+  checked: number;
+  corrupt: number;
+  repaired: number;
+  bytesPerSecond: number;
+}
+
+export interface AuditRecord {
+  seq: number;
+  at: number;
+  action: string;
+  actor: string;
+  target?: string;
+  reason?: string;
+  details?: Record<string, string | number | boolean>;
+}
+
+export type ActivityKind = 'request' | 'integrity' | 'stale' | 'eviction' | 'scrub' | 'pin' | 'job' | 'error';
+
+export interface ActivityItem {
+  at: number;
+  kind: ActivityKind;
+  message: string;
+  protocol?: string;
+  cache?: string;
+  status?: number;
+  path?: string;
+}
+
+export type LiveEvent =
+  | { type: 'stats'; data: Stats }
+  | { type: 'job'; data: Job }
+  | { type: 'pin'; data: Pin }
+  | { type: 'pin-removed'; data: { id: string } }
+  | { type: 'activity'; data: ActivityItem };
+
+export interface ApiError {
+  error: { code: string; message: string };
+}
