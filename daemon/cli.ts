@@ -40,6 +40,7 @@ export async function main(argv: string[]): Promise<number> {
     const log = createLogger(cfg.log.level);
     const daemon = await startDaemon(cfg, { log });
     console.error(`larder: serving on ${daemon.url} (data: ${cfg.dataDir})`);
+    console.error(`larder: dashboard login (one-time link): ${daemon.loginLink()}`);
     await new Promise<void>((resolve) => {
       const onSignal = (sig: NodeJS.Signals): void => {
         log.info({ signal: sig }, 'shutting down');

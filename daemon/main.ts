@@ -9,13 +9,22 @@ import { mkdir } from 'node:fs/promises';
 import { BlobCache } from './core/blob-cache.js';
 import { AccessTracker, type CoreDeps } from './core/deps.js';
 import { DocumentCache } from './core/document-cache.js';
+import { HttpCache } from './core/http-cache.js';
 import { LarderError } from './core/errors.js';
 import { defaultRemote, listenAddress, type LoadedConfig } from './config/load.js';
 import { isLoopback } from './config/units.js';
 import { createApp, type Mount } from './http/app.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics/registry.js';
+import { FilesAdapter } from './protocols/generic/adapter.js';
+import { GoAdapter } from './protocols/go/adapter.js';
 import { NpmAdapter } from './protocols/npm/adapter.js';
+import { NpmWarmer } from './protocols/npm/warmer.js';
+import { buildAdmin, type Admin } from './compose/admin.js';
+import { consume, type Warmer } from './core/warm.js';
+import type { CacheState, Entry } from './core/types.js';
+import { OciAdapter } from './protocols/oci/adapter.js';
+import { PypiAdapter } from './protocols/pypi/adapter.js';
 import { FsBlobStore } from './storage/fs-blob-store.js';
 import { LruHotCache } from './storage/hot-cache.js';
 import { LmdbIndex } from './storage/lmdb-index.js';
@@ -33,6 +42,21 @@ export interface RunningDaemon {
   port: number;
   recovery: RecoveryReport;
   stop(): Promise<void>;
+  /** A fresh one-time dashboard login link. */
+  loginLink(): string;
+  tokenFile: string;
+}
+
+/** Scrub repair: fetches a damaged entry again through its adapter. */
+async function repairEntry(entry: Entry, npm: NpmAdapter): Promise<boolean> {
+  const m = entry.meta ?? {};
+  if (m.protocol === 'npm' && typeof m.name === 'string' && typeof m.file === 'string') {
+    const served = await npm.tarballBlob(m.name, m.file);
+    await consume(served.open(), () => undefined);
+    await served.done;
+    return true;
+  }
+  return false;
 }
 
 const DEFAULT_TTL_MS = 5 * 60_000;
@@ -58,17 +82,34 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   let documents: DocumentCache | undefined;
   const metrics = new Metrics(() => (blobCache?.inflight ?? 0) + (documents?.inflight ?? 0));
   const clock = { now: () => Date.now() };
+  const metricEvents = metrics.cacheEvents();
+  let admin: Admin | undefined;
   const deps: CoreDeps = {
     blobs,
     index,
     hot: new LruHotCache(cfg.storage.memoryCache),
     clock,
-    events: metrics.cacheEvents(),
+    events: {
+      fillFinished: (key, outcome, bytes, ms) => {
+        metricEvents.fillFinished?.(key, outcome, bytes, ms);
+        if (outcome === 'integrity' && admin) {
+          admin.stats.integrityFailures++;
+          admin.events.activity('integrity', `integrity failure: ${key.slice(0, 200)} did not match its digest; nothing was stored`);
+        }
+      },
+      staleServed: (key, reason) => {
+        metricEvents.staleServed?.(key, reason);
+        admin?.stats.staleServed(key.split(':')[1]);
+        admin?.events.activity('stale', `served stale ${key.slice(0, 200)} (${reason})`);
+      },
+      upstreamBytes: (n) => metricEvents.upstreamBytes?.(n),
+    },
     hotMaxBody: Math.min(4 * 1024 * 1024, Math.floor(cfg.storage.memoryCache / 8)),
   };
   const access = new AccessTracker(deps);
   blobCache = new BlobCache(deps, access);
   documents = new DocumentCache(deps, access);
+  const httpCache = new HttpCache(deps, blobCache);
 
   const client = new GotUpstreamClient({ timeoutMs: DEFAULT_TIMEOUT_MS });
   const remotes = new Map<string, Remote>();
@@ -84,6 +125,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
           timeoutMs: rc.timeout ?? DEFAULT_TIMEOUT_MS,
           maxArtifactBytes: cfg.storage.maxArtifactSize,
           isOffline: () => offline,
+          observe: (ok, detail) => admin?.stats.observeRemote(name, ok, detail),
         },
         client,
       ),
@@ -101,7 +143,30 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   });
   // --- protocol mounts (one line per adapter) ---
   const mounts: Mount[] = [{ prefix: '/npm', adapter: npm }];
+  mounts.push({ prefix: '/pypi', adapter: new PypiAdapter({ remotes, defaultRemote: defaultRemote(cfg, 'pypi'), publicUrl: () => publicUrl, documents, blobs: blobCache }) });
+  mounts.push({ prefix: '/go', adapter: new GoAdapter({ remotes, defaultRemote: defaultRemote(cfg, 'go'), documents, blobs: blobCache }) });
+  mounts.push({ prefix: '/files', adapter: new FilesAdapter({ remotes, cache: httpCache }) });
+  mounts.push({ prefix: '/v2', adapter: new OciAdapter({ remotes, defaultRemote: defaultRemote(cfg, 'oci'), documents, blobs: blobCache, clock }) });
   // --- end of protocol mounts ---
+  const warmers = new Map<string, Warmer>([['npm', new NpmWarmer(npm)]]);
+  admin = await buildAdmin({
+    cfg,
+    paths,
+    index,
+    blobs,
+    hot: deps.hot,
+    metrics,
+    log,
+    warmers,
+    remotes: [...remotes.values()].map((r) => ({ name: r.name, type: r.settings.config.type, url: r.settings.config.url, offline: () => r.offline })),
+    repair: (entry) => repairEntry(entry, npm),
+    isOffline: () => offline,
+    setOffline: (v) => {
+      offline = v;
+    },
+    publicUrl: () => publicUrl,
+  });
+  const adminParts = admin;
   let ready = false;
   const app = createApp({
     mounts,
@@ -109,6 +174,11 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     metrics,
     log,
     ready: () => ready,
+    observe: (r) => {
+      adminParts.stats.record(r.cache === 'NONE' ? undefined : (r.cache as CacheState), r.bytes, r.fromCache);
+      adminParts.events.activity('request', `${r.method} ${r.path.slice(0, 200)}`, { protocol: r.protocol, cache: r.cache, status: r.status, path: r.path.slice(0, 200) });
+    },
+    extra: [adminParts.routes],
   });
 
   const server: Server = createServer(app.callback());
@@ -126,6 +196,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   const url = `http://${hostPart}:${addr.port}`;
   if (!publicUrl) publicUrl = url;
   ready = true;
+  adminParts.start();
   log.info({ url, publicUrl }, 'larder listening');
 
   let stopping: Promise<void> | undefined;
@@ -133,12 +204,15 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     stopping ??= (async () => {
       ready = false;
       offline = true;
+      await adminParts.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 5_000).unref();
       });
       documents!.abortAll();
+      await Promise.race([httpCache.drain(), new Promise((r) => setTimeout(r, 10_000).unref())]);
+      httpCache.abortAll();
       await Promise.race([blobCache!.drain(), new Promise((r) => setTimeout(r, 10_000).unref())]);
       blobCache!.abortAll();
       await access.flush();
@@ -148,5 +222,12 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     })();
     return stopping;
   };
-  return { url, port: addr.port, recovery, stop };
+  return {
+    url,
+    port: addr.port,
+    recovery,
+    stop,
+    loginLink: () => `${publicUrl}/_/ui/login?t=${adminParts.auth.newLink()}`,
+    tokenFile: paths.adminToken,
+  };
 }

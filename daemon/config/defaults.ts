@@ -7,6 +7,6 @@ remotes:
   npmjs:     { type: npm,  url: https://registry.npmjs.org/ }
   dockerhub: { type: oci,  url: https://registry-1.docker.io, host: docker.io }
   pypi:      { type: pypi, url: https://pypi.org/simple/, filesUrl: https://files.pythonhosted.org/ }
-  golang:    { type: go,   url: https://proxy.golang.org/ }
+  golang:    { type: go,   url: https://proxy.golang.org/, sumdbs: [sum.golang.org] }
   central:   { type: http, url: https://repo1.maven.org/maven2/, layout: maven }
 `;

@@ -52,18 +52,54 @@ const remoteCommon = {
   offline: z.boolean().optional().describe('Never contact this upstream; serve only what is cached'),
 };
 
+/** Whether a rule's `match` is a valid glob or `/regex/` (flags: i). */
+function validPattern(match: string): boolean {
+  const m = /^\/(.+)\/(i?)$/.exec(match);
+  if (!m) return true;
+  try {
+    new RegExp(m[1]!, m[2]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const PathRuleSchema = z
+  .object({
+    match: z
+      .string()
+      .min(1)
+      .max(1024)
+      .refine(validPattern, 'expected a glob (`*`, `**`, `?`) or a valid /regular expression/')
+      .describe('Glob on the path below the remote (`*` within a segment, `**` across segments), or /regex/'),
+    policy: z.enum(['immutable', 'mutable', 'bypass']).describe('immutable: cache forever; mutable: HTTP caching rules; bypass: never store'),
+    ttl: duration('Freshness of matching mutable files when the upstream gives none').optional(),
+  })
+  .strict();
+
 export const RemoteSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('npm'), ...remoteCommon }).strict(),
   z
     .object({ type: z.literal('oci'), ...remoteCommon, host: z.string().min(1).describe('Registry host this remote stands for, e.g. docker.io') })
     .strict(),
   z.object({ type: z.literal('pypi'), ...remoteCommon, filesUrl: httpUrl('Base URL of the files host').optional() }).strict(),
-  z.object({ type: z.literal('go'), ...remoteCommon }).strict(),
+  z
+    .object({
+      type: z.literal('go'),
+      ...remoteCommon,
+      sumdbs: z
+        .array(z.string().regex(/^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/, 'expected a checksum database name like sum.golang.org'))
+        .default([])
+        .describe('Checksum databases proxied at /go/<remote>/sumdb/<name>/; go asks any other one directly'),
+      sumdbUrls: z.record(z.string(), httpUrl('Base URL of a checksum database')).optional().describe('Where a proxied checksum database lives (default https://<name>/)'),
+    })
+    .strict(),
   z
     .object({
       type: z.literal('http'),
       ...remoteCommon,
       layout: z.enum(['maven', 'apt', 'github-releases', 'plain']).default('plain').describe('Which paths are immutable'),
+      rules: z.array(PathRuleSchema).default([]).describe('Path rules tried before the layout preset; the first match wins'),
     })
     .strict(),
 ]);
@@ -90,6 +126,28 @@ export const ConfigSchema = z
         maxSize: size('Disk budget for cached content').default('50GB'),
         memoryCache: size('Bytes of small bodies kept in memory').default('32MB'),
         maxArtifactSize: size('Largest single artifact accepted from an upstream').default('20GB'),
+        highWatermark: z.number().gt(0).lte(1).default(0.95).describe('Fraction of maxSize above which eviction starts'),
+        lowWatermark: z.number().gt(0).lte(1).default(0.85).describe('Fraction of maxSize eviction brings usage down to'),
+        checkInterval: duration('How often the budget is checked').default('30s'),
+        scrubRate: size('Bytes per second the background scrub may read').default('32MB'),
+        scrubInterval: duration('Time between background scrub passes (0 = only on demand)').default('24h'),
+      })
+      .strict()
+      .refine((s) => s.lowWatermark < s.highWatermark, 'lowWatermark must be below highWatermark')
+      .default({}),
+    pins: z
+      .object({
+        interval: duration('How often mutable pins are re-resolved').default('5m'),
+        file: z.string().optional().describe('Pin file, one reference per line (default: pins.txt beside the config file)'),
+        lagThreshold: duration('Lag above which a pin counts as lagging in alerts').default('15m'),
+      })
+      .strict()
+      .default({}),
+    prewarm: z
+      .object({
+        concurrency: z.number().int().min(1).max(64).default(8).describe('Artifacts fetched at once per job'),
+        retries: z.number().int().min(0).max(10).default(3).describe('Retries of transient upstream failures'),
+        watch: z.array(z.string().min(1)).default([]).describe('Globs of lockfiles/manifests to watch and warm'),
       })
       .strict()
       .default({}),

@@ -34,6 +34,8 @@ export interface BlobStore {
   writeAll(digest: string, body: Buffer): Promise<void>;
   createTemp(): Promise<TempBlob>;
   delete(digest: string): Promise<void>;
+  /** Moves a blob out of the store (kept for inspection, never served again). */
+  quarantine(digest: string): Promise<void>;
   /** Deletes leftover temp files; returns how many. */
   sweepTemp(): Promise<number>;
   /** Every committed digest. */
@@ -99,4 +101,18 @@ export interface HotCache {
   get(digest: string): Buffer | undefined;
   set(digest: string, body: Buffer): void;
   delete(digest: string): void;
+}
+
+/** A small durable key-value table (pins, audit log, jobs, feed). Keys sort as strings. */
+export interface KvTable<T> {
+  get(key: string): T | undefined;
+  put(key: string, value: T): Promise<void>;
+  remove(key: string): Promise<void>;
+  /** Entries in key order, optionally from `start` (inclusive) and in reverse. */
+  range(opts?: { start?: string; end?: string; reverse?: boolean; limit?: number }): Iterable<[string, T]>;
+}
+
+/** Opens named tables in the same durable store as the index. */
+export interface TableStore {
+  table<T>(name: string): KvTable<T>;
 }

@@ -28,6 +28,8 @@ export interface AppDeps {
   metrics: Metrics;
   log: Logger;
   ready(): boolean;
+  /** Observes every answered request (stats, activity). */
+  observe?(r: { protocol: string; cache: string; status: number; bytes: number; fromCache: boolean; path: string; method: string }): void;
   /** Extra routes (admin API, dashboard) tried before the 404. */
   extra?: Array<(ctx: Context) => Promise<boolean>>;
 }
@@ -70,12 +72,14 @@ export function createApp(deps: AppDeps): Koa {
     let protocol = 'other';
     let cache = 'NONE';
     let bytes = 0;
+    let fromCache = false;
     const log = (): void => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const status = ctx.res.statusCode;
       deps.metrics.requests.inc({ protocol, cache, status: `${Math.floor(status / 100)}xx` });
       deps.metrics.duration.observe({ protocol, cache }, seconds);
       if (path === '/healthz' || path === '/readyz' || path === '/metrics') return;
+      if (protocol !== 'other') deps.observe?.({ protocol, cache, status, bytes, fromCache, path, method: ctx.method });
       deps.log.info({ method: ctx.method, path: path.slice(0, 512), status, cache, protocol, ms: Math.round(seconds * 1e4) / 10, bytes }, 'request');
     };
     let adapter: ProtocolAdapter | undefined;
@@ -108,6 +112,7 @@ export function createApp(deps: AppDeps): Koa {
           await new Promise<void>((resolve) => {
             writeResponse(ctx, res, (w) => {
               bytes = w.bytes;
+              fromCache = w.fromCache;
               deps.metrics.bytesServed.inc({ source: w.fromCache ? 'cache' : 'upstream' }, w.bytes);
               resolve();
             });

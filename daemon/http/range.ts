@@ -30,3 +30,22 @@ export function etagMatches(ifNoneMatch: string | undefined, etag: string | unde
   const want = strip(etag);
   return ifNoneMatch.split(',').some((t) => strip(t) === want);
 }
+
+/**
+ * RFC 9110 §13.2.2 for GET/HEAD: If-None-Match when present (weak
+ * comparison), else If-Modified-Since against Last-Modified.
+ */
+export function notModified(ifNoneMatch: string | undefined, ifModifiedSince: string | undefined, headers: Record<string, string>): boolean {
+  if (ifNoneMatch) return etagMatches(ifNoneMatch, headers.etag);
+  if (!ifModifiedSince || !headers['last-modified']) return false;
+  const since = Date.parse(ifModifiedSince);
+  const modified = Date.parse(headers['last-modified']);
+  return !Number.isNaN(since) && !Number.isNaN(modified) && modified <= since;
+}
+
+/** If-Range (RFC 9110 §13.1.5): a strong ETag equal to ours, or a date equal to our Last-Modified. */
+export function ifRangeMatches(ifRange: string, headers: Record<string, string>): boolean {
+  const v = ifRange.trim();
+  if (v.startsWith('"')) return headers.etag !== undefined && !headers.etag.startsWith('W/') && v === headers.etag;
+  return headers['last-modified'] !== undefined && v === headers['last-modified'];
+}

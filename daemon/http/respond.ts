@@ -8,7 +8,7 @@ import type { ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
 import type { Context } from 'koa';
 import type { ProtoResponse } from '../protocols/adapter.js';
-import { etagMatches, parseRange } from './range.js';
+import { ifRangeMatches, notModified, parseRange } from './range.js';
 
 export interface Written {
   bytes: number;
@@ -27,9 +27,10 @@ export function writeResponse(ctx: Context, res: ProtoResponse, onDone: (w: Writ
   const blob = body.type === 'blob' ? body.blob : undefined;
   if (blob?.digest && !headers.etag) headers.etag = `"${blob.digest.slice(7)}"`;
 
-  if (res.status === 200 && etagMatches(ctx.get('if-none-match') || undefined, headers.etag)) {
+  if (res.status === 200 && notModified(ctx.get('if-none-match') || undefined, ctx.get('if-modified-since') || undefined, headers)) {
     const keep: Record<string, string> = {};
     for (const k of NOT_MODIFIED_KEEP) if (headers[k] !== undefined) keep[k] = headers[k]!;
+    if (body.type === 'stream') body.stream.destroy();
     finish(ctx, 304, keep, Buffer.alloc(0));
     onDone({ bytes: 0, fromCache: true });
     return;
@@ -50,7 +51,7 @@ export function writeResponse(ctx: Context, res: ProtoResponse, onDone: (w: Writ
     if (size !== undefined) {
       headers['accept-ranges'] = 'bytes';
       const ifRange = ctx.get('if-range');
-      const rangeAllowed = !ifRange || ifRange === headers.etag;
+      const rangeAllowed = !ifRange || ifRangeMatches(ifRange, headers);
       const r = rangeAllowed ? parseRange(ctx.get('range') || undefined, size) : { kind: 'none' as const };
       if (r.kind === 'unsatisfiable') {
         finish(ctx, 416, { 'content-range': `bytes */${size}`, 'content-length': '0' }, Buffer.alloc(0));

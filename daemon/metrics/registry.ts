@@ -50,7 +50,69 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly evictions = new Counter({
+    name: 'larder_evictions_total',
+    help: 'Blobs removed from the cache, by reason (evict, gc, operator, scrub)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly storageFull = new Counter({
+    name: 'larder_storage_full_total',
+    help: 'Fills that could not be stored because the disk was full',
+    registers: [this.registry],
+  });
+  readonly scrubCorrupt = new Counter({
+    name: 'larder_scrub_corrupt_total',
+    help: 'Blobs the scrub found not matching their digest',
+    registers: [this.registry],
+  });
+  readonly pinLag = new Histogram({
+    name: 'larder_pin_lag_seconds',
+    help: 'Replication lag of pins, observed at each check',
+    buckets: [0, 1, 5, 15, 60, 300, 900, 3600, 21600, 86400],
+    registers: [this.registry],
+  });
+  private pinLagMax = 0;
+  private pinsLagging = 0;
+  private storageUsed = 0;
+
+  /** Updates the pin lag gauges and histogram. */
+  setPinLag(all: number[]): void {
+    this.pinLagMax = Math.max(0, ...all);
+    this.pinsLagging = all.filter((l) => l > 0).length;
+    for (const l of all) this.pinLag.observe(l);
+  }
+
+  setStorageUsed(bytes: number): void {
+    this.storageUsed = bytes;
+  }
+
   constructor(inflight: () => number) {
+    const self = this;
+    new Gauge({
+      name: 'larder_pin_lag_seconds_max',
+      help: 'Largest replication lag of any pin',
+      registers: [this.registry],
+      collect() {
+        this.set(self.pinLagMax);
+      },
+    });
+    new Gauge({
+      name: 'larder_pins_lagging',
+      help: 'Pins whose upstream moved and that are not yet mirrored',
+      registers: [this.registry],
+      collect() {
+        this.set(self.pinsLagging);
+      },
+    });
+    new Gauge({
+      name: 'larder_storage_used_bytes',
+      help: 'Bytes of cached content on disk',
+      registers: [this.registry],
+      collect() {
+        this.set(self.storageUsed);
+      },
+    });
     new Gauge({
       name: 'larder_inflight_fetches',
       help: 'Upstream fetches in flight (single-flight fills and revalidations)',

@@ -112,6 +112,14 @@ export class FsBlobStore implements BlobStore {
     await rm(this.paths.blob(digest).file, { force: true });
   }
 
+  async quarantine(digest: string): Promise<void> {
+    const { file } = this.paths.blob(digest);
+    await mkdir(this.paths.quarantineDir, { recursive: true });
+    await rename(file, join(this.paths.quarantineDir, `${digest.slice(7)}-${Date.now()}`)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+
   async sweepTemp(): Promise<number> {
     const names = await readdir(this.paths.tmpDir).catch(() => [] as string[]);
     await Promise.all(names.map((n) => rm(join(this.paths.tmpDir, n), { force: true, recursive: true })));

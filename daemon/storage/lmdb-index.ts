@@ -4,10 +4,10 @@
  * never leaves an entry without its blob row.
  */
 import { open, type Database, type RootDatabase } from 'lmdb';
-import type { IndexStore } from '../core/ports.js';
+import type { IndexStore, KvTable, TableStore } from '../core/ports.js';
 import type { BlobMeta, Entry } from '../core/types.js';
 
-export class LmdbIndex implements IndexStore {
+export class LmdbIndex implements IndexStore, TableStore {
   private readonly root: RootDatabase;
   private readonly entriesDb: Database<Entry, string>;
   private readonly blobsDb: Database<BlobMeta, string>;
@@ -60,6 +60,31 @@ export class LmdbIndex implements IndexStore {
 
   *blobs(): Iterable<[string, BlobMeta]> {
     for (const { key, value } of this.blobsDb.getRange({})) yield [key, value];
+  }
+
+  table<T>(name: string): KvTable<T> {
+    if (name === 'entries' || name === 'blobs') throw new TypeError(`expected a table name other than ${name}`);
+    const db = this.root.openDB<T, string>({ name });
+    return {
+      get: (key) => db.get(key),
+      put: async (key, value) => {
+        await db.put(key, value);
+      },
+      remove: async (key) => {
+        await db.remove(key);
+      },
+      range: (opts = {}) => {
+        const it = db.getRange({ start: opts.start, end: opts.end, reverse: opts.reverse, limit: opts.limit });
+        return (function* () {
+          for (const { key, value } of it) yield [key, value] as [string, T];
+        })();
+      },
+    };
+  }
+
+  /** Counts without reading values. */
+  counts(): { entries: number; blobs: number } {
+    return { entries: this.entriesDb.getCount(), blobs: this.blobsDb.getCount() };
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@
  *   <data>/blobs/sha256/<2 hex>/<64 hex>   committed blobs, named by content
  *   <data>/tmp/<random>                    fills in progress (swept at start)
  *   <data>/index/                          the LMDB environment
+ *   <data>/quarantine/<hex>-<time>         blobs that failed a scrub, never served
  *   <data>/admin-token                     admin API token (mode 0600)
  *
  * Only digests validated here ever become file names; no part of a request
@@ -27,6 +28,10 @@ export class DataPaths {
 
   get indexDir(): string {
     return join(this.root, 'index');
+  }
+
+  get quarantineDir(): string {
+    return join(this.root, 'quarantine');
   }
 
   get adminToken(): string {

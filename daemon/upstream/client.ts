@@ -64,12 +64,13 @@ export class GotUpstreamClient implements UpstreamClient {
 
   request(req: UpstreamRequest): Promise<UpstreamResponse> {
     const t = req.timeoutMs ?? this.timeoutMs;
+    const link = req.signal ? linkSignal(req.signal) : undefined;
     return new Promise<UpstreamResponse>((resolve, reject) => {
       const s = this.got.stream(req.url, {
         method: req.method ?? 'GET',
         headers: req.headers ?? {},
         body: req.body,
-        signal: req.signal,
+        signal: link?.signal,
         timeout: { lookup: t, connect: t, secureConnect: t, socket: t, response: t },
       });
       let settled = false;
@@ -82,14 +83,34 @@ export class GotUpstreamClient implements UpstreamClient {
           delete headers['content-encoding'];
         }
         const body = new PassThrough({ highWaterMark: 256 * 1024 });
+        body.once('close', () => link?.unlink());
         pipeline(s, body, (err) => {
           if (err && !body.destroyed) body.destroy(mapUpstreamError(err, req.url));
         });
         resolve({ status: res.statusCode, headers, body, url: res.url });
       });
       s.once('error', (err: unknown) => {
-        if (!settled) reject(mapUpstreamError(err, req.url));
+        if (settled) return;
+        link?.unlink();
+        reject(mapUpstreamError(err, req.url));
       });
     });
   }
+}
+
+/**
+ * A per-request signal that follows a long-lived one (a cache's shutdown
+ * signal). got leaves its abort listener on the signal it is given after a
+ * stream ends, so handing it the shared signal would grow one listener per
+ * upstream request for the life of the daemon; `unlink` detaches ours.
+ */
+function linkSignal(parent: AbortSignal): { signal: AbortSignal; unlink(): void } {
+  const ac = new AbortController();
+  if (parent.aborted) {
+    ac.abort(parent.reason);
+    return { signal: ac.signal, unlink: () => undefined };
+  }
+  const onAbort = (): void => ac.abort(parent.reason);
+  parent.addEventListener('abort', onAbort, { once: true });
+  return { signal: ac.signal, unlink: () => parent.removeEventListener('abort', onAbort) };
 }

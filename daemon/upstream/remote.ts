@@ -16,6 +16,8 @@ export interface RemoteSettings {
   maxArtifactBytes: number;
   /** Global offline switch (the tray's "Go offline"). */
   isOffline(): boolean;
+  /** Observes every upstream exchange (health tracking). */
+  observe?(ok: boolean, detail: string): void;
 }
 
 export class Remote {
@@ -67,6 +69,14 @@ export class Remote {
     const headers: Record<string, string> = { ...(req.headers ?? {}) };
     const auth = req.withAuth === false ? undefined : this.authorization();
     if (auth && this.owns(req.url)) headers.authorization = auth;
-    return this.client.request({ ...req, headers, timeoutMs: req.timeoutMs ?? this.settings.timeoutMs });
+    const p = this.client.request({ ...req, headers, timeoutMs: req.timeoutMs ?? this.settings.timeoutMs });
+    const observe = this.settings.observe;
+    if (observe) {
+      p.then(
+        (res) => observe(res.status < 500 && res.status !== 429, `HTTP ${res.status}`),
+        (err: Error) => observe(false, err.message),
+      );
+    }
+    return p;
   }
 }

@@ -5,7 +5,7 @@
  * errors for writes on this read-only mirror.
  */
 import { DocumentCache, type ServedDocument } from '../../core/document-cache.js';
-import type { BlobCache } from '../../core/blob-cache.js';
+import type { BlobCache, ServedBlob } from '../../core/blob-cache.js';
 import { LarderError, notFound } from '../../core/errors.js';
 import { parseSri } from '../../core/digest.js';
 import type { ExpectedDigest } from '../../core/types.js';
@@ -64,13 +64,14 @@ export class NpmAdapter implements ProtocolAdapter {
     return remote;
   }
 
-  private document(name: string, forceRefresh = false): Promise<ServedDocument> {
+  /** The packument of `name` through the document cache. */
+  document(name: string, forceRefresh = false): Promise<ServedDocument> {
     const remote = this.remoteFor(name);
     const mirrorBase = `${this.opts.publicUrl()}/npm/`;
     const s = remote.settings;
     return this.opts.documents.get(
       {
-        key: `npm:${remote.name}:doc:${name}`,
+        key: this.documentKey(name),
         ttlMs: s.ttlMs,
         negativeTtlMs: s.negativeTtlMs,
         offline: remote.offline,
@@ -113,7 +114,8 @@ export class NpmAdapter implements ProtocolAdapter {
     };
   }
 
-  private async fullDoc(name: string): Promise<{ doc: Record<string, unknown>; served: ServedDocument }> {
+  /** The parsed full packument (rewritten). */
+  async fullDoc(name: string): Promise<{ doc: Record<string, unknown>; served: ServedDocument }> {
     const served = await this.document(name);
     const ref = served.entry.variants?.full;
     if (!ref) throw new LarderError('E_INTERNAL', `packument ${name} has no full form`, { expose: false });
@@ -135,17 +137,22 @@ export class NpmAdapter implements ProtocolAdapter {
   }
 
   private async tarball(name: string, file: string): Promise<ProtoResponse> {
+    return tarballResponse(await this.tarballBlob(name, file));
+  }
+
+  /** The tarball through the blob cache (HIT or a fill), verified by dist.integrity or `expect`. */
+  async tarballBlob(name: string, file: string, expect?: ExpectedDigest[]): Promise<ServedBlob> {
     const remote = this.remoteFor(name);
-    const key = `npm:${remote.name}:tgz:${name}/${file}`;
+    const key = this.tarballKey(name, file);
     const cached = this.opts.blobs.peek(key);
-    if (cached) return tarballResponse(this.opts.blobs.serveEntry(cached, 'HIT'));
+    if (cached) return this.opts.blobs.serveEntry(cached, 'HIT');
     const info = await this.distInfo(name, file);
-    const expected: ExpectedDigest[] = [];
+    const expected: ExpectedDigest[] = [...(expect ?? [])];
     const sri = info.i ? parseSri(info.i) : [];
     const strongest = sri.find((d) => d.algo === 'sha512') ?? sri[0];
     if (strongest) expected.push(strongest);
     else if (info.s && /^[0-9a-f]{40}$/.test(info.s)) expected.push({ algo: 'sha1', hex: info.s });
-    const served = await this.opts.blobs.get({
+    return this.opts.blobs.get({
       key,
       expected,
       mediaType: 'application/octet-stream',
@@ -155,11 +162,25 @@ export class NpmAdapter implements ProtocolAdapter {
       meta: { protocol: 'npm', name, file, remote: remote.name },
       fetch: (signal) => remote.request({ url: info.u, headers: { accept: '*/*' }, signal }),
     });
-    return tarballResponse(served);
+  }
+
+  /** The tarball cache key of a package file. */
+  tarballKey(name: string, file: string): string {
+    return `npm:${this.remoteFor(name).name}:tgz:${name}/${file}`;
+  }
+
+  /** Whether a tarball key is committed in the index. */
+  tarballKeyCached(key: string): boolean {
+    return this.opts.blobs.peek(key) !== undefined;
+  }
+
+  /** The packument cache key. */
+  documentKey(name: string): string {
+    return `npm:${this.remoteFor(name).name}:doc:${name}`;
   }
 
   /** Finds a tarball's upstream URL and digests, refreshing the packument once if needed. */
-  private async distInfo(name: string, file: string): Promise<DistInfo> {
+  async distInfo(name: string, file: string): Promise<DistInfo> {
     for (const force of [false, true]) {
       const served = await this.document(name, force);
       const ref = served.entry.variants?.dist;
@@ -174,7 +195,7 @@ export class NpmAdapter implements ProtocolAdapter {
   }
 }
 
-function tarballResponse(blob: Awaited<ReturnType<BlobCache['get']>>): ProtoResponse {
+function tarballResponse(blob: ServedBlob): ProtoResponse {
   return {
     status: 200,
     headers: { 'content-type': 'application/octet-stream', 'cache-control': 'public, max-age=31536000, immutable' },

@@ -1,0 +1,160 @@
+/**
+ * `npm run bench`: Larder side by side with Verdaccio, both proxying the same
+ * local fixture upstream (a child process), in one run on loopback.
+ *
+ *   1. npm ci: per round, one cold `npm ci` straight to the upstream, then for
+ *      each proxy (order alternating by round) a fresh instance, one cold and
+ *      one warm `npm ci` (fresh npm cache each time).
+ *   2. Warm load: a fresh instance of each proxy, primed and checked, then
+ *      autocannon (a child process) at 32 connections on packuments (full,
+ *      abbreviated), small tarballs and the multi-MB tarball, one server at a
+ *      time, alternating order, the same measured time each.
+ *   3. Peak RSS (VmHWM) of every proxy instance; a table of numbers and
+ *      ratios on stdout and bench/results/latest.json.
+ *
+ * Flags: --seconds N (per measured run, default 5), --rounds N (default 2),
+ * --warmup N (seconds, default 2), --connections N (default 32),
+ * --ci-rounds N (default 3), --no-build (reuse bench/.work/dist).
+ */
+import { cpus } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { alternate, type LoadResult } from './load.js';
+import { prepareApp, timeNpmCi } from './npm-ci.js';
+import { formatReport, judge, median, type BenchResults, type Samples } from './report.js';
+import { prime, scenarios, specFor, type BodySizes, type ScenarioName } from './scenarios.js';
+import { LOG_LEVEL, METADATA_TTL, startLarder, startUpstream, startVerdaccio, type BenchServer, type ServerName } from './servers.js';
+import { buildDaemon, ensureInstalled, npmVersion, packageVersion } from './setup.js';
+
+const BENCH = fileURLToPath(new URL('.', import.meta.url));
+const ROOT = join(BENCH, '..');
+const WORK = join(BENCH, '.work');
+const log = (line: string): void => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+const { values: flags } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '2' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '32' },
+    'ci-rounds': { type: 'string', default: '3' },
+    'no-build': { type: 'boolean', default: false },
+  },
+});
+const num = (v: string, name: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new TypeError(`expected --${name} to be a positive integer, got ${v}`);
+  return n;
+};
+const SECONDS = num(flags.seconds, 'seconds');
+const ROUNDS = num(flags.rounds, 'rounds');
+const WARMUP = num(flags.warmup, 'warmup');
+const CONNECTIONS = num(flags.connections, 'connections');
+const CI_ROUNDS = num(flags['ci-rounds'], 'ci-rounds');
+
+async function main(): Promise<void> {
+  await mkdir(WORK, { recursive: true });
+  await ensureInstalled(BENCH, log);
+  await ensureInstalled(join(BENCH, 'verdaccio'), log);
+  const cli = flags['no-build'] ? join(WORK, 'dist', 'daemon', 'cli.js') : await buildDaemon(ROOT, join(WORK, 'dist'), log);
+  const verdaccioBin = join(BENCH, 'verdaccio', 'node_modules', 'verdaccio', 'bin', 'verdaccio');
+  const start = (name: ServerName, url: string): Promise<BenchServer> =>
+    name === 'larder' ? startLarder(cli, WORK, url) : startVerdaccio(verdaccioBin, WORK, url);
+  const peaks: Record<ServerName, number> = { larder: 0, verdaccio: 0 };
+  const stopServer = async (s: BenchServer): Promise<void> => {
+    s.memory.sample();
+    peaks[s.name] = Math.max(peaks[s.name], s.memory.peak);
+    await s.stop();
+  };
+
+  log('starting the fixture upstream (child process) …');
+  const upstream = await startUpstream(BENCH, join(WORK, 'fixture'));
+  const running: BenchServer[] = [];
+  try {
+    const { fixture } = upstream;
+    log(`upstream ${upstream.url}: ${fixture.packages.length} packages; making the app lockfile …`);
+    const app = await prepareApp(WORK, fixture, upstream.url);
+
+    // Phase 1: npm ci, cold and warm, fresh proxy instances every round.
+    const ci = { direct: [] as number[], larder: { cold: [] as number[], warm: [] as number[] }, verdaccio: { cold: [] as number[], warm: [] as number[] } };
+    for (let round = 0; round < CI_ROUNDS; round++) {
+      ci.direct.push(await timeNpmCi(app, WORK, upstream.url));
+      const order: ServerName[] = round % 2 === 0 ? ['larder', 'verdaccio'] : ['verdaccio', 'larder'];
+      for (const name of order) {
+        const server = await start(name, upstream.url);
+        running.push(server);
+        ci[name].cold.push(await timeNpmCi(app, WORK, server.registry));
+        ci[name].warm.push(await timeNpmCi(app, WORK, server.registry));
+        await stopServer(server);
+        running.splice(running.indexOf(server), 1);
+      }
+      log(`npm ci round ${round + 1}/${CI_ROUNDS}: direct ${ci.direct.at(-1)} ms; larder cold ${ci.larder.cold.at(-1)} warm ${ci.larder.warm.at(-1)} ms; verdaccio cold ${ci.verdaccio.cold.at(-1)} warm ${ci.verdaccio.warm.at(-1)} ms`);
+    }
+    const samples = (xs: number[]): Samples => ({ samplesMs: xs, medianMs: median(xs) });
+
+    // Phase 2: warm load on fresh, primed instances.
+    const servers = { larder: await start('larder', upstream.url), verdaccio: await start('verdaccio', upstream.url) };
+    running.push(servers.larder, servers.verdaccio);
+    const bodySizes = {} as Record<ServerName, BodySizes>;
+    for (const s of [servers.larder, servers.verdaccio]) {
+      await timeNpmCi(app, WORK, s.registry);
+      bodySizes[s.name] = await prime(s, fixture);
+    }
+    const load = {} as Record<ScenarioName, Record<ServerName, LoadResult>>;
+    for (const sc of scenarios(fixture, CONNECTIONS)) {
+      log(`load: ${sc.title}, ${sc.paths.length} paths, ${ROUNDS}x${SECONDS}s per server …`);
+      const targets = (['larder', 'verdaccio'] as const).map((n) => ({ name: n, spec: specFor(sc, servers[n], SECONDS) }));
+      load[sc.name] = await alternate(BENCH, targets, ROUNDS, WARMUP);
+      log(`  larder ${Math.round(load[sc.name].larder.requestsPerSec)} req/s, verdaccio ${Math.round(load[sc.name].verdaccio.requestsPerSec)} req/s`);
+    }
+    for (const s of [servers.larder, servers.verdaccio]) {
+      await stopServer(s);
+      running.splice(running.indexOf(s), 1);
+    }
+
+    const results: BenchResults = {
+      date: new Date().toISOString(),
+      environment: {
+        node: process.version, npm: await npmVersion(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown',
+        verdaccio: await packageVersion(join(BENCH, 'verdaccio', 'node_modules', 'verdaccio', 'package.json')),
+        autocannon: await packageVersion(join(BENCH, 'node_modules', 'autocannon', 'package.json')),
+      },
+      settings: {
+        connections: CONNECTIONS, secondsPerRun: SECONDS, rounds: ROUNDS, warmupSeconds: WARMUP, ciRounds: CI_ROUNDS,
+        logLevel: { larder: LOG_LEVEL, verdaccio: LOG_LEVEL },
+        metadataTtl: { larder: `ttl ${METADATA_TTL}`, verdaccio: `uplink maxage ${METADATA_TTL}` },
+        notes: [
+          `both proxies log at "${LOG_LEVEL}" (no per-request log lines); metadata lifetime ${METADATA_TTL} on both (Larder ttl, Verdaccio uplink maxage), so no warm hit revalidates`,
+          'the upstream runs in its own child process and stays idle during warm measurements; autocannon runs in another child process (2 cores shared by server and load generator)',
+          `load: ${ROUNDS} runs of ${SECONDS}s per server per scenario, order alternating, after a ${WARMUP}s unmeasured warm-up each; requests cycle over all ${fixture.packages.length} packuments / all tarballs of the scenario`,
+          `npm ci: ${CI_ROUNDS} rounds, a fresh proxy instance (empty storage) per round, fresh npm cache and directory per run, --replace-registry-host=always`,
+          'Larder runs the compiled CLI (node bench/.work/dist/daemon/cli.js serve); Verdaccio 6 runs its own bin with web UI and audit middleware at defaults',
+        ],
+      },
+      fixture: {
+        packages: fixture.packages.length, tarballs: fixture.packages.reduce((a, p) => a + p.tarballs.length, 0),
+        appPackages: app.packages, appTarballBytes: app.tarballBytes, bigTarballBytes: fixture.bigTarballBytes,
+      },
+      npmCi: {
+        direct: samples(ci.direct),
+        larder: { cold: samples(ci.larder.cold), warm: samples(ci.larder.warm) },
+        verdaccio: { cold: samples(ci.verdaccio.cold), warm: samples(ci.verdaccio.warm) },
+      },
+      load, bodySizes, peakRss: peaks, ratios: {}, targets: [],
+    };
+    judge(results);
+    await mkdir(join(BENCH, 'results'), { recursive: true });
+    await writeFile(join(BENCH, 'results', 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+    console.log(`\n${formatReport(results)}\n\nwritten: bench/results/latest.json`);
+  } finally {
+    for (const s of running) await s.stop().catch(() => undefined);
+    await upstream.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error('bench failed:', err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,191 @@
+/**
+ * Part of the composition root: builds the operator side (admin API, audit,
+ * live events, stats, pins, pre-warm jobs, budget enforcement, scrub) from
+ * the concrete storage and the protocol warmers.
+ */
+import { dirname, join } from 'node:path';
+import { AdminAuth } from '../admin/auth.js';
+import { AuditLog } from '../admin/audit.js';
+import type { AuditRecord } from '../admin/contract.js';
+import { EventBus } from '../admin/events.js';
+import { AdminService } from '../admin/service.js';
+import { StatsTracker } from '../admin/stats.js';
+import { Maintenance, usage, type Budget } from '../core/eviction.js';
+import type { BlobStore, HotCache } from '../core/ports.js';
+import { Scrubber } from '../core/scrub.js';
+import type { Entry } from '../core/types.js';
+import type { Warmer } from '../core/warm.js';
+import type { LoadedConfig } from '../config/load.js';
+import { adminRoutes } from '../http/admin-routes.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/registry.js';
+import { PinManager, type StoredPin } from '../pins/manager.js';
+import { PrewarmRunner } from '../prewarm/runner.js';
+import { watchLockfiles, watchPinFile, type Watcher } from '../prewarm/watch.js';
+import type { LmdbIndex } from '../storage/lmdb-index.js';
+import type { DataPaths } from '../storage/paths.js';
+
+export interface AdminParts {
+  cfg: LoadedConfig;
+  paths: DataPaths;
+  index: LmdbIndex;
+  blobs: BlobStore;
+  hot: HotCache;
+  metrics: Metrics;
+  log: Logger;
+  warmers: Map<string, Warmer>;
+  remotes: Array<{ name: string; type: string; url: string; offline(): boolean }>;
+  /** Re-fetches an entry (scrub repair); resolves true when repaired. */
+  repair(entry: Entry): Promise<boolean>;
+  isOffline(): boolean;
+  setOffline(v: boolean): void;
+  publicUrl(): string;
+}
+
+function redact(cfg: LoadedConfig): unknown {
+  return JSON.parse(
+    JSON.stringify(cfg, (k, v: unknown) => ((k === 'password' || k === 'token') && typeof v === 'string' ? '[redacted]' : v)),
+  ) as unknown;
+}
+
+export async function buildAdmin(p: AdminParts) {
+  const { cfg, index, metrics, log } = p;
+  const stats = new StatsTracker();
+  const events = new EventBus();
+  const audit = new AuditLog(index.table<AuditRecord>('audit'));
+  const auth = new AdminAuth(p.paths.adminToken, cfg.admin.token);
+  await auth.init();
+  const budget: Budget = { maxBytes: cfg.storage.maxSize, high: cfg.storage.highWatermark, low: cfg.storage.lowWatermark };
+
+  const pins = new PinManager({
+    table: index.table<StoredPin>('pins'),
+    warmers: p.warmers,
+    intervalMs: cfg.pins.interval,
+    onChange: (pin) => {
+      if ('removed' in pin) events.publish({ type: 'pin-removed', data: { id: pin.id } });
+      else events.publish({ type: 'pin', data: pin });
+      metrics.setPinLag(pins.lag().all);
+    },
+    onAudit: async (action, target, actor) => void (await audit.append({ action, target, actor: actor ?? 'daemon' })),
+  });
+  const maintenance = new Maintenance({
+    blobs: p.blobs,
+    index,
+    hot: p.hot,
+    protectedKeys: () => pins.protectedKeys(),
+    onRemoved: async (r) => {
+      metrics.evictions.inc({ reason: r.reason }, 1);
+      if (r.reason === 'evict') service.evictions = { count: service.evictions.count + 1, bytes: service.evictions.bytes + r.bytes };
+      await audit.append({ action: 'delete', actor: r.reason === 'operator' ? 'admin-api' : 'daemon', target: r.digest, reason: r.reason, details: { bytes: r.bytes, entries: r.keys.length } });
+      if (r.reason !== 'gc') events.activity('eviction', `${r.reason}: removed ${r.digest.slice(0, 19)}… (${r.bytes} bytes, ${r.keys.length} entries)`);
+    },
+  });
+  const scrubber = new Scrubber({
+    blobs: p.blobs,
+    index,
+    hot: p.hot,
+    bytesPerSecond: cfg.storage.scrubRate,
+    protectedKeys: () => pins.protectedKeys(),
+    repair: p.repair,
+    onCorrupt: async (digest, keys) => {
+      metrics.scrubCorrupt.inc();
+      log.warn({ digest, entries: keys.length }, 'scrub: blob does not match its digest; quarantined');
+      events.activity('scrub', `corrupt blob ${digest.slice(0, 19)}… quarantined (${keys.length} entries)`);
+      await audit.append({ action: 'delete', actor: 'daemon', target: digest, reason: 'scrub: digest mismatch, quarantined' });
+    },
+  });
+  const runner = new PrewarmRunner({
+    warmers: p.warmers,
+    concurrency: cfg.prewarm.concurrency,
+    retries: cfg.prewarm.retries,
+    backoffMs: 500,
+    onUpdate: (job) => events.publish({ type: 'job', data: job }),
+  });
+  const service = new AdminService({
+    index,
+    stats,
+    events,
+    audit,
+    auth,
+    pins,
+    runner,
+    maintenance,
+    scrubber,
+    budget,
+    remotes: p.remotes,
+    isOffline: p.isOffline,
+    setOffline: p.setOffline,
+    redactedConfig: () => redact(cfg),
+    loginUrl: (s) => `${p.publicUrl()}/_/ui/login?t=${s}`,
+  });
+  const routes = adminRoutes({
+    auth,
+    service,
+    events,
+    audit,
+    pins,
+    runner,
+    scrubber,
+    maintenance,
+    redactedConfig: () => redact(cfg),
+    setOffline: p.setOffline,
+    isOffline: p.isOffline,
+    loginUrl: (s) => `${p.publicUrl()}/_/ui/login?t=${s}`,
+  });
+
+  const timers: NodeJS.Timeout[] = [];
+  const watchers: Watcher[] = [];
+  let enforcing = false;
+  const enforce = async (): Promise<void> => {
+    if (enforcing) return;
+    enforcing = true;
+    try {
+      const r = await maintenance.enforce(budget);
+      if (r.removed) log.info(r, 'storage budget enforced');
+      metrics.setStorageUsed(usage(index).bytes);
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'eviction failed');
+    } finally {
+      enforcing = false;
+    }
+  };
+
+  return {
+    routes,
+    stats,
+    events,
+    audit,
+    auth,
+    pins,
+    runner,
+    service,
+    maintenance,
+    scrubber,
+    enforce,
+    start(): void {
+      pins.start();
+      timers.push(setInterval(() => void enforce(), cfg.storage.checkInterval));
+      timers.push(
+        setInterval(() => {
+          events.publish({ type: 'stats', data: service.stats() });
+          metrics.setPinLag(pins.lag().all);
+        }, 2_000),
+      );
+      if (cfg.storage.scrubInterval > 0) timers.push(setInterval(() => void scrubber.run().catch(() => undefined), cfg.storage.scrubInterval));
+      for (const t of timers) t.unref();
+      if (cfg.prewarm.watch.length) {
+        watchers.push(watchLockfiles(cfg.prewarm.watch, (name, content) => service.startJob({ files: [{ name, content }], deps: false }, 'watch'), log));
+      }
+      const pinFile = cfg.pins.file ?? (cfg.source.endsWith('.yaml') || cfg.source.endsWith('.yml') ? join(dirname(cfg.source), 'pins.txt') : undefined);
+      if (pinFile) watchers.push(watchPinFile(pinFile, (refs) => pins.syncFile(refs), log));
+      void enforce();
+    },
+    async stop(): Promise<void> {
+      for (const t of timers) clearInterval(t);
+      pins.stop();
+      await Promise.all(watchers.map((w) => w.close()));
+    },
+  };
+}
+
+export type Admin = Awaited<ReturnType<typeof buildAdmin>>;

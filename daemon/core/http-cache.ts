@@ -1,0 +1,255 @@
+/**
+ * A streaming HTTP cache for generic remotes: files of any size, immutable
+ * or mutable, stored in the CAS with the upstream's validators and caching
+ * headers in their index entry.
+ *
+ * - Immutable entries are served forever (verified once, like BlobCache).
+ * - Mutable entries follow RFC 9111/5861 (see http-freshness.ts): fresh →
+ *   HIT; stale → conditional request (304 refreshes the entry, 200 streams a
+ *   new body through a Fill and replaces it); within stale-while-revalidate
+ *   → STALE now, refreshed in the background; upstream failure → STALE when
+ *   allowed; `no-store`/`private` → streamed through, not stored (BYPASS).
+ * - One upstream exchange per key at a time: concurrent requests join the
+ *   revalidation or read the growing temp file of the fill.
+ */
+import { LarderError, notFound, toLarderError } from './errors.js';
+import { Fill } from './fill.js';
+import { NegativeCache } from './single-flight.js';
+import { drain, header, isAbsent, isUpstreamFailure, upstreamStatusError } from './upstream-status.js';
+import { expiresAt, isStorable, staleOnErrorAllowed, staleWhileRevalidateUntil, type FreshnessHeaders } from './http-freshness.js';
+import type { BlobCache, ServedBlob } from './blob-cache.js';
+import type { CoreDeps } from './deps.js';
+import type { UpstreamResponse } from './ports.js';
+import { IMMUTABLE_EXPIRY, type CacheState, type Entry, type ExpectedDigest, type Validators } from './types.js';
+import { startHttpFill, type FillOutcome } from './http-fill.js';
+
+export interface HttpCacheRequest {
+  key: string;
+  /** Immutable files are never revalidated. */
+  immutable: boolean;
+  /** Freshness lifetime when the upstream gives none; caps the Last-Modified heuristic. */
+  fallbackTtlMs: number;
+  /** Upper bound on freshness whatever the upstream says (0: revalidate every use). */
+  maxTtlMs?: number;
+  /** Digests the protocol knows in advance (path, sidecar, index file). */
+  expected?: readonly ExpectedDigest[];
+  expectedSize?: number;
+  /** Digests announced by the response itself (e.g. `x-checksum-sha1`). */
+  expectFromResponse?(res: UpstreamResponse): ExpectedDigest[];
+  maxBytes?: number;
+  offline?: boolean;
+  negativeTtlMs?: number;
+  meta?: Entry['meta'];
+  /** Runs after a new body is committed (not after a 304), before followers see the new entry. */
+  onCommitted?(entry: Entry, previous: Entry | undefined): Promise<void> | void;
+  /** Opens the upstream response; `validators` are empty for unconditional requests. */
+  fetch(validators: Validators, signal: AbortSignal): Promise<UpstreamResponse>;
+}
+
+/** What the client is told about the representation. */
+export interface ClientView {
+  etag?: string;
+  lastModified?: string;
+  mediaType?: string;
+}
+
+export type HttpServed =
+  | ({ kind: 'cached'; state: CacheState; blob: ServedBlob } & ClientView)
+  | { kind: 'bypass'; state: 'BYPASS'; response: UpstreamResponse };
+
+type Outcome =
+  | { kind: 'entry'; entry: Entry; state: 'REVALIDATED' | 'STALE' }
+  | FillOutcome
+  | { kind: 'bypass'; take(): UpstreamResponse | undefined };
+
+interface Flight {
+  outcome: Promise<Outcome>;
+  /** Settles once the exchange is over (fills: committed or failed). */
+  settled: Promise<void>;
+}
+
+export class HttpCache {
+  private readonly flights = new Map<string, Flight>();
+  private readonly negative = new NegativeCache();
+  private readonly controller = new AbortController();
+
+  constructor(
+    private readonly deps: CoreDeps,
+    private readonly blobs: BlobCache,
+  ) {}
+
+  /** Upstream exchanges in flight (a gauge). */
+  get inflight(): number {
+    return this.flights.size;
+  }
+
+  async get(req: HttpCacheRequest): Promise<HttpServed> {
+    const { index, clock, events } = this.deps;
+    const entry = index.getEntry(req.key);
+    const now = clock.now();
+    if (entry) {
+      if (req.immutable || entry.expiresAt > now) return this.fromEntry(entry, 'HIT');
+      if (req.offline) return this.fromEntry(entry, 'STALE');
+      const cc = typeof entry.meta?.cacheControl === 'string' ? entry.meta.cacheControl : undefined;
+      if (now <= staleWhileRevalidateUntil(cc, entry.expiresAt) && !this.flights.has(req.key)) {
+        this.flight(req, entry).catch(() => undefined);
+        events.staleServed?.(req.key, 'stale-while-revalidate');
+        return this.fromEntry(entry, 'STALE');
+      }
+    } else if (!this.flights.has(req.key)) {
+      if (this.negative.has(req.key, now)) throw notFound(req.key);
+      if (req.offline) throw new LarderError('E_OFFLINE', `${req.key} is not cached and its remote is offline`);
+    }
+    const outcome = await this.flight(req, entry);
+    if (outcome.kind === 'entry') return this.fromEntry(outcome.entry, outcome.state);
+    if (outcome.kind === 'fill') return { kind: 'cached', state: 'MISS', blob: outcome.served(), ...outcome.view };
+    const response = outcome.take() ?? (await this.direct(req));
+    return { kind: 'bypass', state: 'BYPASS', response };
+  }
+
+  /** Resolves when the exchange in flight for `key` (if any) has committed or failed. */
+  pending(key: string): Promise<void> | undefined {
+    return this.flights.get(key)?.settled;
+  }
+
+  peek(key: string): Entry | undefined {
+    return this.deps.index.getEntry(key);
+  }
+
+  entries(prefix: string): Iterable<Entry> {
+    return this.deps.index.entries(prefix);
+  }
+
+  /** Reads a stored body whole (small index files). */
+  read(entry: Entry): Promise<Buffer> {
+    return this.deps.blobs.readAll(entry.digest);
+  }
+
+  /** Forgets an entry (its blob stays until garbage collection). */
+  remove(key: string): Promise<void> {
+    return this.deps.index.deleteEntry(key);
+  }
+
+  /** Marks a mutable entry stale so its next use revalidates. */
+  async expire(key: string): Promise<void> {
+    const entry = this.deps.index.getEntry(key);
+    if (entry && !entry.immutable) await this.deps.index.putEntry({ ...entry, expiresAt: 0 }, []);
+  }
+
+  abortAll(): void {
+    this.controller.abort();
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all([...this.flights.values()].map((f) => f.settled));
+  }
+
+  private fromEntry(entry: Entry, state: CacheState): HttpServed {
+    const v = entry.validators ?? {};
+    return { kind: 'cached', state, blob: this.blobs.serveEntry(entry, state), etag: v.etag, lastModified: v.lastModified, mediaType: entry.mediaType };
+  }
+
+  private flight(req: HttpCacheRequest, entry: Entry | undefined): Promise<Outcome> {
+    const existing = this.flights.get(req.key);
+    if (existing) return existing.outcome;
+    let settle!: () => void;
+    const flight: Flight = { outcome: this.refresh(req, entry), settled: new Promise<void>((r) => (settle = r)) };
+    this.flights.set(req.key, flight);
+    const finish = (): void => {
+      if (this.flights.get(req.key) === flight) this.flights.delete(req.key);
+      settle();
+    };
+    flight.outcome.then((o) => (o.kind === 'fill' ? o.committed.then(finish) : finish()), finish);
+    return flight.outcome;
+  }
+
+  private async refresh(req: HttpCacheRequest, entry: Entry | undefined): Promise<Outcome> {
+    const { clock, index } = this.deps;
+    let res: UpstreamResponse;
+    try {
+      res = await req.fetch(entry && !req.immutable ? (entry.validators ?? {}) : {}, this.controller.signal);
+    } catch (err) {
+      return this.failed(req, entry, toLarderError(err));
+    }
+    const received = clock.now();
+    if (res.status === 304 && entry) {
+      drain(res);
+      const updated = revalidated(entry, res, req.fallbackTtlMs, received);
+      updated.expiresAt = capped(req, updated.expiresAt, received);
+      await index.putEntry(updated, []);
+      return { kind: 'entry', entry: updated, state: 'REVALIDATED' };
+    }
+    if (isAbsent(res.status)) {
+      drain(res);
+      this.negative.add(req.key, received + (req.negativeTtlMs ?? 30_000));
+      if (entry) await index.deleteEntry(req.key);
+      throw notFound(req.key);
+    }
+    if (res.status !== 200) return this.failed(req, entry, upstreamStatusError(req.key, res));
+    this.negative.delete(req.key);
+    if (!isStorable(freshnessHeaders(res))) {
+      if (entry) await index.deleteEntry(req.key);
+      let taken = false;
+      return { kind: 'bypass', take: () => (taken ? undefined : ((taken = true), res)) };
+    }
+    const previous = entry;
+    const ttl = req.immutable ? undefined : req.fallbackTtlMs;
+    const expiry = ttl === undefined ? IMMUTABLE_EXPIRY : capped(req, expiresAt(freshnessHeaders(res), ttl, received), received);
+    return startHttpFill(this.deps, req, res, { received, expiry, previous });
+  }
+
+  private failed(req: HttpCacheRequest, entry: Entry | undefined, e: LarderError): Outcome {
+    const cc = typeof entry?.meta?.cacheControl === 'string' ? entry.meta.cacheControl : undefined;
+    if (entry && isUpstreamFailure(e) && staleOnErrorAllowed(cc, entry.expiresAt, this.deps.clock.now())) {
+      this.deps.events.staleServed?.(req.key, e.code);
+      return { kind: 'entry', entry, state: 'STALE' };
+    }
+    throw e;
+  }
+
+  /** A second, uncached request for a follower of a bypassed (no-store) exchange. */
+  private async direct(req: HttpCacheRequest): Promise<UpstreamResponse> {
+    const res = await req.fetch({}, this.controller.signal);
+    if (res.status === 200) return res;
+    if (isAbsent(res.status)) {
+      drain(res);
+      throw notFound(req.key);
+    }
+    throw upstreamStatusError(req.key, res);
+  }
+}
+
+/** The caching-relevant headers of a response. */
+export function freshnessHeaders(res: UpstreamResponse): FreshnessHeaders {
+  return {
+    cacheControl: header(res, 'cache-control'),
+    expires: header(res, 'expires'),
+    date: header(res, 'date'),
+    lastModified: header(res, 'last-modified'),
+    age: header(res, 'age'),
+    vary: header(res, 'vary'),
+  };
+}
+
+function capped(req: HttpCacheRequest, expiry: number, now: number): number {
+  return req.maxTtlMs === undefined ? expiry : Math.min(expiry, now + req.maxTtlMs);
+}
+
+/** The entry after a 304: headers the 304 carries replace the stored ones. */
+function revalidated(entry: Entry, res: UpstreamResponse, fallbackMs: number, now: number): Entry {
+  const meta = { ...entry.meta };
+  const h = freshnessHeaders(res);
+  if (h.cacheControl !== undefined) meta.cacheControl = h.cacheControl;
+  if (h.expires !== undefined) meta.expires = h.expires;
+  const validators: Validators = { ...entry.validators };
+  if (header(res, 'etag')) validators.etag = header(res, 'etag');
+  if (h.lastModified) validators.lastModified = h.lastModified;
+  const merged: FreshnessHeaders = {
+    cacheControl: typeof meta.cacheControl === 'string' ? meta.cacheControl : undefined,
+    expires: typeof meta.expires === 'string' ? meta.expires : undefined,
+    date: h.date,
+    lastModified: validators.lastModified,
+    age: h.age,
+  };
+  return { ...entry, meta, validators, fetchedAt: now, expiresAt: expiresAt(merged, fallbackMs, now) };
+}

@@ -1,0 +1,49 @@
+/**
+ * The pre-warm seam: each protocol adapter offers a Warmer that resolves a
+ * reference and fetches its whole closure through the same fetch → verify →
+ * commit path a client request takes.
+ */
+import type { Ref } from './refs.js';
+import type { ExpectedDigest } from './types.js';
+
+export interface Closure {
+  /** What the reference resolved to (a version or a digest). */
+  resolved: string;
+  /** Index keys of every entry in the closure (pins protect these). */
+  keys: string[];
+  /** Total size of the closure's artifacts. */
+  bytes: number;
+  /** Bytes that had to be fetched now (0 when everything was cached). */
+  fetched: number;
+  /** References found along the way that the caller may warm too (npm dependencies). */
+  children: string[];
+}
+
+export interface WarmOptions {
+  signal: AbortSignal;
+  /** Called with byte counts as artifacts stream in. */
+  onBytes(n: number): void;
+  /** A digest the artifact must have (a lockfile's own hash), checked before commit. */
+  expect?: ExpectedDigest[];
+  /** Report dependency references as children (npm). */
+  deps: boolean;
+}
+
+export interface Warmer {
+  readonly protocol: Ref['protocol'];
+  /** Resolves the reference upstream (fresh) without fetching artifacts. */
+  resolve(ref: Ref): Promise<string>;
+  /** Fetches the closure into the cache. */
+  warm(ref: Ref, opts: WarmOptions): Promise<Closure>;
+}
+
+/** Reads a stream to its end, counting bytes; rejects on failure. */
+export async function consume(stream: AsyncIterable<unknown>, onBytes: (n: number) => void): Promise<number> {
+  let n = 0;
+  for await (const chunk of stream) {
+    const len = (chunk as Buffer).length;
+    n += len;
+    onBytes(len);
+  }
+  return n;
+}

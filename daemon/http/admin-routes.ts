@@ -1,0 +1,195 @@
+/**
+ * Koa glue for the admin API (`/_/api/v1/…`) and the dashboard login link.
+ * Every endpoint requires the bearer token or a dashboard session cookie;
+ * errors are `{ "error": { "code", "message" } }`.
+ */
+import type { Context } from 'koa';
+import { LarderError, toLarderError } from '../core/errors.js';
+import type { AdminAuth } from '../admin/auth.js';
+import { SESSION_COOKIE } from '../admin/auth.js';
+import type { AdminService } from '../admin/service.js';
+import type { EventBus } from '../admin/events.js';
+import type { AuditLog } from '../admin/audit.js';
+import type { PinManager } from '../pins/manager.js';
+import type { PrewarmRunner } from '../prewarm/runner.js';
+import type { Scrubber } from '../core/scrub.js';
+import type { Maintenance } from '../core/eviction.js';
+import type { EvictRequest, JobRequest, PinRequest } from '../admin/contract.js';
+
+export interface AdminRouteDeps {
+  auth: AdminAuth;
+  service: AdminService;
+  events: EventBus;
+  audit: AuditLog;
+  pins: PinManager;
+  runner: PrewarmRunner;
+  scrubber: Scrubber;
+  maintenance: Maintenance;
+  redactedConfig(): unknown;
+  setOffline(v: boolean): void;
+  isOffline(): boolean;
+  loginUrl(secret: string): string;
+}
+
+const PREFIX = '/_/api/v1';
+const MAX_JSON = 32 * 1024 * 1024;
+
+async function readJson<T>(ctx: Context): Promise<T> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of ctx.req as AsyncIterable<Buffer>) {
+    n += c.length;
+    if (n > MAX_JSON) throw new LarderError('E_BAD_REQUEST', 'request body too large');
+    chunks.push(c);
+  }
+  if (n === 0) return {} as T;
+  try {
+    const v: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
+    return v as T;
+  } catch {
+    throw new LarderError('E_BAD_REQUEST', 'the request body must be a JSON object');
+  }
+}
+
+function actor(ctx: Context): string {
+  return ctx.get('authorization') ? 'token' : 'dashboard';
+}
+
+function strings(v: unknown, what: string): string[] | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new LarderError('E_BAD_REQUEST', `${what} must be an array of strings`);
+  return v as string[];
+}
+
+function sse(ctx: Context, events: EventBus): void {
+  ctx.respond = false;
+  const res = ctx.res;
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  res.write(': larder events\n\n');
+  const unsubscribe = events.subscribe((e) => res.write(`event: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`));
+  const beat = setInterval(() => res.write(': ping\n\n'), 15_000);
+  const close = (): void => {
+    clearInterval(beat);
+    unsubscribe();
+  };
+  ctx.req.once('close', close);
+  res.once('close', close);
+}
+
+/** Returns true when the request was an admin or login request (answered). */
+export function adminRoutes(d: AdminRouteDeps): (ctx: Context) => Promise<boolean> {
+  return async (ctx) => {
+    if (ctx.path === '/_/ui/login') {
+      const session = d.auth.redeem(String(ctx.query.t ?? ''));
+      if (!session) {
+        ctx.status = 401;
+        ctx.type = 'text/plain';
+        ctx.body = 'This login link is invalid or was already used. Run `larder ui` for a new one.\n';
+        return true;
+      }
+      ctx.cookies.set(SESSION_COOKIE, session, { httpOnly: true, sameSite: 'strict', path: '/', overwrite: true });
+      ctx.redirect('/_/ui/');
+      return true;
+    }
+    if (ctx.path !== PREFIX && !ctx.path.startsWith(`${PREFIX}/`)) return false;
+    try {
+      if (!d.auth.checkBearer(ctx.get('authorization') || undefined) && !d.auth.checkSession(ctx.cookies.get(SESSION_COOKIE))) {
+        ctx.set('www-authenticate', 'Bearer realm="larder-admin"');
+        throw new LarderError('E_UNAUTHORIZED', 'the admin API needs `Authorization: Bearer <token>` (see <dataDir>/admin-token)');
+      }
+      // A cookie-authenticated write must come from our own pages (CSRF).
+      if (!ctx.get('authorization') && ctx.method !== 'GET' && ctx.get('sec-fetch-site') && ctx.get('sec-fetch-site') !== 'same-origin') {
+        throw new LarderError('E_FORBIDDEN', 'cross-site admin requests are refused');
+      }
+      await route(ctx, ctx.path.slice(PREFIX.length) || '/', d);
+    } catch (err) {
+      const e = toLarderError(err);
+      ctx.status = e.status;
+      ctx.body = { error: { code: e.code, message: e.expose ? e.message : 'internal error' } };
+    }
+    return true;
+  };
+}
+
+async function route(ctx: Context, path: string, d: AdminRouteDeps): Promise<void> {
+  const m = ctx.method;
+  const who = actor(ctx);
+  const seg = path.split('/').filter(Boolean);
+  const id = seg[1] ? decodeURIComponent(seg[1]) : undefined;
+  const q = ctx.query;
+  if (m === 'GET' && path === '/stats') ctx.body = d.service.stats();
+  else if (m === 'GET' && path === '/stats/history') ctx.body = d.service.history();
+  else if (m === 'GET' && path === '/entries') {
+    ctx.body = d.service.entries({
+      protocol: typeof q.protocol === 'string' ? q.protocol : undefined,
+      remote: typeof q.remote === 'string' ? q.remote : undefined,
+      q: typeof q.q === 'string' ? q.q : undefined,
+      limit: typeof q.limit === 'string' ? Number(q.limit) : undefined,
+      cursor: typeof q.cursor === 'string' ? q.cursor : undefined,
+    });
+  } else if (m === 'GET' && path === '/pins') ctx.body = d.pins.list();
+  else if (m === 'POST' && path === '/pins') {
+    const body = await readJson<PinRequest>(ctx);
+    if (typeof body.ref !== 'string') throw new LarderError('E_BAD_REQUEST', 'expected {"ref": "<reference>"}');
+    ctx.status = 201;
+    ctx.body = await d.pins.add(body.ref, { history: typeof body.history === 'number' ? body.history : undefined, actor: who });
+  } else if (m === 'GET' && seg[0] === 'pins' && id && seg.length === 2) ctx.body = d.pins.get(id);
+  else if (m === 'DELETE' && seg[0] === 'pins' && id && seg.length === 2) {
+    await d.pins.remove(id, who);
+    ctx.body = { removed: true };
+  } else if (m === 'GET' && path === '/jobs') ctx.body = d.runner.list();
+  else if (m === 'POST' && path === '/jobs') {
+    const body = await readJson<JobRequest>(ctx);
+    const req: JobRequest = { refs: strings(body.refs, 'refs'), deps: body.deps !== false };
+    if (body.files !== undefined) {
+      if (!Array.isArray(body.files) || body.files.some((f) => typeof f?.name !== 'string' || typeof f?.content !== 'string')) {
+        throw new LarderError('E_BAD_REQUEST', 'files must be [{"name", "content"}]');
+      }
+      req.files = body.files;
+    }
+    if (typeof body.concurrency === 'number') req.concurrency = body.concurrency;
+    ctx.status = 201;
+    ctx.body = d.service.startJob(req, who);
+  } else if (m === 'GET' && seg[0] === 'jobs' && id && seg.length === 2) {
+    const job = d.runner.get(id);
+    if (!job) throw new LarderError('E_NOT_FOUND', `job ${id} not found`);
+    ctx.body = job;
+  } else if (m === 'DELETE' && seg[0] === 'jobs' && id && seg.length === 2) {
+    const job = d.runner.cancel(id);
+    if (!job) throw new LarderError('E_NOT_FOUND', `job ${id} not found`);
+    await d.audit.append({ action: 'prewarm-cancel', actor: who, target: id });
+    ctx.body = job;
+  } else if (m === 'POST' && path === '/evict') {
+    const body = await readJson<EvictRequest>(ctx);
+    await d.audit.append({ action: 'evict', actor: who, target: body.key ?? body.digest ?? 'to-low-watermark', reason: 'operator request' });
+    ctx.body = await d.service.evict(body, who);
+  } else if (m === 'POST' && path === '/scrub') {
+    const body = await readJson<{ now?: boolean }>(ctx);
+    await d.audit.append({ action: 'scrub', actor: who });
+    const run = d.scrubber.run();
+    ctx.body = body.now ? await run : { ...d.scrubber.status, running: true };
+  } else if (m === 'POST' && path === '/gc') {
+    await d.audit.append({ action: 'gc', actor: who });
+    ctx.body = await d.maintenance.gc();
+  } else if (m === 'GET' && path === '/config') ctx.body = d.redactedConfig();
+  else if (m === 'GET' && path === '/audit') {
+    ctx.body = d.audit.list(Number(q.since ?? 0) || 0, Math.min(1000, Number(q.limit ?? 200) || 200));
+  } else if (m === 'GET' && path === '/activity') {
+    const kinds = typeof q.kind === 'string' && q.kind ? new Set(q.kind.split(',')) : undefined;
+    ctx.body = d.events.recent(kinds, Math.min(500, Number(q.limit ?? 100) || 100));
+  } else if (m === 'POST' && path === '/offline') {
+    const body = await readJson<{ offline?: unknown }>(ctx);
+    if (typeof body.offline !== 'boolean') throw new LarderError('E_BAD_REQUEST', 'expected {"offline": true|false}');
+    d.setOffline(body.offline);
+    await d.audit.append({ action: body.offline ? 'offline' : 'online', actor: who });
+    ctx.body = { offline: d.isOffline() };
+  } else if (m === 'POST' && path === '/token/rotate') {
+    const token = await d.auth.rotate();
+    await d.audit.append({ action: 'token-rotate', actor: who });
+    ctx.body = { token };
+  } else if (m === 'POST' && path === '/login-link') {
+    ctx.body = { url: d.loginUrl(d.auth.newLink()) };
+  } else if (m === 'GET' && path === '/events') sse(ctx, d.events);
+  else throw new LarderError('E_NOT_FOUND', `no admin endpoint ${m} ${path.slice(0, 100)}`);
+}

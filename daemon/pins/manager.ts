@@ -1,0 +1,190 @@
+/**
+ * Pins: references whose whole closure is protected from eviction. Mutable
+ * pins (tags, dist-tags, ranges) are re-resolved on an interval; on a change
+ * the new closure is fetched and then swapped in, and the replication lag
+ * (seconds since the change was first seen and not yet mirrored) is kept
+ * per pin. Pins live in a durable table; pin-file pins are kept in step with
+ * the file.
+ */
+import { createHash } from 'node:crypto';
+import { LarderError, notFound, toLarderError } from '../core/errors.js';
+import { isMutable, parseRef } from '../core/refs.js';
+import type { KvTable } from '../core/ports.js';
+import type { Warmer } from '../core/warm.js';
+import type { Pin } from '../admin/contract.js';
+
+export interface StoredPin extends Pin {
+  keys: string[];
+  /** Closures kept from earlier resolutions (history). */
+  history: Array<{ resolved: string; keys: string[] }>;
+  historyLimit: number;
+}
+
+export interface PinManagerOptions {
+  table: KvTable<StoredPin>;
+  warmers: Map<string, Warmer>;
+  intervalMs: number;
+  onChange(pin: Pin | { id: string; removed: true }): void;
+  onAudit(action: string, target: string, reason?: string): Promise<void>;
+}
+
+export function pinId(ref: string): string {
+  return createHash('sha256').update(ref).digest('hex').slice(0, 16);
+}
+
+export class PinManager {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly busy = new Map<string, Promise<void>>();
+
+  constructor(private readonly opts: PinManagerOptions) {}
+
+  /** Public view of a pin (lag computed now). */
+  view(p: StoredPin): Pin {
+    const { keys: _k, history: _h, historyLimit: _l, ...pin } = p;
+    pin.lagSeconds = p.changeSeenAt ? Math.max(0, Math.round((Date.now() - p.changeSeenAt) / 1000)) : 0;
+    return pin;
+  }
+
+  list(): Pin[] {
+    return [...this.opts.table.range()].map(([, p]) => this.view(p));
+  }
+
+  get(id: string): Pin {
+    const p = this.opts.table.get(id);
+    if (!p) throw notFound(`pin ${id}`);
+    return this.view(p);
+  }
+
+  /** Every entry key any pin protects (current and kept history). */
+  protectedKeys(): Set<string> {
+    const out = new Set<string>();
+    for (const [, p] of this.opts.table.range()) {
+      for (const k of p.keys) out.add(k);
+      for (const h of p.history) for (const k of h.keys) out.add(k);
+    }
+    return out;
+  }
+
+  async add(refText: string, opts: { history?: number; source?: Pin['source']; actor?: string } = {}): Promise<Pin> {
+    const ref = parseRef(refText);
+    if (!this.opts.warmers.has(ref.protocol)) throw new LarderError('E_BAD_REQUEST', `cannot pin ${ref.raw}: no ${ref.protocol} adapter is configured`);
+    const id = pinId(ref.raw);
+    const existing = this.opts.table.get(id);
+    if (existing) return this.view(existing);
+    const pin: StoredPin = {
+      id,
+      ref: ref.raw,
+      mutable: isMutable(ref),
+      status: 'resolving',
+      size: 0,
+      items: 0,
+      createdAt: Date.now(),
+      lagSeconds: 0,
+      source: opts.source ?? 'api',
+      keys: [],
+      history: [],
+      historyLimit: Math.max(0, Math.min(10, opts.history ?? 0)),
+    };
+    await this.opts.table.put(id, pin);
+    await this.opts.onAudit('pin', ref.raw, opts.actor);
+    this.opts.onChange(this.view(pin));
+    await this.refresh(id, true);
+    return this.get(id);
+  }
+
+  async remove(id: string, actor?: string): Promise<void> {
+    const p = this.opts.table.get(id);
+    if (!p) throw notFound(`pin ${id}`);
+    await this.opts.table.remove(id);
+    await this.opts.onAudit('unpin', p.ref, actor);
+    this.opts.onChange({ id, removed: true });
+  }
+
+  /** Re-resolves one pin; on a change fetches the new closure, then swaps it in. */
+  refresh(id: string, initial = false): Promise<void> {
+    let p = this.busy.get(id);
+    if (!p) {
+      p = this.doRefresh(id, initial).finally(() => this.busy.delete(id));
+      this.busy.set(id, p);
+    }
+    return p;
+  }
+
+  private async save(pin: StoredPin): Promise<void> {
+    if (!this.opts.table.get(pin.id)) return; // removed meanwhile
+    await this.opts.table.put(pin.id, pin);
+    this.opts.onChange(this.view(pin));
+  }
+
+  private async doRefresh(id: string, initial: boolean): Promise<void> {
+    const stored = this.opts.table.get(id);
+    if (!stored) return;
+    const pin: StoredPin = { ...stored };
+    const ref = parseRef(pin.ref);
+    const warmer = this.opts.warmers.get(ref.protocol)!;
+    try {
+      const now = Date.now();
+      if (!initial && pin.resolved !== undefined) {
+        const upstream = await warmer.resolve(ref);
+        pin.lastCheckedAt = now;
+        if (upstream === pin.resolved) {
+          delete pin.changeSeenAt;
+          pin.status = 'ok';
+          delete pin.error;
+          await this.save(pin);
+          return;
+        }
+        pin.changeSeenAt ??= now;
+        pin.status = 'lagging';
+        await this.save(pin);
+      }
+      const closure = await warmer.warm(ref, { signal: new AbortController().signal, deps: false, onBytes: () => undefined });
+      const fresh: StoredPin = { ...(this.opts.table.get(id) ?? pin) };
+      if (fresh.resolved !== undefined && fresh.resolved !== closure.resolved && fresh.historyLimit > 0) {
+        fresh.history = [{ resolved: fresh.resolved, keys: fresh.keys }, ...fresh.history].slice(0, fresh.historyLimit);
+      }
+      Object.assign(fresh, { resolved: closure.resolved, keys: closure.keys, size: closure.bytes, items: closure.keys.length, status: 'ok' });
+      fresh.lastCheckedAt = Date.now();
+      delete fresh.changeSeenAt;
+      delete fresh.error;
+      await this.save(fresh);
+    } catch (err) {
+      const e = toLarderError(err);
+      const fresh: StoredPin = { ...(this.opts.table.get(id) ?? pin) };
+      fresh.status = fresh.changeSeenAt ? 'lagging' : 'error';
+      fresh.error = `${e.code}: ${e.message}`;
+      await this.save(fresh);
+    }
+  }
+
+  /** Re-resolves every mutable pin now (and retries pins in error). */
+  async checkAll(): Promise<void> {
+    const ids = [...this.opts.table.range()].filter(([, p]) => p.mutable || p.status !== 'ok').map(([id]) => id);
+    await Promise.all(ids.map((id) => this.refresh(id, this.opts.table.get(id)?.resolved === undefined)));
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.checkAll(), this.opts.intervalMs);
+    this.timer.unref();
+    void this.checkAll();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Makes file-sourced pins equal the given references. */
+  async syncFile(refs: string[]): Promise<void> {
+    const want = new Map(refs.map((r) => [pinId(parseRef(r).raw), r]));
+    for (const [id, p] of [...this.opts.table.range()]) {
+      if (p.source === 'file' && !want.has(id)) await this.remove(id, 'pin-file');
+    }
+    for (const [id, r] of want) if (!this.opts.table.get(id)) await this.add(r, { source: 'file', actor: 'pin-file' }).catch(() => undefined);
+  }
+
+  /** Largest lag and the number of lagging pins (for metrics and stats). */
+  lag(): { max: number; lagging: number; all: number[] } {
+    const all = this.list().map((p) => p.lagSeconds);
+    return { max: Math.max(0, ...all), lagging: all.filter((l) => l > 0).length, all };
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The Go module proxy adapter (GOPROXY protocol): `.mod`, `.zip` and the
+ * `.info` of canonical versions are immutable and served byte for byte;
+ * `list`, `@latest` and version queries are documents revalidated after the
+ * remote's TTL and served stale when the upstream is down; checksum
+ * databases are proxied by `SumdbProxy`. Unknown modules and upstream
+ * failures answer 404 so the go command falls through to its next proxy.
+ */
+import type { BlobCache } from '../../core/blob-cache.js';
+import type { DocumentCache } from '../../core/document-cache.js';
+import { LarderError } from '../../core/errors.js';
+import type { Validators } from '../../core/types.js';
+import type { Remote } from '../../upstream/remote.js';
+import type { ProtoRequest, ProtoResponse, ProtocolAdapter, RenderedError } from '../adapter.js';
+import { escapeCase, isCanonicalVersion, parseGoPath } from './module-path.js';
+import { blobResponse, documentResponse, renderGoError } from './responses.js';
+import { SumdbProxy } from './sumdb.js';
+
+export interface GoAdapterOptions {
+  /** Every configured remote; only those of type go are used. */
+  remotes: Map<string, Remote>;
+  defaultRemote: string | undefined;
+  documents: DocumentCache;
+  blobs: BlobCache;
+}
+
+const DERIVE_VERSION = 'go-1';
+const TEXT = 'text/plain; charset=utf-8';
+const MEDIA: Record<'info' | 'mod' | 'zip', string> = { info: 'application/json', mod: TEXT, zip: 'application/zip' };
+/** Go refuses module zips above 500 MB. */
+const MAX_ZIP = 500 * 1024 * 1024;
+
+export class GoAdapter implements ProtocolAdapter {
+  readonly protocol = 'go';
+  private readonly sumdb: SumdbProxy;
+
+  constructor(private readonly opts: GoAdapterOptions) {
+    this.sumdb = new SumdbProxy(opts);
+  }
+
+  async handle(req: ProtoRequest): Promise<ProtoResponse> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new LarderError('E_METHOD_NOT_ALLOWED', 'the module proxy protocol is read-only');
+    const { remote, path } = this.split(req.path);
+    const route = parseGoPath(path);
+    if (route.kind === 'sumdb') return this.sumdb.handle(remote, route.db, route.path);
+    const mod = escapeCase(route.module);
+    if (route.kind === 'list') return this.document(remote, `list:${route.module}`, `${mod}/@v/list`, TEXT);
+    if (route.kind === 'latest') return this.document(remote, `latest:${route.module}`, `${mod}/@latest`, MEDIA.info);
+    const file = `${mod}/@v/${escapeCase(route.version)}.${route.kind}`;
+    if (route.kind === 'info' && !isCanonicalVersion(route.version)) {
+      return this.document(remote, `query:${route.module}@${route.version}`, file, MEDIA.info);
+    }
+    const key = `go:${remote.name}:${route.kind}:${route.module}@${route.version}`;
+    const cached = this.opts.blobs.peek(key);
+    if (cached) return blobResponse(this.opts.blobs.serveEntry(cached, 'HIT'), MEDIA[route.kind]);
+    const url = remote.resolve(file);
+    const served = await this.opts.blobs.get({
+      key,
+      expected: [],
+      maxBytes: Math.min(remote.settings.maxArtifactBytes, MAX_ZIP),
+      offline: remote.offline,
+      negativeTtlMs: remote.settings.negativeTtlMs,
+      mediaType: MEDIA[route.kind],
+      meta: { protocol: 'go', remote: remote.name, module: route.module, version: route.version, file: route.kind },
+      fetch: (signal) => remote.request({ url, signal }),
+    });
+    return blobResponse(served, MEDIA[route.kind]);
+  }
+
+  renderError(err: LarderError): RenderedError {
+    return renderGoError(err);
+  }
+
+  /** `/<remote>/…` names a go remote explicitly; anything else belongs to the default one. */
+  private split(path: string): { remote: Remote; path: string } {
+    const slash = path.indexOf('/', 1);
+    const first = slash > 0 ? path.slice(1, slash) : '';
+    const named = first ? this.opts.remotes.get(first) : undefined;
+    if (named && named.settings.config.type === 'go') return { remote: named, path: path.slice(slash) };
+    const remote = this.opts.remotes.get(this.opts.defaultRemote ?? '');
+    if (!remote || remote.settings.config.type !== 'go') throw new LarderError('E_NOT_FOUND', 'no Go module remote is configured');
+    return { remote, path };
+  }
+
+  private async document(remote: Remote, what: string, file: string, mediaType: string): Promise<ProtoResponse> {
+    const s = remote.settings;
+    const url = remote.resolve(file);
+    const served = await this.opts.documents.get({
+      key: `go:${remote.name}:${what}`,
+      ttlMs: s.ttlMs,
+      negativeTtlMs: s.negativeTtlMs,
+      offline: remote.offline,
+      deriveTag: DERIVE_VERSION,
+      fetch: (validators: Validators, signal) => {
+        const headers: Record<string, string> = {};
+        if (validators.etag) headers['if-none-match'] = validators.etag;
+        if (validators.lastModified) headers['if-modified-since'] = validators.lastModified;
+        return remote.request({ url, headers, signal });
+      },
+      derive: (raw) => ({ variants: { body: { body: raw, mediaType } } }),
+    });
+    return documentResponse(this.opts.documents, served);
+  }
+}

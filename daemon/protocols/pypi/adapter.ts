@@ -1,0 +1,197 @@
+/**
+ * The PyPI Simple API adapter: project list and project pages in HTML or
+ * JSON by `Accept` (derived once per upstream change, `Vary: Accept`),
+ * PEP 503 normalization redirects, and distribution files plus PEP 658
+ * `.metadata` files verified against the page's sha256 before commit.
+ * Larder fetches only from the remote's index and files origins.
+ */
+import type { BlobCache, ServedBlob } from '../../core/blob-cache.js';
+import type { DocumentCache, ServedDocument } from '../../core/document-cache.js';
+import { LarderError, notFound } from '../../core/errors.js';
+import type { ExpectedDigest, Validators } from '../../core/types.js';
+import type { Remote } from '../../upstream/remote.js';
+import type { ProtoRequest, ProtoResponse, ProtocolAdapter, RenderedError } from '../adapter.js';
+import { parsePypiPath } from './names.js';
+import { negotiate, PAGE_TYPES } from './negotiate.js';
+import { parseProjectList, parseProjectPage } from './page-model.js';
+import { deriveIndex, deriveProject, type FileSource } from './render.js';
+
+export interface PypiAdapterOptions {
+  /** Every configured remote; only those of type pypi are used. */
+  remotes: Map<string, Remote>;
+  defaultRemote: string | undefined;
+  /** e.g. "http://127.0.0.1:7420" (no trailing slash). */
+  publicUrl(): string;
+  documents: DocumentCache;
+  blobs: BlobCache;
+}
+
+const DERIVE_VERSION = 'pypi-1';
+const MOUNT = '/pypi';
+const UPSTREAM_ACCEPT = 'application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01';
+const PAGE_CACHE_CONTROL = 'public, max-age=600';
+
+export class PypiAdapter implements ProtocolAdapter {
+  readonly protocol = 'pypi';
+
+  constructor(private readonly opts: PypiAdapterOptions) {}
+
+  async handle(req: ProtoRequest): Promise<ProtoResponse> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      throw new LarderError('E_METHOD_NOT_ALLOWED', 'Larder is a read-only PyPI mirror: upload to the upstream index');
+    }
+    const route = parsePypiPath(req.path, (n) => this.opts.remotes.get(n)?.settings.config.type === 'pypi');
+    if (route.kind === 'redirect') {
+      const qs = req.query.toString();
+      const location = `${this.opts.publicUrl()}${MOUNT}${route.location}${qs ? `?${qs}` : ''}`;
+      return { status: 301, headers: { location, 'cache-control': 'public, max-age=3600' }, body: { type: 'empty' } };
+    }
+    const remote = this.remoteFor(route.remote);
+    if (route.kind === 'index') return this.page(req, await this.indexDoc(remote));
+    if (route.kind === 'project') return this.page(req, await this.projectDoc(remote, route.project));
+    return this.file(remote, route.project, route.file, route.metadata);
+  }
+
+  renderError(err: LarderError): RenderedError {
+    const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
+    if (err.retryAfter !== undefined) headers['retry-after'] = String(err.retryAfter);
+    const message = err.expose ? err.message : 'internal error';
+    return { status: err.status, headers, body: Buffer.from(`${err.status} ${message} (${err.code})\n`) };
+  }
+
+  private remoteFor(name: string | undefined): Remote {
+    const remote = this.opts.remotes.get(name ?? this.opts.defaultRemote ?? '');
+    if (!remote || remote.settings.config.type !== 'pypi') throw new LarderError('E_NOT_FOUND', 'no PyPI remote is configured');
+    return remote;
+  }
+
+  /** Whether Larder may fetch `url` for this remote: its index origin or its files origin. */
+  private owns(remote: Remote, url: string): boolean {
+    if (remote.owns(url)) return true;
+    const cfg = remote.settings.config;
+    if (cfg.type !== 'pypi' || !cfg.filesUrl) return false;
+    try {
+      return new URL(url).origin === new URL(cfg.filesUrl).origin;
+    } catch {
+      return false;
+    }
+  }
+
+  private fetchPage(remote: Remote, url: string) {
+    return (validators: Validators, signal: AbortSignal) => {
+      const headers: Record<string, string> = { accept: UPSTREAM_ACCEPT };
+      if (validators.etag) headers['if-none-match'] = validators.etag;
+      if (validators.lastModified) headers['if-modified-since'] = validators.lastModified;
+      return remote.request({ url, headers, signal });
+    };
+  }
+
+  private indexDoc(remote: Remote): Promise<ServedDocument> {
+    const s = remote.settings;
+    return this.opts.documents.get({
+      key: `pypi:${remote.name}:index`,
+      ttlMs: s.ttlMs,
+      negativeTtlMs: s.negativeTtlMs,
+      offline: remote.offline,
+      deriveTag: DERIVE_VERSION,
+      fetch: this.fetchPage(remote, remote.base.toString()),
+      derive: (raw) => deriveIndex(parseProjectList(raw)),
+    });
+  }
+
+  private projectDoc(remote: Remote, project: string, forceRefresh = false): Promise<ServedDocument> {
+    const s = remote.settings;
+    const url = remote.resolve(`${encodeURIComponent(project)}/`);
+    const fileBase = `${this.opts.publicUrl()}${MOUNT}/${remote.name}/files/${project}/`;
+    const filesUrl = s.config.type === 'pypi' ? (s.config.filesUrl ?? '') : '';
+    return this.opts.documents.get(
+      {
+        key: `pypi:${remote.name}:project:${project}`,
+        ttlMs: s.ttlMs,
+        negativeTtlMs: s.negativeTtlMs,
+        offline: remote.offline,
+        deriveTag: `${DERIVE_VERSION}|${fileBase}|${filesUrl}`,
+        fetch: this.fetchPage(remote, url),
+        derive: (raw) => deriveProject(parseProjectPage(raw, url, project), { project, fileBase, owns: (u) => this.owns(remote, u) }),
+      },
+      { forceRefresh },
+    );
+  }
+
+  private async page(req: ProtoRequest, served: ServedDocument): Promise<ProtoResponse> {
+    const accept = typeof req.headers.accept === 'string' ? req.headers.accept : undefined;
+    const format = negotiate(accept, req.query.get('format'));
+    if (!format) {
+      throw new LarderError('E_BAD_REQUEST', `none of the accepted types is served; use ${Object.values(PAGE_TYPES).join(', ')}`, { status: 406 });
+    }
+    const ref = served.entry.variants?.[format === 'json' ? 'json' : 'html'];
+    if (!ref) throw new LarderError('E_INTERNAL', `page ${served.entry.key} has no derived forms`, { expose: false });
+    const data = await this.opts.documents.variant(ref);
+    return {
+      status: 200,
+      headers: {
+        'content-type': PAGE_TYPES[format],
+        vary: 'Accept',
+        etag: format === 'html-v1' ? `${ref.etag.slice(0, -1)}-v1"` : ref.etag,
+        'cache-control': PAGE_CACHE_CONTROL,
+        'last-modified': new Date(served.entry.fetchedAt).toUTCString(),
+      },
+      body: { type: 'buffer', data },
+      cache: served.state,
+    };
+  }
+
+  private async file(remote: Remote, project: string, file: string, metadata: boolean): Promise<ProtoResponse> {
+    const key = `pypi:${remote.name}:file:${project}/${file}${metadata ? '.metadata' : ''}`;
+    const cached = this.opts.blobs.peek(key);
+    if (cached) return fileResponse(this.opts.blobs.serveEntry(cached, 'HIT'));
+    const src = await this.fileSource(remote, project, file);
+    if (metadata && src.m === undefined) throw notFound(`metadata of ${file}`);
+    const url = metadata ? metadataUrl(src.u) : src.u;
+    if (!this.owns(remote, url)) throw notFound(`${file} of ${project}`);
+    const hex = metadata ? src.m : src.sha256;
+    const expected: ExpectedDigest[] = hex ? [{ algo: 'sha256', hex }] : [];
+    const served = await this.opts.blobs.get({
+      key,
+      expected,
+      maxBytes: remote.settings.maxArtifactBytes,
+      offline: remote.offline,
+      negativeTtlMs: remote.settings.negativeTtlMs,
+      meta: { protocol: 'pypi', remote: remote.name, project, file: metadata ? `${file}.metadata` : file },
+      fetch: (signal) => remote.request({ url, headers: { accept: '*/*' }, signal }),
+    });
+    return fileResponse(served);
+  }
+
+  /** The upstream URL and digests of a listed file, refreshing the page once if it is not listed. */
+  private async fileSource(remote: Remote, project: string, file: string): Promise<FileSource> {
+    for (const force of [false, true]) {
+      const served = await this.projectDoc(remote, project, force);
+      const ref = served.entry.variants?.files;
+      if (ref) {
+        const map = JSON.parse((await this.opts.documents.variant(ref)).toString('utf8')) as Record<string, FileSource>;
+        if (Object.hasOwn(map, file)) return map[file]!;
+      }
+      if (served.state !== 'HIT') break;
+    }
+    throw notFound(`${file} of ${project}`);
+  }
+}
+
+function metadataUrl(url: string): string {
+  const u = new URL(url);
+  u.pathname += '.metadata';
+  return u.toString();
+}
+
+function fileResponse(blob: ServedBlob): ProtoResponse {
+  return {
+    status: 200,
+    headers: {
+      'content-type': blob.mediaType ?? 'application/octet-stream',
+      'cache-control': 'public, max-age=31536000, immutable',
+    },
+    body: { type: 'blob', blob },
+    cache: blob.state,
+  };
+}

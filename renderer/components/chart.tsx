@@ -1,0 +1,86 @@
+/**
+ * A uPlot time-series chart as a preact component. The plot is created once
+ * and fed new data with setData (uPlot redraws in a few ms even for an hour
+ * of 10 s buckets); a ResizeObserver keeps it as wide as its box.
+ */
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+
+/** One plotted line. */
+export interface ChartSeries {
+  label: string;
+  /** Colour of the line (a value, or a CSS custom property name like "--accent"). */
+  stroke: string;
+  fill?: string;
+}
+
+/** Props of {@link TimeChart}. */
+export interface TimeChartProps {
+  /** Accessible description, e.g. "Hit rate over the last hour". */
+  label: string;
+  /** [seconds[], ...values[]] as uPlot expects. */
+  data: ReadonlyArray<ReadonlyArray<number | null>>;
+  series: ChartSeries[];
+  /** Formats a y value for the axis and legend. */
+  format: (v: number) => string;
+  /** Fixed y range, e.g. [0, 100] for percentages. */
+  yRange?: [number, number];
+  height?: number;
+  /** Width of the x axis in seconds, ending at the newest point (default one hour). */
+  windowSeconds?: number;
+}
+
+/** Resolves a CSS custom property (canvas strokes cannot use var()). */
+export function cssVar(name: string, fallback: string): string {
+  const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  return v || fallback;
+}
+
+function options(p: TimeChartProps, width: number): uPlot.Options {
+  const muted = cssVar('--muted', '#667');
+  const grid = cssVar('--grid', '#e3e6ea');
+  const fmt = (_u: uPlot, v: number | null): string => (v === null || v === undefined ? '—' : p.format(v));
+  return {
+    width,
+    height: p.height ?? 180,
+    cursor: { drag: { x: false, y: false } },
+    legend: { show: true },
+    scales: { x: { time: true, range: (_u, min, max) => [Math.min(min, max - (p.windowSeconds ?? 3600)), max] }, y: p.yRange ? { range: p.yRange } : { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+    axes: [
+      { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
+      { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 70, values: (_u, vals) => vals.map((v) => p.format(v)) },
+    ],
+    series: [{}, ...p.series.map((s) => ({ label: s.label, stroke: s.stroke.startsWith('--') ? cssVar(s.stroke, '#36c') : s.stroke, fill: s.fill, width: 2, spanGaps: false, value: fmt, points: { size: 5 } }))],
+  };
+}
+
+/** A responsive uPlot chart. */
+export function TimeChart(props: TimeChartProps) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const u = new uPlot(options(props, Math.max(200, el.clientWidth)), props.data as uPlot.AlignedData, el);
+    plot.current = u;
+    const ro = new ResizeObserver(() => {
+      const w = Math.max(200, el.clientWidth);
+      if (w !== u.width) u.setSize({ width: w, height: props.height ?? 180 });
+    });
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      u.destroy();
+      plot.current = null;
+    };
+    // Options are fixed for the chart's life; data flows through setData below.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+
+  useEffect(() => {
+    plot.current?.setData(props.data as uPlot.AlignedData);
+  }, [props.data]);
+
+  return <div class="chart" ref={box} role="img" aria-label={props.label} />;
+}

@@ -1,0 +1,162 @@
+/**
+ * Overview: hit rate over time, requests and bytes from cache vs upstream,
+ * bytes saved, per-remote health with offline/stale indicators, storage used
+ * against the budget.
+ */
+import type { Health, RemoteStats, Stats, StatsPoint } from '../../daemon/admin/contract.js';
+import { TimeChart } from '../components/chart.js';
+import { Badge, Empty, LoadableView, Progress, Stat, type Tone } from '../components/status.js';
+import { formatAgo, formatBytes, formatCount, formatDuration, formatPercent } from '../format.js';
+import { bytesColumns, cachedRequests, hitRateColumns } from '../state/series.js';
+import type { AppState, Store } from '../state/store.js';
+
+const HEALTH: Record<Health, { tone: Tone; label: string }> = {
+  ok: { tone: 'ok', label: 'Healthy' },
+  degraded: { tone: 'warn', label: 'Degraded' },
+  down: { tone: 'bad', label: 'Unreachable' },
+  offline: { tone: 'muted', label: 'Offline' },
+};
+
+/** Storage bar tone: amber past the high watermark, red when full. */
+export function storageTone(s: Stats['storage']): Tone {
+  if (s.maxBytes <= 0) return 'info';
+  const r = s.usedBytes / s.maxBytes;
+  return r >= 1 ? 'bad' : r >= s.highWatermark ? 'warn' : 'ok';
+}
+
+function Headline({ s }: { s: Stats }) {
+  const cached = cachedRequests(s);
+  const st = s.storage;
+  return (
+    <section class="grid-stats" aria-label="Key figures">
+      <Stat testId="hit-rate" label="Hit rate" value={formatPercent(s.hitRate)} sub={`${formatCount(cached)} of ${formatCount(cached + s.requests.miss)} cacheable requests`} />
+      <Stat
+        testId="requests"
+        label="Requests"
+        value={formatCount(s.requests.total)}
+        sub={
+          <>
+            <span data-testid="requests-cache">{formatCount(cached)}</span> from cache · <span data-testid="requests-upstream">{formatCount(s.requests.miss)}</span> upstream
+          </>
+        }
+      />
+      <Stat
+        testId="bytes"
+        label="Bytes served"
+        value={formatBytes(s.bytesServed.cache + s.bytesServed.upstream)}
+        sub={
+          <>
+            <span data-testid="bytes-cache">{formatBytes(s.bytesServed.cache)}</span> from cache · <span data-testid="bytes-upstream">{formatBytes(s.bytesServed.upstream)}</span> upstream
+          </>
+        }
+      />
+      <Stat testId="bytes-saved" label="Bytes saved" value={formatBytes(s.bytesSaved)} sub={`${formatBytes(s.bytesSavedToday)} today`} />
+      <div class="stat" data-testid="storage">
+        <div class="stat-label">Storage</div>
+        <div class="stat-value">{formatBytes(st.usedBytes)}</div>
+        <Progress label="Storage used of budget" value={st.usedBytes} max={st.maxBytes} tone={storageTone(st)} marks={[st.lowWatermark, st.highWatermark]} />
+        <div class="stat-sub">
+          of {formatBytes(st.maxBytes)} budget · {formatCount(st.blobs)} blobs
+        </div>
+      </div>
+    </section>
+  );
+}
+
+function RemoteRow({ r }: { r: RemoteStats }) {
+  const h = HEALTH[r.health];
+  return (
+    <tr data-testid={`remote-${r.name}`} data-health={r.health}>
+      <th scope="row">
+        {r.name} <span class="muted">{r.type}</span>
+      </th>
+      <td class="url">{r.url}</td>
+      <td>
+        <Badge tone={h.tone} title={r.lastError}>
+          {h.label}
+        </Badge>{' '}
+        {r.health === 'down' || r.health === 'offline' ? <Badge tone="warn">serving stale</Badge> : null}
+      </td>
+      <td>{r.staleServes > 0 ? <span data-testid="stale-serves">{formatCount(r.staleServes)} stale</span> : <span class="muted">0</span>}</td>
+      <td>
+        {formatAgo(r.lastSuccessAt)}
+        {r.lastError ? <div class="error-text">{r.lastError}</div> : null}
+      </td>
+    </tr>
+  );
+}
+
+function Remotes({ s }: { s: Stats }) {
+  if (s.remotes.length === 0) return <Empty title="No upstreams configured">Add a remote to the config file to start caching.</Empty>;
+  return (
+    <table class="table">
+      <thead>
+        <tr>
+          <th scope="col">Remote</th>
+          <th scope="col">URL</th>
+          <th scope="col">Health</th>
+          <th scope="col">Stale serves</th>
+          <th scope="col">Last success</th>
+        </tr>
+      </thead>
+      <tbody>
+        {s.remotes.map((r) => (
+          <RemoteRow key={r.name} r={r} />
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function Charts({ points }: { points: StatsPoint[] }) {
+  if (points.length === 0) return <Empty title="No traffic in the last hour">The chart fills in as clients use the mirror.</Empty>;
+  return (
+    <div class="charts">
+      <figure class="card">
+        <figcaption>Hit rate (10 s buckets)</figcaption>
+        <TimeChart label="Cache hit rate over the last hour" data={hitRateColumns(points)} series={[{ label: 'Hit rate', stroke: '--accent' }]} format={(v) => `${v.toFixed(0)}%`} yRange={[0, 100]} />
+      </figure>
+      <figure class="card">
+        <figcaption>Bytes served</figcaption>
+        <TimeChart
+          label="Bytes served from cache and from upstream over the last hour"
+          data={bytesColumns(points)}
+          series={[
+            { label: 'From cache', stroke: '--ok' },
+            { label: 'From upstream', stroke: '--warn' },
+          ]}
+          format={formatBytes}
+        />
+      </figure>
+    </div>
+  );
+}
+
+/** The overview section. */
+export function Overview({ state, store }: { state: AppState; store: Store }) {
+  return (
+    <>
+      <LoadableView data={state.stats} what="statistics" onRetry={() => void store.reload('stats')}>
+        {(s) => (
+          <>
+            <Headline s={s} />
+            {s.pins.count > 0 ? (
+              <p class="summary" data-testid="pin-summary">
+                {formatCount(s.pins.count)} pins · {s.pins.lagging > 0 ? <Badge tone="warn">{s.pins.lagging} lagging</Badge> : <Badge tone="ok">all current</Badge>}
+                {s.pins.maxLagSeconds > 0 ? ` · worst lag ${formatDuration(s.pins.maxLagSeconds)}` : ''}
+              </p>
+            ) : null}
+          </>
+        )}
+      </LoadableView>
+      <h2>Last hour</h2>
+      <LoadableView data={state.series} what="history" onRetry={() => void store.reload('series')}>
+        {(points) => <Charts points={points} />}
+      </LoadableView>
+      <h2>Upstreams</h2>
+      <LoadableView data={state.stats} what="upstream health" onRetry={() => void store.reload('stats')}>
+        {(s) => <Remotes s={s} />}
+      </LoadableView>
+    </>
+  );
+}
