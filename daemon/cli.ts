@@ -7,12 +7,27 @@ import { isLarderError } from './core/errors.js';
 import { loadConfig } from './config/load.js';
 import { createLogger } from './log.js';
 import { startDaemon } from './main.js';
+import { AdminClient, CliError, EXIT } from './cli/admin-client.js';
+import { runCommand } from './cli/commands.js';
 
-const USAGE = `usage: larder serve [--config FILE] [--listen HOST:PORT] [--data-dir DIR]
+const USAGE = `usage: larder <command> [--config FILE] [--listen HOST:PORT] [--data-dir DIR]
+
+  serve                          run the daemon
+  status                         hit rate, storage, pins, upstream health
+  prewarm <refs…> [--lockfile FILE]… [--from FILE] [--no-deps]
+  pin add <ref…> | pin rm <id|ref…> | pin ls
+  evict [--key KEY | --digest DIGEST]   (default: down to the low watermark)
+  scrub [--now]                  re-hash blobs, quarantine and repair bad ones
+  gc                             collect unreferenced blobs
+  token rotate                   replace the admin token
+  ui [--no-open]                 print (and open) a one-time dashboard login link
 
   --config FILE      YAML config (env LARDER_CONFIG)
   --listen HOST:PORT address to bind, default 127.0.0.1:7420 (env LARDER_LISTEN)
-  --data-dir DIR     blobs and index (env LARDER_DATA_DIR)`;
+  --data-dir DIR     blobs and index (env LARDER_DATA_DIR)
+  --json             machine-readable output (default when not on a TTY for prewarm)
+
+references: npm:<name>@<version|range|tag>  oci:<host>/<repo>:<tag>|@<digest>  pypi:<name>==<v>  go:<module>@<v>  url:<remote>/<path>`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -20,23 +35,60 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return command === undefined ? 2 : 0;
   }
-  if (command !== 'serve') {
+  const commands = ['serve', 'status', 'prewarm', 'pin', 'evict', 'scrub', 'gc', 'token', 'ui'];
+  if (!commands.includes(command)) {
     console.error(`larder: unknown command ${JSON.stringify(command)}\n${USAGE}`);
     return 2;
   }
-  let values: { config?: string; listen?: string; 'data-dir'?: string };
+  let values: Record<string, string | boolean | string[] | undefined>;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({
+    ({ values, positionals } = parseArgs({
       args: rest,
-      options: { config: { type: 'string' }, listen: { type: 'string' }, 'data-dir': { type: 'string' } },
+      allowPositionals: command !== 'serve',
+      options: {
+        config: { type: 'string' },
+        listen: { type: 'string' },
+        'data-dir': { type: 'string' },
+        json: { type: 'boolean' },
+        lockfile: { type: 'string', multiple: true },
+        from: { type: 'string' },
+        'no-deps': { type: 'boolean' },
+        key: { type: 'string' },
+        digest: { type: 'string' },
+        now: { type: 'boolean' },
+        'no-open': { type: 'boolean' },
+      },
       strict: true,
     }));
   } catch (err) {
     console.error(`larder: ${(err as Error).message}\n${USAGE}`);
     return 2;
   }
+  const overrides = { listen: values.listen as string | undefined, dataDir: values['data-dir'] as string | undefined };
+  if (command !== 'serve') {
+    try {
+      const cfg = await loadConfig({ file: values.config as string | undefined, overrides });
+      return await runCommand(command, positionals, values, () => AdminClient.fromConfig(cfg));
+    } catch (err) {
+      if (err instanceof CliError) {
+        console.error(`larder: ${err.message}${err.hint ? `\n  hint: ${err.hint}` : ''}`);
+        return err.exitCode;
+      }
+      if (isLarderError(err)) {
+        console.error(`larder: ${err.message} [${err.code}]`);
+        return err.code === 'E_CONFIG' ? EXIT.config : EXIT.failed;
+      }
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        console.error(`larder: ${(err as Error).message}`);
+        return EXIT.failed;
+      }
+      throw err;
+    }
+  }
   try {
-    const cfg = await loadConfig({ file: values.config, overrides: { listen: values.listen, dataDir: values['data-dir'] } });
+    const cfg = await loadConfig({ file: values.config as string | undefined, overrides });
     const log = createLogger(cfg.log.level);
     const daemon = await startDaemon(cfg, { log });
     console.error(`larder: serving on ${daemon.url} (data: ${cfg.dataDir})`);
