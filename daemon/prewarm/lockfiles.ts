@@ -35,7 +35,7 @@ function packageLock(text: string): PlannedItem[] {
   if (!packages) throw new LarderError('E_BAD_REQUEST', 'package-lock.json: only lockfileVersion 2 and 3 (with "packages") are supported');
   const out: PlannedItem[] = [];
   for (const [path, entry] of Object.entries(packages)) {
-    if (!path || !isObj(entry) || entry.link === true || typeof entry.version !== 'string') continue;
+    if (!path.includes('node_modules/') || !isObj(entry) || entry.link === true || typeof entry.version !== 'string') continue;
     if (typeof entry.resolved === 'string' && !/^https?:/.test(entry.resolved)) continue;
     const name = typeof entry.name === 'string' ? entry.name : path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length);
     out.push(npmItem(name, entry.version, entry.integrity));
