@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { QuietBudget } from './proc.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -87,19 +88,24 @@ export interface LoadTarget<N extends string> {
 /**
  * Measures every target for `rounds` runs of `spec.seconds`, one server at a
  * time, reversing the order every round; each target first gets one
- * unmeasured warm-up run of `warmupSeconds`.
+ * unmeasured warm-up run of `warmupSeconds`. Before each measured run the
+ * machine gets a chance to calm down (see {@link QuietBudget}).
  */
 export async function alternate<N extends string>(
   benchDir: string,
   targets: LoadTarget<N>[],
   rounds: number,
   warmupSeconds: number,
+  quiet: QuietBudget,
 ): Promise<Record<N, LoadResult>> {
   for (const t of targets) await runLoad(benchDir, { ...t.spec, seconds: warmupSeconds });
   const runs = new Map<N, LoadResult[]>(targets.map((t) => [t.name, []]));
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? targets : [...targets].reverse();
-    for (const t of order) runs.get(t.name)!.push(await runLoad(benchDir, t.spec));
+    for (const t of order) {
+      await quiet.wait();
+      runs.get(t.name)!.push(await runLoad(benchDir, t.spec));
+    }
   }
   const out = {} as Record<N, LoadResult>;
   for (const t of targets) out[t.name] = combine(runs.get(t.name)!);

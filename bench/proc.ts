@@ -83,6 +83,32 @@ export function machineCpuSeconds(): number {
   }
 }
 
+/** How long the benchmark may wait for other work on the machine to calm down, in total. */
+export class QuietBudget {
+  waitedMs = 0;
+
+  constructor(
+    /** CPU (in cores) that other work may use while a measurement starts. */
+    readonly maxCores: number,
+    /** Total wait allowed over the whole run. */
+    readonly maxWaitMs: number,
+  ) {}
+
+  /**
+   * Samples the machine's busy CPU over one second, repeatedly, until it is
+   * below `maxCores` or the budget is spent. Returns the last reading (cores).
+   */
+  async wait(): Promise<number> {
+    for (;;) {
+      const t0 = machineCpuSeconds();
+      await sleep(1000);
+      const busy = machineCpuSeconds() - t0;
+      if (busy <= this.maxCores || this.waitedMs >= this.maxWaitMs) return busy;
+      this.waitedMs += 1000;
+    }
+  }
+}
+
 /**
  * Samples a process's memory every `everyMs` and keeps the peak, so the peak
  * is known even if VmHWM cannot be read at the very end.

@@ -18,11 +18,17 @@ export interface BenchResults {
   date: string;
   environment: { node: string; npm: string; cpus: number; cpuModel: string; verdaccio: string; autocannon: string };
   settings: {
+    /** Scheduling priority (nice) of the whole run. */
+    nice: number;
     connections: number;
     secondsPerRun: number;
     rounds: number;
     warmupSeconds: number;
     ciRounds: number;
+    /** Mean CPU (cores) used by other processes during the load runs. */
+    otherCpuCores?: number;
+    /** Seconds spent waiting for the machine to be quiet. */
+    quietWaitSeconds?: number;
     logLevel: Record<ServerName, string>;
     metadataTtl: Record<ServerName, string>;
     notes: string[];

@@ -21,6 +21,9 @@ const USAGE = `usage: larder <command> [--config FILE] [--listen HOST:PORT] [--d
   gc                             collect unreferenced blobs
   token rotate                   replace the admin token
   ui [--no-open]                 print (and open) a one-time dashboard login link
+  export --out FILE [--pins] [<refs…>] [--lockfile FILE]… [--prefix KEY]… [--deps]
+                                 write an air-gap bundle (one tar) of pins, references, lockfiles or cached keys
+  import FILE                    verify a bundle, then add its blobs, entries and pins
 
   --config FILE      YAML config (env LARDER_CONFIG)
   --listen HOST:PORT address to bind, default 127.0.0.1:7420 (env LARDER_LISTEN)
@@ -35,7 +38,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return command === undefined ? 2 : 0;
   }
-  const commands = ['serve', 'status', 'prewarm', 'pin', 'evict', 'scrub', 'gc', 'token', 'ui'];
+  const commands = ['serve', 'status', 'prewarm', 'pin', 'evict', 'scrub', 'gc', 'token', 'ui', 'export', 'import'];
   if (!commands.includes(command)) {
     console.error(`larder: unknown command ${JSON.stringify(command)}\n${USAGE}`);
     return 2;
@@ -58,6 +61,10 @@ export async function main(argv: string[]): Promise<number> {
         digest: { type: 'string' },
         now: { type: 'boolean' },
         'no-open': { type: 'boolean' },
+        out: { type: 'string' },
+        pins: { type: 'boolean' },
+        prefix: { type: 'string', multiple: true },
+        deps: { type: 'boolean' },
       },
       strict: true,
     }));

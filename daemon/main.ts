@@ -6,11 +6,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdir } from 'node:fs/promises';
-import { BlobCache } from './core/blob-cache.js';
+import { BlobCache, type ServedBlob } from './core/blob-cache.js';
 import { AccessTracker, type CoreDeps } from './core/deps.js';
 import { DocumentCache } from './core/document-cache.js';
 import { HttpCache } from './core/http-cache.js';
 import { LarderError } from './core/errors.js';
+import { StorageGuard } from './core/storage-guard.js';
 import { defaultRemote, listenAddress, type LoadedConfig } from './config/load.js';
 import { isLoopback } from './config/units.js';
 import { createApp, type Mount } from './http/app.js';
@@ -18,17 +19,21 @@ import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics/registry.js';
 import { FilesAdapter } from './protocols/generic/adapter.js';
 import { GoAdapter } from './protocols/go/adapter.js';
+import { GoWarmer } from './protocols/go/warmer.js';
 import { NpmAdapter } from './protocols/npm/adapter.js';
 import { NpmWarmer } from './protocols/npm/warmer.js';
 import { buildAdmin, type Admin } from './compose/admin.js';
+import { edgeSetup } from './compose/edge.js';
 import { consume, type Warmer } from './core/warm.js';
 import type { CacheState, Entry } from './core/types.js';
 import { OciAdapter } from './protocols/oci/adapter.js';
 import { PypiAdapter } from './protocols/pypi/adapter.js';
+import { PypiWarmer } from './protocols/pypi/warmer.js';
 import { FsBlobStore } from './storage/fs-blob-store.js';
 import { LruHotCache } from './storage/hot-cache.js';
 import { LmdbIndex } from './storage/lmdb-index.js';
 import { DataPaths } from './storage/paths.js';
+import { DiskSpace, indexReserve } from './storage/disk-space.js';
 import { reconcile, type RecoveryReport } from './storage/recovery.js';
 import { GotUpstreamClient } from './upstream/client.js';
 import { Remote } from './upstream/remote.js';
@@ -47,16 +52,24 @@ export interface RunningDaemon {
   tokenFile: string;
 }
 
-/** Scrub repair: fetches a damaged entry again through its adapter. */
-async function repairEntry(entry: Entry, npm: NpmAdapter): Promise<boolean> {
+/** Scrub repair: fetches a damaged entry again through the adapter that made it. */
+async function repairEntry(entry: Entry, a: { npm: NpmAdapter; pypi: PypiAdapter; go: GoAdapter }): Promise<boolean> {
   const m = entry.meta ?? {};
-  if (m.protocol === 'npm' && typeof m.name === 'string' && typeof m.file === 'string') {
-    const served = await npm.tarballBlob(m.name, m.file);
-    await consume(served.open(), () => undefined);
-    await served.done;
-    return true;
+  const str = (k: string): string | undefined => (typeof m[k] === 'string' ? (m[k] as string) : undefined);
+  const remote = str('remote');
+  let served: ServedBlob | undefined;
+  if (m.protocol === 'npm' && str('name') && str('file')) served = await a.npm.tarballBlob(str('name')!, str('file')!);
+  else if (m.protocol === 'pypi' && str('project') && str('file')) {
+    const file = str('file')!;
+    const metadata = file.endsWith('.metadata');
+    served = await a.pypi.fileBlob(str('project')!, metadata ? file.slice(0, -'.metadata'.length) : file, metadata, remote);
+  } else if (m.protocol === 'go' && str('module') && str('version') && (m.file === 'info' || m.file === 'mod' || m.file === 'zip')) {
+    served = await a.go.artifactBlob(str('module')!, str('version')!, m.file, remote);
   }
-  return false;
+  if (!served) return false;
+  await consume(served.open(), () => undefined);
+  await served.done;
+  return true;
 }
 
 const DEFAULT_TTL_MS = 5 * 60_000;
@@ -73,7 +86,8 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
   const blobs = new FsBlobStore(paths);
   await blobs.init();
-  const index = new LmdbIndex(paths.indexDir);
+  const space = new DiskSpace(cfg.dataDir, indexReserve(cfg.storage.minFree));
+  const index = new LmdbIndex(paths.indexDir, { beforeWrite: (kind) => space.beforeIndexWrite(kind) });
   const recovery = await reconcile(blobs, index);
   log.info({ dataDir: cfg.dataDir, ...recovery }, 'store reconciled');
 
@@ -103,15 +117,22 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
         admin?.events.activity('stale', `served stale ${key.slice(0, 200)} (${reason})`);
       },
       upstreamBytes: (n) => metricEvents.upstreamBytes?.(n),
+      storageFull: (key) => {
+        metricEvents.storageFull?.(key);
+        log.warn({ key: key.slice(0, 200) }, 'disk full: streamed through without caching (free space or lower storage.maxSize)');
+        admin?.events.activity('error', `disk full: ${key.slice(0, 200)} was not stored`);
+      },
     },
     hotMaxBody: Math.min(4 * 1024 * 1024, Math.floor(cfg.storage.memoryCache / 8)),
   };
+  deps.guard = new StorageGuard(deps, { minFree: cfg.storage.minFree });
   const access = new AccessTracker(deps);
   blobCache = new BlobCache(deps, access);
   documents = new DocumentCache(deps, access);
   const httpCache = new HttpCache(deps, blobCache);
 
   const client = new GotUpstreamClient({ timeoutMs: DEFAULT_TIMEOUT_MS });
+  const edge = await edgeSetup(cfg, paths, client);
   const remotes = new Map<string, Remote>();
   for (const [name, rc] of Object.entries(cfg.remotes)) {
     remotes.set(
@@ -126,6 +147,8 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
           maxArtifactBytes: cfg.storage.maxArtifactSize,
           isOffline: () => offline,
           observe: (ok, detail) => admin?.stats.observeRemote(name, ok, detail),
+          parent: edge.parentLink,
+          hop: edge.hop,
         },
         client,
       ),
@@ -143,12 +166,14 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   });
   // --- protocol mounts (one line per adapter) ---
   const mounts: Mount[] = [{ prefix: '/npm', adapter: npm }];
-  mounts.push({ prefix: '/pypi', adapter: new PypiAdapter({ remotes, defaultRemote: defaultRemote(cfg, 'pypi'), publicUrl: () => publicUrl, documents, blobs: blobCache }) });
-  mounts.push({ prefix: '/go', adapter: new GoAdapter({ remotes, defaultRemote: defaultRemote(cfg, 'go'), documents, blobs: blobCache }) });
+  const pypi = new PypiAdapter({ remotes, defaultRemote: defaultRemote(cfg, 'pypi'), publicUrl: () => publicUrl, documents, blobs: blobCache });
+  mounts.push({ prefix: '/pypi', adapter: pypi });
+  const go = new GoAdapter({ remotes, defaultRemote: defaultRemote(cfg, 'go'), documents, blobs: blobCache });
+  mounts.push({ prefix: '/go', adapter: go });
   mounts.push({ prefix: '/files', adapter: new FilesAdapter({ remotes, cache: httpCache }) });
   mounts.push({ prefix: '/v2', adapter: new OciAdapter({ remotes, defaultRemote: defaultRemote(cfg, 'oci'), documents, blobs: blobCache, clock }) });
   // --- end of protocol mounts ---
-  const warmers = new Map<string, Warmer>([['npm', new NpmWarmer(npm)]]);
+  const warmers = new Map<string, Warmer>([['npm', new NpmWarmer(npm)], ['pypi', new PypiWarmer(pypi)], ['go', new GoWarmer(go)]]);
   admin = await buildAdmin({
     cfg,
     paths,
@@ -159,12 +184,14 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     log,
     warmers,
     remotes: [...remotes.values()].map((r) => ({ name: r.name, type: r.settings.config.type, url: r.settings.config.url, offline: () => r.offline })),
-    repair: (entry) => repairEntry(entry, npm),
+    repair: (entry) => repairEntry(entry, { npm, pypi, go }),
+    flushAccess: () => access.flush(),
     isOffline: () => offline,
     setOffline: (v) => {
       offline = v;
     },
     publicUrl: () => publicUrl,
+    edge: edge.options,
   });
   const adminParts = admin;
   let ready = false;
@@ -179,6 +206,8 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
       adminParts.events.activity('request', `${r.method} ${r.path.slice(0, 200)}`, { protocol: r.protocol, cache: r.cache, status: r.status, path: r.path.slice(0, 200) });
     },
     extra: [adminParts.routes],
+    hop: edge.hop,
+    isOwnCredential: (authorization) => adminParts.auth.checkBearer(authorization),
   });
 
   const server: Server = createServer(app.callback());
@@ -215,7 +244,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
       httpCache.abortAll();
       await Promise.race([blobCache!.drain(), new Promise((r) => setTimeout(r, 10_000).unref())]);
       blobCache!.abortAll();
-      await access.flush();
+      await access.flush().catch(() => undefined); // a full disk only loses access times
       await index.close();
       log.info('larder stopped');
       log.flush();

@@ -57,8 +57,9 @@ export class AdminAuth {
   }
 
   checkBearer(header: string | undefined): boolean {
-    if (!header?.startsWith('Bearer ')) return false;
-    return safeEqual(header.slice(7).trim(), this.token);
+    // The auth scheme is case-insensitive (RFC 9110 §11.1).
+    const m = header ? /^bearer +(\S+) *$/i.exec(header) : null;
+    return m !== null && safeEqual(m[1]!, this.token);
   }
 
   checkSession(id: string | undefined): boolean {

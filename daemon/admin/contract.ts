@@ -28,6 +28,10 @@
  *   POST   /token/rotate               → { token: string }
  *   GET    /events                     → text/event-stream of LiveEvent
  *   POST   /login-link                 → { url: string }  one-time dashboard login link
+ *   GET    /feed?since=&wait=&child=&limit= → FeedPage  pin change feed (long-poll up to `wait` s)
+ *   GET    /children                   → ChildStatus[]  daemons replicating from this one
+ *   POST   /export      ExportRequest  → application/x-tar  an air-gap bundle (streamed)
+ *   POST   /import      (tar body)     → ImportReport   verifies everything, then commits
  */
 
 export type Health = 'ok' | 'degraded' | 'down' | 'offline';
@@ -62,6 +66,87 @@ export interface Stats {
   evictions: { count: number; bytes: number };
   scrub: ScrubStatus;
   jobs: { running: number; queued: number };
+  /** Set when this daemon has a parent (mirror hierarchy). */
+  replication?: ReplicationStatus;
+  /** Daemons that replicate this one's pins (mirror hierarchy), when any has polled. */
+  children?: ChildStatus[];
+  /** Sequence number of the newest record of this daemon's pin change feed. */
+  feedSeq?: number;
+}
+
+/** Replication of the parent's pins, as seen by a child daemon. */
+export interface ReplicationStatus {
+  /** The parent's URL. */
+  parent: string;
+  /** Last parent feed record applied here (its closure fetched). */
+  appliedSeq: number;
+  /** Newest parent feed record known here. */
+  parentSeq: number;
+  /**
+   * 0 when caught up; else seconds since the oldest parent change not yet
+   * applied. While the parent is unreachable: at least the seconds since it
+   * last confirmed this daemon was caught up.
+   */
+  lagSeconds: number;
+  /** Whether the last exchange with the parent's feed succeeded. */
+  connected: boolean;
+  lastContactAt?: number;
+  lastError?: string;
+}
+
+/** One record of the pin change feed. `resolve` = a mutable pin moved to a new version/digest. */
+export interface FeedRecord {
+  seq: number;
+  at: number;
+  kind: 'add' | 'remove' | 'resolve';
+  ref: string;
+  resolved?: string;
+}
+
+export interface FeedPage {
+  /** The answering daemon's id (a child resyncs from 0 when it changes). */
+  daemon: string;
+  /** Newest sequence number. */
+  head: number;
+  /** The answering daemon's clock, ms (children correct lag for skew). */
+  now: number;
+  /** Records after `since`, oldest first. */
+  records: FeedRecord[];
+}
+
+/** A child daemon as its parent sees it. */
+export interface ChildStatus {
+  id: string;
+  lastSeenSeq: number;
+  lastSeenAt: number;
+  /** 0 when the child had everything at its last poll; else seconds since the oldest record it had not applied. */
+  lagSeconds: number;
+  /** Whether the child is polling the feed right now. */
+  connected: boolean;
+}
+
+/** What goes into an air-gap bundle. */
+export interface ExportRequest {
+  /** Every pin (true) or the pins with these ids or references. */
+  pins?: boolean | string[];
+  /** References (as for pins); resolved and fetched first. */
+  refs?: string[];
+  /** Lockfiles or manifests, as for pre-warm jobs. */
+  files?: Array<{ name: string; content: string }>;
+  /** Also include npm dependencies of `refs` (default false; lockfiles list everything already). */
+  deps?: boolean;
+  /** Index key prefixes, e.g. `oci:hub:` (whatever is cached under them). */
+  prefixes?: string[];
+}
+
+export interface ImportReport {
+  blobs: { added: number; present: number };
+  /** Bytes of blobs added. */
+  bytes: number;
+  entries: { added: number; updated: number };
+  pins: number;
+  /** Remote names in the bundle's keys that this daemon does not configure. */
+  unknownRemotes: string[];
 }
 
 export interface StatsPoint {
@@ -118,7 +203,8 @@ export interface Pin {
   /** 0 when up to date, else seconds since the unmirrored change was seen. */
   lagSeconds: number;
   error?: string;
-  source: 'api' | 'file';
+  /** api/file: made here; parent: replicated from the parent's feed; bundle: imported. */
+  source: 'api' | 'file' | 'parent' | 'bundle';
 }
 
 export interface JobRequest {

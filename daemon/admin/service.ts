@@ -12,7 +12,7 @@ import { planFile, type PlannedItem } from '../prewarm/lockfiles.js';
 import type { PrewarmRunner } from '../prewarm/runner.js';
 import type { AuditLog } from './audit.js';
 import type { AdminAuth } from './auth.js';
-import type { EvictRequest, EntrySummary, Job, JobRequest, Page, Stats } from './contract.js';
+import type { ChildStatus, EvictRequest, EntrySummary, Job, JobRequest, Page, ReplicationStatus, Stats } from './contract.js';
 import type { EventBus } from './events.js';
 import type { StatsTracker } from './stats.js';
 
@@ -32,6 +32,8 @@ export interface AdminServiceDeps {
   setOffline(v: boolean): void;
   redactedConfig(): unknown;
   loginUrl(secret: string): string;
+  /** Mirror hierarchy: this daemon's replication (as a child), its children and feed head. */
+  edge?: { replication(): ReplicationStatus | undefined; children(): ChildStatus[]; feedSeq(): number };
 }
 
 export class AdminService {
@@ -73,7 +75,19 @@ export class AdminService {
       evictions: { ...this.evictions },
       scrub: { ...scrubber.status },
       jobs: { running: jobs.filter((j) => j.state === 'running').length, queued: jobs.filter((j) => j.state === 'queued').length },
+      ...this.edgeStats(),
     };
+  }
+
+  private edgeStats(): Pick<Stats, 'replication' | 'children' | 'feedSeq'> {
+    const edge = this.d.edge;
+    if (!edge) return {};
+    const out: Pick<Stats, 'replication' | 'children' | 'feedSeq'> = { feedSeq: edge.feedSeq() };
+    const replication = edge.replication();
+    if (replication) out.replication = replication;
+    const children = edge.children();
+    if (children.length) out.children = children;
+    return out;
   }
 
   history(): ReturnType<StatsTracker['points']> {

@@ -43,6 +43,44 @@ export class AdminClient {
     return new AdminClient(base, token);
   }
 
+  /**
+   * A streaming exchange (bundles): the body may be a stream, the answer's
+   * body is left unread. Errors are raised as for {@link call}.
+   */
+  async stream(method: string, path: string, body?: { json: unknown } | { stream: AsyncIterable<Uint8Array>; type: string }): Promise<Response> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
+    // undici (Node's fetch) streams an async iterable body; the DOM types do not know that.
+    let payload: string | AsyncIterable<Uint8Array> | undefined;
+    if (body && 'json' in body) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(body.json);
+    } else if (body) {
+      headers['content-type'] = body.type;
+      payload = body.stream;
+    }
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}/_/api/v1${path}`, { method, headers, body: payload, duplex: 'half' } as unknown as RequestInit);
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code;
+      if (cause === 'ECONNREFUSED' || cause === 'ENOTFOUND') {
+        throw new CliError(`no Larder daemon answers at ${this.base}`, EXIT.unreachable, 'start it with `larder serve`, or pass the same --config/--listen it uses');
+      }
+      throw new CliError(`the exchange with ${this.base} failed: ${cause ?? (err as Error).message}`, EXIT.failed);
+    }
+    if (!res.ok) {
+      const text = await res.text();
+      let err: { code?: string; message?: string } | undefined;
+      try {
+        err = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+      } catch {
+        err = { message: text.slice(0, 200) };
+      }
+      throw new CliError(`${err?.message ?? `HTTP ${res.status}`}${err?.code ? ` [${err.code}]` : ''}`, res.status === 401 ? EXIT.unauthorized : EXIT.failed);
+    }
+    return res;
+  }
+
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     let res: Response;
     try {

@@ -8,6 +8,7 @@ import { exec } from 'node:child_process';
 import cliProgress from 'cli-progress';
 import type { Job, Pin, ScrubStatus, Stats } from '../admin/contract.js';
 import { AdminClient, CliError, EXIT } from './admin-client.js';
+import { exportCommand, importCommand } from './bundle.js';
 
 type Flags = Record<string, string | boolean | string[] | undefined>;
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
@@ -81,6 +82,10 @@ export async function runCommand(cmd: string, args: string[], flags: Flags, clie
       return prewarm(c, args, flags);
     case 'pin':
       return pin(c, args, flags);
+    case 'export':
+      return exportCommand(c, args, flags);
+    case 'import':
+      return importCommand(c, args, flags);
     case 'status': {
       const s = await c.call<Stats>('GET', '/stats');
       if (flags.json) return out(JSON.stringify(s)), EXIT.ok;

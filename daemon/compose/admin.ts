@@ -6,7 +6,7 @@
 import { dirname, join } from 'node:path';
 import { AdminAuth } from '../admin/auth.js';
 import { AuditLog } from '../admin/audit.js';
-import type { AuditRecord } from '../admin/contract.js';
+import type { AuditRecord, FeedRecord } from '../admin/contract.js';
 import { EventBus } from '../admin/events.js';
 import { AdminService } from '../admin/service.js';
 import { StatsTracker } from '../admin/stats.js';
@@ -24,6 +24,8 @@ import { PrewarmRunner } from '../prewarm/runner.js';
 import { watchLockfiles, watchPinFile, type Watcher } from '../prewarm/watch.js';
 import type { LmdbIndex } from '../storage/lmdb-index.js';
 import type { DataPaths } from '../storage/paths.js';
+import { PinFeed } from '../replication/feed.js';
+import { buildEdge, type EdgeOptions } from './edge.js';
 
 export interface AdminParts {
   cfg: LoadedConfig;
@@ -37,9 +39,13 @@ export interface AdminParts {
   remotes: Array<{ name: string; type: string; url: string; offline(): boolean }>;
   /** Re-fetches an entry (scrub repair); resolves true when repaired. */
   repair(entry: Entry): Promise<boolean>;
+  /** Writes batched access times now (before eviction picks the least recently used). */
+  flushAccess?(): Promise<void>;
   isOffline(): boolean;
   setOffline(v: boolean): void;
   publicUrl(): string;
+  /** Mirror hierarchy and bundles (daemon id, parent feed). */
+  edge: EdgeOptions;
 }
 
 function redact(cfg: LoadedConfig): unknown {
@@ -47,6 +53,8 @@ function redact(cfg: LoadedConfig): unknown {
     JSON.stringify(cfg, (k, v: unknown) => ((k === 'password' || k === 'token') && typeof v === 'string' ? '[redacted]' : v)),
   ) as unknown;
 }
+
+const GC_EVERY_MS = 10 * 60_000;
 
 export async function buildAdmin(p: AdminParts) {
   const { cfg, index, metrics, log } = p;
@@ -57,22 +65,26 @@ export async function buildAdmin(p: AdminParts) {
   await auth.init();
   const budget: Budget = { maxBytes: cfg.storage.maxSize, high: cfg.storage.highWatermark, low: cfg.storage.lowWatermark };
 
+  const feed = new PinFeed(index.table<FeedRecord>('feed'));
   const pins = new PinManager({
+    onEvent: (e) => void feed.append(e).catch((err: Error) => log.error({ err: err.message }, 'pin feed append failed')),
     table: index.table<StoredPin>('pins'),
     warmers: p.warmers,
     intervalMs: cfg.pins.interval,
     onChange: (pin) => {
       if ('removed' in pin) events.publish({ type: 'pin-removed', data: { id: pin.id } });
       else events.publish({ type: 'pin', data: pin });
-      metrics.setPinLag(pins.lag().all);
     },
     onAudit: async (action, target, actor) => void (await audit.append({ action, target, actor: actor ?? 'daemon' })),
   });
+  metrics.setPinLagSource(() => pins.lag().all);
+  const edge = buildEdge({ ...p.edge, index, blobs: p.blobs, warmers: p.warmers, feed, pins, audit, log, metrics, publicUrl: p.publicUrl });
   const maintenance = new Maintenance({
     blobs: p.blobs,
     index,
     hot: p.hot,
     protectedKeys: () => pins.protectedKeys(),
+    flushAccess: p.flushAccess,
     onRemoved: async (r) => {
       metrics.evictions.inc({ reason: r.reason }, 1);
       if (r.reason === 'evict') service.evictions = { count: service.evictions.count + 1, bytes: service.evictions.bytes + r.bytes };
@@ -117,6 +129,7 @@ export async function buildAdmin(p: AdminParts) {
     setOffline: p.setOffline,
     redactedConfig: () => redact(cfg),
     loginUrl: (s) => `${p.publicUrl()}/_/ui/login?t=${s}`,
+    edge: edge.service,
   });
   const routes = adminRoutes({
     auth,
@@ -131,17 +144,25 @@ export async function buildAdmin(p: AdminParts) {
     setOffline: p.setOffline,
     isOffline: p.isOffline,
     loginUrl: (s) => `${p.publicUrl()}/_/ui/login?t=${s}`,
+    more: edge.routes,
   });
 
   const timers: NodeJS.Timeout[] = [];
   const watchers: Watcher[] = [];
   let enforcing = false;
+  let lastGc = Date.now();
   const enforce = async (): Promise<void> => {
     if (enforcing) return;
     enforcing = true;
     try {
       const r = await maintenance.enforce(budget);
       if (r.removed) log.info(r, 'storage budget enforced');
+      // Blobs no entry references any more (old revisions of documents) are collected now and then.
+      if (Date.now() - lastGc > GC_EVERY_MS) {
+        lastGc = Date.now();
+        const g = await maintenance.gc();
+        if (g.removed) log.info(g, 'unreferenced blobs collected');
+      }
       metrics.setStorageUsed(usage(index).bytes);
     } catch (err) {
       log.error({ err: (err as Error).message }, 'eviction failed');
@@ -162,8 +183,10 @@ export async function buildAdmin(p: AdminParts) {
     maintenance,
     scrubber,
     enforce,
+    edge,
     start(): void {
       pins.start();
+      edge.start();
       timers.push(setInterval(() => void enforce(), cfg.storage.checkInterval));
       timers.push(
         setInterval(() => {
@@ -183,6 +206,7 @@ export async function buildAdmin(p: AdminParts) {
     async stop(): Promise<void> {
       for (const t of timers) clearInterval(t);
       pins.stop();
+      await edge.stop();
       await Promise.all(watchers.map((w) => w.close()));
     },
   };

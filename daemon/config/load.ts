@@ -96,6 +96,7 @@ export function validateConfig(doc: unknown, source: string, env: NodeJS.Process
       }
     }
   }
+  if (cfg.parent?.token !== undefined) cfg.parent.token = interpolate(cfg.parent.token, env, 'parent.token');
   checkRouting(cfg);
   const dataDir = cfg.dataDir ?? envPaths('larder', { suffix: '' }).data;
   return { ...cfg, dataDir, source };

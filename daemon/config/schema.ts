@@ -104,6 +104,20 @@ export const RemoteSchema = z.discriminatedUnion('type', [
     .strict(),
 ]);
 
+export const ParentSchema = z
+  .object({
+    url: httpUrl('Base URL of the parent Larder (e.g. a regional mirror); every remote resolves through it'),
+    token: z.string().min(1).optional().describe("The parent's admin token, for its change feed (supports ${ENV}); sent only to the parent"),
+    fallback: z.boolean().default(false).describe("Fetch from this daemon's own upstreams when the parent is unreachable or fails"),
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'expected letters, digits, ".", "_" or "-"')
+      .optional()
+      .describe('Name this daemon reports to its parent (default: its daemon id)'),
+  })
+  .strict()
+  .describe('Mirror hierarchy: resolve through a parent Larder and replicate its pins');
+
 const routing = z
   .object({
     default: z.string().optional().describe('Name of the default remote for this protocol'),
@@ -126,6 +140,7 @@ export const ConfigSchema = z
         maxSize: size('Disk budget for cached content').default('50GB'),
         memoryCache: size('Bytes of small bodies kept in memory').default('32MB'),
         maxArtifactSize: size('Largest single artifact accepted from an upstream').default('20GB'),
+        minFree: size('Free space always left on the cache disk; a miss that would go below it is streamed through without being stored').default('256MB'),
         highWatermark: z.number().gt(0).lte(1).default(0.95).describe('Fraction of maxSize above which eviction starts'),
         lowWatermark: z.number().gt(0).lte(1).default(0.85).describe('Fraction of maxSize eviction brings usage down to'),
         checkInterval: duration('How often the budget is checked').default('30s'),
@@ -164,6 +179,7 @@ export const ConfigSchema = z
       .object({ token: z.string().min(16).optional().describe('Admin API token (default: generated into <dataDir>/admin-token)') })
       .strict()
       .default({}),
+    parent: ParentSchema.optional(),
   })
   .strict();
 
@@ -171,3 +187,4 @@ export type ConfigInput = z.input<typeof ConfigSchema>;
 export type Config = z.output<typeof ConfigSchema>;
 export type RemoteConfig = z.output<typeof RemoteSchema>;
 export type RemoteType = RemoteConfig['type'];
+export type ParentConfig = z.output<typeof ParentSchema>;

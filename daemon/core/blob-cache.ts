@@ -1,10 +1,16 @@
 /**
  * Immutable artifacts (tarballs, layers, wheels…): lookup → single-flight →
  * fetch → tee to temp + clients → verify → commit → index.
+ *
+ * When the disk is full (see storage-guard.ts) a miss is streamed through,
+ * verified on the fly, without being stored (state BYPASS).
  */
+import { setMaxListeners } from 'node:events';
 import { Readable } from 'node:stream';
 import { LarderError, notFound, toLarderError } from './errors.js';
 import { Fill } from './fill.js';
+import { bypassBlob } from './pass-through.js';
+import { StorageGuard, isNoSpace } from './storage-guard.js';
 import { NegativeCache } from './single-flight.js';
 import { header, isAbsent, upstreamStatusError } from './upstream-status.js';
 import { AccessTracker, type CoreDeps } from './deps.js';
@@ -46,22 +52,31 @@ export interface ServedBlob {
   done: Promise<void>;
 }
 
-interface ActiveFill {
-  fill: Fill;
-  /** Settles (never rejects) once the fill is committed and indexed, or failed. */
-  committed: Promise<void>;
-}
+type ActiveFill =
+  | {
+      kind: 'fill';
+      fill: Fill;
+      /** Settles (never rejects) once the fill is committed and indexed, or failed. */
+      committed: Promise<void>;
+    }
+  /** Not stored (disk full): the response goes to the first caller; others fetch their own. */
+  | { kind: 'bypass'; take(): ServedBlob | undefined };
 
 export class BlobCache {
   private readonly fills = new Map<string, Promise<ActiveFill>>();
   private readonly negative = new NegativeCache();
   private readonly controller = new AbortController();
   private readonly warming = new Set<string>();
+  private readonly guard: StorageGuard;
 
   constructor(
     private readonly deps: CoreDeps,
     private readonly access: AccessTracker,
-  ) {}
+  ) {
+    this.guard = deps.guard ?? new StorageGuard(deps, { minFree: 0 });
+    // Every upstream request listens on this one signal; many in flight is normal, not a leak.
+    setMaxListeners(0, this.controller.signal);
+  }
 
   /** Number of upstream fills in flight (a gauge). */
   get inflight(): number {
@@ -81,17 +96,26 @@ export class BlobCache {
       const now = this.deps.clock.now();
       if (this.negative.has(req.key, now)) throw notFound(req.key);
       if (req.offline) throw new LarderError('E_OFFLINE', `${req.key} is not cached and its remote is offline`);
-      pending = this.startFill(req);
-      this.fills.set(req.key, pending);
-      pending.catch(() => this.fills.delete(req.key));
+      if (this.guard.isFull()) return this.bypass(req, await this.open(req, this.controller.signal));
+      const started = this.startFill(req);
+      pending = started;
+      this.fills.set(req.key, started);
+      started.then(
+        (a) => a.kind === 'bypass' && this.fills.get(req.key) === started && this.fills.delete(req.key),
+        () => this.fills.get(req.key) === started && this.fills.delete(req.key),
+      );
     }
-    const { fill, committed } = await pending;
+    const active = await pending;
+    if (active.kind === 'bypass') return active.take() ?? this.bypass(req, await this.open(req, this.controller.signal));
+    const { fill, committed } = active;
     return {
       state: 'MISS',
       size: fill.knownSize,
       mediaType: req.mediaType,
       digest: fill.result?.digest,
-      open: (range) => fill.reader(range?.start ?? 0, range?.end),
+      // A fill that finished before this response was opened has closed its temp file: read the committed blob.
+      open: (range) =>
+        fill.released && fill.stored ? this.deps.blobs.createReadStream(fill.stored, range) : fill.reader(range?.start ?? 0, range?.end),
       done: committed,
     };
   }
@@ -124,14 +148,13 @@ export class BlobCache {
     };
   }
 
-  private async startFill(req: ImmutableRequest): Promise<ActiveFill> {
-    const { blobs, index, clock, events } = this.deps;
-    const signal = this.controller.signal;
+  /** Opens the upstream response and checks its status and announced size. */
+  private async open(req: ImmutableRequest, signal: AbortSignal): Promise<{ res: UpstreamResponse; expectedSize: number | undefined }> {
     const res = await req.fetch(signal);
     if (res.status !== 200) {
       if (isAbsent(res.status)) {
         res.body.resume();
-        this.negative.add(req.key, clock.now() + (req.negativeTtlMs ?? 30_000));
+        this.negative.add(req.key, this.deps.clock.now() + (req.negativeTtlMs ?? 30_000));
         throw notFound(req.key);
       }
       throw upstreamStatusError(req.key, res);
@@ -142,10 +165,46 @@ export class BlobCache {
       res.body.destroy();
       throw new LarderError('E_UPSTREAM', `${req.key}: ${expectedSize} bytes exceeds the limit of ${req.maxBytes}`);
     }
+    return { res, expectedSize };
+  }
+
+  /** Streams a response through, verified, without storing it (the disk is full). */
+  private bypass(req: ImmutableRequest, opened: { res: UpstreamResponse; expectedSize: number | undefined }): ServedBlob {
+    const { clock, events } = this.deps;
+    const started = clock.now();
+    this.guard.report(req.key);
+    return bypassBlob(opened.res, {
+      spec: { key: req.key, expected: req.expected, expectedSize: opened.expectedSize, maxBytes: req.maxBytes },
+      mediaType: req.mediaType ?? header(opened.res, 'content-type'),
+      onDone: (o) => {
+        if (o.ok) events.upstreamBytes?.(o.result.size);
+        else if (o.error.code === 'E_INTEGRITY') events.fillFinished?.(req.key, 'integrity', 0, clock.now() - started);
+      },
+    });
+  }
+
+  private async startFill(req: ImmutableRequest): Promise<ActiveFill> {
+    const { blobs, index, clock, events } = this.deps;
+    const opened = await this.open(req, this.controller.signal);
+    const { res, expectedSize } = opened;
+    const bypass = (): ActiveFill => {
+      let served: ServedBlob | undefined = this.bypass(req, opened);
+      const take = (): ServedBlob | undefined => {
+        const first = served;
+        served = undefined;
+        return first;
+      };
+      return { kind: 'bypass', take };
+    };
+    if (!(await this.guard.room(expectedSize))) return bypass();
     let temp;
     try {
-      temp = await blobs.createTemp();
+      temp = this.guard.guardTemp(await blobs.createTemp(), req.key);
     } catch (err) {
+      if (isNoSpace(err)) {
+        this.guard.markFull();
+        return bypass();
+      }
       res.body.destroy();
       throw toLarderError(err);
     }
@@ -170,17 +229,27 @@ export class BlobCache {
           immutable: true,
           meta: req.meta,
         };
-        await index.putEntry(entry, [[r.digest, { size: r.size, createdAt: now, lastAccess: now }]]);
+        try {
+          await index.putEntry(entry, [[r.digest, { size: r.size, createdAt: now, lastAccess: now }]]);
+        } catch (err) {
+          // Verified bytes reached the clients but could not be indexed: do not leave an unindexed file behind.
+          if (!index.getBlob(r.digest)) await blobs.delete(r.digest).catch(() => undefined);
+          throw err;
+        }
       })
       .then(
         (r) => events.fillFinished?.(req.key, 'ok', r.size, clock.now() - started),
         (err: LarderError) => {
           res.body.destroy();
+          if (isNoSpace(err)) {
+            this.guard.markFull();
+            this.guard.report(req.key);
+          }
           events.fillFinished?.(req.key, err.code === 'E_INTEGRITY' ? 'integrity' : 'error', 0, clock.now() - started);
         },
       )
       .finally(() => this.fills.delete(req.key));
-    return { fill, committed };
+    return { kind: 'fill', fill, committed };
   }
 
   /** Stops fills in flight (shutdown). */
@@ -190,7 +259,7 @@ export class BlobCache {
 
   /** Waits until fills in flight have settled. */
   async drain(): Promise<void> {
-    const all = [...this.fills.values()].map((p) => p.then((f) => f.committed).catch(() => undefined));
+    const all = [...this.fills.values()].map((p) => p.then((f) => (f.kind === 'fill' ? f.committed : undefined)).catch(() => undefined));
     await Promise.all(all);
   }
 }

@@ -1,5 +1,6 @@
 /** What the cache core needs from the outside world, bundled for constructors. */
 import type { BlobStore, CacheEvents, Clock, HotCache, IndexStore } from './ports.js';
+import type { StorageGuard } from './storage-guard.js';
 
 export interface CoreDeps {
   blobs: BlobStore;
@@ -9,6 +10,8 @@ export interface CoreDeps {
   events: CacheEvents;
   /** Bodies up to this size are kept in the hot cache when read. */
   hotMaxBody: number;
+  /** Disk-full handling shared by the caches (default: one per cache, no reserve, ENOSPC only). */
+  guard?: StorageGuard;
 }
 
 /** Batches last-access updates so a hit never writes to the index synchronously. */
@@ -24,7 +27,8 @@ export class AccessTracker {
   touch(digest: string): void {
     this.pending.set(digest, this.deps.clock.now());
     if (!this.timer) {
-      this.timer = setTimeout(() => void this.flush(), this.flushMs);
+      // A failed batch (e.g. a full disk) only loses access times, never an entry.
+      this.timer = setTimeout(() => void this.flush().catch(() => undefined), this.flushMs);
       this.timer.unref();
     }
   }

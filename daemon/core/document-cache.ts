@@ -3,10 +3,14 @@
  * upstream validators, revalidated after a TTL with If-None-Match /
  * If-Modified-Since (concurrent revalidations coalesce), derived once per
  * upstream change into named variants, and served stale when the upstream
- * fails.
+ * fails. When the disk is full, a new document is answered from memory
+ * (state BYPASS) without being stored.
  */
+import { setMaxListeners } from 'node:events';
 import { LarderError, notFound, toLarderError } from './errors.js';
 import { sha256Hex } from './digest.js';
+import { HeldBodies } from './held-bodies.js';
+import { StorageGuard, isNoSpace, storageFullError } from './storage-guard.js';
 import { NegativeCache, SingleFlight } from './single-flight.js';
 import { header, isAbsent, isUpstreamFailure, upstreamStatusError } from './upstream-status.js';
 import type { AccessTracker, CoreDeps } from './deps.js';
@@ -44,11 +48,19 @@ export class DocumentCache {
   private readonly flights = new SingleFlight<ServedDocument>();
   private readonly negative = new NegativeCache();
   private readonly controller = new AbortController();
+  private readonly guard: StorageGuard;
+  /** Documents that could not be stored (disk full), answered from memory. */
+  private readonly held: HeldBodies;
 
   constructor(
     private readonly deps: CoreDeps,
     private readonly access: AccessTracker,
-  ) {}
+  ) {
+    this.guard = deps.guard ?? new StorageGuard(deps, { minFree: 0 });
+    this.held = new HeldBodies(deps.clock);
+    // Every upstream request listens on this one signal; many in flight is normal, not a leak.
+    setMaxListeners(0, this.controller.signal);
+  }
 
   get inflight(): number {
     return this.flights.size;
@@ -68,7 +80,7 @@ export class DocumentCache {
   /** Reads a variant body (hot cache first). */
   async variant(ref: VariantRef): Promise<Buffer> {
     this.access.touch(ref.digest);
-    const hit = this.deps.hot.get(ref.digest);
+    const hit = this.deps.hot.get(ref.digest) ?? this.held.get(ref.digest);
     if (hit) return hit;
     const body = await this.deps.blobs.readAll(ref.digest);
     if (body.length <= this.deps.hotMaxBody) this.deps.hot.set(ref.digest, body);
@@ -76,19 +88,23 @@ export class DocumentCache {
   }
 
   /** The stored raw upstream document. */
-  raw(entry: Entry): Promise<Buffer> {
-    return this.deps.blobs.readAll(entry.digest);
+  async raw(entry: Entry): Promise<Buffer> {
+    return this.held.get(entry.digest) ?? this.deps.blobs.readAll(entry.digest);
   }
 
   private async refresh(req: DocumentRequest, entry: Entry | undefined): Promise<ServedDocument> {
     const { clock, events } = this.deps;
     let current = entry;
+    /** `current` lives only in memory (re-derived while the disk is full). */
+    let held = false;
     if (current && current.deriveTag !== req.deriveTag) {
-      current = await this.store(req, await this.raw(current), current.validators ?? {}, current.fetchedAt, current.expiresAt);
+      const s = await this.store(req, await this.raw(current), current.validators ?? {}, current.fetchedAt, current.expiresAt);
+      current = s.entry;
+      held = !s.stored;
     }
     if (req.offline) {
       if (!current) throw new LarderError('E_OFFLINE', `${req.key} is not cached and its remote is offline`);
-      return { state: current.expiresAt > clock.now() ? 'HIT' : 'STALE', entry: current };
+      return { state: held ? 'BYPASS' : current.expiresAt > clock.now() ? 'HIT' : 'STALE', entry: current };
     }
     let res: UpstreamResponse;
     try {
@@ -97,7 +113,11 @@ export class DocumentCache {
         res.body.resume();
         const now = clock.now();
         const updated: Entry = { ...current, fetchedAt: now, expiresAt: now + req.ttlMs };
-        await this.deps.index.putEntry(updated, []);
+        if (held) return { state: 'BYPASS', entry: updated };
+        // A full disk only costs the new expiry: the stored entry is still complete.
+        await this.deps.index.putEntry(updated, []).catch((err: unknown) => {
+          if (!isNoSpace(err)) throw err;
+        });
         return { state: 'REVALIDATED', entry: updated };
       }
       if (isAbsent(res.status)) {
@@ -116,10 +136,10 @@ export class DocumentCache {
       const now = clock.now();
       const stored = await this.store(req, raw, validators, now, now + req.ttlMs);
       this.negative.delete(req.key);
-      return { state: current ? 'REVALIDATED' : 'MISS', entry: stored };
+      return { state: !stored.stored ? 'BYPASS' : current ? 'REVALIDATED' : 'MISS', entry: stored.entry };
     } catch (err) {
       const e = toLarderError(err);
-      if (current && isUpstreamFailure(e)) {
+      if (current && (isUpstreamFailure(e) || e.code === 'E_STORAGE_FULL')) {
         events.staleServed?.(req.key, e.code);
         return { state: 'STALE', entry: current };
       }
@@ -127,23 +147,28 @@ export class DocumentCache {
     }
   }
 
+  /**
+   * Writes the raw document and its variants, then indexes them. When the
+   * disk is full the entry is returned unstored, its bodies held in memory
+   * (E_STORAGE_FULL when they do not fit there either).
+   */
   private async store(
     req: DocumentRequest,
     raw: Buffer,
     validators: Validators,
     fetchedAt: number,
     expiresAt: number,
-  ): Promise<Entry> {
+  ): Promise<{ entry: Entry; stored: boolean }> {
     const derived = await req.derive(raw);
     const { blobs, hot, index } = this.deps;
     const rawDigest = `sha256:${sha256Hex(raw)}`;
     const rows: Array<[string, BlobMeta]> = [[rawDigest, { size: raw.length, createdAt: fetchedAt, lastAccess: fetchedAt }]];
-    await blobs.writeAll(rawDigest, raw);
+    const bodies: Array<[string, Buffer]> = [[rawDigest, raw]];
     const variants: Record<string, VariantRef> = {};
     for (const [name, v] of Object.entries(derived.variants)) {
       const hex = sha256Hex(v.body);
       const digest = `sha256:${hex}`;
-      await blobs.writeAll(digest, v.body);
+      bodies.push([digest, v.body]);
       if (v.body.length <= this.deps.hotMaxBody) hot.set(digest, v.body);
       variants[name] = { digest, size: v.body.length, mediaType: v.mediaType, etag: `"${hex.slice(0, 40)}"` };
       rows.push([digest, { size: v.body.length, createdAt: fetchedAt, lastAccess: fetchedAt }]);
@@ -160,8 +185,19 @@ export class DocumentCache {
       deriveTag: req.deriveTag,
       meta: derived.meta,
     };
-    await index.putEntry(entry, rows);
-    return entry;
+    if (await this.guard.room(bodies.reduce((n, [, b]) => n + b.length, 0))) {
+      try {
+        for (const [digest, body] of bodies) await blobs.writeAll(digest, body);
+        await index.putEntry(entry, rows);
+        return { entry, stored: true };
+      } catch (err) {
+        if (!isNoSpace(err)) throw err;
+        this.guard.markFull();
+      }
+    }
+    this.guard.report(req.key);
+    if (!this.held.hold(bodies)) throw storageFullError(req.key);
+    return { entry, stored: false };
   }
 
   abortAll(): void {

@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'E_STORAGE_FULL'
   | 'E_CONFIG'
   | 'E_SHUTTING_DOWN'
+  | 'E_LOOP'
   | 'E_INTERNAL';
 
 const DEFAULT_STATUS: Record<ErrorCode, number> = {
@@ -44,6 +45,8 @@ const DEFAULT_STATUS: Record<ErrorCode, number> = {
   E_STORAGE_FULL: 507,
   E_CONFIG: 500,
   E_SHUTTING_DOWN: 503,
+  /** A request came back to a daemon it already passed through (mirror hierarchy loop). */
+  E_LOOP: 508,
   E_INTERNAL: 500,
 };
 

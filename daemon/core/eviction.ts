@@ -32,6 +32,8 @@ export interface MaintenanceDeps {
   /** Entry keys that must never be evicted (pinned closures). */
   protectedKeys(): Set<string>;
   onRemoved?(r: Removal): void | Promise<void>;
+  /** Writes pending access times (batched elsewhere) so LRU order is current. */
+  flushAccess?(): Promise<void>;
   now?(): number;
 }
 
@@ -50,6 +52,21 @@ export function referencesByDigest(index: IndexStore): Map<string, string[]> {
     }
   }
   return refs;
+}
+
+/**
+ * When each blob was last used, by entry: a client pulling any form of a
+ * document (one variant) uses the whole entry, so its other blobs count as
+ * used then too. Blobs no entry needs keep their own access time.
+ */
+function lastUse(index: IndexStore, refs: Map<string, string[]>): Map<string, number> {
+  const own = new Map<string, number>();
+  for (const [d, m] of index.blobs()) own.set(d, m.lastAccess);
+  const byEntry = new Map<string, number>();
+  for (const e of index.entries()) byEntry.set(e.key, Math.max(0, ...entryDigests(e).map((d) => own.get(d) ?? 0)));
+  const out = new Map<string, number>();
+  for (const [d, keys] of refs) out.set(d, Math.max(own.get(d) ?? 0, ...keys.map((k) => byEntry.get(k) ?? 0)));
+  return out;
 }
 
 export function usage(index: IndexStore): { bytes: number; blobs: number } {
@@ -82,9 +99,14 @@ export class Maintenance {
     return r;
   }
 
-  /** Evicts LRU unpinned blobs until usage ≤ target bytes. */
+  /**
+   * Evicts LRU unpinned blobs until usage ≤ target bytes. The entries that
+   * need an evicted blob go with it, and so do their other blobs (the other
+   * forms of a document) once nothing else needs them.
+   */
   async evictTo(targetBytes: number): Promise<{ removed: number; bytes: number }> {
     const { index } = this.deps;
+    await this.deps.flushAccess?.().catch(() => undefined);
     let { bytes: used } = usage(index);
     if (used <= targetBytes) return { removed: 0, bytes: 0 };
     const refs = referencesByDigest(index);
@@ -93,17 +115,30 @@ export class Maintenance {
       const e = index.getEntry(key);
       if (e) for (const d of entryDigests(e)) protectedDigests.add(d);
     }
-    const candidates = [...index.blobs()].filter(([d]) => !protectedDigests.has(d)).sort((a, b) => a[1].lastAccess - b[1].lastAccess);
+    // A blob no pinned entry needs is needed by no pinned entry: its entries may all go.
+    const recency = lastUse(index, refs);
+    const candidates = [...index.blobs()]
+      .filter(([d]) => !protectedDigests.has(d))
+      .map(([d, m]) => [d, recency.get(d) ?? m.lastAccess] as const)
+      .sort((a, b) => a[1] - b[1]);
+    const droppedKeys = new Set<string>();
     let removed = 0;
     let freed = 0;
-    for (const [digest] of candidates) {
-      if (used <= targetBytes) break;
-      // Entries that need this blob may also need pinned ones: never drop a pinned entry.
-      const keys = refs.get(digest) ?? [];
-      const r = await this.removeBlob(digest, keys, 'evict');
+    const remove = async (digest: string): Promise<void> => {
+      const entries = (refs.get(digest) ?? []).map((k) => index.getEntry(k)).filter((e): e is Entry => e !== undefined);
+      const r = await this.removeBlob(digest, entries.map((e) => e.key), 'evict');
+      for (const e of entries) droppedKeys.add(e.key);
       used -= r.bytes;
       freed += r.bytes;
       removed++;
+      for (const d of new Set(entries.flatMap(entryDigests))) {
+        const stillNeeded = (refs.get(d) ?? []).some((k) => !droppedKeys.has(k));
+        if (d !== digest && !stillNeeded && !protectedDigests.has(d) && index.getBlob(d)) await remove(d);
+      }
+    };
+    for (const [digest] of candidates) {
+      if (used <= targetBytes) break;
+      if (index.getBlob(digest)) await remove(digest);
     }
     return { removed, bytes: freed };
   }

@@ -41,8 +41,11 @@ export class Fill extends EventEmitter {
   state: State = 'running';
   error: LarderError | undefined;
   result: FillResult | undefined;
+  /** `sha256:<hex>` once the verified body was committed to the CAS. */
+  stored: string | undefined;
   private readers = 0;
   private finished = false;
+  private closed = false;
   readonly done: Promise<FillResult>;
 
   constructor(
@@ -102,6 +105,7 @@ export class Fill extends EventEmitter {
       this.emit('verified');
       this.emit('progress');
       await commit(this.result);
+      this.stored = this.result.digest;
       return this.result;
     } catch (err) {
       const e = toLarderError(err);
@@ -192,7 +196,15 @@ export class Fill extends EventEmitter {
     return stream;
   }
 
+  /** Whether the temp file is closed: a reader opened now must read the committed blob (`stored`) instead. */
+  get released(): boolean {
+    return this.closed;
+  }
+
   private async maybeRelease(): Promise<void> {
-    if (this.finished && this.readers === 0) await this.temp.release();
+    if (this.finished && this.readers === 0 && !this.closed) {
+      this.closed = true;
+      await this.temp.release();
+    }
   }
 }

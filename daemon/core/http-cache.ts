@@ -15,16 +15,19 @@
 import { LarderError, notFound, toLarderError } from './errors.js';
 import { Fill } from './fill.js';
 import { NegativeCache } from './single-flight.js';
-import { drain, header, isAbsent, isUpstreamFailure, upstreamStatusError } from './upstream-status.js';
-import { expiresAt, isStorable, staleOnErrorAllowed, staleWhileRevalidateUntil, type FreshnessHeaders } from './http-freshness.js';
+import { drain, isAbsent, isUpstreamFailure, upstreamStatusError } from './upstream-status.js';
+import { expiresAt, isStorable, staleOnErrorAllowed, staleWhileRevalidateUntil } from './http-freshness.js';
 import type { BlobCache, ServedBlob } from './blob-cache.js';
 import type { CoreDeps } from './deps.js';
 import type { UpstreamResponse } from './ports.js';
 import { IMMUTABLE_EXPIRY, type CacheState, type Entry, type ExpectedDigest, type Validators } from './types.js';
-import { startHttpFill, type FillOutcome } from './http-fill.js';
+import { announcedSize, capped, freshnessHeaders, revalidated, startHttpFill, verifiedPassThrough, type FillOutcome } from './http-fill.js';
+import { StorageGuard } from './storage-guard.js';
 
 export interface HttpCacheRequest {
   key: string;
+  /** How errors name the file (default: the key). */
+  label?: string;
   /** Immutable files are never revalidated. */
   immutable: boolean;
   /** Freshness lifetime when the upstream gives none; caps the Last-Modified heuristic. */
@@ -66,17 +69,22 @@ interface Flight {
   outcome: Promise<Outcome>;
   /** Settles once the exchange is over (fills: committed or failed). */
   settled: Promise<void>;
+  /** The outcome once known. */
+  resolved?: Outcome;
 }
 
 export class HttpCache {
   private readonly flights = new Map<string, Flight>();
   private readonly negative = new NegativeCache();
   private readonly controller = new AbortController();
+  private readonly guard: StorageGuard;
 
   constructor(
     private readonly deps: CoreDeps,
     private readonly blobs: BlobCache,
-  ) {}
+  ) {
+    this.guard = deps.guard ?? new StorageGuard(deps, { minFree: 0 });
+  }
 
   /** Upstream exchanges in flight (a gauge). */
   get inflight(): number {
@@ -85,6 +93,12 @@ export class HttpCache {
 
   async get(req: HttpCacheRequest): Promise<HttpServed> {
     const { index, clock, events } = this.deps;
+    const inflight = this.flights.get(req.key);
+    if (inflight?.resolved?.kind === 'fill' && inflight.resolved.verified()) {
+      // Every byte is in and verified, only the commit is left: answer from the committed entry.
+      await inflight.settled;
+      return this.get(req);
+    }
     const entry = index.getEntry(req.key);
     const now = clock.now();
     if (entry) {
@@ -97,8 +111,8 @@ export class HttpCache {
         return this.fromEntry(entry, 'STALE');
       }
     } else if (!this.flights.has(req.key)) {
-      if (this.negative.has(req.key, now)) throw notFound(req.key);
-      if (req.offline) throw new LarderError('E_OFFLINE', `${req.key} is not cached and its remote is offline`);
+      if (this.negative.has(req.key, now)) throw notFound(req.label ?? req.key);
+      if (req.offline) throw new LarderError('E_OFFLINE', `${req.label ?? req.key} is not cached and its remote is offline`);
     }
     const outcome = await this.flight(req, entry);
     if (outcome.kind === 'entry') return this.fromEntry(outcome.entry, outcome.state);
@@ -159,7 +173,10 @@ export class HttpCache {
       if (this.flights.get(req.key) === flight) this.flights.delete(req.key);
       settle();
     };
-    flight.outcome.then((o) => (o.kind === 'fill' ? o.committed.then(finish) : finish()), finish);
+    flight.outcome.then((o) => {
+      flight.resolved = o;
+      return o.kind === 'fill' ? o.committed.then(finish) : finish();
+    }, finish);
     return flight.outcome;
   }
 
@@ -183,14 +200,21 @@ export class HttpCache {
       drain(res);
       this.negative.add(req.key, received + (req.negativeTtlMs ?? 30_000));
       if (entry) await index.deleteEntry(req.key);
-      throw notFound(req.key);
+      throw notFound(req.label ?? req.key);
     }
-    if (res.status !== 200) return this.failed(req, entry, upstreamStatusError(req.key, res));
+    if (res.status !== 200) return this.failed(req, entry, upstreamStatusError(req.label ?? req.key, res));
     this.negative.delete(req.key);
     if (!isStorable(freshnessHeaders(res))) {
       if (entry) await index.deleteEntry(req.key);
       let taken = false;
       return { kind: 'bypass', take: () => (taken ? undefined : ((taken = true), res)) };
+    }
+    if (!(await this.guard.room(announcedSize(req, res)))) {
+      // The disk is full: streamed through, verified, not stored.
+      this.guard.report(req.key);
+      const through = verifiedPassThrough(req, res);
+      let taken = false;
+      return { kind: 'bypass', take: () => (taken ? undefined : ((taken = true), through)) };
     }
     const previous = entry;
     const ttl = req.immutable ? undefined : req.fallbackTtlMs;
@@ -213,43 +237,8 @@ export class HttpCache {
     if (res.status === 200) return res;
     if (isAbsent(res.status)) {
       drain(res);
-      throw notFound(req.key);
+      throw notFound(req.label ?? req.key);
     }
-    throw upstreamStatusError(req.key, res);
+    throw upstreamStatusError(req.label ?? req.key, res);
   }
-}
-
-/** The caching-relevant headers of a response. */
-export function freshnessHeaders(res: UpstreamResponse): FreshnessHeaders {
-  return {
-    cacheControl: header(res, 'cache-control'),
-    expires: header(res, 'expires'),
-    date: header(res, 'date'),
-    lastModified: header(res, 'last-modified'),
-    age: header(res, 'age'),
-    vary: header(res, 'vary'),
-  };
-}
-
-function capped(req: HttpCacheRequest, expiry: number, now: number): number {
-  return req.maxTtlMs === undefined ? expiry : Math.min(expiry, now + req.maxTtlMs);
-}
-
-/** The entry after a 304: headers the 304 carries replace the stored ones. */
-function revalidated(entry: Entry, res: UpstreamResponse, fallbackMs: number, now: number): Entry {
-  const meta = { ...entry.meta };
-  const h = freshnessHeaders(res);
-  if (h.cacheControl !== undefined) meta.cacheControl = h.cacheControl;
-  if (h.expires !== undefined) meta.expires = h.expires;
-  const validators: Validators = { ...entry.validators };
-  if (header(res, 'etag')) validators.etag = header(res, 'etag');
-  if (h.lastModified) validators.lastModified = h.lastModified;
-  const merged: FreshnessHeaders = {
-    cacheControl: typeof meta.cacheControl === 'string' ? meta.cacheControl : undefined,
-    expires: typeof meta.expires === 'string' ? meta.expires : undefined,
-    date: h.date,
-    lastModified: validators.lastModified,
-    age: h.age,
-  };
-  return { ...entry, meta, validators, fetchedAt: now, expiresAt: expiresAt(merged, fallbackMs, now) };
 }

@@ -6,7 +6,9 @@
  *   else 10% of the Last-Modified age (capped), else a fallback TTL;
  * - age: the `Age` header only (the upstream's `Date` is used for intervals,
  *   never compared with our clock, so clock skew cannot age a response);
- * - storability: `no-store`, `private` and `Vary: *` are never stored;
+ * - storability: `no-store`, `private` and `Vary: *` are never stored (any
+ *   other Vary is moot: Larder always asks the upstream with the same
+ *   headers, so one representation is cached per URL);
  * - `no-cache` stores but revalidates every use;
  * - stale-serving on upstream failure: forbidden by `must-revalidate`,
  *   `proxy-revalidate`, `s-maxage` and `no-cache`, bounded by

@@ -40,6 +40,8 @@ export interface BlobStore {
   sweepTemp(): Promise<number>;
   /** Every committed digest. */
   list(): AsyncIterable<string>;
+  /** Bytes still free on the store's disk (optional: stores that cannot tell omit it). */
+  freeBytes?(): Promise<number>;
 }
 
 /** The metadata index (LMDB in production). Reads are synchronous and cheap. */
@@ -94,6 +96,8 @@ export interface CacheEvents {
   fillFinished?(key: string, outcome: 'ok' | 'integrity' | 'error', bytes: number, ms: number): void;
   staleServed?(key: string, reason: string): void;
   upstreamBytes?(bytes: number): void;
+  /** A miss could not be stored because the disk is full (it was streamed through, or refused with 507). */
+  storageFull?(key: string): void;
 }
 
 /** Bounded in-memory cache of small bodies by digest. */

@@ -29,12 +29,15 @@ export interface AdminRouteDeps {
   setOffline(v: boolean): void;
   isOffline(): boolean;
   loginUrl(secret: string): string;
+  /** More endpoints below the same prefix, auth and error format (mirror hierarchy, bundles); true when answered. */
+  more?(ctx: Context, path: string, actor: string): Promise<boolean>;
 }
 
 const PREFIX = '/_/api/v1';
 const MAX_JSON = 32 * 1024 * 1024;
 
-async function readJson<T>(ctx: Context): Promise<T> {
+/** Reads a JSON object body (bounded). */
+export async function readJson<T>(ctx: Context): Promise<T> {
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const c of ctx.req as AsyncIterable<Buffer>) {
@@ -191,5 +194,5 @@ async function route(ctx: Context, path: string, d: AdminRouteDeps): Promise<voi
   } else if (m === 'POST' && path === '/login-link') {
     ctx.body = { url: d.loginUrl(d.auth.newLink()) };
   } else if (m === 'GET' && path === '/events') sse(ctx, d.events);
-  else throw new LarderError('E_NOT_FOUND', `no admin endpoint ${m} ${path.slice(0, 100)}`);
+  else if (!(await d.more?.(ctx, path, who))) throw new LarderError('E_NOT_FOUND', `no admin endpoint ${m} ${path.slice(0, 100)}`);
 }

@@ -10,6 +10,7 @@
  */
 import Koa, { type Context } from 'koa';
 import { LarderError, toLarderError } from '../core/errors.js';
+import { viaIncludes, withIncomingVia } from '../core/hops.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { ProtocolAdapter, ProtoRequest, RenderedError } from '../protocols/adapter.js';
@@ -32,6 +33,10 @@ export interface AppDeps {
   observe?(r: { protocol: string; cache: string; status: number; bytes: number; fromCache: boolean; path: string; method: string }): void;
   /** Extra routes (admin API, dashboard) tried before the 404. */
   extra?: Array<(ctx: Context) => Promise<boolean>>;
+  /** This daemon's `Via` name: protocol requests that already passed through it are refused with 508. */
+  hop?: string;
+  /** Whether an Authorization value is this daemon's own admin credential (never handed to adapters, so never forwarded). */
+  isOwnCredential?(authorization: string): boolean;
 }
 
 const ROOT_TARBALL = /^\/(?:@[^/]+(?:\/|%2[fF]))?[^/@-][^/]*\/-\/[^/]+\.tgz$/;
@@ -42,12 +47,18 @@ function genericError(err: LarderError): RenderedError {
   return { status: err.status, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ error: message, code: err.code })) };
 }
 
-function protoRequest(ctx: Context, path: string): ProtoRequest {
+function protoRequest(ctx: Context, path: string, deps: AppDeps): ProtoRequest {
+  let headers = ctx.headers;
+  const auth = headers.authorization;
+  if (auth && deps.isOwnCredential?.(auth)) {
+    headers = { ...headers };
+    delete headers.authorization;
+  }
   return {
     method: ctx.method,
     path,
     query: new URLSearchParams(ctx.querystring),
-    headers: ctx.headers,
+    headers,
     body: async () => {
       const chunks: Buffer[] = [];
       let n = 0;
@@ -107,7 +118,13 @@ export function createApp(deps: AppDeps): Koa {
         }
         if (adapter && sub !== undefined) {
           protocol = adapter.protocol;
-          const res = await adapter.handle(protoRequest(ctx, sub));
+          const via = ctx.get('via') || undefined;
+          if (deps.hop && viaIncludes(via, deps.hop)) {
+            throw new LarderError('E_LOOP', `request loop: this request already passed through ${deps.hop} (Via: ${(via ?? '').slice(0, 300)})`);
+          }
+          const proto = protoRequest(ctx, sub, deps);
+          const handler = adapter;
+          const res = await withIncomingVia(via, () => handler.handle(proto));
           cache = res.cache ?? 'NONE';
           await new Promise<void>((resolve) => {
             writeResponse(ctx, res, (w) => {

@@ -5,6 +5,17 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CacheEvents } from '../core/ports.js';
 
+/** Mirror-hierarchy values for the gauges; replication fields only on a child. */
+export interface EdgeGauges {
+  lagSeconds?: number;
+  appliedSeq?: number;
+  parentSeq?: number;
+  connected?: boolean;
+  feedSeq: number;
+  children: number;
+  childrenMaxLag: number;
+}
+
 export class Metrics {
   readonly registry = new Registry();
   readonly requests = new Counter({
@@ -58,7 +69,7 @@ export class Metrics {
   });
   readonly storageFull = new Counter({
     name: 'larder_storage_full_total',
-    help: 'Fills that could not be stored because the disk was full',
+    help: 'Misses that could not be stored because the disk was full (streamed through or refused)',
     registers: [this.registry],
   });
   readonly scrubCorrupt = new Counter({
@@ -75,6 +86,7 @@ export class Metrics {
   private pinLagMax = 0;
   private pinsLagging = 0;
   private storageUsed = 0;
+  private pinLagSource: (() => number[]) | undefined;
 
   /** Updates the pin lag gauges and histogram. */
   setPinLag(all: number[]): void {
@@ -83,9 +95,28 @@ export class Metrics {
     for (const l of all) this.pinLag.observe(l);
   }
 
+  /** Lets the lag gauges read the current lags at scrape time (lag grows between checks). */
+  setPinLagSource(source: () => number[]): void {
+    this.pinLagSource = source;
+  }
+
+  private currentPinLags(): { max: number; lagging: number } {
+    if (this.pinLagSource) {
+      const all = this.pinLagSource();
+      return { max: Math.max(0, ...all), lagging: all.filter((l) => l > 0).length };
+    }
+    return { max: this.pinLagMax, lagging: this.pinsLagging };
+  }
+
   setStorageUsed(bytes: number): void {
     this.storageUsed = bytes;
   }
+
+  /** Where the mirror-hierarchy gauges read from (set once by the composition root). */
+  setEdgeSource(source: () => EdgeGauges): void {
+    this.edge = source;
+  }
+  private edge: (() => EdgeGauges) | undefined;
 
   constructor(inflight: () => number) {
     const self = this;
@@ -94,7 +125,7 @@ export class Metrics {
       help: 'Largest replication lag of any pin',
       registers: [this.registry],
       collect() {
-        this.set(self.pinLagMax);
+        this.set(self.currentPinLags().max);
       },
     });
     new Gauge({
@@ -102,7 +133,7 @@ export class Metrics {
       help: 'Pins whose upstream moved and that are not yet mirrored',
       registers: [this.registry],
       collect() {
-        this.set(self.pinsLagging);
+        this.set(self.currentPinLags().lagging);
       },
     });
     new Gauge({
@@ -121,6 +152,24 @@ export class Metrics {
         this.set(inflight());
       },
     });
+    const edgeGauge = (name: string, help: string, pick: (g: EdgeGauges) => number | undefined): void => {
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          const v = self.edge ? pick(self.edge()) : undefined;
+          if (v !== undefined) this.set(v);
+        },
+      });
+    };
+    edgeGauge('larder_replication_lag_seconds', 'Seconds since the oldest parent pin change not yet applied here (0 = caught up)', (g) => g.lagSeconds);
+    edgeGauge('larder_replication_applied_seq', 'Last parent feed record applied here', (g) => g.appliedSeq);
+    edgeGauge('larder_replication_parent_seq', 'Newest parent feed record known here', (g) => g.parentSeq);
+    edgeGauge('larder_replication_connected', '1 when the last exchange with the parent feed succeeded', (g) => (g.connected === undefined ? undefined : g.connected ? 1 : 0));
+    edgeGauge('larder_feed_seq', "Sequence number of this daemon's newest pin change feed record", (g) => g.feedSeq);
+    edgeGauge('larder_children', 'Child daemons that poll this daemon\'s feed', (g) => g.children);
+    edgeGauge('larder_children_max_lag_seconds', 'Largest replication lag of any child daemon', (g) => g.childrenMaxLag);
     collectDefaultMetrics({ register: this.registry, prefix: 'larder_process_' });
   }
 
@@ -134,6 +183,7 @@ export class Metrics {
       },
       staleServed: (_key, reason) => this.staleServes.inc({ reason }),
       upstreamBytes: (bytes) => this.upstreamBytes.inc(bytes),
+      storageFull: () => this.storageFull.inc(),
     };
   }
 }

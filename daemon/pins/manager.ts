@@ -12,6 +12,7 @@ import { isMutable, parseRef } from '../core/refs.js';
 import type { KvTable } from '../core/ports.js';
 import type { Warmer } from '../core/warm.js';
 import type { Pin } from '../admin/contract.js';
+import { warmClosure } from './closure.js';
 
 export interface StoredPin extends Pin {
   keys: string[];
@@ -26,6 +27,15 @@ export interface PinManagerOptions {
   intervalMs: number;
   onChange(pin: Pin | { id: string; removed: true }): void;
   onAudit(action: string, target: string, reason?: string): Promise<void>;
+  /** Pin-set changes for the replication feed: added (once resolved), removed, re-resolved to something new. */
+  onEvent?(e: PinEvent): void;
+}
+
+/** A change of the pin set, as replicated to child daemons. */
+export interface PinEvent {
+  kind: 'add' | 'remove' | 'resolve';
+  ref: string;
+  resolved?: string;
 }
 
 export function pinId(ref: string): string {
@@ -35,13 +45,17 @@ export function pinId(ref: string): string {
 export class PinManager {
   private timer: NodeJS.Timeout | undefined;
   private readonly busy = new Map<string, Promise<void>>();
+  private readonly stopping = new AbortController();
+  /** Pins whose first resolution is reported by add() itself, not as a `resolve` event. */
+  private readonly adding = new Set<string>();
 
   constructor(private readonly opts: PinManagerOptions) {}
 
   /** Public view of a pin (lag computed now). */
   view(p: StoredPin): Pin {
     const { keys: _k, history: _h, historyLimit: _l, ...pin } = p;
-    pin.lagSeconds = p.changeSeenAt ? Math.max(0, Math.round((Date.now() - p.changeSeenAt) / 1000)) : 0;
+    // Fractional seconds: a pin that is behind never reports 0.
+    pin.lagSeconds = p.changeSeenAt ? Math.max(0.001, Math.round(Date.now() - p.changeSeenAt) / 1000) : 0;
     return pin;
   }
 
@@ -53,6 +67,11 @@ export class PinManager {
     const p = this.opts.table.get(id);
     if (!p) throw notFound(`pin ${id}`);
     return this.view(p);
+  }
+
+  /** The stored pin of a reference, if pinned. */
+  byRef(refText: string): StoredPin | undefined {
+    return this.opts.table.get(pinId(parseRef(refText).raw));
   }
 
   /** Every entry key any pin protects (current and kept history). */
@@ -85,11 +104,48 @@ export class PinManager {
       history: [],
       historyLimit: Math.max(0, Math.min(10, opts.history ?? 0)),
     };
-    await this.opts.table.put(id, pin);
-    await this.opts.onAudit('pin', ref.raw, opts.actor);
-    this.opts.onChange(this.view(pin));
-    await this.refresh(id, true);
+    this.adding.add(id);
+    try {
+      await this.opts.table.put(id, pin);
+      await this.opts.onAudit('pin', ref.raw, opts.actor);
+      this.opts.onChange(this.view(pin));
+      await this.refresh(id, true);
+    } finally {
+      this.adding.delete(id);
+    }
+    const added = this.opts.table.get(id);
+    if (added) this.opts.onEvent?.({ kind: 'add', ref: added.ref, ...(added.resolved !== undefined ? { resolved: added.resolved } : {}) });
     return this.get(id);
+  }
+
+  /**
+   * Stores a pin whose closure is already in the index (a bundle import):
+   * no resolution, no fetch. An existing pin of the same reference is kept.
+   */
+  async restore(p: { ref: string; mutable: boolean; resolved?: string; keys: string[]; size: number }, actor?: string): Promise<boolean> {
+    const ref = parseRef(p.ref);
+    const id = pinId(ref.raw);
+    if (this.opts.table.get(id)) return false;
+    const pin: StoredPin = {
+      id,
+      ref: ref.raw,
+      mutable: p.mutable,
+      status: 'ok',
+      size: p.size,
+      items: p.keys.length,
+      createdAt: Date.now(),
+      lagSeconds: 0,
+      source: 'bundle',
+      keys: p.keys,
+      history: [],
+      historyLimit: 0,
+    };
+    if (p.resolved !== undefined) pin.resolved = p.resolved;
+    await this.opts.table.put(id, pin);
+    await this.opts.onAudit('pin', ref.raw, actor);
+    this.opts.onChange(this.view(pin));
+    this.opts.onEvent?.({ kind: 'add', ref: ref.raw, ...(p.resolved !== undefined ? { resolved: p.resolved } : {}) });
+    return true;
   }
 
   async remove(id: string, actor?: string): Promise<void> {
@@ -98,6 +154,7 @@ export class PinManager {
     await this.opts.table.remove(id);
     await this.opts.onAudit('unpin', p.ref, actor);
     this.opts.onChange({ id, removed: true });
+    this.opts.onEvent?.({ kind: 'remove', ref: p.ref });
   }
 
   /** Re-resolves one pin; on a change fetches the new closure, then swaps it in. */
@@ -138,8 +195,9 @@ export class PinManager {
         pin.status = 'lagging';
         await this.save(pin);
       }
-      const closure = await warmer.warm(ref, { signal: new AbortController().signal, deps: false, onBytes: () => undefined });
+      const closure = await warmClosure(this.opts.warmers, ref, this.stopping.signal);
       const fresh: StoredPin = { ...(this.opts.table.get(id) ?? pin) };
+      const moved = fresh.resolved !== closure.resolved && !(fresh.resolved === undefined && this.adding.has(id));
       if (fresh.resolved !== undefined && fresh.resolved !== closure.resolved && fresh.historyLimit > 0) {
         fresh.history = [{ resolved: fresh.resolved, keys: fresh.keys }, ...fresh.history].slice(0, fresh.historyLimit);
       }
@@ -148,6 +206,7 @@ export class PinManager {
       delete fresh.changeSeenAt;
       delete fresh.error;
       await this.save(fresh);
+      if (moved && this.opts.table.get(id)) this.opts.onEvent?.({ kind: 'resolve', ref: fresh.ref, resolved: closure.resolved });
     } catch (err) {
       const e = toLarderError(err);
       const fresh: StoredPin = { ...(this.opts.table.get(id) ?? pin) };
@@ -171,6 +230,7 @@ export class PinManager {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    this.stopping.abort();
   }
 
   /** Makes file-sourced pins equal the given references. */

@@ -15,6 +15,8 @@ import type { ExpectedDigest } from '../core/types.js';
 export interface PlannedItem {
   ref: string;
   expect?: ExpectedDigest[];
+  /** Expand npm dependency ranges (default: the job's setting). A lockfile already lists its whole tree, pinned. */
+  deps?: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -155,8 +157,12 @@ function dockerfile(text: string): PlannedItem[] {
   return out;
 }
 
-/** Plans the items of one file, chosen by its name. */
+/** Plans the items of one file, chosen by its name; they never expand dependency ranges. */
 export function planFile(name: string, content: string): PlannedItem[] {
+  return planByName(name, content).map((item) => ({ ...item, deps: false }));
+}
+
+function planByName(name: string, content: string): PlannedItem[] {
   const base = name.split(/[\\/]/).pop()!.toLowerCase();
   try {
     if (base === 'package-lock.json' || base === 'npm-shrinkwrap.json') return packageLock(content);

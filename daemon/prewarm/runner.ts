@@ -131,7 +131,7 @@ export class PrewarmRunner {
       try {
         const closure = await warmer.warm(ref, {
           signal: r.controller.signal,
-          deps,
+          deps: planned.deps ?? deps,
           expect: planned.expect,
           onBytes: (n) => {
             item.bytes += n;

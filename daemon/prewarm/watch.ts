@@ -15,20 +15,28 @@ export interface Watcher {
 
 const DEBOUNCE_MS = 300;
 
+/** A glob as a regular expression: `**\/` any folders (or none), `**` anything, `*` and `?` within a segment. */
+export function globToRegExp(glob: string): RegExp {
+  let out = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*' && glob[i + 1] === '*') {
+      const slash = glob[i + 2] === '/';
+      out += slash ? '(?:.*/)?' : '.*';
+      i += slash ? 2 : 1;
+    } else if (c === '*') out += '[^/]*';
+    else if (c === '?') out += '[^/]';
+    else out += c.replace(/[.+^$()|[\]{}\\]/, '\\$&');
+  }
+  return new RegExp(`^${out}$`);
+}
+
 /** Splits glob patterns into the folder chokidar watches and a matcher for file names. */
 function compile(globs: string[]): { roots: string[]; match(path: string): boolean } {
   const res = globs.map((g) => {
     const star = g.search(/[*?[{]/);
     const root = star < 0 ? g : g.slice(0, g.lastIndexOf('/', star) + 1) || '.';
-    const re = new RegExp(
-      `^${g
-        .replace(/[.+^$()|\\]/g, '\\$&')
-        .replace(/\*\*\//g, '(?:.*/)?')
-        .replace(/\*\*/g, '.*')
-        .replace(/\*/g, '[^/]*')
-        .replace(/\?/g, '[^/]')}$`,
-    );
-    return { root, re };
+    return { root, re: globToRegExp(g) };
   });
   return { roots: [...new Set(res.map((r) => r.root))], match: (p) => res.some((r) => r.re.test(p)) };
 }

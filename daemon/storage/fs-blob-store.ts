@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BlobStore, TempBlob } from '../core/ports.js';
+import { freeBytes } from './disk-space.js';
 import { DataPaths } from './paths.js';
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -124,6 +125,10 @@ export class FsBlobStore implements BlobStore {
     const names = await readdir(this.paths.tmpDir).catch(() => [] as string[]);
     await Promise.all(names.map((n) => rm(join(this.paths.tmpDir, n), { force: true, recursive: true })));
     return names.length;
+  }
+
+  freeBytes(): Promise<number> {
+    return freeBytes(this.paths.tmpDir);
   }
 
   async *list(): AsyncIterable<string> {

@@ -2,20 +2,47 @@
  * The metadata index in LMDB: `entries` (request key → Entry) and `blobs`
  * (digest → BlobMeta), written together in one transaction so a crash
  * never leaves an entry without its blob row.
+ *
+ * LMDB must never meet a full disk (lmdb-js can abort the process after a
+ * failed commit): every write first asks `beforeWrite`, which refuses with
+ * E_STORAGE_FULL while the disk is below the index reserve.
  */
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { IndexStore, KvTable, TableStore } from '../core/ports.js';
 import type { BlobMeta, Entry } from '../core/types.js';
+
+export interface LmdbIndexOptions {
+  mapSize?: number;
+  /** Called before every write; throws (E_STORAGE_FULL) to refuse it. */
+  beforeWrite?(kind: 'put' | 'delete'): Promise<void>;
+}
+
+const noop = (): void => undefined;
 
 export class LmdbIndex implements IndexStore, TableStore {
   private readonly root: RootDatabase;
   private readonly entriesDb: Database<Entry, string>;
   private readonly blobsDb: Database<BlobMeta, string>;
 
-  constructor(path: string, opts: { mapSize?: number } = {}) {
+  constructor(
+    path: string,
+    private readonly opts: LmdbIndexOptions = {},
+  ) {
     this.root = open({ path, compression: false, mapSize: opts.mapSize ?? 2 * 1024 ** 3 });
     this.entriesDb = this.root.openDB<Entry, string>({ name: 'entries', cache: { validated: true } });
     this.blobsDb = this.root.openDB<BlobMeta, string>({ name: 'blobs' });
+  }
+
+  /** Runs one write after the space check; a failed commit's side promises are handled here. */
+  private async write(kind: 'put' | 'delete', fn: () => Promise<unknown>): Promise<void> {
+    await this.opts.beforeWrite?.(kind);
+    try {
+      await fn();
+    } catch (err) {
+      (err as { commitError?: Promise<unknown> }).commitError?.catch(noop);
+      this.root.committed.then(noop, noop);
+      throw err;
+    }
   }
 
   getEntry(key: string): Entry | undefined {
@@ -23,17 +50,19 @@ export class LmdbIndex implements IndexStore, TableStore {
   }
 
   async putEntry(entry: Entry, blobs: Array<[string, BlobMeta]>): Promise<void> {
-    await this.root.transaction(() => {
-      for (const [digest, meta] of blobs) {
-        const prev = this.blobsDb.get(digest);
-        void this.blobsDb.put(digest, prev ? { ...meta, createdAt: prev.createdAt } : meta);
-      }
-      void this.entriesDb.put(entry.key, entry);
-    });
+    await this.write('put', () =>
+      this.root.transaction(() => {
+        for (const [digest, meta] of blobs) {
+          const prev = this.blobsDb.get(digest);
+          void this.blobsDb.put(digest, prev ? { ...meta, createdAt: prev.createdAt } : meta);
+        }
+        void this.entriesDb.put(entry.key, entry);
+      }),
+    );
   }
 
   async deleteEntry(key: string): Promise<void> {
-    await this.entriesDb.remove(key);
+    await this.write('delete', () => this.entriesDb.remove(key));
   }
 
   getBlob(digest: string): BlobMeta | undefined {
@@ -41,16 +70,18 @@ export class LmdbIndex implements IndexStore, TableStore {
   }
 
   async deleteBlob(digest: string): Promise<void> {
-    await this.blobsDb.remove(digest);
+    await this.write('delete', () => this.blobsDb.remove(digest));
   }
 
   async touchBlobs(touches: Map<string, number>): Promise<void> {
-    await this.root.transaction(() => {
-      for (const [digest, at] of touches) {
-        const prev = this.blobsDb.get(digest);
-        if (prev && prev.lastAccess < at) void this.blobsDb.put(digest, { ...prev, lastAccess: at });
-      }
-    });
+    await this.write('put', () =>
+      this.root.transaction(() => {
+        for (const [digest, at] of touches) {
+          const prev = this.blobsDb.get(digest);
+          if (prev && prev.lastAccess < at) void this.blobsDb.put(digest, { ...prev, lastAccess: at });
+        }
+      }),
+    );
   }
 
   *entries(prefix?: string): Iterable<Entry> {
@@ -67,12 +98,8 @@ export class LmdbIndex implements IndexStore, TableStore {
     const db = this.root.openDB<T, string>({ name });
     return {
       get: (key) => db.get(key),
-      put: async (key, value) => {
-        await db.put(key, value);
-      },
-      remove: async (key) => {
-        await db.remove(key);
-      },
+      put: (key, value) => this.write('put', () => db.put(key, value)),
+      remove: (key) => this.write('delete', () => db.remove(key)),
       range: (opts = {}) => {
         const it = db.getRange({ start: opts.start, end: opts.end, reverse: opts.reverse, limit: opts.limit });
         return (function* () {

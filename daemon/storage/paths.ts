@@ -6,6 +6,7 @@
  *   <data>/index/                          the LMDB environment
  *   <data>/quarantine/<hex>-<time>         blobs that failed a scrub, never served
  *   <data>/admin-token                     admin API token (mode 0600)
+ *   <data>/daemon-id                       this daemon's random id (Via, mirror hierarchies)
  *
  * Only digests validated here ever become file names; no part of a request
  * URL reaches the filesystem.
@@ -36,6 +37,10 @@ export class DataPaths {
 
   get adminToken(): string {
     return join(this.root, 'admin-token');
+  }
+
+  get daemonId(): string {
+    return join(this.root, 'daemon-id');
   }
 
   /** Directory and file of a blob; throws on anything but `sha256:<64 hex>`. */

@@ -26,9 +26,10 @@ export interface TestDaemon extends RunningDaemon {
 }
 
 /** The real daemon, in this process, on a free loopback port. */
-export async function startTestDaemon(config: Omit<ConfigInput, 'listen'>, opts: { dataDir?: string } = {}): Promise<TestDaemon> {
+export async function startTestDaemon(config: Omit<ConfigInput, 'listen'>, opts: { dataDir?: string; listen?: string } = {}): Promise<TestDaemon> {
   const dataDir = opts.dataDir ?? (await tempDir());
-  const cfg = validateConfig({ listen: '127.0.0.1:0', ...config, dataDir }, 'test');
+  // `listen` lets a test restart a daemon on the port it had (its children keep their parent URL).
+  const cfg = validateConfig({ listen: opts.listen ?? '127.0.0.1:0', ...config, dataDir }, 'test');
   const daemon = await startDaemon(cfg, { log: createLogger(process.env.LARDER_TEST_LOG ?? 'silent') });
   return {
     ...daemon,

@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import { makeProject, runNpm } from '../helpers/npm-fixture/project.js';
 import { startNpmUpstream, type NpmUpstream } from '../helpers/npm-fixture/server.js';
 import type { FixtureTarball, RegistryFixture } from '../helpers/npm-fixture/types.js';
-import { blobsOnDisk, get, setupFixture, sha256hex, sri512, startLoggingDaemon, tempFiles, treeDigest } from '../helpers/npm-e2e.js';
+import { blobsOnDisk, get, setupFixture, sha256hex, sri512, startLoggingDaemon, tempFiles, treeDigest, waitFor } from '../helpers/npm-e2e.js';
 
 const NPM_FLAGS = ['--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=http', '--fetch-retries=1', '--fetch-retry-mintimeout=100', '--fetch-retry-maxtimeout=200'];
 let root = '';
@@ -73,7 +73,8 @@ test('20 parallel cold requests for one tarball: one upstream fetch, all bytes c
     // Followers get bytes while the upstream is still sending (~2.5 s at this pace), not at the end.
     const lastFirstByte = Math.max(...results.map((r) => r.firstByteAt));
     assert.ok(finished - lastFirstByte > 1000, `first bytes ${finished - lastFirstByte} ms before the end`);
-    assert.ok((await blobsOnDisk(daemon.dataDir)).has(sha256hex(results[0]!.body)));
+    const digest = sha256hex(results[0]!.body);
+    assert.ok(await waitFor(async () => (await blobsOnDisk(daemon.dataDir)).has(digest)), 'committed to the CAS');
   } finally {
     upstream.setDelay(0);
     await daemon.close();
@@ -84,24 +85,32 @@ test('a corrupted tarball fails the transfer, is never committed, and a retry af
   const daemon = await startLoggingDaemon(config(upstream.url), join(root, 'data-corrupt'));
   try {
     const t = bigTarball();
+    const small = fixture.packages.find((p) => p.name === fixture.binPackage)!.tarballs[0]!;
     const good = sha256hex(Buffer.from(await (await fetch(`${upstream.url}${t.urlPath.slice(1)}`)).arrayBuffer()));
     const url = `${daemon.url}/npm${t.urlPath}`;
     upstream.resetHits();
-    upstream.setCorrupt(t.urlPath);
-    for (let attempt = 1; attempt <= 2; attempt++) {
-      const r = await download(url);
-      assert.ok(r.status === 200 || r.status >= 500, `status ${r.status}`);
-      if (r.status === 200) {
-        assert.ok(r.error, 'the transfer fails instead of ending cleanly');
-        assert.ok(r.body.length < t.size, `${r.body.length} of ${t.size} bytes arrived`);
+    upstream.setCorrupt((p) => p === t.urlPath || p === small.urlPath);
+    // A multi-MB body streams until the digest fails (the last 64 KiB are held back); a small one never starts.
+    upstream.setDelay(5, 64 * 1024); // paced, so the client keeps up with the fill until the digest fails
+    for (const [tb, attempt] of [[t, 1], [t, 2], [small, 1]] as const) {
+      const r = await download(`${daemon.url}/npm${tb.urlPath}`);
+      assert.ok(r.error, 'the transfer fails instead of ending cleanly');
+      assert.ok(r.body.length < tb.size, `${r.body.length} of ${tb.size} bytes arrived`);
+      if (tb === t) {
+        assert.equal(r.status, 200, 'headers went out before the digest could be known');
+        assert.equal(r.length, tb.size, 'announcing the full length');
+        assert.ok(r.body.length > tb.size / 2, 'the big body streamed while it was downloading');
+      } else {
+        assert.equal(r.body.length, 0, 'not a byte of a small corrupt body');
       }
-      assert.equal(upstream.hits(t.urlPath), attempt, 'nothing was cached: each attempt goes upstream');
+      assert.equal(upstream.hits(tb.urlPath), attempt, 'nothing was cached: each attempt goes upstream');
       const blobs = await blobsOnDisk(daemon.dataDir);
       assert.equal(blobs.has(good), false);
       assert.equal((await tempFiles(daemon.dataDir)).length, 0, 'the temp file is removed');
     }
+    upstream.setDelay(0);
     const metrics = (await get(`${daemon.url}/metrics`)).body.toString();
-    assert.match(metrics, /^larder_integrity_failures_total 2$/m);
+    assert.match(metrics, /^larder_integrity_failures_total 3$/m);
 
     // The real npm fails too (a transfer or integrity error, never an install of wrong bytes).
     const dir = join(root, 'app-corrupt');
@@ -113,15 +122,19 @@ test('a corrupted tarball fails the transfer, is never committed, and a retry af
     );
     assert.equal((await blobsOnDisk(daemon.dataDir)).has(good), false);
 
+    const tries = upstream.hits(t.urlPath);
+    assert.ok(tries >= 3, 'npm asked the mirror, which asked the upstream again');
     upstream.setCorrupt(null);
     const healed = await download(url);
     assert.equal(healed.status, 200);
     assert.equal(healed.error, undefined);
     assert.equal(sri512(healed.body), t.integrity);
     await runNpm(['ci', ...NPM_FLAGS], { cwd: dir, registry, cacheDir: join(root, 'cache-corrupt-2') });
-    assert.ok((await blobsOnDisk(daemon.dataDir)).has(good));
+    assert.ok(await waitFor(async () => (await blobsOnDisk(daemon.dataDir)).has(good)));
+    assert.equal(upstream.hits(t.urlPath), tries + 1, 'healed: fetched once more, then served from the cache');
   } finally {
     upstream.setCorrupt(null);
+    upstream.setDelay(0);
     await daemon.close();
   }
 });

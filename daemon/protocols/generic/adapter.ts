@@ -34,7 +34,7 @@ interface Target {
   c: Classified;
 }
 
-type Extra = Partial<Pick<HttpCacheRequest, 'expected' | 'expectedSize' | 'meta' | 'onCommitted' | 'expectFromResponse'>> & {
+type Extra = Partial<Pick<HttpCacheRequest, 'expected' | 'expectedSize' | 'meta' | 'onCommitted'>> & {
   key?: string;
   /** Encoded upstream path when it differs from the requested one (apt by-hash). */
   fetchPath?: string;
@@ -63,7 +63,7 @@ export class FilesAdapter implements ProtocolAdapter {
     const cached = c.policy === 'immutable' && this.opts.cache.peek(fileKey(remote.name, p.path)) !== undefined;
     switch (c.kind) {
       case 'maven-artifact':
-        return this.file(t, cached ? {} : { expected: await this.sidecarDigest(t), expectFromResponse: checksumHeaders });
+        return this.file(t, cached ? {} : { expected: await this.sidecarDigest(t) });
       case 'apt-release': {
         const suiteDir = c.suiteDir;
         const invalidates = AptSupport.invalidates(p.path);
@@ -120,12 +120,14 @@ export class FilesAdapter implements ProtocolAdapter {
     const { remote } = t;
     return this.opts.cache.get({
       key: x.key ?? fileKey(remote.name, t.path),
+      label: `${remote.name}/${t.path.slice(0, 200)}`,
       immutable: t.c.policy === 'immutable',
       fallbackTtlMs: t.c.ttlMs ?? remote.settings.ttlMs,
       ...(t.c.maxTtlMs === undefined ? {} : { maxTtlMs: t.c.maxTtlMs }),
       expected: x.expected,
       expectedSize: x.expectedSize,
-      expectFromResponse: x.expectFromResponse,
+      // `x-checksum-*` headers are checked whatever the layout (Maven repositories, Artifactory, Nexus send them).
+      expectFromResponse: checksumHeaders,
       maxBytes: remote.settings.maxArtifactBytes,
       offline: remote.offline,
       negativeTtlMs: remote.settings.negativeTtlMs,

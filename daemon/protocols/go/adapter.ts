@@ -6,13 +6,13 @@
  * databases are proxied by `SumdbProxy`. Unknown modules and upstream
  * failures answer 404 so the go command falls through to its next proxy.
  */
-import type { BlobCache } from '../../core/blob-cache.js';
+import type { BlobCache, ServedBlob } from '../../core/blob-cache.js';
 import type { DocumentCache } from '../../core/document-cache.js';
 import { LarderError } from '../../core/errors.js';
 import type { Validators } from '../../core/types.js';
 import type { Remote } from '../../upstream/remote.js';
 import type { ProtoRequest, ProtoResponse, ProtocolAdapter, RenderedError } from '../adapter.js';
-import { escapeCase, isCanonicalVersion, parseGoPath } from './module-path.js';
+import { escapeCase, isCanonicalVersion, isModulePath, parseGoPath } from './module-path.js';
 import { blobResponse, documentResponse, renderGoError } from './responses.js';
 import { SumdbProxy } from './sumdb.js';
 
@@ -26,7 +26,9 @@ export interface GoAdapterOptions {
 
 const DERIVE_VERSION = 'go-1';
 const TEXT = 'text/plain; charset=utf-8';
-const MEDIA: Record<'info' | 'mod' | 'zip', string> = { info: 'application/json', mod: TEXT, zip: 'application/zip' };
+/** The immutable files of a module version. */
+export type GoArtifact = 'info' | 'mod' | 'zip';
+const MEDIA: Record<GoArtifact, string> = { info: 'application/json', mod: TEXT, zip: 'application/zip' };
 /** Go refuses module zips above 500 MB. */
 const MAX_ZIP = 500 * 1024 * 1024;
 
@@ -50,21 +52,41 @@ export class GoAdapter implements ProtocolAdapter {
     if (route.kind === 'info' && !isCanonicalVersion(route.version)) {
       return this.document(remote, `query:${route.module}@${route.version}`, file, MEDIA.info);
     }
-    const key = `go:${remote.name}:${route.kind}:${route.module}@${route.version}`;
+    return blobResponse(await this.artifact(remote, route.module, route.version, route.kind), MEDIA[route.kind]);
+  }
+
+  /** Cache key of a module's `.info`, `.mod` or `.zip` (default Go remote unless named). */
+  artifactKey(module: string, version: string, kind: GoArtifact, remote?: string): string {
+    return `go:${this.remoteNamed(remote).name}:${kind}:${module}@${version}`;
+  }
+
+  /** Whether an entry is committed in the index. */
+  isCached(key: string): boolean {
+    return this.opts.blobs.peek(key) !== undefined;
+  }
+
+  /** A module's `.info`, `.mod` or `.zip` of a canonical version through the blob cache. */
+  async artifactBlob(module: string, version: string, kind: GoArtifact, remote?: string): Promise<ServedBlob> {
+    if (!isModulePath(module)) throw new LarderError('E_BAD_REQUEST', `not a valid module path: ${JSON.stringify(module.slice(0, 200))}`);
+    if (!isCanonicalVersion(version)) throw new LarderError('E_BAD_REQUEST', `${kind} files exist only for canonical versions, not ${JSON.stringify(version)}`);
+    return this.artifact(this.remoteNamed(remote), module, version, kind);
+  }
+
+  private async artifact(remote: Remote, module: string, version: string, kind: GoArtifact): Promise<ServedBlob> {
+    const key = this.artifactKey(module, version, kind, remote.name);
     const cached = this.opts.blobs.peek(key);
-    if (cached) return blobResponse(this.opts.blobs.serveEntry(cached, 'HIT'), MEDIA[route.kind]);
-    const url = remote.resolve(file);
-    const served = await this.opts.blobs.get({
+    if (cached) return this.opts.blobs.serveEntry(cached, 'HIT');
+    const url = remote.resolve(`${escapeCase(module)}/@v/${escapeCase(version)}.${kind}`);
+    return this.opts.blobs.get({
       key,
       expected: [],
       maxBytes: Math.min(remote.settings.maxArtifactBytes, MAX_ZIP),
       offline: remote.offline,
       negativeTtlMs: remote.settings.negativeTtlMs,
-      mediaType: MEDIA[route.kind],
-      meta: { protocol: 'go', remote: remote.name, module: route.module, version: route.version, file: route.kind },
+      mediaType: MEDIA[kind],
+      meta: { protocol: 'go', remote: remote.name, module, version, file: kind },
       fetch: (signal) => remote.request({ url, signal }),
     });
-    return blobResponse(served, MEDIA[route.kind]);
   }
 
   renderError(err: LarderError): RenderedError {
@@ -77,9 +99,13 @@ export class GoAdapter implements ProtocolAdapter {
     const first = slash > 0 ? path.slice(1, slash) : '';
     const named = first ? this.opts.remotes.get(first) : undefined;
     if (named && named.settings.config.type === 'go') return { remote: named, path: path.slice(slash) };
-    const remote = this.opts.remotes.get(this.opts.defaultRemote ?? '');
+    return { remote: this.remoteNamed(undefined), path };
+  }
+
+  private remoteNamed(name: string | undefined): Remote {
+    const remote = this.opts.remotes.get(name ?? this.opts.defaultRemote ?? '');
     if (!remote || remote.settings.config.type !== 'go') throw new LarderError('E_NOT_FOUND', 'no Go module remote is configured');
-    return { remote, path };
+    return remote;
   }
 
   private async document(remote: Remote, what: string, file: string, mediaType: string): Promise<ProtoResponse> {

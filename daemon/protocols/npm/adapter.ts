@@ -33,17 +33,18 @@ export class NpmAdapter implements ProtocolAdapter {
   constructor(private readonly opts: NpmAdapterOptions) {}
 
   async handle(req: ProtoRequest): Promise<ProtoResponse> {
+    // Writes are refused before the path is parsed: npm's own write paths (`/<name>/-rev/<rev>`) are not read routes.
+    const kind = passthroughKind(req.method, req.path);
+    if (!kind && !isRead(req.method)) throw readOnly();
     const route = parseNpmPath(req.path);
     if (route.kind === 'special') {
-      const kind = passthroughKind(req.method, route.path);
       if (kind) return passthrough(req, this.remoteFor(undefined));
       if (route.path.startsWith('/-/package/') && route.path.endsWith('/dist-tags') && isRead(req.method)) {
         return this.distTags(checkName(decodeName(route.path.slice('/-/package/'.length, -'/dist-tags'.length))));
       }
-      if (!isRead(req.method)) throw readOnly();
       throw notFound(`npm endpoint ${route.path.slice(0, 80)}`);
     }
-    if (!isRead(req.method) || req.query.has('write')) throw readOnly();
+    if (req.query.has('write')) throw readOnly();
     if (route.kind === 'packument') return this.packument(route.name, req);
     if (route.kind === 'version') return this.versionDoc(route.name, route.spec);
     return this.tarball(route.name, route.file);

@@ -7,7 +7,7 @@
  */
 import semver from 'semver';
 import { LarderError, notFound } from '../../core/errors.js';
-import { parseSri } from '../../core/digest.js';
+import { MultiHasher, findMismatch, parseSri } from '../../core/digest.js';
 import type { Ref } from '../../core/refs.js';
 import { consume, type Closure, type WarmOptions, type Warmer } from '../../core/warm.js';
 import type { NpmAdapter } from './adapter.js';
@@ -73,13 +73,24 @@ export class NpmWarmer implements Warmer {
     const served = await this.npm.tarballBlob(r.name, info.file, opts.expect);
     let fetched = 0;
     let bytes = served.size ?? 0;
+    if (served.state === 'BYPASS') {
+      served.open().destroy();
+      throw new LarderError('E_STORAGE_FULL', `${r.name}@${info.version}: the cache disk is full; nothing can be pre-warmed`);
+    }
     if (served.state === 'MISS') {
       bytes = await consume(served.open(), (n) => {
         fetched += n;
         opts.onBytes(n);
       });
       await served.done;
-      if (!this.npm.tarballKeyCached(key)) throw new LarderError('E_INTEGRITY', `${r.name}@${info.version}: the tarball did not verify`);
+      // Every byte was read, so it verified: only storing it can have failed.
+      if (!this.npm.tarballKeyCached(key)) throw new LarderError('E_STORAGE', `${r.name}@${info.version}: the tarball verified but could not be stored`);
+    } else if (opts.expect?.length) {
+      // Cached earlier (verified against the upstream): check it against the lockfile's own hash too.
+      const hasher = new MultiHasher(opts.expect.map((e) => e.algo));
+      for await (const chunk of served.open()) hasher.update(chunk as Buffer);
+      const bad = findMismatch(opts.expect, hasher.digests());
+      if (bad) throw new LarderError('E_INTEGRITY', `${r.name}@${info.version}: the cached tarball does not match the lockfile's ${bad.algo} integrity`);
     }
     const children = opts.deps ? Object.entries(info.deps).map(([n, range]) => `npm:${n}@${range}`) : [];
     return { resolved: info.version, keys: [this.npm.documentKey(r.name), key], bytes, fetched, children };

@@ -8,6 +8,7 @@ import type { BlobCache, ServedBlob } from '../../core/blob-cache.js';
 import type { DocumentCache } from '../../core/document-cache.js';
 import type { LarderError } from '../../core/errors.js';
 import type { Clock } from '../../core/ports.js';
+import type { Entry } from '../../core/types.js';
 import type { Remote } from '../../upstream/remote.js';
 import type { ProtoRequest, ProtoResponse, ProtocolAdapter, RenderedError } from '../adapter.js';
 import { Readable } from 'node:stream';
@@ -15,7 +16,7 @@ import { TokenCache } from './auth.js';
 import { API_VERSION_HEADER, BlobService } from './blobs.js';
 import { expandImage, type ClosureSource, type ImageClosure, type Platform } from './closure.js';
 import { ociError, renderOciError } from './errors.js';
-import { ManifestStore, type ManifestResult } from './manifests.js';
+import { ManifestStore, manifestKey, tagKey, type ManifestInfo, type ManifestResult } from './manifests.js';
 import { parseAccept } from './media.js';
 import { parseRoute, RemoteTable } from './routes.js';
 import { listTags, referrers } from './tags.js';
@@ -41,8 +42,10 @@ export class OciAdapter implements ProtocolAdapter, ClosureSource {
   private readonly upstreams = new Map<string, OciUpstream>();
   private readonly manifests: ManifestStore;
   private readonly blobService: BlobService;
+  private readonly blobs: BlobCache;
 
   constructor(opts: OciAdapterOptions) {
+    this.blobs = opts.blobs;
     this.tokens = new TokenCache(opts.clock);
     const hosts: Array<[string, string]> = [];
     for (const remote of opts.remotes.values()) {
@@ -107,6 +110,46 @@ export class OciAdapter implements ProtocolAdapter, ClosureSource {
   /** Starts or joins the verified fill of a blob (pre-warming); `done` settles once it is committed. */
   fetchBlob(remote: string, name: string, digest: string): Promise<ServedBlob> {
     return this.blobService.fetch(this.upstream(remote), name, digest);
+  }
+
+  /** Resolves a tag to its manifest; `fresh` revalidates it upstream now (pins). */
+  async resolveTag(remote: string, name: string, tag: string, fresh = false): Promise<ManifestInfo> {
+    return (await this.manifests.resolveTag(this.upstream(remote), name, tag, fresh)).info;
+  }
+
+  /** Index keys of the entries an image closure consists of (what a pin protects). */
+  keysOf(closure: ImageClosure, tag?: string): string[] {
+    const keys = closure.manifests.map((m) => manifestKey(closure.remote, m.digest));
+    for (const b of closure.blobs) keys.push(BlobService.key(closure.remote, b.digest));
+    if (tag !== undefined) keys.push(tagKey(closure.remote, closure.name, tag));
+    return keys;
+  }
+
+  /** Whether an index key is cached. */
+  isCached(key: string): boolean {
+    return this.blobs.peek(key) !== undefined;
+  }
+
+  /** Scrub repair: fetches a damaged OCI entry again (blob, manifest or tag); false when it is not one of ours. */
+  async repair(entry: Entry): Promise<boolean> {
+    const m = entry.meta ?? {};
+    const remote = typeof m.remote === 'string' ? m.remote : undefined;
+    const name = typeof m.name === 'string' ? m.name : undefined;
+    if (m.protocol !== 'oci' || !remote || !name || !this.upstreams.has(remote)) return false;
+    const up = this.upstream(remote);
+    const after = (marker: string): string => entry.key.slice(entry.key.indexOf(marker) + marker.length);
+    if (m.kind === 'blob') {
+      const served = await this.blobService.fetch(up, name, after(':blob:'));
+      for await (const _ of served.open() as AsyncIterable<Buffer>) void _;
+      await served.done;
+    } else if (m.kind === 'manifest') {
+      await this.manifests.byDigest(up, name, after(':manifest:'), false);
+    } else if (m.kind === 'tag') {
+      await this.manifests.resolveTag(up, name, after(`:tag:${name}:`), true);
+    } else {
+      return false;
+    }
+    return this.isCached(entry.key);
   }
 
   private upstream(name: string): OciUpstream {

@@ -21,8 +21,8 @@ export class BlobService {
   constructor(private readonly blobs: BlobCache) {}
 
   /** The cache key of a blob of a remote. */
-  static key(up: OciUpstream, digest: string): string {
-    return `oci:${up.name}:blob:${digest}`;
+  static key(up: OciUpstream | string, digest: string): string {
+    return `oci:${typeof up === 'string' ? up : up.name}:blob:${digest}`;
   }
 
   /** GET or HEAD `/v2/<name>/blobs/<digest>`. */

@@ -53,13 +53,13 @@ export class ManifestStore {
     return { ...m, state: tag.state === 'STALE' || m.state !== 'MISS' ? tag.state : 'MISS' };
   }
 
-  /** Tag → digest, resolved upstream by HEAD (document cache: TTL, coalescing, stale-serve). */
-  async resolveTag(up: OciUpstream, name: string, tag: string): Promise<{ info: ManifestInfo; state: CacheState }> {
+  /** Tag → digest, resolved upstream by HEAD (document cache: TTL, coalescing, stale-serve); `fresh` revalidates now. */
+  async resolveTag(up: OciUpstream, name: string, tag: string, fresh = false): Promise<{ info: ManifestInfo; state: CacheState }> {
     const remote = up.remote;
     const s = remote.settings;
     try {
       const served = await this.documents.get({
-        key: `oci:${up.name}:tag:${name}:${tag}`,
+        key: tagKey(up.name, name, tag),
         ttlMs: s.ttlMs,
         negativeTtlMs: s.negativeTtlMs,
         offline: remote.offline,
@@ -67,8 +67,8 @@ export class ManifestStore {
         deriveTag: TAG_DERIVE,
         fetch: (validators, signal) =>
           headTag(up, name, tag, FULL_ACCEPT, validators.etag, signal, () => this.fetchTagBody(up, name, tag)),
-        derive: (raw) => ({ variants: {}, meta: { ...tagInfo(JSON.parse(raw.toString('utf8'))) } }),
-      });
+        derive: (raw) => ({ variants: {}, meta: { ...tagInfo(JSON.parse(raw.toString('utf8'))), protocol: 'oci', kind: 'tag', remote: up.name, name } }),
+      }, { forceRefresh: fresh });
       return { info: tagInfo(served.entry.meta), state: served.state };
     } catch (err) {
       throw asUnknown(err, 'MANIFEST_UNKNOWN', `manifest ${name}:${tag} is unknown upstream`);
@@ -156,8 +156,14 @@ export class ManifestStore {
   }
 }
 
-export function manifestKey(up: OciUpstream, digest: string): string {
-  return `oci:${up.name}:manifest:${digest}`;
+/** Index key of a manifest of a remote. */
+export function manifestKey(up: OciUpstream | string, digest: string): string {
+  return `oci:${typeof up === 'string' ? up : up.name}:manifest:${digest}`;
+}
+
+/** Index key of a tag document (tag → digest) of a remote. */
+export function tagKey(remote: string, name: string, tag: string): string {
+  return `oci:${remote}:tag:${name}:${tag}`;
 }
 
 function toResponse(m: FetchedManifest): ReturnType<typeof syntheticResponse> {

@@ -94,18 +94,18 @@ export class RemoteTable {
   target(clientPath: string, ns: string | undefined): RepoTarget {
     let remote: string | undefined;
     let rest = clientPath;
+    const slash = clientPath.indexOf('/');
+    const first = slash > 0 ? this.remoteForHost(clientPath.slice(0, slash)) : undefined;
     if (ns) {
       remote = this.remoteForHost(ns);
       if (!remote) throw ociError('NAME_UNKNOWN', `no remote is configured for registry ${ns.slice(0, 100)}`);
+      // A mirror path prefix naming the same registry as `ns` (containerd with override_path).
+      if (first === remote) rest = clientPath.slice(slash + 1);
+    } else if (first) {
+      remote = first;
+      rest = clientPath.slice(slash + 1);
     } else {
-      const slash = clientPath.indexOf('/');
-      const first = slash > 0 ? this.remoteForHost(clientPath.slice(0, slash)) : undefined;
-      if (first) {
-        remote = first;
-        rest = clientPath.slice(slash + 1);
-      } else {
-        remote = this.defaultRemote;
-      }
+      remote = this.defaultRemote;
     }
     if (!remote || !this.hostOf.has(remote)) throw ociError('NAME_UNKNOWN', 'no OCI remote is configured');
     let name = checkName(rest);

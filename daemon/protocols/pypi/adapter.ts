@@ -106,7 +106,7 @@ export class PypiAdapter implements ProtocolAdapter {
     const filesUrl = s.config.type === 'pypi' ? (s.config.filesUrl ?? '') : '';
     return this.opts.documents.get(
       {
-        key: `pypi:${remote.name}:project:${project}`,
+        key: this.pageKey(project, remote.name),
         ttlMs: s.ttlMs,
         negativeTtlMs: s.negativeTtlMs,
         offline: remote.offline,
@@ -142,16 +142,45 @@ export class PypiAdapter implements ProtocolAdapter {
   }
 
   private async file(remote: Remote, project: string, file: string, metadata: boolean): Promise<ProtoResponse> {
-    const key = `pypi:${remote.name}:file:${project}/${file}${metadata ? '.metadata' : ''}`;
+    return fileResponse(await this.fileBlob(project, file, metadata, remote.name));
+  }
+
+  /** Cache key of a project page. `remote` defaults to the default PyPI remote. */
+  pageKey(project: string, remote?: string): string {
+    return `pypi:${this.remoteFor(remote).name}:project:${project}`;
+  }
+
+  /** Cache key of a distribution file or of its PEP 658 `.metadata` file. */
+  fileKey(project: string, file: string, metadata: boolean, remote?: string): string {
+    return `pypi:${this.remoteFor(remote).name}:file:${project}/${file}${metadata ? '.metadata' : ''}`;
+  }
+
+  /** Whether an entry is committed in the index. */
+  isCached(key: string): boolean {
+    return this.opts.blobs.peek(key) !== undefined;
+  }
+
+  /** The proxied files of a (normalized) project's page: file name → upstream URL and digests. */
+  async listedFiles(project: string, refresh = false, remote?: string): Promise<Record<string, FileSource>> {
+    const served = await this.projectDoc(this.remoteFor(remote), project, refresh);
+    const ref = served.entry.variants?.files;
+    if (!ref) return {};
+    return JSON.parse((await this.opts.documents.variant(ref)).toString('utf8')) as Record<string, FileSource>;
+  }
+
+  /** A listed file (or its `.metadata`) through the blob cache: a HIT, or a fill verified against the page's sha256. */
+  async fileBlob(project: string, file: string, metadata: boolean, remoteName?: string): Promise<ServedBlob> {
+    const remote = this.remoteFor(remoteName);
+    const key = this.fileKey(project, file, metadata, remote.name);
     const cached = this.opts.blobs.peek(key);
-    if (cached) return fileResponse(this.opts.blobs.serveEntry(cached, 'HIT'));
+    if (cached) return this.opts.blobs.serveEntry(cached, 'HIT');
     const src = await this.fileSource(remote, project, file);
     if (metadata && src.m === undefined) throw notFound(`metadata of ${file}`);
     const url = metadata ? metadataUrl(src.u) : src.u;
     if (!this.owns(remote, url)) throw notFound(`${file} of ${project}`);
     const hex = metadata ? src.m : src.sha256;
     const expected: ExpectedDigest[] = hex ? [{ algo: 'sha256', hex }] : [];
-    const served = await this.opts.blobs.get({
+    return this.opts.blobs.get({
       key,
       expected,
       maxBytes: remote.settings.maxArtifactBytes,
@@ -160,7 +189,6 @@ export class PypiAdapter implements ProtocolAdapter {
       meta: { protocol: 'pypi', remote: remote.name, project, file: metadata ? `${file}.metadata` : file },
       fetch: (signal) => remote.request({ url, headers: { accept: '*/*' }, signal }),
     });
-    return fileResponse(served);
   }
 
   /** The upstream URL and digests of a listed file, refreshing the page once if it is not listed. */

@@ -25,6 +25,8 @@ export interface StaticUpstream {
   redirects: Map<string, () => string>;
   /** Paths answered with a bare status (e.g. 503). */
   failures: Map<string, number>;
+  /** Paths whose body is sent in 16 pieces with this many ms between them. */
+  slow: Map<string, number>;
   /** Every request fails with this status when set (simulates an outage). */
   down: number | undefined;
   /** Handles a request before the static files (return true when answered). */
@@ -41,6 +43,7 @@ export async function startStaticUpstream(root: string): Promise<StaticUpstream>
     corrupt: new Set(),
     redirects: new Map(),
     failures: new Map(),
+    slow: new Map(),
     down: undefined,
     hitCount: (p) => up.hits.get(p) ?? 0,
   };
@@ -82,7 +85,16 @@ export async function startStaticUpstream(root: string): Promise<StaticUpstream>
         body = Buffer.from(body);
         body[Math.floor(body.length / 2)]! ^= 0xff;
       }
-      answer(200, { ...headers, 'content-length': String(body.length) }, body);
+      const delay = up.slow.get(path);
+      if (delay === undefined || req.method === 'HEAD') return answer(200, { ...headers, 'content-length': String(body.length) }, body);
+      up.log.push({ path, headers: req.headers, status: 200 });
+      res.writeHead(200, { ...headers, 'content-length': String(body.length) });
+      const piece = Math.ceil(body.length / 16);
+      for (let off = 0; off < body.length && !res.destroyed; off += piece) {
+        res.write(body.subarray(off, off + piece));
+        await new Promise((r) => setTimeout(r, delay));
+      }
+      res.end();
     })();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -1,0 +1,95 @@
+/**
+ * The air-gap bundle format: one tar file, readable by standard tools.
+ *
+ *   manifest.json              first: format, source, blobs (digest, size), index entries, pins
+ *   blobs/sha256/<64 hex>      every blob, named by the sha256 of its bytes
+ *
+ * Index entries are stored as the daemon keeps them (key, digest, variants,
+ * verified digests, validators…); an importing daemon must configure the
+ * same remote names, which are part of the keys (`npm:<remote>:…`).
+ */
+import { LarderError } from '../core/errors.js';
+import type { Entry } from '../core/types.js';
+
+export const MANIFEST_NAME = 'manifest.json';
+export const BUNDLE_FORMAT = 'larder-bundle';
+export const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
+
+export interface BundlePin {
+  ref: string;
+  mutable: boolean;
+  resolved?: string;
+  keys: string[];
+  size: number;
+}
+
+export interface BundleManifest {
+  format: typeof BUNDLE_FORMAT;
+  version: 1;
+  createdAt: string;
+  source: { daemon: string; url: string };
+  blobs: Array<{ digest: string; size: number }>;
+  entries: Entry[];
+  pins: BundlePin[];
+}
+
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+const HEX = /^[0-9a-f]+$/;
+
+/** Tar entry name of a blob. */
+export function blobPath(digest: string): string {
+  return `blobs/sha256/${digest.slice(7)}`;
+}
+
+/** The digest a tar entry name stands for, or undefined. */
+export function digestOfPath(name: string): string | undefined {
+  const m = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(name);
+  return m ? `sha256:${m[1]}` : undefined;
+}
+
+const bad = (why: string): LarderError => new LarderError('E_BAD_REQUEST', `not a valid bundle manifest: ${why}`);
+
+function checkEntry(e: unknown, i: number): Entry {
+  const x = e as Partial<Entry> | null;
+  if (typeof x !== 'object' || x === null || typeof x.key !== 'string' || !x.key || x.key.length > 4096) throw bad(`entries[${i}] has no key`);
+  if (typeof x.digest !== 'string' || !DIGEST.test(x.digest)) throw bad(`entry ${x.key} has no sha256 digest`);
+  if (!Number.isSafeInteger(x.size) || (x.size ?? -1) < 0) throw bad(`entry ${x.key} has no size`);
+  if (typeof x.fetchedAt !== 'number' || typeof x.expiresAt !== 'number' || typeof x.immutable !== 'boolean') throw bad(`entry ${x.key} lacks times`);
+  for (const [name, v] of Object.entries(x.variants ?? {})) {
+    if (typeof v !== 'object' || v === null || !DIGEST.test(String(v.digest)) || !Number.isSafeInteger(v.size)) throw bad(`entry ${x.key} variant ${name} is malformed`);
+  }
+  for (const [algo, hex] of Object.entries(x.verified ?? {})) {
+    if (!['sha1', 'sha256', 'sha512'].includes(algo) || typeof hex !== 'string' || !HEX.test(hex)) throw bad(`entry ${x.key} has a malformed ${algo} digest`);
+  }
+  return x as Entry;
+}
+
+/** Parses and checks a manifest; every digest an entry names must be listed with the same size. */
+export function parseManifest(text: string): BundleManifest {
+  let doc: Partial<BundleManifest>;
+  try {
+    doc = JSON.parse(text) as Partial<BundleManifest>;
+  } catch {
+    throw bad('it is not JSON');
+  }
+  if (doc.format !== BUNDLE_FORMAT || doc.version !== 1) throw bad(`expected format ${BUNDLE_FORMAT} version 1`);
+  if (!Array.isArray(doc.blobs) || !Array.isArray(doc.entries)) throw bad('blobs and entries must be arrays');
+  const sizes = new Map<string, number>();
+  for (const b of doc.blobs) {
+    if (typeof b !== 'object' || b === null || !DIGEST.test(String(b.digest)) || !Number.isSafeInteger(b.size) || b.size < 0) throw bad('a blob is malformed');
+    if (sizes.has(b.digest)) throw bad(`blob ${b.digest} is listed twice`);
+    sizes.set(b.digest, b.size);
+  }
+  const entries = doc.entries.map(checkEntry);
+  for (const e of entries) {
+    const needed: Array<[string, number]> = [[e.digest, e.size], ...Object.values(e.variants ?? {}).map((v): [string, number] => [v.digest, v.size])];
+    for (const [d, size] of needed) {
+      if (sizes.get(d) !== size) throw bad(`entry ${e.key} needs ${d} (${size} bytes), which the bundle does not list with that size`);
+    }
+  }
+  const pins = Array.isArray(doc.pins) ? doc.pins : [];
+  for (const p of pins) {
+    if (typeof p?.ref !== 'string' || !Array.isArray(p.keys) || p.keys.some((k) => typeof k !== 'string')) throw bad('a pin is malformed');
+  }
+  return { ...(doc as BundleManifest), entries, pins };
+}

@@ -1,0 +1,116 @@
+/**
+ * Part of the composition root: the mirror-hierarchy and air-gap side of a
+ * daemon (pin change feed, children, replication from a parent, bundle
+ * export and import), wired to the pins, the store and the warmers.
+ */
+import type { AuditLog } from '../admin/audit.js';
+import { planExport, writeBundle } from '../bundle/export.js';
+import { importBundle } from '../bundle/import.js';
+import { hopName } from '../core/hops.js';
+import type { BlobStore, UpstreamClient } from '../core/ports.js';
+import type { Warmer } from '../core/warm.js';
+import { edgeRoutes } from '../http/edge-routes.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/registry.js';
+import type { PinManager } from '../pins/manager.js';
+import { ChildRegistry } from '../replication/children.js';
+import type { PinFeed } from '../replication/feed.js';
+import { ReplicationSync, type FeedSource, type SyncState } from '../replication/sync.js';
+import type { LmdbIndex } from '../storage/lmdb-index.js';
+import type { LoadedConfig } from '../config/load.js';
+import { loadDaemonId } from '../storage/daemon-id.js';
+import type { DataPaths } from '../storage/paths.js';
+import { ParentFeedClient } from '../upstream/parent-feed.js';
+import type { ParentLink } from '../upstream/parent-route.js';
+
+/** What main.ts supplies for the hierarchy. */
+export interface EdgeOptions {
+  daemonId: string;
+  /** Set when the config has a parent. */
+  parent?: { url: string; feed: FeedSource };
+  /** Names of the configured remotes (bundle import reports others). */
+  remoteNames: string[];
+}
+
+export interface EdgeParts extends EdgeOptions {
+  index: LmdbIndex;
+  blobs: BlobStore;
+  warmers: Map<string, Warmer>;
+  feed: PinFeed;
+  pins: PinManager;
+  audit: AuditLog;
+  log: Logger;
+  metrics: Metrics;
+  publicUrl(): string;
+}
+
+
+/**
+ * The daemon id (created at first start), its `Via` name, the parent link
+ * every remote resolves through, and the options of {@link buildEdge}.
+ */
+export async function edgeSetup(cfg: LoadedConfig, paths: DataPaths, client: UpstreamClient): Promise<{ hop: string; parentLink?: ParentLink; options: EdgeOptions }> {
+  const daemonId = await loadDaemonId(paths);
+  const hop = hopName(daemonId);
+  const options: EdgeOptions = { daemonId, remoteNames: Object.keys(cfg.remotes) };
+  if (!cfg.parent) return { hop, options };
+  const base = new URL(cfg.parent.url.endsWith('/') ? cfg.parent.url : `${cfg.parent.url}/`);
+  const authorization = cfg.parent.token ? `Bearer ${cfg.parent.token}` : undefined;
+  const parentLink: ParentLink = { base, fallback: cfg.parent.fallback, ...(authorization ? { authorization } : {}) };
+  const feed = new ParentFeedClient({ client, parent: base, hop, child: cfg.parent.id ?? daemonId, ...(authorization ? { authorization } : {}) });
+  options.parent = { url: base.toString(), feed };
+  return { hop, parentLink, options };
+}
+
+export function buildEdge(p: EdgeParts) {
+  const { index, feed, pins, log } = p;
+  const children = new ChildRegistry(index.table('children'), feed);
+  const sync = p.parent
+    ? new ReplicationSync({
+        parentUrl: p.parent.url,
+        feed: p.parent.feed,
+        pins,
+        state: index.table<SyncState>('replication'),
+        log,
+      })
+    : undefined;
+  const exportDeps = { index, blobs: p.blobs, warmers: p.warmers, pins, daemonId: p.daemonId, publicUrl: p.publicUrl };
+  const routes = edgeRoutes({
+    daemonId: p.daemonId,
+    feed,
+    children,
+    audit: p.audit,
+    exportBundle: async (req, signal) => {
+      const plan = await planExport(exportDeps, req, signal);
+      return { stream: writeBundle(exportDeps, plan), length: plan.length, blobs: plan.manifest.blobs.length };
+    },
+    importBundle: (source) => importBundle({ index, blobs: p.blobs, pins, remotes: new Set(p.remoteNames) }, source),
+  });
+  p.metrics.setEdgeSource(() => {
+    const r = sync?.status();
+    const kids = children.list();
+    return {
+      ...(r ? { lagSeconds: r.lagSeconds, appliedSeq: r.appliedSeq, parentSeq: r.parentSeq, connected: r.connected } : {}),
+      feedSeq: feed.head,
+      children: kids.length,
+      childrenMaxLag: Math.max(0, ...kids.map((k) => k.lagSeconds)),
+    };
+  });
+  return {
+    children,
+    sync,
+    routes,
+    service: { replication: () => sync?.status(), children: () => children.list(), feedSeq: () => feed.head },
+    start(): void {
+      sync?.start();
+      if (p.parent) log.info({ parent: p.parent.url }, 'replicating pins from the parent');
+    },
+    async stop(): Promise<void> {
+      feed.close();
+      // A closure being fetched is not waited for: the record stays unapplied and is retried after a restart.
+      await Promise.race([sync?.stop(), new Promise((r) => setTimeout(r, 2_000).unref())]);
+    },
+  };
+}
+
+export type Edge = ReturnType<typeof buildEdge>;

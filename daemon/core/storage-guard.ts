@@ -1,0 +1,128 @@
+/**
+ * Disk-full handling for the caches. A full disk must never corrupt the
+ * index, and a miss that cannot be stored is still answered (streamed
+ * through, verified, not cached).
+ *
+ * - `minFree` bytes are always left free on the cache disk: a fill whose
+ *   announced size would eat into them is not stored, and a fill of unknown
+ *   size stops storing once it gets there (the index keeps room to commit).
+ * - After the disk was found full (ENOSPC, or the reserve reached), misses
+ *   skip the store for `holdMs` and go straight to pass-through.
+ * - Every miss that could not be stored is reported once through
+ *   `events.storageFull` (logged and counted by the composition root).
+ */
+import { LarderError } from './errors.js';
+import type { BlobStore, CacheEvents, Clock, TempBlob } from './ports.js';
+
+export interface StorageGuardOptions {
+  /** Bytes always left free on the cache disk (0: rely on ENOSPC alone). */
+  minFree: number;
+  /** How long misses bypass the store after the disk was found full (ms). */
+  holdMs?: number;
+  /** How long a free-space reading is reused (ms). */
+  sampleMs?: number;
+}
+
+const CHECK_EVERY = 1024 * 1024;
+
+export function storageFullError(what: string): LarderError {
+  return new LarderError('E_STORAGE_FULL', `${what}: the cache disk is full; it cannot be stored`, { expose: true });
+}
+
+export class StorageGuard {
+  private fullUntil = 0;
+  private sample: { at: number; free: number | undefined } = { at: -Infinity, free: undefined };
+  private readonly holdMs: number;
+  private readonly sampleMs: number;
+
+  constructor(
+    private readonly deps: { blobs: BlobStore; clock: Clock; events: CacheEvents },
+    private readonly opts: StorageGuardOptions,
+  ) {
+    if (!Number.isFinite(opts.minFree) || opts.minFree < 0) throw new TypeError(`expected opts.minFree to be a size >= 0, got ${opts.minFree}`);
+    this.holdMs = opts.holdMs ?? 30_000;
+    this.sampleMs = opts.sampleMs ?? 250;
+  }
+
+  /** Whether the disk was recently found full (misses go pass-through). */
+  isFull(): boolean {
+    return this.deps.clock.now() < this.fullUntil;
+  }
+
+  /** Enters the "storage full" state for holdMs. */
+  markFull(): void {
+    this.fullUntil = this.deps.clock.now() + this.holdMs;
+  }
+
+  /** Reports one miss that could not be stored. */
+  report(key: string): void {
+    this.deps.events.storageFull?.(key);
+  }
+
+  /** Free bytes on the cache disk (sampled), or undefined when the store cannot tell. */
+  async free(fresh = false): Promise<number | undefined> {
+    const now = this.deps.clock.now();
+    if (!this.deps.blobs.freeBytes) return undefined;
+    if (fresh || now - this.sample.at > this.sampleMs) {
+      this.sample = { at: now, free: await this.deps.blobs.freeBytes().catch(() => undefined) };
+    }
+    return this.sample.free;
+  }
+
+  /**
+   * Whether `size` more bytes (unknown: 0) may be stored now. False when the
+   * disk is in the full state, or when storing would go below the reserve;
+   * reaching the reserve itself enters the full state.
+   */
+  async room(size: number | undefined): Promise<boolean> {
+    if (this.isFull()) return false;
+    const free = await this.free();
+    if (free === undefined) return true;
+    if (free <= this.opts.minFree) {
+      this.markFull();
+      return false;
+    }
+    return free - (size ?? 0) > this.opts.minFree;
+  }
+
+  /** A temp file whose writes fail with E_STORAGE_FULL before they reach the reserve. */
+  guardTemp(temp: TempBlob, key: string): TempBlob {
+    let nextCheck = CHECK_EVERY;
+    const guard = this;
+    return {
+      get path() {
+        return temp.path;
+      },
+      get written() {
+        return temp.written;
+      },
+      async write(chunk) {
+        if (temp.written + chunk.length >= nextCheck) {
+          nextCheck = temp.written + chunk.length + CHECK_EVERY;
+          const free = await guard.free(true);
+          if (free !== undefined && free - chunk.length <= guard.opts.minFree) {
+            guard.markFull();
+            throw storageFullError(key);
+          }
+        }
+        try {
+          await temp.write(chunk);
+        } catch (err) {
+          if (isNoSpace(err)) guard.markFull();
+          throw err;
+        }
+      },
+      read: (into, position, length) => temp.read(into, position, length),
+      commit: (digest) => temp.commit(digest),
+      abort: () => temp.abort(),
+      release: () => temp.release(),
+    };
+  }
+}
+
+/** Whether an error means the disk (or quota) is full. */
+export function isNoSpace(err: unknown): boolean {
+  if (err instanceof LarderError) return err.code === 'E_STORAGE_FULL';
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
