@@ -27,6 +27,7 @@ import { edgeSetup } from './compose/edge.js';
 import { consume, type Warmer } from './core/warm.js';
 import type { CacheState, Entry } from './core/types.js';
 import { OciAdapter } from './protocols/oci/adapter.js';
+import { OciWarmer } from './protocols/oci/warmer.js';
 import { PypiAdapter } from './protocols/pypi/adapter.js';
 import { PypiWarmer } from './protocols/pypi/warmer.js';
 import { FsBlobStore } from './storage/fs-blob-store.js';
@@ -53,8 +54,9 @@ export interface RunningDaemon {
 }
 
 /** Scrub repair: fetches a damaged entry again through the adapter that made it. */
-async function repairEntry(entry: Entry, a: { npm: NpmAdapter; pypi: PypiAdapter; go: GoAdapter }): Promise<boolean> {
+async function repairEntry(entry: Entry, a: { npm: NpmAdapter; pypi: PypiAdapter; go: GoAdapter; oci: OciAdapter }): Promise<boolean> {
   const m = entry.meta ?? {};
+  if (m.protocol === 'oci') return a.oci.repair(entry);
   const str = (k: string): string | undefined => (typeof m[k] === 'string' ? (m[k] as string) : undefined);
   const remote = str('remote');
   let served: ServedBlob | undefined;
@@ -171,9 +173,10 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   const go = new GoAdapter({ remotes, defaultRemote: defaultRemote(cfg, 'go'), documents, blobs: blobCache });
   mounts.push({ prefix: '/go', adapter: go });
   mounts.push({ prefix: '/files', adapter: new FilesAdapter({ remotes, cache: httpCache }) });
-  mounts.push({ prefix: '/v2', adapter: new OciAdapter({ remotes, defaultRemote: defaultRemote(cfg, 'oci'), documents, blobs: blobCache, clock }) });
+  const oci = new OciAdapter({ remotes, defaultRemote: defaultRemote(cfg, 'oci'), documents, blobs: blobCache, clock });
+  mounts.push({ prefix: '/v2', adapter: oci });
   // --- end of protocol mounts ---
-  const warmers = new Map<string, Warmer>([['npm', new NpmWarmer(npm)], ['pypi', new PypiWarmer(pypi)], ['go', new GoWarmer(go)]]);
+  const warmers = new Map<string, Warmer>([['npm', new NpmWarmer(npm)], ['pypi', new PypiWarmer(pypi)], ['go', new GoWarmer(go)], ['oci', new OciWarmer(oci)]]);
   admin = await buildAdmin({
     cfg,
     paths,
@@ -184,7 +187,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     log,
     warmers,
     remotes: [...remotes.values()].map((r) => ({ name: r.name, type: r.settings.config.type, url: r.settings.config.url, offline: () => r.offline })),
-    repair: (entry) => repairEntry(entry, { npm, pypi, go }),
+    repair: (entry) => repairEntry(entry, { npm, pypi, go, oci }),
     flushAccess: () => access.flush(),
     isOffline: () => offline,
     setOffline: (v) => {

@@ -74,6 +74,7 @@ export async function buildAdmin(p: AdminParts) {
     onChange: (pin) => {
       if ('removed' in pin) events.publish({ type: 'pin-removed', data: { id: pin.id } });
       else events.publish({ type: 'pin', data: pin });
+      metrics.setPinLag(pins.lag().all);
     },
     onAudit: async (action, target, actor) => void (await audit.append({ action, target, actor: actor ?? 'daemon' })),
   });
@@ -149,11 +150,10 @@ export async function buildAdmin(p: AdminParts) {
 
   const timers: NodeJS.Timeout[] = [];
   const watchers: Watcher[] = [];
-  let enforcing = false;
+  let enforcing: Promise<void> | undefined;
   let lastGc = Date.now();
-  const enforce = async (): Promise<void> => {
-    if (enforcing) return;
-    enforcing = true;
+  const enforce = (): Promise<void> => (enforcing ??= enforceOnce().finally(() => (enforcing = undefined)));
+  const enforceOnce = async (): Promise<void> => {
     try {
       const r = await maintenance.enforce(budget);
       if (r.removed) log.info(r, 'storage budget enforced');
@@ -166,8 +166,6 @@ export async function buildAdmin(p: AdminParts) {
       metrics.setStorageUsed(usage(index).bytes);
     } catch (err) {
       log.error({ err: (err as Error).message }, 'eviction failed');
-    } finally {
-      enforcing = false;
     }
   };
 
@@ -203,11 +201,11 @@ export async function buildAdmin(p: AdminParts) {
       if (pinFile) watchers.push(watchPinFile(pinFile, (refs) => pins.syncFile(refs), log));
       void enforce();
     },
+    /** Stops timers and watchers, cancels jobs, and waits for maintenance in flight (before the index closes). */
     async stop(): Promise<void> {
       for (const t of timers) clearInterval(t);
-      pins.stop();
-      await edge.stop();
-      await Promise.all(watchers.map((w) => w.close()));
+      for (const job of runner.list()) if (job.state === 'running' || job.state === 'queued') runner.cancel(job.id);
+      await Promise.all([pins.stop(), scrubber.stop(), enforcing, edge.stop(), ...watchers.map((w) => w.close())]);
     },
   };
 }

@@ -37,6 +37,7 @@ export interface ScrubDeps {
 export class Scrubber {
   readonly status: ScrubStatus;
   private running: Promise<ScrubStatus> | undefined;
+  private readonly stopping = new AbortController();
 
   constructor(private readonly deps: ScrubDeps) {
     this.status = { running: false, checked: 0, corrupt: 0, repaired: 0, bytesPerSecond: deps.bytesPerSecond };
@@ -44,8 +45,15 @@ export class Scrubber {
 
   /** Runs one full pass (or joins the one running). */
   run(signal?: AbortSignal): Promise<ScrubStatus> {
-    this.running ??= this.pass(signal).finally(() => (this.running = undefined));
+    const stop = signal ? AbortSignal.any([signal, this.stopping.signal]) : this.stopping.signal;
+    this.running ??= this.pass(stop).finally(() => (this.running = undefined));
     return this.running;
+  }
+
+  /** Stops the pass in progress and waits for it (shutdown). */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.running?.catch(() => undefined);
   }
 
   private async hash(digest: string, signal?: AbortSignal): Promise<string> {

@@ -63,11 +63,17 @@ export function edgeRoutes(d: EdgeRouteDeps): (ctx: Context, path: string, actor
       const child = typeof q.child === 'string' && q.child ? q.child : undefined;
       if (child !== undefined && !CHILD.test(child)) throw new LarderError('E_BAD_REQUEST', 'child must be 1-64 letters, digits, ".", "_" or "-"');
       if (child === d.daemonId) throw new LarderError('E_LOOP', 'a daemon cannot replicate from itself (its parent URL points back at it)');
+      if (d.feed.isClosed) {
+        ctx.set('connection', 'close');
+        throw new LarderError('E_SHUTTING_DOWN', 'this daemon is shutting down', { retryAfter: 5 });
+      }
       const done = child ? d.children.seen(child, since) : undefined;
       try {
         const records = await d.feed.poll(since, wait * 1000, clientGone(ctx), limit);
         const page: FeedPage = { daemon: d.daemonId, head: d.feed.head, now: Date.now(), records };
         ctx.set('cache-control', 'no-store');
+        // Released by a shutdown: let the child reconnect elsewhere in time rather than reuse this socket.
+        if (d.feed.isClosed) ctx.set('connection', 'close');
         ctx.body = page;
       } finally {
         done?.();

@@ -223,14 +223,17 @@ export class PinManager {
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.checkAll(), this.opts.intervalMs);
+    const check = (): void => void this.checkAll().catch(() => undefined);
+    this.timer = setInterval(check, this.opts.intervalMs);
     this.timer.unref();
-    void this.checkAll();
+    check();
   }
 
-  stop(): void {
+  /** Stops checking and waits for refreshes in flight (shutdown). */
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.stopping.abort();
+    await Promise.allSettled([...this.busy.values()]);
   }
 
   /** Makes file-sourced pins equal the given references. */

@@ -80,6 +80,11 @@ export class PinFeed {
     return this.since(since, limit);
   }
 
+  /** Whether close() was called (the daemon is shutting down). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Ends every waiting poll (shutdown) and refuses to wait from now on. */
   close(): void {
     this.closed = true;

@@ -9,6 +9,7 @@
  */
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { IndexStore, KvTable, TableStore } from '../core/ports.js';
+import { LarderError } from '../core/errors.js';
 import type { BlobMeta, Entry } from '../core/types.js';
 
 export interface LmdbIndexOptions {
@@ -23,6 +24,7 @@ export class LmdbIndex implements IndexStore, TableStore {
   private readonly root: RootDatabase;
   private readonly entriesDb: Database<Entry, string>;
   private readonly blobsDb: Database<BlobMeta, string>;
+  private closed = false;
 
   constructor(
     path: string,
@@ -35,7 +37,10 @@ export class LmdbIndex implements IndexStore, TableStore {
 
   /** Runs one write after the space check; a failed commit's side promises are handled here. */
   private async write(kind: 'put' | 'delete', fn: () => Promise<unknown>): Promise<void> {
+    // A late write (a task finishing during shutdown) must not reach a closed environment.
+    if (this.closed) throw new LarderError('E_SHUTTING_DOWN', 'the index is closed');
     await this.opts.beforeWrite?.(kind);
+    if (this.closed) throw new LarderError('E_SHUTTING_DOWN', 'the index is closed');
     try {
       await fn();
     } catch (err) {
@@ -115,6 +120,7 @@ export class LmdbIndex implements IndexStore, TableStore {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.root.flushed;
     await this.root.close();
   }

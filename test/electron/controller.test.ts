@@ -36,6 +36,7 @@ describe('tray app controller against an admin API', () => {
     await writeFile(join(dataDir, 'admin-token'), `${fake.token}\n`, { mode: 0o600 });
   });
   after(async () => {
+    await fake.close();
     await rm(dataDir, { recursive: true, force: true });
   });
 

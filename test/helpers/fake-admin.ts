@@ -172,6 +172,7 @@ export async function startFakeAdmin(opts: FakeAdminOptions = {}): Promise<FakeA
   const server: Server = createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  let closing: Promise<void> | undefined;
   const ticker = setInterval(() => state.pushStats(), opts.statsIntervalMs ?? 1000);
   ticker.unref();
   return {
@@ -181,11 +182,14 @@ export async function startFakeAdmin(opts: FakeAdminOptions = {}): Promise<FakeA
     loginLink: mint,
     failNext: (path, status, code = `E_HTTP_${status}`, message = `injected failure (${status})`) => failures.set(path, { status, code, message }),
     sseClients: () => clients.size,
-    close: async () => {
-      clearInterval(ticker);
-      for (const res of clients) res.end();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+    close: () => {
+      closing ??= (async () => {
+        clearInterval(ticker);
+        for (const res of clients) res.end();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      })();
+      return closing;
     },
   };
 }

@@ -10,7 +10,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { access, readFile } from 'node:fs/promises';
+import { access, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTestDaemon, tempDir, type TestDaemon } from '../helpers/daemon.js';
 import { createAptClient } from '../helpers/files-fixture/apt-client.js';
@@ -42,6 +42,7 @@ before(async () => {
 
 after(async () => {
   await up.stop();
+  await rm(dir, { recursive: true, force: true });
 });
 
 async function daemon(layout: 'apt' | 'plain'): Promise<TestDaemon> {
@@ -123,13 +124,20 @@ test('control: a plain HTTP cache of the same upstream produces the mismatch apt
   }
 });
 
-test('a pool file that does not match the cached Packages is refused, never committed, and refetched once fixed', async () => {
+test('a pool file that does not match the cached Packages (after a restart) is refused, never committed, and refetched once fixed', async () => {
   await repo.publish([{ name: 'tiny', version: '1.0' }, { name: 'tiny', version: '2.0' }, { name: 'tiny', version: '3.0' }, { name: 'tiny', version: '4.0' }]);
-  const d = await daemon('apt');
+  const first = await daemon('apt');
+  const warm = await createAptClient(join(dir, 'corrupt-warm'), `${first.url}/files/debian`, 'stable', repo.keyring);
+  assert.equal((await warm.update()).code, 0);
+  await first.close({ keepData: true });
+  // A restarted daemon knows pool hashes only from the Packages files in its cache.
+  const d = await startTestDaemon({ remotes: { debian: { type: 'http', url: `${up.url}/`, layout: 'apt' } } }, { dataDir: first.dataDir });
   const pool = `/${repo.poolPath({ name: 'tiny', version: '4.0' })}`;
   try {
+    const packagesHits = up.hitCount(PACKAGES_XZ);
     const a = await createAptClient(join(dir, 'corrupt'), `${d.url}/files/debian`, 'stable', repo.keyring);
     assert.equal((await a.update()).code, 0);
+    assert.equal(up.hitCount(PACKAGES_XZ), packagesHits, 'Packages came from the cache');
     up.corrupt.add(pool);
     up.hits.clear();
     const bad = await a.download('tiny');

@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestDaemon, tempDir, type TestDaemon } from '../helpers/daemon.js';
@@ -40,6 +40,7 @@ before(async () => {
 after(async () => {
   await d.close();
   await up.stop();
+  await rm(dir, { recursive: true, force: true });
 });
 
 const url = (name: string) => `${d.url}/files/web/${name}`;

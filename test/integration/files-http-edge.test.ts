@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestDaemon, tempDir, type TestDaemon } from '../helpers/daemon.js';
@@ -79,6 +79,7 @@ before(async () => {
 after(async () => {
   await d.close();
   await Promise.all([github.stop(), objects.stop(), web.stop()]);
+  await rm(dir, { recursive: true, force: true });
 });
 
 const get = (path: string, h: Record<string, string> = {}) => raw(d.url, path, h);

@@ -14,7 +14,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { access, readFile } from 'node:fs/promises';
+import { access, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { startTestDaemon, tempDir, type TestDaemon } from '../helpers/daemon.js';
@@ -58,6 +58,7 @@ before(async () => {
 after(async () => {
   await d.close();
   await up.stop();
+  await rm(dir, { recursive: true, force: true });
 });
 
 /** A fresh, empty local repository per run. */
