@@ -97,16 +97,25 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const cfg = await loadConfig({ file: values.config as string | undefined, overrides });
     const log = createLogger(cfg.log.level);
+    // Signals that arrive during start-up wait for the start to finish, then stop in order.
+    let signalled: NodeJS.Signals | undefined;
+    let onSignal: (sig: NodeJS.Signals) => void = (sig) => {
+      signalled = sig;
+    };
+    const handler = (sig: NodeJS.Signals): void => onSignal(sig);
+    process.once('SIGINT', handler);
+    process.once('SIGTERM', handler);
     const daemon = await startDaemon(cfg, { log });
-    console.error(`larder: serving on ${daemon.url} (data: ${cfg.dataDir})`);
-    console.error(`larder: dashboard login (one-time link): ${daemon.loginLink()}`);
     await new Promise<void>((resolve) => {
-      const onSignal = (sig: NodeJS.Signals): void => {
+      onSignal = (sig) => {
         log.info({ signal: sig }, 'shutting down');
         daemon.stop().then(resolve, resolve);
       };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      if (signalled) onSignal(signalled);
+      else {
+        console.error(`larder: serving on ${daemon.url} (data: ${cfg.dataDir})`);
+        console.error(`larder: dashboard login (one-time link): ${daemon.loginLink()}`);
+      }
     });
     return 0;
   } catch (err) {
