@@ -48,7 +48,7 @@ describe('OCI upstream auth: Basic, Bearer tokens, anonymous tokens', { timeout:
     [basicReg, tokenReg, anonReg] = await Promise.all([
       startRegistry({ auth: 'htpasswd', password: PASSWORD }),
       startRegistry({ auth: 'token', password: PASSWORD }),
-      startRegistry({ auth: 'token', password: PASSWORD, anonymousPull: true, tokenExpiresIn: 3 }),
+      startRegistry({ auth: 'token', password: PASSWORD, anonymousPull: true, tokenExpiresIn: 5 }),
     ]);
     await Promise.all(
       [basicReg, tokenReg, anonReg].map(async (r) => {
@@ -123,7 +123,7 @@ describe('OCI upstream auth: Basic, Bearer tokens, anonymous tokens', { timeout:
     for (let i = 0; i < 5; i++) assert.equal((await manifest('/v2/anon.test/team/other/manifests/v1')).status, 200);
     assert.equal(anonReg.tokenRequests - before, 1);
     assert.equal(anonReg.token!.requests.at(-1)!.user, null, 'anonymous token request');
-    await new Promise((r) => setTimeout(r, 3_000));
+    await new Promise((r) => setTimeout(r, 5_000));
     assert.equal((await manifest('/v2/anon.test/team/other/manifests/v1')).status, 200);
     assert.equal(anonReg.tokenRequests - before, 2, 'a new token after expires_in');
   });
