@@ -34,6 +34,11 @@
  *   POST   /import      (tar body)     → ImportReport   verifies everything, then commits
  */
 
+import type { ScrubStatus } from '../core/scrub.js';
+
+/** Progress of the background scrub (defined next to the scrubber). */
+export type { ScrubStatus };
+
 export type Health = 'ok' | 'degraded' | 'down' | 'offline';
 
 export interface RemoteStats {
@@ -247,15 +252,6 @@ export interface EvictRequest {
   toLowWatermark?: boolean;
 }
 
-export interface ScrubStatus {
-  running: boolean;
-  lastRunAt?: number;
-  lastFinishedAt?: number;
-  checked: number;
-  corrupt: number;
-  repaired: number;
-  bytesPerSecond: number;
-}
 
 export interface AuditRecord {
   seq: number;
