@@ -36,7 +36,7 @@ type Autocannon = (opts: {
   requests: Array<{ method: 'GET'; path: string; headers: Record<string, string> }>;
 }) => Promise<AutocannonResult>;
 
-type Measured = Omit<LoadResult, 'loadCpuSeconds' | 'serverCpuSeconds' | 'otherCpuSeconds'>;
+type Measured = Omit<LoadResult, 'windowSeconds' | 'loadCpuSeconds' | 'serverCpuSeconds' | 'otherCpuSeconds'>;
 
 function percentile(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : 0;
@@ -110,13 +110,14 @@ async function autocannonRun(spec: LoadSpec): Promise<Measured> {
 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '') as LoadSpec;
-  const [own0, server0, machine0] = [process.cpuUsage(), cpuSeconds(spec.serverPid), machineCpuSeconds()];
+  const [own0, server0, machine0, t0] = [process.cpuUsage(), cpuSeconds(spec.serverPid), machineCpuSeconds(), performance.now()];
   const measured = spec.engine === 'http' ? await httpLoop(spec) : await autocannonRun(spec);
+  const windowSeconds = (performance.now() - t0) / 1000;
   const own = process.cpuUsage(own0);
   const loadCpuSeconds = (own.user + own.system) / 1e6;
   const serverCpuSeconds = cpuSeconds(spec.serverPid) - server0;
   const otherCpuSeconds = Math.max(0, machineCpuSeconds() - machine0 - serverCpuSeconds - loadCpuSeconds);
-  const result: LoadResult = { ...measured, loadCpuSeconds, serverCpuSeconds, otherCpuSeconds };
+  const result: LoadResult = { ...measured, windowSeconds, loadCpuSeconds, serverCpuSeconds, otherCpuSeconds };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 

@@ -37,6 +37,8 @@ export interface LoadResult {
   /** Connection errors and timeouts. */
   errors: number;
   non2xx: number;
+  /** Length of the CPU accounting window (the run including its last in-flight requests). */
+  windowSeconds: number;
   /** CPU seconds the load generator used. */
   loadCpuSeconds: number;
   /** CPU seconds the server used during the run. */
@@ -73,6 +75,7 @@ export function combine(runs: LoadResult[]): LoadResult {
     latencyP99Ms: Math.max(...runs.map((r) => r.latencyP99Ms)),
     errors: sum((r) => r.errors),
     non2xx: sum((r) => r.non2xx),
+    windowSeconds: sum((r) => r.windowSeconds),
     loadCpuSeconds: sum((r) => r.loadCpuSeconds),
     serverCpuSeconds: sum((r) => r.serverCpuSeconds),
     otherCpuSeconds: sum((r) => r.otherCpuSeconds),

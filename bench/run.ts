@@ -80,10 +80,10 @@ async function main(): Promise<void> {
     await QUIET.wait();
     return timeNpmCi(app, WORK, registry);
   };
-  const peaks: Record<ServerName, number> = { larder: 0, verdaccio: 0 };
-  const stopServer = async (s: BenchServer): Promise<void> => {
+  const peaks = { npmCi: { larder: 0, verdaccio: 0 }, load: { larder: 0, verdaccio: 0 } };
+  const stopServer = async (s: BenchServer, phase: keyof typeof peaks): Promise<void> => {
     s.memory.sample();
-    peaks[s.name] = Math.max(peaks[s.name], s.memory.peak);
+    peaks[phase][s.name] = Math.max(peaks[phase][s.name], s.memory.peak);
     await s.stop();
   };
 
@@ -105,7 +105,7 @@ async function main(): Promise<void> {
         running.push(server);
         ci[name].cold.push(await timed(app, server.registry));
         ci[name].warm.push(await timed(app, server.registry));
-        await stopServer(server);
+        await stopServer(server, 'npmCi');
         running.splice(running.indexOf(server), 1);
       }
       log(`npm ci round ${round + 1}/${CI_ROUNDS}: direct ${ci.direct.at(-1)} ms; larder cold ${ci.larder.cold.at(-1)} warm ${ci.larder.warm.at(-1)} ms; verdaccio cold ${ci.verdaccio.cold.at(-1)} warm ${ci.verdaccio.warm.at(-1)} ms`);
@@ -129,7 +129,7 @@ async function main(): Promise<void> {
       log(`  larder ${Math.round(load[sc.name].larder.requestsPerSec)} req/s, verdaccio ${Math.round(load[sc.name].verdaccio.requestsPerSec)} req/s`);
     }
     for (const s of [servers.larder, servers.verdaccio]) {
-      await stopServer(s);
+      await stopServer(s, 'load');
       running.splice(running.indexOf(s), 1);
     }
 
@@ -161,10 +161,14 @@ async function main(): Promise<void> {
         larder: { cold: samples(ci.larder.cold), warm: samples(ci.larder.warm) },
         verdaccio: { cold: samples(ci.verdaccio.cold), warm: samples(ci.verdaccio.warm) },
       },
-      load, bodySizes, peakRss: peaks, ratios: {}, targets: [],
+      load, bodySizes,
+      peakRss: {
+        larder: Math.max(peaks.npmCi.larder, peaks.load.larder), verdaccio: Math.max(peaks.npmCi.verdaccio, peaks.load.verdaccio),
+      },
+      peakRssByPhase: peaks, ratios: {}, targets: [],
     };
     const runs = Object.values(load).flatMap((m) => Object.values(m));
-    const other = runs.reduce((a, l) => a + l.otherCpuSeconds, 0) / runs.reduce((a, l) => a + l.seconds, 0);
+    const other = runs.reduce((a, l) => a + l.otherCpuSeconds, 0) / runs.reduce((a, l) => a + l.windowSeconds, 0);
     results.settings.otherCpuCores = other;
     results.settings.quietWaitSeconds = QUIET.waitedMs / 1000;
     if (other > 0.1) {

@@ -15,6 +15,7 @@ import { StorageGuard } from './core/storage-guard.js';
 import { defaultRemote, listenAddress, type LoadedConfig } from './config/load.js';
 import { isLoopback } from './config/units.js';
 import { createApp, type Mount } from './http/app.js';
+import { defaultUiDir, serveUi } from './http/ui-static.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics/registry.js';
 import { FilesAdapter } from './protocols/generic/adapter.js';
@@ -54,7 +55,10 @@ export interface RunningDaemon {
 }
 
 /** Scrub repair: fetches a damaged entry again through the adapter that made it. */
-async function repairEntry(entry: Entry, a: { npm: NpmAdapter; pypi: PypiAdapter; go: GoAdapter; oci: OciAdapter }): Promise<boolean> {
+async function repairEntry(
+  entry: Entry,
+  a: { npm: NpmAdapter; pypi: PypiAdapter; go: GoAdapter; oci: OciAdapter; cached(key: string): boolean },
+): Promise<boolean> {
   const m = entry.meta ?? {};
   if (m.protocol === 'oci') return a.oci.repair(entry);
   const str = (k: string): string | undefined => (typeof m[k] === 'string' ? (m[k] as string) : undefined);
@@ -69,9 +73,13 @@ async function repairEntry(entry: Entry, a: { npm: NpmAdapter; pypi: PypiAdapter
     served = await a.go.artifactBlob(str('module')!, str('version')!, m.file, remote);
   }
   if (!served) return false;
+  if (served.state === 'BYPASS') {
+    served.open().destroy(); // the disk is full: nothing can be repaired now
+    return false;
+  }
   await consume(served.open(), () => undefined);
   await served.done;
-  return true;
+  return a.cached(entry.key);
 }
 
 const DEFAULT_TTL_MS = 5 * 60_000;
@@ -121,7 +129,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
       upstreamBytes: (n) => metricEvents.upstreamBytes?.(n),
       storageFull: (key) => {
         metricEvents.storageFull?.(key);
-        log.warn({ key: key.slice(0, 200) }, 'disk full: streamed through without caching (free space or lower storage.maxSize)');
+        log.warn({ key: key.slice(0, 200) }, 'disk full: not stored (streamed through, or the transfer failed); free space or lower storage.maxSize');
         admin?.events.activity('error', `disk full: ${key.slice(0, 200)} was not stored`);
       },
     },
@@ -187,7 +195,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     log,
     warmers,
     remotes: [...remotes.values()].map((r) => ({ name: r.name, type: r.settings.config.type, url: r.settings.config.url, offline: () => r.offline })),
-    repair: (entry) => repairEntry(entry, { npm, pypi, go, oci }),
+    repair: (entry) => repairEntry(entry, { npm, pypi, go, oci, cached: (key) => index.getEntry(key) !== undefined }),
     flushAccess: () => access.flush(),
     isOffline: () => offline,
     setOffline: (v) => {
@@ -208,7 +216,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
       adminParts.stats.record(r.cache === 'NONE' ? undefined : (r.cache as CacheState), r.bytes, r.fromCache);
       adminParts.events.activity('request', `${r.method} ${r.path.slice(0, 200)}`, { protocol: r.protocol, cache: r.cache, status: r.status, path: r.path.slice(0, 200) });
     },
-    extra: [adminParts.routes],
+    extra: [adminParts.routes, (ctx) => serveUi(ctx, defaultUiDir())],
     hop: edge.hop,
     isOwnCredential: (authorization) => adminParts.auth.checkBearer(authorization),
   });

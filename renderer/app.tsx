@@ -96,9 +96,6 @@ export function App({ store }: { store: Store }) {
     bridge()?.onNavigate((p) => navigate(p.route), ac.signal);
     return () => ac.abort();
   }, []);
-  useEffect(() => {
-    document.getElementById(`panel-${route.tab}`)?.focus({ preventScroll: true });
-  }, [route.tab]);
 
   if (state.signedIn === false) return <SignIn />;
   const stats = state.stats.status === 'ready' ? state.stats.value : undefined;
@@ -125,7 +122,7 @@ export function App({ store }: { store: Store }) {
       </header>
       {stats ? <Banners s={stats} /> : null}
       <Tabs current={route.tab} onSelect={(tab) => navigate({ tab })} badges={badges} />
-      <main id={`panel-${route.tab}`} class="panel" role="tabpanel" aria-labelledby={`tab-${route.tab}`} tabIndex={-1}>
+      <main id={`panel-${route.tab}`} class="panel" role="tabpanel" aria-labelledby={`tab-${route.tab}`} tabIndex={0}>
         {route.tab === 'overview' ? <Overview state={state} store={store} /> : null}
         {route.tab === 'pins' ? <Pins state={state} store={store} focus={route.item} /> : null}
         {route.tab === 'prewarm' ? <Prewarm state={state} store={store} /> : null}

@@ -132,7 +132,8 @@ export class AdminService {
     for (const f of req.files ?? []) items.push(...planFile(f.name, f.content));
     const source = [...(req.refs?.length ? ['refs'] : []), ...(req.files ?? []).map((f) => f.name)].join(', ') || actor;
     const job = this.d.runner.start(items, req, source);
-    void this.d.audit.append({ action: 'prewarm', actor, target: source, details: { items: job.total } });
+    // Not awaited (the job is already running); a failed append (disk full) must not become an unhandled rejection.
+    this.d.audit.append({ action: 'prewarm', actor, target: source, details: { items: job.total } }).catch(() => undefined);
     return job;
   }
 

@@ -93,6 +93,12 @@ export async function runCommand(cmd: string, args: string[], flags: Flags, clie
       out(`storage ${mb(s.storage.usedBytes)} of ${mb(s.storage.maxBytes)}  (${s.storage.entries} entries, ${s.storage.blobs} blobs)`);
       out(`pins ${s.pins.count}  lagging ${s.pins.lagging}  worst lag ${s.pins.maxLagSeconds}s`);
       for (const r of s.remotes) out(`remote ${r.name.padEnd(12)} ${r.type.padEnd(5)} ${r.health}${r.lastError ? `  (${r.lastError})` : ''}`);
+      const rep = s.replication;
+      if (rep) {
+        const state = rep.connected ? 'connected' : `unreachable${rep.lastError ? ` (${rep.lastError})` : ''}`;
+        out(`parent ${rep.parent}  ${state}  applied ${rep.appliedSeq}/${rep.parentSeq}  lag ${rep.lagSeconds}s`);
+      }
+      for (const c of s.children ?? []) out(`child ${c.id.padEnd(20)} seq ${c.lastSeenSeq}  lag ${c.lagSeconds}s${c.connected ? '' : '  (not polling)'}`);
       return EXIT.ok;
     }
     case 'evict': {

@@ -22,7 +22,7 @@ import type { CoreDeps } from './deps.js';
 import type { UpstreamResponse } from './ports.js';
 import { IMMUTABLE_EXPIRY, type CacheState, type Entry, type ExpectedDigest, type Validators } from './types.js';
 import { announcedSize, capped, freshnessHeaders, revalidated, startHttpFill, verifiedPassThrough, type FillOutcome } from './http-fill.js';
-import { StorageGuard } from './storage-guard.js';
+import { StorageGuard, isNoSpace } from './storage-guard.js';
 
 export interface HttpCacheRequest {
   key: string;
@@ -193,7 +193,10 @@ export class HttpCache {
       drain(res);
       const updated = revalidated(entry, res, req.fallbackTtlMs, received);
       updated.expiresAt = capped(req, updated.expiresAt, received);
-      await index.putEntry(updated, []);
+      // A full disk only costs the new expiry: the stored entry is still complete.
+      await index.putEntry(updated, []).catch((err: unknown) => {
+        if (!isNoSpace(err)) throw err;
+      });
       return { kind: 'entry', entry: updated, state: 'REVALIDATED' };
     }
     if (isAbsent(res.status)) {

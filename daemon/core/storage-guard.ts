@@ -19,8 +19,6 @@ export interface StorageGuardOptions {
   minFree: number;
   /** How long misses bypass the store after the disk was found full (ms). */
   holdMs?: number;
-  /** How long a free-space reading is reused (ms). */
-  sampleMs?: number;
 }
 
 const CHECK_EVERY = 1024 * 1024;
@@ -31,9 +29,7 @@ export function storageFullError(what: string): LarderError {
 
 export class StorageGuard {
   private fullUntil = 0;
-  private sample: { at: number; free: number | undefined } = { at: -Infinity, free: undefined };
   private readonly holdMs: number;
-  private readonly sampleMs: number;
 
   constructor(
     private readonly deps: { blobs: BlobStore; clock: Clock; events: CacheEvents },
@@ -41,7 +37,6 @@ export class StorageGuard {
   ) {
     if (!Number.isFinite(opts.minFree) || opts.minFree < 0) throw new TypeError(`expected opts.minFree to be a size >= 0, got ${opts.minFree}`);
     this.holdMs = opts.holdMs ?? 30_000;
-    this.sampleMs = opts.sampleMs ?? 250;
   }
 
   /** Whether the disk was recently found full (misses go pass-through). */
@@ -59,14 +54,9 @@ export class StorageGuard {
     this.deps.events.storageFull?.(key);
   }
 
-  /** Free bytes on the cache disk (sampled), or undefined when the store cannot tell. */
-  async free(fresh = false): Promise<number | undefined> {
-    const now = this.deps.clock.now();
-    if (!this.deps.blobs.freeBytes) return undefined;
-    if (fresh || now - this.sample.at > this.sampleMs) {
-      this.sample = { at: now, free: await this.deps.blobs.freeBytes().catch(() => undefined) };
-    }
-    return this.sample.free;
+  /** Free bytes on the cache disk now (one statfs), or undefined when the store cannot tell. */
+  async free(): Promise<number | undefined> {
+    return this.deps.blobs.freeBytes?.().catch(() => undefined);
   }
 
   /**
@@ -99,7 +89,7 @@ export class StorageGuard {
       async write(chunk) {
         if (temp.written + chunk.length >= nextCheck) {
           nextCheck = temp.written + chunk.length + CHECK_EVERY;
-          const free = await guard.free(true);
+          const free = await guard.free();
           if (free !== undefined && free - chunk.length <= guard.opts.minFree) {
             guard.markFull();
             throw storageFullError(key);

@@ -10,6 +10,7 @@
 import { pipeline, type Readable } from 'node:stream';
 import type { Context } from 'koa';
 import { LarderError } from '../core/errors.js';
+import { hopName, viaIncludes } from '../core/hops.js';
 import type { AuditLog } from '../admin/audit.js';
 import type { ExportRequest, FeedPage, ImportReport } from '../admin/contract.js';
 import type { ChildRegistry } from '../replication/children.js';
@@ -62,7 +63,9 @@ export function edgeRoutes(d: EdgeRouteDeps): (ctx: Context, path: string, actor
       const limit = Math.max(1, intParam(q.limit, 100, 1000));
       const child = typeof q.child === 'string' && q.child ? q.child : undefined;
       if (child !== undefined && !CHILD.test(child)) throw new LarderError('E_BAD_REQUEST', 'child must be 1-64 letters, digits, ".", "_" or "-"');
-      if (child === d.daemonId) throw new LarderError('E_LOOP', 'a daemon cannot replicate from itself (its parent URL points back at it)');
+      if (child === d.daemonId || viaIncludes(ctx.get('via') || undefined, hopName(d.daemonId))) {
+        throw new LarderError('E_LOOP', 'a daemon cannot replicate from itself (its parent URL points back at it)');
+      }
       if (d.feed.isClosed) {
         ctx.set('connection', 'close');
         throw new LarderError('E_SHUTTING_DOWN', 'this daemon is shutting down', { retryAfter: 5 });

@@ -74,9 +74,9 @@ async function sendFile(ctx: Context, file: string): Promise<boolean> {
     ctx.status = 304;
     return true;
   }
+  // HEAD: no body (Koa answers with the headers, Content-Length included).
+  if (ctx.method !== 'HEAD') ctx.body = createReadStream(file);
   ctx.length = st.size;
-  ctx.body = ctx.method === 'HEAD' ? null : createReadStream(file);
-  if (ctx.method === 'HEAD') ctx.length = st.size;
   return true;
 }
 

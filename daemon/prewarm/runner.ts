@@ -92,18 +92,26 @@ export class PrewarmRunner {
     job.state = 'running';
     let next = 0;
     let lastEmit = 0;
+    let trailing: NodeJS.Timeout | undefined;
+    // At most one update per 250 ms, and the last change is always sent (a trailing update).
     const emit = (force = false): void => {
       const now = Date.now();
       if (force || now - lastEmit > 250) {
+        clearTimeout(trailing);
+        trailing = undefined;
         lastEmit = now;
         this.opts.onUpdate(job);
+      } else {
+        trailing ??= setTimeout(() => emit(true), 250 - (now - lastEmit));
+        trailing.unref();
       }
     };
     const worker = async (): Promise<void> => {
       while (next < job.items.length && !r.controller.signal.aborted) {
         const item = job.items[next++]!;
         await this.runItem(r, item, deps, seen, emit);
-        emit(true);
+        // Throttled: a job of thousands of items must not push thousands of full job snapshots.
+        emit();
       }
     };
     // Workers re-check the list: dependency children are appended while running.

@@ -45,6 +45,8 @@ export class AppController {
   private tray: { render(s: TraySnapshot): void; destroy(): void } | undefined;
   private readonly abort = new AbortController();
   private pollTimer: NodeJS.Timeout | undefined;
+  /** Counts applied live events, so a poll that raced them does not overwrite newer data. */
+  private eventSeq = 0;
 
   constructor(private readonly deps: ControllerDeps) {
     this.snapshot = { daemon: 'starting', pins: [], lagThresholdSeconds: deps.lagThresholdSeconds };
@@ -85,8 +87,10 @@ export class AppController {
 
   /** Reloads stats and pins; marks the daemon down when it does not answer. */
   async refresh(): Promise<void> {
+    const seq = this.eventSeq;
     try {
       const [stats, pins] = await Promise.all([this.deps.client.stats(), this.deps.client.pins()]);
+      if (seq !== this.eventSeq && this.snapshot.daemon === 'up') return;
       this.deps.notifier.onStats(stats);
       this.deps.notifier.onPins(pins);
       this.update({ daemon: 'up', stats, pins, error: undefined });
@@ -97,6 +101,7 @@ export class AppController {
 
   /** Applies one live event to the snapshot. */
   apply(ev: LiveEvent): void {
+    this.eventSeq++;
     switch (ev.type) {
       case 'stats':
         this.deps.notifier.onStats(ev.data);
@@ -176,6 +181,7 @@ export class AppController {
   async stop(): Promise<void> {
     this.abort.abort();
     if (this.pollTimer) clearInterval(this.pollTimer);
+    this.deps.notifier.dispose();
     this.tray?.destroy();
     await this.deps.supervisor.stop();
   }

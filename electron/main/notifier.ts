@@ -1,8 +1,10 @@
 /**
  * Desktop notifications for what needs attention: integrity failures (the
- * counter went up; the latest integrity activity supplies the detail) and
- * pins whose replication lag crosses the threshold (once per crossing, again
- * only after the pin has recovered). The first snapshot is a baseline.
+ * counter went up; integrity activity events arriving around the same time
+ * supply the detail, so the notice waits a short grace period) and pins
+ * whose replication lag crosses the threshold (once per upstream change, so
+ * stale poll results never repeat a notice). The first snapshot is a
+ * baseline.
  */
 import type { ActivityItem, Pin, Stats } from '../../daemon/admin/contract.js';
 
@@ -17,51 +19,65 @@ function formatLag(seconds: number): string {
 /** Decides when to notify; stateful across snapshots. */
 export class Notifier {
   private integrityBaseline: number | undefined;
-  private lastIntegrityMessage: string | undefined;
-  private readonly lagging = new Set<string>();
+  private pendingFailures = 0;
+  private pendingTimer: ReturnType<typeof setTimeout> | undefined;
+  private details: string[] = [];
+  /** Pin id → the upstream change (changeSeenAt) already notified. */
+  private readonly notified = new Map<string, string>();
   private pinsSeen = false;
 
   constructor(
     private readonly notify: Notify,
     private thresholdSeconds: number,
+    /** How long an integrity notice waits for its activity detail (ms). */
+    private readonly graceMs = 750,
   ) {}
 
   setThreshold(seconds: number): void {
     this.thresholdSeconds = seconds;
   }
 
-  /** Remembers details of integrity failures for the next notification. */
+  /** Remembers details of integrity failures for the pending notification. */
   onActivity(item: ActivityItem): void {
-    if (item.kind === 'integrity') this.lastIntegrityMessage = item.message;
+    if (item.kind === 'integrity') this.details.push(item.message);
+    this.details = this.details.slice(-5);
   }
 
-  /** Notifies when the integrity failure counter rises. */
+  /** Schedules a notification when the integrity failure counter rises. */
   onStats(s: Stats): void {
     const n = s.integrityFailures;
     if (this.integrityBaseline !== undefined && n > this.integrityBaseline) {
-      const added = n - this.integrityBaseline;
-      this.notify({
-        title: added === 1 ? 'Integrity failure' : `${added} integrity failures`,
-        body: this.lastIntegrityMessage ?? 'An artifact from an upstream did not match its digest and was not stored.',
-        route: 'activity',
-      });
-      this.lastIntegrityMessage = undefined;
+      this.pendingFailures += n - this.integrityBaseline;
+      this.pendingTimer ??= setTimeout(() => this.flushIntegrity(), this.graceMs);
     }
-    this.integrityBaseline = n;
+    if (this.integrityBaseline === undefined || n > this.integrityBaseline) this.integrityBaseline = n;
   }
 
-  /** Notifies for each pin that crossed the lag threshold since the last call. */
+  private flushIntegrity(): void {
+    const added = this.pendingFailures;
+    const detail = this.details.length > 0 ? this.details[this.details.length - 1]! : 'An artifact from an upstream did not match its digest and was not stored.';
+    this.pendingFailures = 0;
+    this.pendingTimer = undefined;
+    this.details = [];
+    this.notify({ title: added === 1 ? 'Integrity failure' : `${added} integrity failures`, body: detail, route: 'activity' });
+  }
+
+  /** Notifies for each pin past the threshold whose current upstream change was not notified yet. */
   onPins(pins: readonly Pin[]): void {
-    const now = new Set<string>();
     for (const p of pins) {
-      if (p.lagSeconds < this.thresholdSeconds && p.status !== 'lagging') continue;
-      now.add(p.id);
-      if (this.pinsSeen && !this.lagging.has(p.id)) {
-        this.notify({ title: 'Pin lagging behind upstream', body: `${p.ref} is ${formatLag(p.lagSeconds)} behind its upstream.`, route: `pins/${p.id}` });
-      }
+      const lagging = p.lagSeconds >= this.thresholdSeconds || p.status === 'lagging';
+      if (!lagging) continue;
+      const change = String(p.changeSeenAt ?? 'unknown');
+      if (this.notified.get(p.id) === change) continue;
+      this.notified.set(p.id, change);
+      if (this.pinsSeen) this.notify({ title: 'Pin lagging behind upstream', body: `${p.ref} is ${formatLag(p.lagSeconds)} behind its upstream.`, route: `pins/${p.id}` });
     }
-    this.lagging.clear();
-    for (const id of now) this.lagging.add(id);
     this.pinsSeen = true;
+  }
+
+  /** Cancels a pending notification (app shutdown). */
+  dispose(): void {
+    if (this.pendingTimer) clearTimeout(this.pendingTimer);
+    this.pendingTimer = undefined;
   }
 }

@@ -34,7 +34,9 @@ export function packedElectronPath(ctx: AfterPackContextLike): string {
 }
 
 /** The hook: flips fuses; returns how many fuse wires were written. */
-export default async function afterPack(ctx: AfterPackContextLike): Promise<number> {
+export async function afterPack(ctx: AfterPackContextLike): Promise<number> {
   const mac = ctx.electronPlatformName === 'darwin' || ctx.electronPlatformName === 'mas';
   return flipFuses(packedElectronPath(ctx), { ...FUSES, resetAdHocDarwinSignature: mac && ctx.arch === ARM64 });
 }
+
+export default afterPack;

@@ -1,8 +1,10 @@
 /**
  * Activity: recent requests and events (integrity failures, stale serves,
- * evictions, scrub findings…), newest first, filterable by kind; new items
- * arrive live.
+ * evictions, scrub findings…), newest first, filterable by kind. Events
+ * arrive live; requests are not pushed one by one (too many), so the list is
+ * also refreshed every few seconds while the section is open.
  */
+import { useEffect } from 'preact/hooks';
 import type { ActivityItem, ActivityKind } from '../../daemon/admin/contract.js';
 import { Badge, Empty, LoadableView, type Tone } from '../components/status.js';
 import { formatClock, formatDateTime } from '../format.js';
@@ -19,6 +21,8 @@ export const KINDS: ReadonlyArray<{ kind: ActivityKind; label: string; tone: Ton
   { kind: 'job', label: 'Jobs', tone: 'ok' },
   { kind: 'error', label: 'Errors', tone: 'bad' },
 ];
+
+const REFRESH_MS = 5_000;
 
 function toneOf(kind: ActivityKind): Tone {
   return KINDS.find((k) => k.kind === kind)?.tone ?? 'muted';
@@ -51,6 +55,10 @@ function Row({ item }: { item: ActivityItem }) {
 /** The activity section. */
 export function Activity({ state, store }: { state: AppState; store: Store }) {
   const current = state.activityKind;
+  useEffect(() => {
+    const t = setInterval(() => void store.reload('activity'), REFRESH_MS);
+    return () => clearInterval(t);
+  }, [store]);
   return (
     <>
       <div class="toolbar" role="group" aria-label="Filter by kind">

@@ -31,8 +31,9 @@ function ItemRow({ item }: { item: JobItem }) {
       <td class="item-progress">
         {item.totalBytes ? <Progress label={`${item.ref} downloaded`} value={finished ? item.totalBytes : item.bytes} max={item.totalBytes} tone={ITEM_TONE[item.state]} /> : null}
         <span class="muted">
-          {formatBytes(item.bytes)}
-          {item.totalBytes ? ` of ${formatBytes(item.totalBytes)}` : ''}
+          {item.state === 'cached'
+            ? `already cached${item.totalBytes ? ` · ${formatBytes(item.totalBytes)}` : ''}`
+            : `${formatBytes(item.bytes)}${item.totalBytes ? ` of ${formatBytes(item.totalBytes)}` : ''}`}
         </span>
       </td>
       <td>{item.attempts > 1 ? `${item.attempts} attempts` : ''}</td>

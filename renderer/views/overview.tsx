@@ -109,7 +109,7 @@ function Remotes({ s }: { s: Stats }) {
 }
 
 function Charts({ points }: { points: StatsPoint[] }) {
-  if (points.length === 0) return <Empty title="No traffic in the last hour">The chart fills in as clients use the mirror.</Empty>;
+  if (!points.some((p) => p.hits + p.misses > 0)) return <Empty title="No traffic in the last hour">The chart fills in as clients use the mirror.</Empty>;
   return (
     <div class="charts">
       <figure class="card">
@@ -142,7 +142,7 @@ export function Overview({ state, store }: { state: AppState; store: Store }) {
             <Headline s={s} />
             {s.pins.count > 0 ? (
               <p class="summary" data-testid="pin-summary">
-                {formatCount(s.pins.count)} pins · {s.pins.lagging > 0 ? <Badge tone="warn">{s.pins.lagging} lagging</Badge> : <Badge tone="ok">all current</Badge>}
+                {formatCount(s.pins.count)} pin{s.pins.count === 1 ? '' : 's'} · {s.pins.lagging > 0 ? <Badge tone="warn">{s.pins.lagging} lagging</Badge> : <Badge tone="ok">all current</Badge>}
                 {s.pins.maxLagSeconds > 0 ? ` · worst lag ${formatDuration(s.pins.maxLagSeconds)}` : ''}
               </p>
             ) : null}

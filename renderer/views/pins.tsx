@@ -20,7 +20,23 @@ function readThreshold(): number {
   return Number.isFinite(v) && v > 0 ? v : 15;
 }
 
-function PinRow({ pin, thresholdSeconds, focused }: { pin: Pin; thresholdSeconds: number; focused: boolean }) {
+/** Current lag of a pin: ticks from changeSeenAt between the daemon's updates. */
+export function currentLag(pin: Pin, now: number): number {
+  if (pin.changeSeenAt === undefined || pin.status === 'ok') return pin.lagSeconds;
+  return Math.max(pin.lagSeconds, (now - pin.changeSeenAt) / 1000);
+}
+
+/** Re-renders every `ms` (for ticking relative times). */
+function useNow(ms: number): number {
+  const [now, setNow] = useState(Date.now);
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(t);
+  }, [ms]);
+  return now;
+}
+
+function PinRow({ pin, thresholdSeconds, focused, now }: { pin: Pin; thresholdSeconds: number; focused: boolean; now: number }) {
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
@@ -28,7 +44,8 @@ function PinRow({ pin, thresholdSeconds, focused }: { pin: Pin; thresholdSeconds
   useEffect(() => {
     if (focused) row.current?.scrollIntoView({ block: 'center' });
   }, [focused]);
-  const level = pin.status === 'lagging' ? 'bad' : lagLevel(pin.lagSeconds, thresholdSeconds);
+  const lag = currentLag(pin, now);
+  const level = lagLevel(lag, thresholdSeconds);
   const remove = async (): Promise<void> => {
     setBusy(true);
     try {
@@ -54,10 +71,10 @@ function PinRow({ pin, thresholdSeconds, focused }: { pin: Pin; thresholdSeconds
       <td>
         {formatBytes(pin.size)} <span class="muted">· {formatCount(pin.items)} items</span>
       </td>
-      <td>{formatAgo(pin.lastCheckedAt)}</td>
-      <td data-testid="pin-lag" data-level={level}>
+      <td>{formatAgo(pin.lastCheckedAt, now)}</td>
+      <td data-testid="pin-lag" data-level={level} data-seconds={Math.floor(lag)}>
         <Badge tone={LAG_TONE[level]} title={`threshold ${formatDuration(thresholdSeconds)}`}>
-          {pin.lagSeconds > 0 ? `${formatDuration(pin.lagSeconds)} behind` : 'up to date'}
+          {lag > 0 ? `${formatDuration(Math.max(1, lag))} behind` : 'up to date'}
         </Badge>
       </td>
       <td class="actions">
@@ -88,6 +105,7 @@ function PinRow({ pin, thresholdSeconds, focused }: { pin: Pin; thresholdSeconds
 /** The pins section; `focus` is a pin id from the route (#pins/<id>). */
 export function Pins({ state, store, focus }: { state: AppState; store: Store; focus?: string }) {
   const [minutes, setMinutes] = useState(readThreshold);
+  const now = useNow(1000);
   const onThreshold = (v: number): void => {
     if (!Number.isFinite(v) || v <= 0) return;
     setMinutes(v);
@@ -123,7 +141,7 @@ export function Pins({ state, store, focus }: { state: AppState; store: Store; f
               </thead>
               <tbody>
                 {pins.map((p) => (
-                  <PinRow key={p.id} pin={p} thresholdSeconds={minutes * 60} focused={p.id === focus} />
+                  <PinRow key={p.id} pin={p} thresholdSeconds={minutes * 60} focused={p.id === focus} now={now} />
                 ))}
               </tbody>
             </table>

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AdminApiError, AdminClient, readAdminToken } from '../../electron/main/admin-client.js';
 import { AppController } from '../../electron/main/app-controller.js';
@@ -34,6 +34,11 @@ describe('tray app controller against an admin API', () => {
     fake = await startFakeAdmin({ statsIntervalMs: 100, jobItemMs: 100 });
     dataDir = await mkdtemp(join(tmpdir(), 'larder-tray-'));
     await writeFile(join(dataDir, 'admin-token'), `${fake.token}\n`, { mode: 0o600 });
+  });
+  const running: AppController[] = [];
+  afterEach(async () => {
+    // Stop controllers even when a test failed, so nothing keeps the process alive.
+    await Promise.all(running.splice(0).map((c) => c.stop()));
   });
   after(async () => {
     await fake.close();
@@ -61,6 +66,7 @@ describe('tray app controller against an admin API', () => {
       lagThresholdSeconds: 600,
       pollMs: 200,
     });
+    running.push(ctl);
     const last = (): TraySnapshot => rendered[rendered.length - 1]!;
     return { ctl, rendered, toasts, notes, opened, last, supervisorStops };
   }

@@ -76,16 +76,13 @@ async function isolated(): Promise<ChainDaemon> {
 }
 
 test('export a lockfile, a pin and cached OCI content; import into a daemon with no upstream; npm ci and skopeo copy from it', async () => {
-  const T0 = Date.now(); const T = (m: string) => console.error(`T ${m} ${Date.now() - T0}`);
   const app = join(work, 'app');
   const project = await makeProject(app, fixture, upstream.url, { cacheDir: join(work, 'npm-cache-lock') });
   const pinned = fixture.packages.find((p) => p.name === fixture.oldStylePackage)!;
   const pinRef = `npm:${pinned.name}@${pinned.distTags.latest}`;
   await api(source, '/pins', { method: 'POST', body: { ref: pinRef } });
-  T("await api(source, '/pins', { method: 'PO");
   // OCI: pull once through the source daemon so the image is cached there.
   await skopeo(['copy', '--all', '--src-tls-verify=false', '--src-no-creds', `docker://127.0.0.1:${source.d.port}/docker.io/fixtures/small:multi`, `oci:${join(work, 'pulled')}:multi`]);
-  T("await skopeo(['copy', '--all', '--src-tl");
 
   const bundle = join(work, 'site.tar');
   const exp = await cli(source, ['export', '--out', bundle, '--pins', '--lockfile', join(app, 'package-lock.json'), '--prefix', 'oci:hub:']);
@@ -102,9 +99,7 @@ test('export a lockfile, a pin and cached OCI content; import into a daemon with
   assert.deepEqual(listing.slice(1).sort(), manifest.blobs.map((b) => `blobs/sha256/${b.digest.slice(7)}`).sort());
   const extracted = join(work, 'extracted');
   await run('mkdir', ['-p', extracted]);
-  T("await run('mkdir', ['-p', extracted]);");
   await run('tar', ['-xf', bundle, '-C', extracted]);
-  T("await run('tar', ['-xf', bundle, '-C', e");
   for (const name of await readdir(join(extracted, 'blobs', 'sha256'))) {
     assert.equal(sha(await readFile(join(extracted, 'blobs', 'sha256', name))), `sha256:${name}`);
   }
@@ -115,9 +110,7 @@ test('export a lockfile, a pin and cached OCI content; import into a daemon with
 
   // The upstreams go away; a fresh daemon that cannot reach them imports the bundle.
   await upstream.close();
-  T('await upstream.close();');
   await reg.down();
-  T('await reg.down();');
   const site = await isolated();
   const imp = await cli(site, ['import', bundle, '--json']);
   assert.equal(imp.code, 0, imp.stderr);
@@ -136,13 +129,9 @@ test('export a lockfile, a pin and cached OCI content; import into a daemon with
   // npm ci from the site (the lockfile's upstream host is swapped for the site by npm).
   const ci = join(work, 'ci');
   await run('mkdir', ['-p', ci]);
-  T("await run('mkdir', ['-p', ci]);");
   await copyFile(join(app, 'package.json'), join(ci, 'package.json'));
-  T("await copyFile(join(app, 'package.json')");
   await copyFile(join(app, 'package-lock.json'), join(ci, 'package-lock.json'));
-  T("await copyFile(join(app, 'package-lock.j");
   await runNpm(['ci', '--no-audit', '--no-fund', '--ignore-scripts', '--replace-registry-host=127.0.0.1'], { cwd: ci, registry: `${site.d.url}/npm/`, cacheDir: join(work, 'npm-cache-ci') });
-  T("await runNpm(['ci', '--no-audit', '--no-");
   const big = JSON.parse(await readFile(join(ci, 'node_modules', fixture.bigPackage, 'package.json'), 'utf8')) as { version: string };
   assert.ok(big.version);
   assert.equal((await stat(join(ci, 'node_modules', fixture.bigPackage, 'data', 'blob.bin'))).size, fixture.bigTarballBytes);
@@ -151,7 +140,6 @@ test('export a lockfile, a pin and cached OCI content; import into a daemon with
   // skopeo copy from the site: the same image, byte for byte.
   const out = join(work, 'from-site');
   await skopeo(['copy', '--all', '--src-tls-verify=false', '--src-no-creds', `docker://127.0.0.1:${site.d.port}/docker.io/fixtures/small:multi`, `oci:${out}:multi`]);
-  T("await skopeo(['copy', '--all', '--src-tl");
   const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> };
   const multi = small.images.multi!;
   assert.equal(index.manifests[0]?.digest, multi.digest);
@@ -159,7 +147,6 @@ test('export a lockfile, a pin and cached OCI content; import into a daemon with
   for (const name of copied) assert.equal(sha(await readFile(join(out, 'blobs', 'sha256', name))), `sha256:${name}`);
   assert.deepEqual(new Set(copied.map((n) => `sha256:${n}`)), new Set(closure(multi)));
   await reg.up();
-  T('await reg.up();');
 });
 
 test('a corrupt or cut bundle is rejected without committing anything; the full one then imports', async () => {

@@ -8,7 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, open, rm, statfs, unlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rm, stat, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -89,6 +90,7 @@ test('disk full on a tmpfs: hits served, misses streamed through or refused clea
   const small = fixture.packages.filter((p) => p.name !== fixture.bigPackage).map((p) => p.tarballs.at(-1)!);
   const cached = small.slice(0, 3);
   const big = fixture.packages.find((p) => p.name === fixture.bigPackage)!.tarballs.at(-1)!;
+  const bigHex = createHash('sha256').update(await readFile(big.file)).digest('hex');
   let d = await start();
   const admin = adminClient(d.url, await adminToken(d.dataDir));
   for (const t of cached) {
@@ -97,10 +99,26 @@ test('disk full on a tmpfs: hits served, misses streamed through or refused clea
   }
   await waitFor(async () => (await admin.entries(':tgz:')).length === cached.length, 5_000, 'the fills to commit');
 
-  // 1.5 MiB free (the reserve is 1 MB): the 6 MiB tarball cannot be stored, small things still can.
-  const filler = join(disk, 'filler');
-  await fill(filler, 1.5 * 1024 * 1024);
+  // The disk fills up while the 6 MiB tarball is being stored: the transfer fails (never a complete
+  // body that was not stored), nothing is left behind, and the next misses pass through at once.
   assert.equal((await get(`${d.url}/npm/${big.name}`)).headers.get('x-larder-cache'), 'MISS');
+  const filler = join(disk, 'filler');
+  upstream.setDelay(50, 256 * 1024);
+  const res = await fetch(tarballUrl(d, big));
+  assert.equal(res.headers.get('x-larder-cache'), 'MISS');
+  const reader = res.body!.getReader();
+  let received = (await reader.read()).value?.length ?? 0;
+  await fill(filler, 1.5 * 1024 * 1024);
+  await assert.rejects(async () => {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) received += r.value.length;
+  }, /terminated/);
+  assert.ok(received < big.size, `${received} of ${big.size} bytes, then the connection was cut`);
+  upstream.setDelay(0);
+  await waitFor(async () => (await readdir(join(d.dataDir, 'tmp'))).length === 0, 5_000, 'the temp file to go');
+  assert.deepEqual(await admin.entries(`:tgz:${big.name}/`), []);
+  assert.equal(await stat(join(d.dataDir, 'blobs', 'sha256', bigHex.slice(0, 2), bigHex)).catch(() => undefined), undefined);
+
+  // 1.5 MiB free (the reserve is 1 MB): the 6 MiB tarball cannot be stored, small things still can.
   for (let i = 0; i < 2; i++) {
     const r = await get(tarballUrl(d, big));
     assert.equal(r.status, 200);
@@ -112,7 +130,7 @@ test('disk full on a tmpfs: hits served, misses streamed through or refused clea
   assert.equal(ranged.status, 206);
   assert.equal(ranged.headers.get('x-larder-cache'), 'BYPASS');
   assert.equal(ranged.body.length, 1000);
-  assert.equal(upstream.hits(big.urlPath), 3, 'each pass-through is its own upstream fetch');
+  assert.equal(upstream.hits(big.urlPath), 4, 'each pass-through is its own upstream fetch');
   assert.deepEqual(await admin.entries(`:tgz:${big.name}/`), [], 'a pass-through is never indexed');
   assert.ok(((await metric(d.url, 'larder_storage_full_total')) ?? 0) >= 3, 'counted');
   assert.ok((await admin.ok<Array<{ kind: string; message: string }>>('GET', '/activity?kind=error')).some((a) => /disk full/.test(a.message)), 'logged');

@@ -62,6 +62,7 @@ test('a digest mismatch fails every reader, stores nothing, and a retry refetche
     const again = await core.blobs.get(req);
     assert.equal(again.state, 'MISS');
     assert.ok((await collect(again.open())).equals(good));
+    await again.done; // the commit (rename into blobs/) must not race the cleanup
     assert.equal(fetches, 2);
   } finally {
     await core.close();
