@@ -3,6 +3,7 @@
  * reference and fetches its whole closure through the same fetch → verify →
  * commit path a client request takes.
  */
+import { LarderError } from './errors.js';
 import type { Ref } from './refs.js';
 import type { ExpectedDigest } from './types.js';
 
@@ -46,4 +47,14 @@ export async function consume(stream: AsyncIterable<unknown>, onBytes: (n: numbe
     onBytes(len);
   }
   return n;
+}
+
+/**
+ * A pre-warm must store what it fetches: a pass-through answer (the disk is
+ * full) is refused with E_STORAGE_FULL instead of being reported as warmed.
+ */
+export function refuseBypass(served: { state: string; open(): { destroy(): void } }, what: string): void {
+  if (served.state !== 'BYPASS') return;
+  served.open().destroy();
+  throw new LarderError('E_STORAGE_FULL', `${what}: the cache disk is full; nothing can be pre-warmed`);
 }

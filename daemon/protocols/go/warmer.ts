@@ -8,7 +8,7 @@
 import type { ServedBlob } from '../../core/blob-cache.js';
 import { LarderError } from '../../core/errors.js';
 import type { Ref } from '../../core/refs.js';
-import { consume, type Closure, type WarmOptions, type Warmer } from '../../core/warm.js';
+import { consume, refuseBypass, type Closure, type WarmOptions, type Warmer } from '../../core/warm.js';
 import type { GoAdapter, GoArtifact } from './adapter.js';
 import { isCanonicalVersion, isModulePath } from './module-path.js';
 
@@ -46,6 +46,7 @@ export class GoWarmer implements Warmer {
       if (opts.signal.aborted) throw new LarderError('E_SHUTTING_DOWN', `${r.raw}: cancelled`);
       const key = this.go.artifactKey(r.module, r.version, kind);
       const served = await this.go.artifactBlob(r.module, r.version, kind);
+      refuseBypass(served, `${r.module}@${r.version}.${kind}`);
       const got = await this.drain(r, kind, key, served, opts.onBytes);
       keys.push(key);
       bytes += got.bytes;

@@ -9,7 +9,7 @@ import semver from 'semver';
 import { LarderError, notFound } from '../../core/errors.js';
 import { MultiHasher, findMismatch, parseSri } from '../../core/digest.js';
 import type { Ref } from '../../core/refs.js';
-import { consume, type Closure, type WarmOptions, type Warmer } from '../../core/warm.js';
+import { consume, refuseBypass, type Closure, type WarmOptions, type Warmer } from '../../core/warm.js';
 import type { NpmAdapter } from './adapter.js';
 
 type NpmRef = Extract<Ref, { protocol: 'npm' }>;
@@ -73,10 +73,7 @@ export class NpmWarmer implements Warmer {
     const served = await this.npm.tarballBlob(r.name, info.file, opts.expect);
     let fetched = 0;
     let bytes = served.size ?? 0;
-    if (served.state === 'BYPASS') {
-      served.open().destroy();
-      throw new LarderError('E_STORAGE_FULL', `${r.name}@${info.version}: the cache disk is full; nothing can be pre-warmed`);
-    }
+    refuseBypass(served, `${r.name}@${info.version}`);
     if (served.state === 'MISS') {
       bytes = await consume(served.open(), (n) => {
         fetched += n;

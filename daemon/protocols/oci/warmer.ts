@@ -9,7 +9,7 @@
 import type { ServedBlob } from '../../core/blob-cache.js';
 import { LarderError } from '../../core/errors.js';
 import type { Ref } from '../../core/refs.js';
-import { consume, type Closure, type WarmOptions, type Warmer } from '../../core/warm.js';
+import { consume, refuseBypass, type Closure, type WarmOptions, type Warmer } from '../../core/warm.js';
 import type { OciAdapter } from './adapter.js';
 import { BlobService } from './blobs.js';
 
@@ -50,6 +50,7 @@ export class OciWarmer implements Warmer {
       for (let b = queue.shift(); b; b = queue.shift()) {
         if (opts.signal.aborted) throw new LarderError('E_SHUTTING_DOWN', `${r.raw}: cancelled`);
         const served = await this.oci.fetchBlob(closure.remote, closure.name, b.digest);
+        refuseBypass(served, b.digest);
         fetched += await this.drain(r, BlobService.key(closure.remote, b.digest), served, opts.onBytes);
       }
     };

@@ -13,7 +13,7 @@
 import type { ServedBlob } from '../../core/blob-cache.js';
 import { LarderError, notFound, toLarderError } from '../../core/errors.js';
 import type { Ref } from '../../core/refs.js';
-import { consume, type Closure, type WarmOptions, type Warmer } from '../../core/warm.js';
+import { consume, refuseBypass, type Closure, type WarmOptions, type Warmer } from '../../core/warm.js';
 import type { PypiAdapter } from './adapter.js';
 import { isFileOfVersion } from './filenames.js';
 import { normalizeName } from './names.js';
@@ -107,6 +107,7 @@ export class PypiWarmer implements Warmer {
   private async fetchPart(ref: PypiRef, project: string, part: Part, onBytes: (n: number) => void): Promise<{ bytes: number; fetched: number }> {
     const name = `${part.file}${part.metadata ? '.metadata' : ''}`;
     const served: ServedBlob = await this.pypi.fileBlob(project, part.file, part.metadata);
+    refuseBypass(served, part.file);
     if (served.state !== 'MISS') return { bytes: served.size ?? 0, fetched: 0 };
     let fetched = 0;
     let bytes: number;
