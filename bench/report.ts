@@ -67,6 +67,7 @@ export function judge(r: BenchResults): void {
     tarballBigMBps_larderOverVerdaccio: r.load.tarballBig.larder.bytesPerSec / r.load.tarballBig.verdaccio.bytesPerSec,
     packumentFullPerCpuSecond_larderOverVerdaccio: perCpu(r.load.packumentFull.larder) / perCpu(r.load.packumentFull.verdaccio),
     packumentAbbrevPerCpuSecond_larderOverVerdaccio: perCpu(r.load.packumentAbbrev.larder) / perCpu(r.load.packumentAbbrev.verdaccio),
+    tarballSmallPerCpuSecond_larderOverVerdaccio: perCpu(r.load.tarballSmall.larder) / perCpu(r.load.tarballSmall.verdaccio),
     npmCiCold_larderOverDirect: r.npmCi.larder.cold.medianMs / r.npmCi.direct.medianMs,
     npmCiCold_verdaccioOverDirect: r.npmCi.verdaccio.cold.medianMs / r.npmCi.direct.medianMs,
     npmCiWarm_larderOverVerdaccio: r.npmCi.larder.warm.medianMs / r.npmCi.verdaccio.warm.medianMs,
@@ -112,6 +113,7 @@ export function formatReport(r: BenchResults): string {
   loadRow('packumentFull', '  full, hits per server CPU-second', perCpu, 0, false);
   loadRow('packumentAbbrev', '  abbreviated, hits per server CPU-second', perCpu, 0, false);
   loadRow('tarballSmall', `small tarballs, req/s @${c}`, (l) => l.requestsPerSec, 0);
+  loadRow('tarballSmall', '  small tarballs, req per server CPU-second', perCpu, 0, false);
   loadRow('tarballBig', `${fmt(r.fixture.bigTarballBytes / 2 ** 20, 1)} MiB tarball, MB/s @${c}`, (l) => l.bytesPerSec / 1e6, 0);
   loadRow('tarballBig', `${fmt(r.fixture.bigTarballBytes / 2 ** 20, 1)} MiB tarball, req/s @${c}`, (l) => l.requestsPerSec, 1, false);
   const npmCi = r.npmCi;

@@ -66,7 +66,8 @@ export interface Stats {
   bytesSavedToday: number;
   storage: { usedBytes: number; maxBytes: number; highWatermark: number; lowWatermark: number; blobs: number; entries: number };
   remotes: RemoteStats[];
-  pins: { count: number; lagging: number; maxLagSeconds: number };
+  /** `lagging` counts pins whose lag exceeds `lagThresholdSeconds` (config pins.lagThreshold). */
+  pins: { count: number; lagging: number; maxLagSeconds: number; lagThresholdSeconds: number };
   integrityFailures: number;
   evictions: { count: number; bytes: number };
   scrub: ScrubStatus;

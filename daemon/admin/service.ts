@@ -27,6 +27,8 @@ export interface AdminServiceDeps {
   maintenance: Maintenance;
   scrubber: Scrubber;
   budget: Budget;
+  /** Lag (seconds) above which a pin counts as lagging. */
+  lagThresholdSeconds: number;
   remotes: Array<{ name: string; type: string; url: string; offline(): boolean }>;
   isOffline(): boolean;
   setOffline(v: boolean): void;
@@ -50,7 +52,7 @@ export class AdminService {
   stats(): Stats {
     const { stats, pins, runner, scrubber, budget } = this.d;
     const u = this.usage();
-    const lag = pins.lag();
+    const lag = pins.lag(this.d.lagThresholdSeconds);
     const jobs = runner.list();
     return {
       startedAt: stats.startedAt,
@@ -70,7 +72,7 @@ export class AdminService {
         entries: this.d.index.counts().entries,
       },
       remotes: this.d.remotes.map((r) => stats.remoteStats(r.name, r.type, r.url, r.offline())),
-      pins: { count: lag.all.length, lagging: lag.lagging, maxLagSeconds: lag.max },
+      pins: { count: lag.all.length, lagging: lag.lagging, maxLagSeconds: lag.max, lagThresholdSeconds: this.d.lagThresholdSeconds },
       integrityFailures: stats.integrityFailures,
       evictions: { ...this.evictions },
       scrub: { ...scrubber.status },

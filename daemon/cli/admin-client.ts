@@ -4,6 +4,9 @@
  * env, config file): listen address (or publicUrl) and <dataDir>/admin-token.
  */
 import { readFile } from 'node:fs/promises';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import { listenAddress } from '../config/load.js';
@@ -44,41 +47,45 @@ export class AdminClient {
   }
 
   /**
-   * A streaming exchange (bundles): the body may be a stream, the answer's
-   * body is left unread. Errors are raised as for {@link call}.
+   * A streaming exchange (bundles), over node:http so that neither a long
+   * server-side preparation nor a long upload hits a client timeout. The body
+   * may be a stream; a 2xx answer is returned unread, others raise as for
+   * {@link call} (also when the daemon refused an upload before reading it all).
    */
-  async stream(method: string, path: string, body?: { json: unknown } | { stream: AsyncIterable<Uint8Array>; type: string }): Promise<Response> {
+  stream(method: string, path: string, body?: { json: unknown } | { stream: AsyncIterable<Uint8Array>; type: string }): Promise<IncomingMessage> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
-    // undici (Node's fetch) streams an async iterable body; the DOM types do not know that.
-    let payload: string | AsyncIterable<Uint8Array> | undefined;
-    if (body && 'json' in body) {
-      headers['content-type'] = 'application/json';
-      payload = JSON.stringify(body.json);
-    } else if (body) {
-      headers['content-type'] = body.type;
-      payload = body.stream;
-    }
-    let res: Response;
-    try {
-      res = await fetch(`${this.base}/_/api/v1${path}`, { method, headers, body: payload, duplex: 'half' } as unknown as RequestInit);
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause?.code;
-      if (cause === 'ECONNREFUSED' || cause === 'ENOTFOUND') {
-        throw new CliError(`no Larder daemon answers at ${this.base}`, EXIT.unreachable, 'start it with `larder serve`, or pass the same --config/--listen it uses');
-      }
-      throw new CliError(`the exchange with ${this.base} failed: ${cause ?? (err as Error).message}`, EXIT.failed);
-    }
-    if (!res.ok) {
-      const text = await res.text();
-      let err: { code?: string; message?: string } | undefined;
-      try {
-        err = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
-      } catch {
-        err = { message: text.slice(0, 200) };
-      }
-      throw new CliError(`${err?.message ?? `HTTP ${res.status}`}${err?.code ? ` [${err.code}]` : ''}`, res.status === 401 ? EXIT.unauthorized : EXIT.failed);
-    }
-    return res;
+    if (body) headers['content-type'] = 'json' in body ? 'application/json' : body.type;
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      let answered = false;
+      const req = httpRequest(new URL(`${this.base}/_/api/v1${path}`), { method, headers }, (res) => {
+        answered = true;
+        const status = res.statusCode ?? 500;
+        if (status < 300) return resolve(res);
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', () => undefined);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let err: { code?: string; message?: string } | undefined;
+          try {
+            err = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+          } catch {
+            err = { message: text.slice(0, 200) };
+          }
+          reject(new CliError(`${err?.message ?? `HTTP ${status}`}${err?.code ? ` [${err.code}]` : ''}`, status === 401 ? EXIT.unauthorized : EXIT.failed));
+        });
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (answered) return;
+        if (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND') {
+          reject(new CliError(`no Larder daemon answers at ${this.base}`, EXIT.unreachable, 'start it with `larder serve`, or pass the same --config/--listen it uses'));
+        } else reject(new CliError(`the exchange with ${this.base} failed: ${err.code ?? err.message}`, EXIT.failed));
+      });
+      if (!body) req.end();
+      else if ('json' in body) req.end(JSON.stringify(body.json));
+      // An upload cut short by the daemon's answer shows up as that answer.
+      else pipeline(Readable.from(body.stream), req).catch(() => undefined);
+    });
   }
 
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -6,13 +6,11 @@
  * renamed once every announced byte arrived; the import uploads the file as
  * it is read.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, rename, rm, stat } from 'node:fs/promises';
-import { createWriteStream } from 'node:fs';
 import { basename } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { ExportRequest, ImportReport } from '../admin/contract.js';
 import { AdminClient, CliError, EXIT } from './admin-client.js';
 
@@ -38,7 +36,7 @@ export async function exportCommand(c: AdminClient, refs: string[], flags: Flags
     throw new CliError('nothing to export', EXIT.usage, 'give --pins, references, --lockfile FILE or --prefix KEY');
   }
   const res = await c.stream('POST', '/export', { json: req });
-  const expected = Number(res.headers.get('content-length'));
+  const expected = Number(res.headers['content-length']);
   const partial = `${file}.partial`;
   let n = 0;
   const count = new Transform({
@@ -48,8 +46,7 @@ export async function exportCommand(c: AdminClient, refs: string[], flags: Flags
     },
   });
   try {
-    if (!res.body) throw new CliError('the daemon sent no bundle', EXIT.failed);
-    await pipeline(Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>), count, createWriteStream(partial, { mode: 0o644 }));
+    await pipeline(res, count, createWriteStream(partial, { mode: 0o644 }));
     if (Number.isFinite(expected) && n !== expected) throw new CliError(`the bundle was cut short (${n} of ${expected} bytes)`, EXIT.failed);
     await rename(partial, file);
   } catch (err) {
@@ -66,7 +63,9 @@ export async function importCommand(c: AdminClient, args: string[], flags: Flags
   if (!file || extra !== undefined) throw new CliError('larder import needs exactly one FILE', EXIT.usage, 'e.g. larder import site.tar');
   const size = (await stat(file)).size;
   const res = await c.stream('POST', '/import', { stream: createReadStream(file, { highWaterMark: 1024 * 1024 }), type: 'application/x-tar' });
-  const r = (await res.json()) as ImportReport;
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  const r = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ImportReport;
   if (flags.json) out(JSON.stringify(r));
   else {
     out(`imported ${file} (${mb(size)}): ${r.blobs.added} blobs added (${mb(r.bytes)}), ${r.blobs.present} already present; ` +

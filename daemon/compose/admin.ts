@@ -125,6 +125,7 @@ export async function buildAdmin(p: AdminParts) {
     maintenance,
     scrubber,
     budget,
+    lagThresholdSeconds: cfg.pins.lagThreshold / 1000,
     remotes: p.remotes,
     isOffline: p.isOffline,
     setOffline: p.setOffline,

@@ -109,7 +109,8 @@ export class BlobCache {
     if (active.kind === 'bypass') return active.take() ?? this.bypass(req, await this.open(req, this.controller.signal));
     const { fill, committed } = active;
     return {
-      state: 'MISS',
+      // Joining a fill that already verified costs no upstream traffic: that is a hit.
+      state: fill.state === 'verified' ? 'HIT' : 'MISS',
       size: fill.knownSize,
       mediaType: req.mediaType,
       digest: fill.result?.digest,

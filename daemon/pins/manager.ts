@@ -245,9 +245,9 @@ export class PinManager {
     for (const [id, r] of want) if (!this.opts.table.get(id)) await this.add(r, { source: 'file', actor: 'pin-file' }).catch(() => undefined);
   }
 
-  /** Largest lag and the number of lagging pins (for metrics and stats). */
-  lag(): { max: number; lagging: number; all: number[] } {
+  /** Largest lag and the number of pins lagging past `threshold` seconds (for metrics and stats). */
+  lag(threshold = 0): { max: number; lagging: number; all: number[] } {
     const all = this.list().map((p) => p.lagSeconds);
-    return { max: Math.max(0, ...all), lagging: all.filter((l) => l > 0).length, all };
+    return { max: Math.max(0, ...all), lagging: all.filter((l) => l > threshold).length, all };
   }
 }

@@ -157,9 +157,9 @@ export class AppController {
   }
 
   async prewarmFromFile(): Promise<void> {
-    const files = await this.deps.pickFiles();
-    if (!files || files.length === 0) return;
     try {
+      const files = await this.deps.pickFiles();
+      if (!files || files.length === 0) return;
       const job = await this.deps.client.startJob({ files });
       this.deps.toast('Pre-warm started', `${job.total} items from ${files.map((f) => f.name).join(', ')}`);
       this.deps.openDashboard('prewarm');

@@ -102,6 +102,7 @@ async function main(): Promise<void> {
     { isAppSender: windows.isAppSender, daemonOrigin: () => cfg.daemonUrl, log },
   );
 
+  app.on('second-instance', () => void windows.openDashboard().catch(() => undefined));
   // A tray app keeps running with no windows open.
   app.on('window-all-closed', () => undefined);
   let quitting = false;

@@ -1,7 +1,8 @@
 /**
  * A small server-sent-events parser for the main process (Node has no
  * EventSource): feed it text chunks, get complete events back. Follows the
- * HTML spec's field rules (event, data lines joined by \n, comments, CRLF).
+ * HTML spec's rules: lines end in CRLF, LF or CR; an empty line dispatches;
+ * `event`, `data` (joined by \n) and `id` fields; `:` comments.
  */
 
 /** One dispatched event. */
@@ -11,40 +12,49 @@ export interface SseMessage {
   id?: string;
 }
 
-/** Incremental parser; keeps the partial frame between chunks. */
+/** Incremental parser; keeps the partial line and event between chunks. */
 export class SseParser {
   private buf = '';
+  private event = '';
+  private data: string[] = [];
+  private id: string | undefined;
 
   /** Adds a chunk and returns the events it completed. */
   push(chunk: string): SseMessage[] {
     this.buf += chunk;
     const out: SseMessage[] = [];
-    for (;;) {
-      const m = /\r\n\r\n|\n\n|\r\r/.exec(this.buf);
-      if (!m) break;
-      const frame = this.buf.slice(0, m.index);
-      this.buf = this.buf.slice(m.index + m[0].length);
-      const ev = parseFrame(frame);
-      if (ev) out.push(ev);
+    let start = 0;
+    for (let i = 0; i < this.buf.length; i++) {
+      const c = this.buf[i];
+      if (c !== '\n' && c !== '\r') continue;
+      // A CR at the very end may be the first half of a CRLF: wait for more.
+      if (c === '\r' && i === this.buf.length - 1) break;
+      this.line(this.buf.slice(start, i), out);
+      if (c === '\r' && this.buf[i + 1] === '\n') i++;
+      start = i + 1;
     }
+    this.buf = this.buf.slice(start);
     return out;
   }
-}
 
-function parseFrame(frame: string): SseMessage | undefined {
-  let event = 'message';
-  const data: string[] = [];
-  let id: string | undefined;
-  for (const line of frame.split(/\r\n|\n|\r/)) {
-    if (line === '' || line.startsWith(':')) continue;
+  private line(line: string, out: SseMessage[]): void {
+    if (line === '') {
+      if (this.data.length > 0) {
+        const ev: SseMessage = { event: this.event || 'message', data: this.data.join('\n') };
+        if (this.id !== undefined) ev.id = this.id;
+        out.push(ev);
+      }
+      this.event = '';
+      this.data = [];
+      return;
+    }
+    if (line.startsWith(':')) return;
     const i = line.indexOf(':');
     const field = i < 0 ? line : line.slice(0, i);
     let value = i < 0 ? '' : line.slice(i + 1);
     if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'event') event = value;
-    else if (field === 'data') data.push(value);
-    else if (field === 'id') id = value;
+    if (field === 'event') this.event = value;
+    else if (field === 'data') this.data.push(value);
+    else if (field === 'id') this.id = value;
   }
-  if (data.length === 0) return undefined;
-  return id === undefined ? { event, data: data.join('\n') } : { event, data: data.join('\n'), id };
 }

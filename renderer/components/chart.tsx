@@ -50,7 +50,7 @@ function options(p: TimeChartProps, width: number): uPlot.Options {
       { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
       { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 70, values: (_u, vals) => vals.map((v) => p.format(v)) },
     ],
-    series: [{}, ...p.series.map((s) => ({ label: s.label, stroke: s.stroke.startsWith('--') ? cssVar(s.stroke, '#36c') : s.stroke, fill: s.fill, width: 2, spanGaps: false, value: fmt, points: { size: 5 } }))],
+    series: [{}, ...p.series.map((s) => ({ label: s.label, stroke: s.stroke.startsWith('--') ? cssVar(s.stroke, '#36c') : s.stroke, fill: s.fill, width: 2, spanGaps: false, value: fmt, points: { show: true, size: 6 } }))],
   };
 }
 

@@ -70,7 +70,7 @@ function RemoteRow({ r }: { r: RemoteStats }) {
       <th scope="row">
         {r.name} <span class="muted">{r.type}</span>
       </th>
-      <td class="url">{r.url}</td>
+      <td class="url hide-narrow">{r.url}</td>
       <td>
         <Badge tone={h.tone} title={r.lastError}>
           {h.label}
@@ -93,7 +93,7 @@ function Remotes({ s }: { s: Stats }) {
       <thead>
         <tr>
           <th scope="col">Remote</th>
-          <th scope="col">URL</th>
+          <th scope="col" class="hide-narrow">URL</th>
           <th scope="col">Health</th>
           <th scope="col">Stale serves</th>
           <th scope="col">Last success</th>

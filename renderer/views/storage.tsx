@@ -8,6 +8,7 @@ import type { Stats } from '../../daemon/admin/contract.js';
 import { api, toFailure } from '../api.js';
 import { Badge, LoadableView, Progress, Stat } from '../components/status.js';
 import { formatAgo, formatBytes, formatCount, formatPercent } from '../format.js';
+import { bridge } from '../host.js';
 import type { AppState, Store } from '../state/store.js';
 import { storageTone } from './overview.js';
 
@@ -16,6 +17,7 @@ type Action = 'scrub' | 'gc' | 'evict';
 function Actions({ running }: { running: boolean }) {
   const [busy, setBusy] = useState<Action>();
   const [result, setResult] = useState<{ ok: boolean; text: string }>();
+  const host = bridge();
   const run = async (a: Action): Promise<void> => {
     setBusy(a);
     setResult(undefined);
@@ -45,6 +47,11 @@ function Actions({ running }: { running: boolean }) {
         <button type="button" class="btn" disabled={busy !== undefined} onClick={() => void run('evict')}>
           {busy === 'evict' ? 'Evicting…' : 'Evict to low watermark'}
         </button>
+        {host ? (
+          <button type="button" class="btn" onClick={() => void host.openDataFolder()}>
+            Open data folder
+          </button>
+        ) : null}
       </div>
       {result ? (
         <div class={result.ok ? 'ok-text' : 'error-text'} role={result.ok ? 'status' : 'alert'} data-testid="storage-result">

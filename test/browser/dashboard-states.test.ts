@@ -106,21 +106,20 @@ describe('dashboard states against the fake admin API', { concurrency: false }, 
 
   it('uses the Electron bridge when window.larder is present: native lockfile picker and navigation pushes', async () => {
     const page = await browser.context.newPage();
-    await page.addInitScript(() => {
-      const listeners: Array<(p: { route: string }) => void> = [];
-      const w = window as unknown as Record<string, unknown>;
-      w.__navigate = (route: string) => listeners.forEach((l) => l({ route }));
-      w.larder = {
-        getAppInfo: async () => ({ version: '0.1.0', platform: 'linux', daemonUrl: location.origin, managed: true }),
-        openExternal: async () => true,
-        pickLockfile: async () => [{ name: 'requirements.txt', content: 'requests==2.32.3\nurllib3==2.2.2\n' }],
-        openDataFolder: async () => true,
-        onNavigate: (l: (p: { route: string }) => void) => listeners.push(l),
-      };
+    // A string, not a function: tsx would inject helpers the page does not have.
+    await page.addInitScript({
+      content: `
+        const listeners = [];
+        window.__navigate = (route) => listeners.forEach((l) => l({ route }));
+        window.larder = {
+          getAppInfo: async () => ({ version: '0.1.0', platform: 'linux', daemonUrl: location.origin, managed: true }),
+          openExternal: async () => true,
+          pickLockfile: async () => [{ name: 'requirements.txt', content: 'requests==2.32.3\\nurllib3==2.2.2\\n' }],
+          openDataFolder: async () => true,
+          onNavigate: (l) => listeners.push(l),
+        };`,
     });
     await page.goto(`${fake.url}/_/ui/#prewarm`);
-    await page.waitForTimeout(1500);
-    await page.screenshot({ path: 'test/artifacts/dbg-bridge.png' });
     await page.getByRole('button', { name: 'Choose lockfile…' }).click();
     await page.getByText('requirements.txt').first().waitFor();
     await page.getByRole('button', { name: 'Start pre-warm' }).click();

@@ -18,7 +18,7 @@ export function makeStats(over: Partial<Stats> = {}): Stats {
     bytesSavedToday: 3 * 1024 * 1024,
     storage: { usedBytes: 100, maxBytes: 1000, highWatermark: 0.9, lowWatermark: 0.8, blobs: 3, entries: 4 },
     remotes: [remote],
-    pins: { count: 0, lagging: 0, maxLagSeconds: 0 },
+    pins: { count: 0, lagging: 0, maxLagSeconds: 0, lagThresholdSeconds: 900 },
     integrityFailures: 0,
     evictions: { count: 0, bytes: 0 },
     scrub: { running: false, checked: 0, corrupt: 0, repaired: 0, bytesPerSecond: 0 },

@@ -59,7 +59,7 @@ describe('tray model', () => {
 
   it('a pin past the lag threshold: lagging icon, worst lag in tooltip and status line', () => {
     const pins = [makePin('a'), makePin('b', { lagSeconds: 2 * HOUR + 300, changeSeenAt: 1 })];
-    const s = snap({ pins, stats: makeStats({ pins: { count: 2, lagging: 1, maxLagSeconds: 2 * HOUR + 300 } }) });
+    const s = snap({ pins, stats: makeStats({ pins: { count: 2, lagging: 1, maxLagSeconds: 2 * HOUR + 300, lagThresholdSeconds: 900 } }) });
     assert.equal(trayState(s), 'lagging');
     assert.match(tooltip(s), /Worst lag: 2h 5m/);
     assert.equal(statusLine(s), 'Hit rate 80% · lag 2h 5m');

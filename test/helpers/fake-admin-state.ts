@@ -61,7 +61,7 @@ export class FakeAdminState {
       bytesSavedToday: this.bytes.cache,
       storage: { ...this.storage },
       remotes: this.remotes.map((x) => ({ ...x, offline: x.offline || this.offline, health: this.offline ? 'offline' : x.health })),
-      pins: { count: this.pins.length, lagging, maxLagSeconds: Math.max(0, ...this.pins.map((p) => p.lagSeconds)) },
+      pins: { count: this.pins.length, lagging, maxLagSeconds: Math.max(0, ...this.pins.map((p) => p.lagSeconds)), lagThresholdSeconds: 900 },
       integrityFailures: this.integrityFailures,
       evictions: { ...this.evictions },
       scrub: { ...this.scrub },
