@@ -85,7 +85,7 @@ export class FsBlobStore implements BlobStore {
 
   createReadStream(digest: string, range?: { start: number; end: number }): Readable {
     const file = this.paths.blob(digest).file;
-    return createReadStream(file, range ? { start: range.start, end: range.end, highWaterMark: 256 * 1024 } : { highWaterMark: 256 * 1024 });
+    return createReadStream(file, range ? { start: range.start, end: range.end, highWaterMark: 64 * 1024 } : { highWaterMark: 64 * 1024 });
   }
 
   readAll(digest: string): Promise<Buffer> {
