@@ -104,10 +104,8 @@ export async function importBundle(d: ImportDeps, source: AsyncIterable<Buffer>)
     const now = Date.now();
     let added = 0;
     let updated = 0;
-    const unknown = new Set<string>();
+    const unknown = new Set(manifest.entries.map((e) => e.key.split(':')[1] ?? '').filter((r) => r && !d.remotes.has(r)));
     for (const e of writes) {
-      const remote = e.key.split(':')[1];
-      if (remote && !d.remotes.has(remote)) unknown.add(remote);
       const prev = d.index.getEntry(e.key);
       const rows = entryDigests(e).map((dg): [string, BlobMeta] => [dg, { size: sizes.get(dg)!, createdAt: now, lastAccess: now }]);
       await d.index.putEntry(e, rows);

@@ -3,7 +3,8 @@
  * The region's and the edge's own upstreams are dead ports (no fallback), so
  * whatever the edge serves came through its parent: OCI (real skopeo, path-
  * prefix layout), PyPI (project page and a file listed on it), Go modules
- * and generic HTTP files, byte for byte, each fetched upstream once.
+ * and generic HTTP files, byte for byte, each fetched upstream once; and an
+ * OCI pin made at the root is replicated to the edge.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -19,7 +20,8 @@ import { pushImage, skopeo } from '../helpers/oci/push.js';
 import { startRegistry, type RunningRegistry } from '../helpers/oci/registry.js';
 import { PypiUpstream } from '../helpers/pypi/index-server.js';
 import { buildWheel } from '../helpers/pypi/wheels.js';
-import { startNode, type ChainDaemon } from '../helpers/edge-chain.js';
+import type { Pin } from '../../daemon/admin/contract.js';
+import { api, startNode, until, type ChainDaemon } from '../helpers/edge-chain.js';
 
 const DEAD = 'http://127.0.0.1:9';
 const wheel = buildWheel({ name: 'Chain_Pkg', version: '1.2' });
@@ -39,6 +41,7 @@ before(async () => {
   work = await mkdtemp(join(tmpdir(), 'larder-edge-protocols-'));
   [reg, small, py] = await Promise.all([startRegistry(), buildSmallLayout(), PypiUpstream.start({ Chain_Pkg: [{ wheel }] })]);
   await pushImage(small, 'multi', reg, 'fixtures/small');
+  await pushImage(small, 'single', reg, 'fixtures/small');
   await writeProxyDir(join(work, 'goproxy'), [mod]);
   goProxy = await serveProxyDir(join(work, 'goproxy'));
   await mkdir(join(work, 'files', 'dist'), { recursive: true });
@@ -116,4 +119,21 @@ test('generic HTTP files', async () => {
   const again = await fetch(`${edge.d.url}/files/web/dist/tool-1.0.tar.gz`);
   await again.arrayBuffer();
   assert.equal(files.hitCount('/dist/tool-1.0.tar.gz'), 1);
+});
+
+test('an OCI pin made at the root reaches the edge, closure included', async () => {
+  const [root] = nodes;
+  const ref = 'oci:docker.io/fixtures/small:single';
+  await api(root!, '/pins', { method: 'POST', body: { ref } });
+  const pin = await until('the edge to hold the OCI pin', async () => {
+    const p = (await api<Pin[]>(edge, '/pins')).find((x) => x.ref === ref);
+    return p?.status === 'ok' && p.source === 'parent' ? p : undefined;
+  }, 30_000, async () => JSON.stringify(await Promise.all(nodes.map(async (n) => ({ pins: await api(n, '/pins'), rep: (await api<{ replication?: unknown }>(n, '/stats')).replication })))));
+  const single = small.images.single!;
+  assert.equal(pin.resolved, single.digest);
+  for (const b of single.blobs) {
+    const res = await fetch(`${edge.d.url}/v2/docker.io/fixtures/small/blobs/${b.digest}`);
+    assert.equal(sha(Buffer.from(await res.arrayBuffer())), b.digest.slice(7));
+    assert.equal(res.headers.get('x-larder-cache'), 'HIT', `${b.digest} was fetched before the pin was reported`);
+  }
 });
