@@ -34,9 +34,9 @@ export interface TrayActions {
 
 const MAX_PINS_IN_MENU = 25;
 
-/** Worst replication lag over pins (seconds). */
+/** Worst replication lag over pins and, on an edge site, behind its parent (seconds). */
 export function worstLag(s: TraySnapshot): number {
-  return Math.max(0, s.stats?.pins.maxLagSeconds ?? 0, ...s.pins.map((p) => p.lagSeconds));
+  return Math.max(0, s.stats?.pins.maxLagSeconds ?? 0, s.stats?.replication?.lagSeconds ?? 0, ...s.pins.map((p) => p.lagSeconds));
 }
 
 /** Icon state: error > stale (offline/unreachable upstream) > lagging > healthy. */
@@ -45,7 +45,8 @@ export function trayState(s: TraySnapshot): TrayState {
   if (s.pins.some((p) => p.status === 'error')) return 'error';
   const st = s.stats;
   if (st.offline || st.remotes.some((r) => r.health === 'down' || r.health === 'offline' || r.health === 'degraded')) return 'stale';
-  if (st.pins.lagging > 0 || s.pins.some((p) => p.status === 'lagging' || p.lagSeconds >= s.lagThresholdSeconds)) return 'lagging';
+  if (st.pins.lagging > 0 || (st.replication?.lagSeconds ?? 0) >= s.lagThresholdSeconds) return 'lagging';
+  if (s.pins.some((p) => p.status === 'lagging' || p.lagSeconds >= s.lagThresholdSeconds)) return 'lagging';
   return 'healthy';
 }
 

@@ -146,6 +146,18 @@ export function Overview({ state, store }: { state: AppState; store: Store }) {
                 {s.pins.maxLagSeconds > 0 ? ` · worst lag ${formatDuration(s.pins.maxLagSeconds)}` : ''}
               </p>
             ) : null}
+            {s.replication ? (
+              <p class="summary" data-testid="replication-summary">
+                Replicating from {s.replication.parent} · {s.replication.connected ? <Badge tone="ok">connected</Badge> : <Badge tone="warn">parent unreachable</Badge>}
+                {` · change ${s.replication.appliedSeq}/${s.replication.parentSeq} · `}
+                {s.replication.lagSeconds > 0 ? <Badge tone="warn">lag {formatDuration(s.replication.lagSeconds)}</Badge> : <Badge tone="ok">caught up</Badge>}
+              </p>
+            ) : null}
+            {s.children?.length ? (
+              <p class="summary" data-testid="children-summary">
+                {s.children.length} child site{s.children.length === 1 ? '' : 's'} · worst lag {formatDuration(Math.max(0, ...s.children.map((c) => c.lagSeconds)))}
+              </p>
+            ) : null}
           </>
         )}
       </LoadableView>

@@ -67,6 +67,14 @@ describe('tray model', () => {
     assert.equal(trayState(snap({ pins: [makePin('c', { lagSeconds: 60 })] })), 'healthy');
   });
 
+  it('an edge site behind its parent: replication lag shows as the worst lag and past the threshold as lagging', () => {
+    const replication = { parent: 'http://region:7420', appliedSeq: 3, parentSeq: 5, lagSeconds: HOUR, connected: false };
+    const s = snap({ stats: makeStats({ replication }) });
+    assert.equal(trayState(s), 'lagging');
+    assert.match(tooltip(s), /Worst lag: 1h/);
+    assert.equal(trayState(snap({ stats: makeStats({ replication: { ...replication, lagSeconds: 30 } }) })), 'healthy');
+  });
+
   it('daemon down or a pin in error: error icon; starting: stale icon', () => {
     const down = snap({ daemon: 'down', stats: undefined, error: 'connect ECONNREFUSED' });
     assert.equal(trayState(down), 'error');
