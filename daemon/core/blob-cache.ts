@@ -8,6 +8,7 @@
 import { setMaxListeners } from 'node:events';
 import { Readable } from 'node:stream';
 import { LarderError, notFound, toLarderError } from './errors.js';
+import { commitFilled } from './commit-entry.js';
 import { Fill } from './fill.js';
 import { bypassBlob } from './pass-through.js';
 import { StorageGuard, isNoSpace } from './storage-guard.js';
@@ -217,26 +218,14 @@ export class BlobCache {
     fill.once('failed', () => this.fills.delete(req.key));
     const committed = fill
       .run(res.body, async (r) => {
-        await temp.commit(r.digest);
-        const now = clock.now();
-        const entry: Entry = {
+        await commitFilled(this.deps, temp, r, {
           key: req.key,
-          digest: r.digest,
-          size: r.size,
           mediaType,
-          verified: r.digests,
-          fetchedAt: now,
+          fetchedAt: clock.now(),
           expiresAt: IMMUTABLE_EXPIRY,
           immutable: true,
           meta: req.meta,
-        };
-        try {
-          await index.putEntry(entry, [[r.digest, { size: r.size, createdAt: now, lastAccess: now }]]);
-        } catch (err) {
-          // Verified bytes reached the clients but could not be indexed: do not leave an unindexed file behind.
-          if (!index.getBlob(r.digest)) await blobs.delete(r.digest).catch(() => undefined);
-          throw err;
-        }
+        });
       })
       .then(
         (r) => events.fillFinished?.(req.key, 'ok', r.size, clock.now() - started),

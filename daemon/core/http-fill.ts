@@ -6,6 +6,7 @@
  * indexed unless every expected digest and the size matched.
  */
 import { LarderError, toLarderError } from './errors.js';
+import { commitFilled } from './commit-entry.js';
 import { Fill } from './fill.js';
 import { header } from './upstream-status.js';
 import { verifyingStream } from './pass-through.js';
@@ -83,21 +84,15 @@ export async function startHttpFill(deps: CoreDeps, req: HttpCacheRequest, res: 
 
   const committed = fill
     .run(res.body, async (r) => {
-      await temp.commit(r.digest);
-      const now = clock.now();
-      const entry: Entry = {
+      const entry = await commitFilled(deps, temp, r, {
         key: req.key,
-        digest: r.digest,
-        size: r.size,
         mediaType,
-        verified: r.digests,
         validators,
         fetchedAt: at.received,
         expiresAt: at.expiry,
         immutable: req.immutable,
         meta,
-      };
-      await index.putEntry(entry, [[r.digest, { size: r.size, createdAt: now, lastAccess: now }]]);
+      });
       try {
         await req.onCommitted?.(entry, at.previous);
       } catch {
