@@ -110,6 +110,8 @@ test('the last bytes are held back until the digest verifies', async () => {
     release();
     await new Promise((r) => s.once('end', r));
     assert.equal(got, body.length);
+    // The reader ends at verification; the commit (rename + index) finishes after it.
+    await served.done;
   } finally {
     await core.close();
   }
