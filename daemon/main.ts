@@ -35,7 +35,7 @@ import { FsBlobStore } from './storage/fs-blob-store.js';
 import { LruHotCache } from './storage/hot-cache.js';
 import { LmdbIndex } from './storage/lmdb-index.js';
 import { DataPaths } from './storage/paths.js';
-import { DiskSpace, indexReserve } from './storage/disk-space.js';
+import { DiskSpace, FreeSpace, indexReserve } from './storage/disk-space.js';
 import { reconcile, type RecoveryReport } from './storage/recovery.js';
 import { GotUpstreamClient } from './upstream/client.js';
 import { Remote } from './upstream/remote.js';
@@ -94,9 +94,10 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   }
   const paths = new DataPaths(cfg.dataDir);
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
-  const blobs = new FsBlobStore(paths);
+  const freeSpace = new FreeSpace(cfg.dataDir);
+  const blobs = new FsBlobStore(paths, freeSpace);
   await blobs.init();
-  const space = new DiskSpace(cfg.dataDir, indexReserve(cfg.storage.minFree));
+  const space = new DiskSpace(freeSpace, indexReserve(cfg.storage.minFree));
   const index = new LmdbIndex(paths.indexDir, { beforeWrite: (kind) => space.beforeIndexWrite(kind) });
   const recovery = await reconcile(blobs, index);
   log.info({ dataDir: cfg.dataDir, ...recovery }, 'store reconciled');
@@ -251,6 +252,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
         setTimeout(() => server.closeAllConnections(), 5_000).unref();
       });
       documents!.abortAll();
+      await Promise.race([documents!.drain(), new Promise((r) => setTimeout(r, 10_000).unref())]);
       await Promise.race([httpCache.drain(), new Promise((r) => setTimeout(r, 10_000).unref())]);
       httpCache.abortAll();
       await Promise.race([blobCache!.drain(), new Promise((r) => setTimeout(r, 10_000).unref())]);

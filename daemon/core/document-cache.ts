@@ -51,6 +51,9 @@ export class DocumentCache {
   private readonly guard: StorageGuard;
   /** Documents that could not be stored (disk full), answered from memory. */
   private readonly held: HeldBodies;
+  /** Entries whose bodies are still being written (served from `unwritten` meanwhile), by key. */
+  private readonly writing = new Map<string, { entry: Entry; done: Promise<void> }>();
+  private readonly unwritten = new Map<string, Buffer>();
 
   constructor(
     private readonly deps: CoreDeps,
@@ -68,7 +71,7 @@ export class DocumentCache {
 
   /** Returns a fresh enough entry, revalidating or fetching it as needed. */
   async get(req: DocumentRequest, opts: { forceRefresh?: boolean } = {}): Promise<ServedDocument> {
-    const entry = this.deps.index.getEntry(req.key);
+    const entry = this.deps.index.getEntry(req.key) ?? this.writing.get(req.key)?.entry;
     const now = this.deps.clock.now();
     if (entry && entry.deriveTag === req.deriveTag && entry.expiresAt > now && !opts.forceRefresh) {
       return { state: 'HIT', entry };
@@ -80,7 +83,7 @@ export class DocumentCache {
   /** Reads a variant body (hot cache first). */
   async variant(ref: VariantRef): Promise<Buffer> {
     this.access.touch(ref.digest);
-    const hit = this.deps.hot.get(ref.digest) ?? this.held.get(ref.digest);
+    const hit = this.deps.hot.get(ref.digest) ?? this.unwritten.get(ref.digest) ?? this.held.get(ref.digest);
     if (hit) return hit;
     const body = await this.deps.blobs.readAll(ref.digest);
     if (body.length <= this.deps.hotMaxBody) this.deps.hot.set(ref.digest, body);
@@ -89,7 +92,7 @@ export class DocumentCache {
 
   /** The stored raw upstream document. */
   async raw(entry: Entry): Promise<Buffer> {
-    return this.held.get(entry.digest) ?? this.deps.blobs.readAll(entry.digest);
+    return this.unwritten.get(entry.digest) ?? this.held.get(entry.digest) ?? this.deps.blobs.readAll(entry.digest);
   }
 
   private async refresh(req: DocumentRequest, entry: Entry | undefined): Promise<ServedDocument> {
@@ -148,9 +151,11 @@ export class DocumentCache {
   }
 
   /**
-   * Writes the raw document and its variants, then indexes them. When the
-   * disk is full the entry is returned unstored, its bodies held in memory
-   * (E_STORAGE_FULL when they do not fit there either).
+   * Derives the variants and starts writing the raw document and its
+   * variants, then their index entry (see `write`); the entry is answered
+   * from memory meanwhile. When the disk is full the entry is returned
+   * unstored, its bodies held in memory (E_STORAGE_FULL when they do not fit
+   * there either).
    */
   private async store(
     req: DocumentRequest,
@@ -160,7 +165,7 @@ export class DocumentCache {
     expiresAt: number,
   ): Promise<{ entry: Entry; stored: boolean }> {
     const derived = await req.derive(raw);
-    const { blobs, hot, index } = this.deps;
+    const { hot } = this.deps;
     const rawDigest = `sha256:${sha256Hex(raw)}`;
     const rows: Array<[string, BlobMeta]> = [[rawDigest, { size: raw.length, createdAt: fetchedAt, lastAccess: fetchedAt }]];
     const bodies: Array<[string, Buffer]> = [[rawDigest, raw]];
@@ -186,18 +191,49 @@ export class DocumentCache {
       meta: derived.meta,
     };
     if (await this.guard.room(bodies.reduce((n, [, b]) => n + b.length, 0))) {
-      try {
-        for (const [digest, body] of bodies) await blobs.writeAll(digest, body);
-        await index.putEntry(entry, rows);
-        return { entry, stored: true };
-      } catch (err) {
-        if (!isNoSpace(err)) throw err;
-        this.guard.markFull();
-      }
+      this.write(entry, bodies, rows);
+      return { entry, stored: true };
     }
     this.guard.report(req.key);
     if (!this.held.hold(bodies)) throw storageFullError(req.key);
     return { entry, stored: false };
+  }
+
+  /**
+   * Writes the bodies (each through the commit protocol; they overlap) and
+   * then the index entry, after any earlier write of the same key. The
+   * client that caused the fetch does not wait for the disk: a mutable
+   * document lost to a crash before this ends is simply fetched again. A
+   * failed write leaves the bodies held in memory for requests that already
+   * have the entry; the next request fetches the document anew.
+   */
+  private write(entry: Entry, bodies: Array<[string, Buffer]>, rows: Array<[string, BlobMeta]>): void {
+    const { blobs, index } = this.deps;
+    const before = this.writing.get(entry.key)?.done;
+    for (const [digest, body] of bodies) this.unwritten.set(digest, body);
+    const slot = { entry, done: Promise.resolve() };
+    this.writing.set(entry.key, slot);
+    slot.done = (async () => {
+      try {
+        await before;
+        await Promise.all(bodies.map(([digest, body]) => blobs.writeAll(digest, body)));
+        await index.putEntry(entry, rows);
+      } catch (err) {
+        this.held.hold(bodies);
+        if (isNoSpace(err)) {
+          this.guard.markFull();
+          this.guard.report(entry.key);
+        }
+      } finally {
+        for (const [digest] of bodies) this.unwritten.delete(digest);
+        if (this.writing.get(entry.key) === slot) this.writing.delete(entry.key);
+      }
+    })();
+  }
+
+  /** Waits until every document write in flight has ended (shutdown, tests). */
+  async drain(): Promise<void> {
+    await Promise.all([...this.writing.values()].map((w) => w.done));
   }
 
   abortAll(): void {

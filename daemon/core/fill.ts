@@ -19,6 +19,8 @@ import type { ExpectedDigest, HashAlgo } from './types.js';
 
 export const HOLDBACK = 64 * 1024;
 const READ_CHUNK = 256 * 1024;
+/** Bodies up to this size are also kept in memory while they fill: readers skip the temp-file reads. */
+const MEMORY_BODY = 256 * 1024;
 
 export interface FillSpec {
   key: string;
@@ -44,6 +46,8 @@ export class Fill extends EventEmitter {
   /** `sha256:<hex>` once the verified body was committed to the CAS. */
   stored: string | undefined;
   private readers = 0;
+  /** The body so far while it is small (dropped once it outgrows MEMORY_BODY). */
+  private memory: Buffer[] | undefined = [];
   private finished = false;
   private closed = false;
   readonly done: Promise<FillResult>;
@@ -85,6 +89,10 @@ export class Fill extends EventEmitter {
           throw new LarderError('E_UPSTREAM', `${this.spec.key}: upstream body exceeds ${this.spec.maxBytes} bytes`);
         }
         await this.temp.write(chunk);
+        if (this.memory) {
+          if (hasher.bytes <= MEMORY_BODY) this.memory.push(chunk);
+          else this.memory = undefined;
+        }
         this.emit('progress');
       }
       const digests = hasher.digests();
@@ -170,6 +178,12 @@ export class Fill extends EventEmitter {
           const stop = end === undefined ? fill.safe : Math.min(fill.safe, end + 1);
           if (pos < stop) {
             const len = Math.min(stop - pos, READ_CHUNK);
+            const held = fill.fromMemory(pos, len);
+            if (held) {
+              pos += held.length;
+              if (!stream.push(held)) return;
+              continue;
+            }
             const buf = Buffer.allocUnsafe(len);
             const n = await fill.temp.read(buf, pos, len);
             if (stream.destroyed) return;
@@ -196,6 +210,17 @@ export class Fill extends EventEmitter {
     return stream;
   }
 
+  /** Up to `len` bytes at `pos` from the in-memory copy, when there is one. */
+  private fromMemory(pos: number, len: number): Buffer | undefined {
+    if (!this.memory) return undefined;
+    let start = 0;
+    for (const chunk of this.memory) {
+      if (pos < start + chunk.length) return chunk.subarray(pos - start, Math.min(chunk.length, pos - start + len));
+      start += chunk.length;
+    }
+    return undefined;
+  }
+
   /** Whether the temp file is closed: a reader opened now must read the committed blob (`stored`) instead. */
   get released(): boolean {
     return this.closed;
@@ -204,6 +229,7 @@ export class Fill extends EventEmitter {
   private async maybeRelease(): Promise<void> {
     if (this.finished && this.readers === 0 && !this.closed) {
       this.closed = true;
+      this.memory = undefined;
       await this.temp.release();
     }
   }

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BlobStore, TempBlob } from '../core/ports.js';
-import { freeBytes } from './disk-space.js';
+import { FreeSpace } from './disk-space.js';
 import { DataPaths } from './paths.js';
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -29,7 +29,7 @@ class FsTempBlob implements TempBlob {
   constructor(
     readonly path: string,
     private readonly handle: FileHandle,
-    private readonly paths: DataPaths,
+    private readonly store: FsBlobStore,
   ) {}
 
   async write(chunk: Buffer): Promise<void> {
@@ -39,6 +39,7 @@ class FsTempBlob implements TempBlob {
       off += bytesWritten;
     }
     this.written += chunk.length;
+    this.store.space.consume(chunk.length);
   }
 
   async read(into: Buffer, position: number, length: number): Promise<number> {
@@ -47,10 +48,15 @@ class FsTempBlob implements TempBlob {
   }
 
   async commit(digest: string): Promise<void> {
-    const { dir, file } = this.paths.blob(digest);
+    const { dir, file } = this.store.paths.blob(digest);
     await this.handle.sync();
-    await mkdir(dir, { recursive: true });
-    await rename(this.path, file);
+    await this.store.ensureDir(dir);
+    await rename(this.path, file).catch(async (err: NodeJS.ErrnoException) => {
+      // The directory went away behind our back (removed by hand): make it again, once.
+      if (err.code !== 'ENOENT') throw err;
+      await this.store.ensureDir(dir, true);
+      await rename(this.path, file);
+    });
     this.committed = true;
     await fsyncDir(dir);
   }
@@ -67,7 +73,23 @@ class FsTempBlob implements TempBlob {
 }
 
 export class FsBlobStore implements BlobStore {
-  constructor(readonly paths: DataPaths) {}
+  /** Fan-out directories known to exist (a mkdir per commit is a syscall per commit). */
+  private readonly dirs = new Set<string>();
+  readonly space: FreeSpace;
+
+  constructor(
+    readonly paths: DataPaths,
+    space?: FreeSpace,
+  ) {
+    this.space = space ?? new FreeSpace(paths.tmpDir);
+  }
+
+  /** Creates a fan-out directory once per process. */
+  async ensureDir(dir: string, again = false): Promise<void> {
+    if (this.dirs.has(dir) && !again) return;
+    await mkdir(dir, { recursive: true });
+    this.dirs.add(dir);
+  }
 
   async init(): Promise<void> {
     await mkdir(this.paths.blobsDir, { recursive: true });
@@ -106,7 +128,7 @@ export class FsBlobStore implements BlobStore {
   async createTemp(): Promise<TempBlob> {
     const path = join(this.paths.tmpDir, `${Date.now().toString(36)}-${randomBytes(8).toString('hex')}`);
     const handle = await open(path, 'wx+', 0o644);
-    return new FsTempBlob(path, handle, this.paths);
+    return new FsTempBlob(path, handle, this);
   }
 
   async delete(digest: string): Promise<void> {
@@ -128,7 +150,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   freeBytes(): Promise<number> {
-    return freeBytes(this.paths.tmpDir);
+    return this.space.bytes();
   }
 
   async *list(): AsyncIterable<string> {

@@ -212,12 +212,19 @@ test('documents that cannot be stored are answered from memory (BYPASS), and a s
     h.store.failAfter = 0; // every write now fails with ENOSPC
     version = 2;
     h.advance(2000);
+    // The client does not wait for the disk: the write fails after the answer went out.
     const fresh = await h.documents.get(req);
-    assert.equal(fresh.state, 'BYPASS');
-    assert.match((await h.documents.variant(fresh.entry.variants!.upper!)).toString(), /"V":2/);
+    assert.equal(fresh.state, 'REVALIDATED');
+    await h.documents.drain();
+    assert.match((await h.documents.variant(fresh.entry.variants!.upper!)).toString(), /"V":2/, 'held in memory after the failed write');
     assert.match((await h.documents.raw(fresh.entry)).toString(), /"v":2/);
     assert.equal(h.index.getEntry('doc')?.validators?.etag, '"v1"', 'the stored entry is untouched');
     assert.deepEqual(h.full, ['doc']);
+
+    // Now the disk is known to be full: the next fetch is not even tried on disk.
+    const again = await h.documents.get(req);
+    assert.equal(again.state, 'BYPASS');
+    assert.match((await h.documents.variant(again.entry.variants!.upper!)).toString(), /"V":2/);
 
     const other = await h.documents.get({ ...req, key: 'doc2' });
     assert.equal(other.state, 'BYPASS');
