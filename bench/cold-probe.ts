@@ -1,8 +1,11 @@
 /**
  * Quick probe of the cold `npm ci` ratio only (no Verdaccio, no load):
  * alternates direct / fresh-Larder-cold runs and prints the medians.
- *   node --import tsx bench/cold-probe.ts [rounds] [--no-build]
+ *   node --import tsx bench/cold-probe.ts [rounds] [--no-build] [--nice=N]
+ * (--nice as in run.ts: the probe and everything it starts, its autogroup too).
  */
+import { writeFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prepareApp, timeNpmCi } from './npm-ci.js';
@@ -14,6 +17,15 @@ const BENCH = fileURLToPath(new URL('.', import.meta.url));
 const WORK = join(BENCH, '.work-probe');
 const rounds = Number(process.argv[2] ?? 5);
 const log = (l: string): void => console.error(l);
+const nice = Number(process.argv.find((a) => a.startsWith('--nice='))?.slice(7) ?? 0);
+if (nice !== 0) {
+  setPriority(nice);
+  try {
+    writeFileSync('/proc/self/autogroup', String(nice));
+  } catch {
+    log('note: could not set the autogroup priority');
+  }
+}
 const cli = process.argv.includes('--no-build') ? join(WORK, 'dist', 'daemon', 'cli.js') : await buildDaemon(join(BENCH, '..'), join(WORK, 'dist'), log);
 const upstream = await startUpstream(BENCH, join(WORK, 'fixture'));
 try {

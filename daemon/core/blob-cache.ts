@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { LarderError, notFound, toLarderError } from './errors.js';
 import { commitFilled } from './commit-entry.js';
 import { Fill } from './fill.js';
+import { SMALL_BODY, fillSmall, type SmallBody } from './small-fill.js';
 import { bypassBlob } from './pass-through.js';
 import { StorageGuard, isNoSpace } from './storage-guard.js';
 import { NegativeCache } from './single-flight.js';
@@ -60,6 +61,8 @@ type ActiveFill =
       /** Settles (never rejects) once the fill is committed and indexed, or failed. */
       committed: Promise<void>;
     }
+  /** A small body read whole and verified, answered from memory while it is committed. */
+  | { kind: 'memory'; small: SmallBody; committed: Promise<void> }
   /** Not stored (disk full): the response goes to the first caller; others fetch their own. */
   | { kind: 'bypass'; take(): ServedBlob | undefined };
 
@@ -68,6 +71,8 @@ export class BlobCache {
   private readonly negative = new NegativeCache();
   private readonly controller = new AbortController();
   private readonly warming = new Set<string>();
+  /** Keys of small fills that verified and are being committed (joining them is a hit). */
+  private readonly verified = new Set<string>();
   private readonly guard: StorageGuard;
 
   constructor(
@@ -93,6 +98,8 @@ export class BlobCache {
     const entry = this.deps.index.getEntry(req.key);
     if (entry) return this.serveEntry(entry, 'HIT');
     let pending = this.fills.get(req.key);
+    // A request that started the fetch, or joined it before the body verified, is a miss.
+    const miss = !pending || !this.verified.has(req.key);
     if (!pending) {
       const now = this.deps.clock.now();
       if (this.negative.has(req.key, now)) throw notFound(req.key);
@@ -108,6 +115,18 @@ export class BlobCache {
     }
     const active = await pending;
     if (active.kind === 'bypass') return active.take() ?? this.bypass(req, await this.open(req, this.controller.signal));
+    if (active.kind === 'memory') {
+      const { body, result } = active.small;
+      return {
+        state: miss ? 'MISS' : 'HIT',
+        size: result.size,
+        mediaType: req.mediaType,
+        digest: result.digest,
+        body,
+        open: (range) => Readable.from([range ? body.subarray(range.start, range.end + 1) : body], { objectMode: false }),
+        done: active.committed,
+      };
+    }
     const { fill, committed } = active;
     return {
       // Joining a fill that already verified costs no upstream traffic: that is a hit.
@@ -199,6 +218,7 @@ export class BlobCache {
       return { kind: 'bypass', take };
     };
     if (!(await this.guard.room(expectedSize))) return bypass();
+    if (expectedSize !== undefined && expectedSize <= SMALL_BODY) return this.smallFill(req, res, expectedSize);
     let temp;
     try {
       temp = this.guard.guardTemp(await blobs.createTemp(), req.key);
@@ -242,6 +262,22 @@ export class BlobCache {
     return { kind: 'fill', fill, committed };
   }
 
+  /** Reads, verifies and answers a small body from memory; commits it afterwards. */
+  private async smallFill(req: ImmutableRequest, res: UpstreamResponse, expectedSize: number): Promise<ActiveFill> {
+    const mediaType = req.mediaType ?? header(res, 'content-type');
+    const spec = { key: req.key, expected: req.expected, expectedSize, maxBytes: req.maxBytes };
+    const { small, committed } = await fillSmall(this.deps, this.guard, res, spec, {
+      key: req.key, mediaType, fetchedAt: this.deps.clock.now(), expiresAt: IMMUTABLE_EXPIRY, immutable: true, meta: req.meta,
+    }, {
+      verified: () => this.verified.add(req.key),
+      settled: () => {
+        this.verified.delete(req.key);
+        this.fills.delete(req.key);
+      },
+    });
+    return { kind: 'memory', small, committed };
+  }
+
   /** Stops fills in flight (shutdown). */
   abortAll(): void {
     this.controller.abort();
@@ -249,7 +285,7 @@ export class BlobCache {
 
   /** Waits until fills in flight have settled. */
   async drain(): Promise<void> {
-    const all = [...this.fills.values()].map((p) => p.then((f) => (f.kind === 'fill' ? f.committed : undefined)).catch(() => undefined));
+    const all = [...this.fills.values()].map((p) => p.then((f) => (f.kind === 'bypass' ? undefined : f.committed)).catch(() => undefined));
     await Promise.all(all);
   }
 }

@@ -39,6 +39,24 @@ export interface FillResult {
 
 type State = 'running' | 'verified' | 'failed';
 
+/** The result of a finished body, or E_INTEGRITY when its size or a digest is not what `spec` expects. */
+export function verifyFill(spec: FillSpec, hasher: MultiHasher): FillResult {
+  const digests = hasher.digests();
+  const size = hasher.bytes;
+  if (spec.expectedSize !== undefined && size !== spec.expectedSize) {
+    throw new LarderError('E_INTEGRITY', `${spec.key}: expected ${spec.expectedSize} bytes, got ${size}`, {
+      details: { expectedSize: spec.expectedSize, size },
+    });
+  }
+  const bad = findMismatch(spec.expected, digests);
+  if (bad) {
+    throw new LarderError('E_INTEGRITY', `${spec.key}: ${bad.algo} mismatch`, {
+      details: { algo: bad.algo, expected: bad.hex, actual: digests[bad.algo] },
+    });
+  }
+  return { digest: `sha256:${digests.sha256}`, size, digests };
+}
+
 export class Fill extends EventEmitter {
   state: State = 'running';
   error: LarderError | undefined;
@@ -95,20 +113,7 @@ export class Fill extends EventEmitter {
         }
         this.emit('progress');
       }
-      const digests = hasher.digests();
-      const size = hasher.bytes;
-      if (this.spec.expectedSize !== undefined && size !== this.spec.expectedSize) {
-        throw new LarderError('E_INTEGRITY', `${this.spec.key}: expected ${this.spec.expectedSize} bytes, got ${size}`, {
-          details: { expectedSize: this.spec.expectedSize, size },
-        });
-      }
-      const bad = findMismatch(this.spec.expected, digests);
-      if (bad) {
-        throw new LarderError('E_INTEGRITY', `${this.spec.key}: ${bad.algo} mismatch`, {
-          details: { algo: bad.algo, expected: bad.hex, actual: digests[bad.algo] },
-        });
-      }
-      this.result = { digest: `sha256:${digests.sha256}`, size, digests };
+      this.result = verifyFill(this.spec, hasher);
       this.state = 'verified';
       this.emit('verified');
       this.emit('progress');

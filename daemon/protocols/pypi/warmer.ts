@@ -106,12 +106,14 @@ export class PypiWarmer implements Warmer {
   /** Fetches one file through the cache (nothing when it is a HIT) and checks it was committed. */
   private async fetchPart(ref: PypiRef, project: string, part: Part, onBytes: (n: number) => void): Promise<{ bytes: number; fetched: number }> {
     const name = `${part.file}${part.metadata ? '.metadata' : ''}`;
-    const served: ServedBlob = await this.pypi.fileBlob(project, part.file, part.metadata);
-    refuseBypass(served, part.file);
-    if (served.state !== 'MISS') return { bytes: served.size ?? 0, fetched: 0 };
     let fetched = 0;
     let bytes: number;
+    let served: ServedBlob;
     try {
+      // A small file is verified before it is answered (the get fails), a large one while it streams (the read fails).
+      served = await this.pypi.fileBlob(project, part.file, part.metadata);
+      refuseBypass(served, part.file);
+      if (served.state !== 'MISS') return { bytes: served.size ?? 0, fetched: 0 };
       bytes = await consume(served.open(), (n) => {
         fetched += n;
         onBytes(n);
