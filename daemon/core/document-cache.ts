@@ -80,6 +80,12 @@ export class DocumentCache {
     return this.flights.run(req.key, () => this.refresh(req, entry));
   }
 
+  /** Whether `key` would be answered without contacting the upstream (a fresh entry). */
+  isFresh(key: string): boolean {
+    const entry = this.deps.index.getEntry(key) ?? this.writing.get(key)?.entry;
+    return entry !== undefined && entry.expiresAt > this.deps.clock.now();
+  }
+
   /** Reads a variant body (hot cache first). */
   async variant(ref: VariantRef): Promise<Buffer> {
     this.access.touch(ref.digest);

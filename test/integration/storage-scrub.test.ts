@@ -96,7 +96,7 @@ test('scrub finds every rotten blob, quarantines it, repairs what was used, and 
   assert.ok(audit.some((a) => a.action === 'scrub'));
 
   // A second pass finds nothing wrong (once the refetched packument's bodies, written after it was answered, are on disk).
-  assert.ok(await waitFor(async () => (await admin.entries(`npm:local:doc:${tarballs[5]!.name}`)).length === 1));
+  await waitFor(async () => (await admin.entries(`npm:local:doc:${tarballs[5]!.name}`)).length === 1, 5_000, 'the refetched packument to be indexed');
   const again = await admin.ok<ScrubStatus>('POST', '/scrub', { now: true });
   assert.equal(again.corrupt, 0);
   assert.equal(again.checked, (await blobsOnDisk(daemon.dataDir)).size);

@@ -14,6 +14,7 @@ import { json, type ProtoRequest, type ProtoResponse, type ProtocolAdapter, type
 import { checkName, decodeName, parseNpmPath, scopeOf, upstreamDocPath } from './names.js';
 import { ABBREV_TYPE, derivePackument, wantsAbbreviated, type DistInfo } from './packument.js';
 import { passthrough, passthroughKind } from './passthrough.js';
+import { EarlyTarballs } from './early-tarball.js';
 
 export interface NpmAdapterOptions {
   remotes: Map<string, Remote>;
@@ -29,6 +30,8 @@ const DERIVE_VERSION = 'npm-1';
 
 export class NpmAdapter implements ProtocolAdapter {
   readonly protocol = 'npm';
+  /** Tarball requests sent while their packument is fetched. */
+  readonly early = new EarlyTarballs();
 
   constructor(private readonly opts: NpmAdapterOptions) {}
 
@@ -88,7 +91,7 @@ export class NpmAdapter implements ProtocolAdapter {
             name,
             mirrorBase,
             owns: (u) => remote.owns(u),
-            conventional: (n, file) => remote.resolve(`${n}/-/${encodeURIComponent(file)}`),
+            conventional: (n, file) => tarballUrl(remote, n, file),
           }),
       },
       { forceRefresh },
@@ -147,6 +150,19 @@ export class NpmAdapter implements ProtocolAdapter {
     const key = this.tarballKey(name, file);
     const cached = this.opts.blobs.peek(key);
     if (cached) return this.opts.blobs.serveEntry(cached, 'HIT');
+    const conventional = tarballUrl(remote, name, file);
+    const discard =
+      remote.offline || this.opts.documents.isFresh(this.documentKey(name))
+        ? undefined
+        : this.early.start(key, conventional, () => remote.request({ url: conventional, headers: { accept: '*/*' } }));
+    try {
+      return await this.fill(remote, key, name, file, expect);
+    } finally {
+      discard?.();
+    }
+  }
+
+  private async fill(remote: Remote, key: string, name: string, file: string, expect: ExpectedDigest[] | undefined): Promise<ServedBlob> {
     const info = await this.distInfo(name, file);
     const expected: ExpectedDigest[] = [...(expect ?? [])];
     const sri = info.i ? parseSri(info.i) : [];
@@ -161,7 +177,7 @@ export class NpmAdapter implements ProtocolAdapter {
       offline: remote.offline,
       negativeTtlMs: remote.settings.negativeTtlMs,
       meta: { protocol: 'npm', name, file, remote: remote.name },
-      fetch: (signal) => remote.request({ url: info.u, headers: { accept: '*/*' }, signal }),
+      fetch: (signal) => this.early.take(key, info.u) ?? remote.request({ url: info.u, headers: { accept: '*/*' }, signal }),
     });
   }
 
@@ -194,6 +210,11 @@ export class NpmAdapter implements ProtocolAdapter {
     }
     throw notFound(`tarball ${file} of ${name}`);
   }
+}
+
+/** A tarball's conventional upstream URL: `<registry>/<name>/-/<file>`. */
+function tarballUrl(remote: Remote, name: string, file: string): string {
+  return remote.resolve(`${name}/-/${encodeURIComponent(file)}`);
 }
 
 function tarballResponse(blob: ServedBlob): ProtoResponse {
