@@ -4,11 +4,11 @@
  */
 import { parseArgs } from 'node:util';
 import { isLarderError } from './core/errors.js';
-import { loadConfig } from './config/load.js';
-import { createLogger } from './log.js';
-import { startDaemon } from './main.js';
-import { AdminClient, CliError, EXIT } from './cli/admin-client.js';
-import { runCommand } from './cli/commands.js';
+import { tuneHeapForServe } from './cli/heap.js';
+
+// The daemon, the config loader and the admin commands are imported when a
+// command needs them: `serve` tunes V8's heap first (cli/heap.ts), before
+// they load, and never loads the admin client's progress bars.
 
 const USAGE = `usage: larder <command> [--config FILE] [--listen HOST:PORT] [--data-dir DIR]
 
@@ -74,6 +74,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   const overrides = { listen: values.listen as string | undefined, dataDir: values['data-dir'] as string | undefined };
   if (command !== 'serve') {
+    const [{ loadConfig }, { AdminClient, CliError, EXIT }, { runCommand }] = await Promise.all([
+      import('./config/load.js'),
+      import('./cli/admin-client.js'),
+      import('./cli/commands.js'),
+    ]);
     try {
       const cfg = await loadConfig({ file: values.config as string | undefined, overrides });
       return await runCommand(command, positionals, values, () => AdminClient.fromConfig(cfg));
@@ -94,6 +99,12 @@ export async function main(argv: string[]): Promise<number> {
       throw err;
     }
   }
+  tuneHeapForServe();
+  const [{ loadConfig }, { createLogger }, { startDaemon }] = await Promise.all([
+    import('./config/load.js'),
+    import('./log.js'),
+    import('./main.js'),
+  ]);
   try {
     const cfg = await loadConfig({ file: values.config as string | undefined, overrides });
     const log = createLogger(cfg.log.level);

@@ -8,7 +8,7 @@ import { entryDigests, usage, type Budget, type Maintenance } from '../core/evic
 import type { IndexStore } from '../core/ports.js';
 import type { Scrubber } from '../core/scrub.js';
 import type { PinManager } from '../pins/manager.js';
-import { planFile, type PlannedItem } from '../prewarm/lockfiles.js';
+import type { PlannedItem } from '../prewarm/lockfiles.js';
 import type { PrewarmRunner } from '../prewarm/runner.js';
 import type { AuditLog } from './audit.js';
 import type { AdminAuth } from './auth.js';
@@ -128,10 +128,14 @@ export class AdminService {
     return next ? { items, next } : { items };
   }
 
-  startJob(req: JobRequest, actor: string): Job {
+  /** Plans and starts a pre-warm job; the lockfile parsers (yarn's are large) load with the first job that has files. */
+  async startJob(req: JobRequest, actor: string): Promise<Job> {
     const items: PlannedItem[] = [];
     for (const ref of req.refs ?? []) items.push({ ref });
-    for (const f of req.files ?? []) items.push(...planFile(f.name, f.content));
+    if (req.files?.length) {
+      const { planFile } = await import('../prewarm/lockfiles.js');
+      for (const f of req.files) items.push(...planFile(f.name, f.content));
+    }
     const source = [...(req.refs?.length ? ['refs'] : []), ...(req.files ?? []).map((f) => f.name)].join(', ') || actor;
     const job = this.d.runner.start(items, req, source);
     // Not awaited (the job is already running); a failed append (disk full) must not become an unhandled rejection.

@@ -196,7 +196,9 @@ export async function buildAdmin(p: AdminParts) {
       if (cfg.storage.scrubInterval > 0) timers.push(setInterval(() => void scrubber.run().catch(() => undefined), cfg.storage.scrubInterval));
       for (const t of timers) t.unref();
       if (cfg.prewarm.watch.length) {
-        watchers.push(watchLockfiles(cfg.prewarm.watch, (name, content) => service.startJob({ files: [{ name, content }], deps: false }, 'watch'), log));
+        const warm = (name: string, content: string): void =>
+          void service.startJob({ files: [{ name, content }], deps: false }, 'watch').catch((err: Error) => log.warn({ path: name, err: err.message }, 'cannot pre-warm watched file'));
+        watchers.push(watchLockfiles(cfg.prewarm.watch, warm, log));
       }
       const pinFile = cfg.pins.file ?? (cfg.source.endsWith('.yaml') || cfg.source.endsWith('.yml') ? join(dirname(cfg.source), 'pins.txt') : undefined);
       if (pinFile) watchers.push(watchPinFile(pinFile, (refs) => pins.syncFile(refs), log));

@@ -4,8 +4,6 @@
  * export and import), wired to the pins, the store and the warmers.
  */
 import type { AuditLog } from '../admin/audit.js';
-import { planExport, writeBundle } from '../bundle/export.js';
-import { importBundle } from '../bundle/import.js';
 import { hopName } from '../core/hops.js';
 import type { BlobStore, UpstreamClient } from '../core/ports.js';
 import type { Warmer } from '../core/warm.js';
@@ -80,11 +78,16 @@ export function buildEdge(p: EdgeParts) {
     feed,
     children,
     audit: p.audit,
+    // Bundles (and the lockfile parsers export uses) load on the first export or import.
     exportBundle: async (req, signal) => {
+      const { planExport, writeBundle } = await import('../bundle/export.js');
       const plan = await planExport(exportDeps, req, signal);
       return { stream: writeBundle(exportDeps, plan), length: plan.length, blobs: plan.manifest.blobs.length };
     },
-    importBundle: (source) => importBundle({ index, blobs: p.blobs, pins, remotes: new Set(p.remoteNames) }, source),
+    importBundle: async (source) => {
+      const { importBundle } = await import('../bundle/import.js');
+      return importBundle({ index, blobs: p.blobs, pins, remotes: new Set(p.remoteNames) }, source);
+    },
   });
   p.metrics.setEdgeSource(() => {
     const r = sync?.status();

@@ -153,7 +153,7 @@ async function route(ctx: Context, path: string, d: AdminRouteDeps): Promise<voi
     }
     if (typeof body.concurrency === 'number') req.concurrency = body.concurrency;
     ctx.status = 201;
-    ctx.body = d.service.startJob(req, who);
+    ctx.body = await d.service.startJob(req, who);
   } else if (m === 'GET' && seg[0] === 'jobs' && id && seg.length === 2) {
     const job = d.runner.get(id);
     if (!job) throw new LarderError('E_NOT_FOUND', `job ${id} not found`);
