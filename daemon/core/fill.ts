@@ -14,13 +14,12 @@ import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import { LarderError, toLarderError } from './errors.js';
 import { MultiHasher, findMismatch } from './digest.js';
+import { FillBuffer } from './fill-buffer.js';
 import type { TempBlob } from './ports.js';
 import type { ExpectedDigest, HashAlgo } from './types.js';
 
 export const HOLDBACK = 64 * 1024;
 const READ_CHUNK = 256 * 1024;
-/** Bodies up to this size are also kept in memory while they fill: readers skip the temp-file reads. */
-const MEMORY_BODY = 256 * 1024;
 
 export interface FillSpec {
   key: string;
@@ -64,8 +63,8 @@ export class Fill extends EventEmitter {
   /** `sha256:<hex>` once the verified body was committed to the CAS. */
   stored: string | undefined;
   private readers = 0;
-  /** The body so far while it is small (dropped once it outgrows MEMORY_BODY). */
-  private memory: Buffer[] | undefined = [];
+  /** Received bytes: the recent ones in memory, written to the temp file behind the network. */
+  private readonly buffer: FillBuffer;
   private finished = false;
   private closed = false;
   readonly done: Promise<FillResult>;
@@ -76,6 +75,7 @@ export class Fill extends EventEmitter {
   ) {
     super();
     this.setMaxListeners(0);
+    this.buffer = new FillBuffer(temp);
     this.done = new Promise<FillResult>((resolve, reject) => {
       this.once('verified', () => resolve(this.result!));
       this.once('failed', (err: LarderError) => reject(err));
@@ -90,7 +90,7 @@ export class Fill extends EventEmitter {
 
   /** Bytes that readers may already have. */
   get safe(): number {
-    return this.state === 'verified' ? this.temp.written : Math.max(0, this.temp.written - HOLDBACK);
+    return this.state === 'verified' ? this.buffer.received : Math.max(0, this.buffer.received - HOLDBACK);
   }
 
   /**
@@ -106,13 +106,10 @@ export class Fill extends EventEmitter {
         if (this.spec.maxBytes !== undefined && hasher.bytes > this.spec.maxBytes) {
           throw new LarderError('E_UPSTREAM', `${this.spec.key}: upstream body exceeds ${this.spec.maxBytes} bytes`);
         }
-        await this.temp.write(chunk);
-        if (this.memory) {
-          if (hasher.bytes <= MEMORY_BODY) this.memory.push(chunk);
-          else this.memory = undefined;
-        }
+        await this.buffer.push(chunk);
         this.emit('progress');
       }
+      await this.buffer.drain();
       this.result = verifyFill(this.spec, hasher);
       this.state = 'verified';
       this.emit('verified');
@@ -122,6 +119,7 @@ export class Fill extends EventEmitter {
       return this.result;
     } catch (err) {
       const e = toLarderError(err);
+      await this.buffer.drain().catch(() => undefined);
       if (this.state === 'running') {
         await this.temp.abort();
         this.state = 'failed';
@@ -183,7 +181,7 @@ export class Fill extends EventEmitter {
           const stop = end === undefined ? fill.safe : Math.min(fill.safe, end + 1);
           if (pos < stop) {
             const len = Math.min(stop - pos, READ_CHUNK);
-            const held = fill.fromMemory(pos, len);
+            const held = fill.buffer.slice(pos, len);
             if (held) {
               pos += held.length;
               if (!stream.push(held)) return;
@@ -196,7 +194,7 @@ export class Fill extends EventEmitter {
             if (!stream.push(n === len ? buf : buf.subarray(0, n))) return;
             continue;
           }
-          const complete = fill.state === 'verified' && (end === undefined ? pos >= fill.temp.written : pos > end);
+          const complete = fill.state === 'verified' && (end === undefined ? pos >= fill.buffer.received : pos > end);
           if (complete) {
             fill.off('progress', onProgress);
             stream.push(null);
@@ -215,17 +213,6 @@ export class Fill extends EventEmitter {
     return stream;
   }
 
-  /** Up to `len` bytes at `pos` from the in-memory copy, when there is one. */
-  private fromMemory(pos: number, len: number): Buffer | undefined {
-    if (!this.memory) return undefined;
-    let start = 0;
-    for (const chunk of this.memory) {
-      if (pos < start + chunk.length) return chunk.subarray(pos - start, Math.min(chunk.length, pos - start + len));
-      start += chunk.length;
-    }
-    return undefined;
-  }
-
   /** Whether the temp file is closed: a reader opened now must read the committed blob (`stored`) instead. */
   get released(): boolean {
     return this.closed;
@@ -234,7 +221,7 @@ export class Fill extends EventEmitter {
   private async maybeRelease(): Promise<void> {
     if (this.finished && this.readers === 0 && !this.closed) {
       this.closed = true;
-      this.memory = undefined;
+      this.buffer.release();
       await this.temp.release();
     }
   }

@@ -1,0 +1,77 @@
+/**
+ * FillBuffer: chunks are written to the temp file behind the network, the
+ * newest KEEP bytes (and anything unwritten) stay readable from memory,
+ * older bytes are read from the file, and a write error surfaces.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { FillBuffer, KEEP, MAX_UNWRITTEN } from '../../daemon/core/fill-buffer.js';
+import type { TempBlob } from '../../daemon/core/ports.js';
+
+/** A temp file in memory whose writes can be held back or made to fail. */
+class MemTemp implements TempBlob {
+  readonly path = '/mem';
+  written = 0;
+  data = Buffer.alloc(0);
+  writes = 0;
+  gate: Promise<void> | undefined;
+  fail: Error | undefined;
+  async write(chunk: Buffer): Promise<void> {
+    this.writes++;
+    await this.gate;
+    if (this.fail) throw this.fail;
+    this.data = Buffer.concat([this.data, chunk]);
+    this.written += chunk.length;
+  }
+  async read(into: Buffer, position: number, length: number): Promise<number> {
+    return this.data.copy(into, 0, position, position + length);
+  }
+  async commit(): Promise<void> {}
+  async abort(): Promise<void> {}
+  async release(): Promise<void> {}
+}
+
+test('bytes reach the file in order, batched while the disk is behind; the newest KEEP bytes stay in memory', async () => {
+  const temp = new MemTemp();
+  const buf = new FillBuffer(temp);
+  const body = randomBytes(3 * KEEP + 12345);
+  let release!: () => void;
+  temp.gate = new Promise((r) => (release = r));
+  const chunk = 64 * 1024;
+  for (let off = 0; off < KEEP * 2; off += chunk) await buf.push(body.subarray(off, off + chunk));
+  assert.equal(temp.written, 0, 'the network did not wait for the disk');
+  assert.ok(buf.slice(0, 10)?.equals(body.subarray(0, 10)), 'unwritten bytes are readable from memory');
+  release();
+  temp.gate = undefined;
+  for (let off = KEEP * 2; off < body.length; off += chunk) await buf.push(body.subarray(off, off + chunk));
+  await buf.drain();
+  assert.ok(temp.data.equals(body));
+  assert.ok(temp.writes < body.length / chunk, `${temp.writes} writes for ${Math.ceil(body.length / chunk)} chunks`);
+  assert.equal(buf.slice(0, 10), undefined, 'old, written bytes are read from the file');
+  const tail = buf.slice(body.length - KEEP, 100);
+  assert.ok(tail?.equals(body.subarray(body.length - KEEP, body.length - KEEP + 100)));
+  assert.equal(buf.slice(body.length, 1), undefined);
+  buf.release();
+  assert.equal(buf.slice(body.length - 10, 10), undefined);
+});
+
+test('the upstream waits once MAX_UNWRITTEN bytes are queued, and a write error surfaces in push and drain', async () => {
+  const temp = new MemTemp();
+  const buf = new FillBuffer(temp);
+  let release!: () => void;
+  temp.gate = new Promise((r) => (release = r));
+  const big = Buffer.alloc(MAX_UNWRITTEN + 1);
+  let pushed = false;
+  const p = buf.push(big).then(() => (pushed = true));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(pushed, false, 'held until the disk catches up');
+  release();
+  await p;
+  assert.equal(temp.written, big.length);
+
+  temp.fail = new Error('ENOSPC');
+  await buf.push(Buffer.alloc(10)).catch(() => undefined);
+  await assert.rejects(buf.drain(), /ENOSPC/);
+  await assert.rejects(buf.push(Buffer.alloc(10)), /ENOSPC/);
+});
