@@ -10,18 +10,27 @@
  * while a semi-space is below {@link SEMI_SPACE_TARGET_MB} and sets it to 1
  * (no growth) once it reaches it, checked after every collection.
  *
- * Measured with bench/memory.ts (32 connections, warm packuments): a 1 MB
- * semi-space (never growing) costs ~25 % more server CPU per request
- * (scavenges promote in-flight request objects), `--optimize-for-size` or a
- * small `--heap-growing-percent` cost ~40-60 % on multi-MB tarballs (every
- * 64 KiB read buffer counts toward the tighter limit and forces full
- * collections). `LARDER_V8_TUNING=0` leaves V8 at its defaults.
+ * The old generation may grow only HEAP_GROWING_PERCENT past what survived
+ * the last full collection (V8's default lets it grow far more before it
+ * collects request garbage that a scavenge promoted).
+ *
+ * Measured with bench/memory.ts (32 connections, all four warm loads):
+ * growing-percent 20 took the peak from 164-167 to 127 MB at the same hits
+ * and MB per server CPU-second; a 4 MB semi-space saved 4 MB more but cost
+ * ~35 % of the hit rate, a 1 MB one ~25 %, and `--optimize-for-size` (peak
+ * 111 MB) more than half. The growing-percent limit only became affordable
+ * once multi-MB blobs were sent from reused buffers (http/send-blob.ts):
+ * before, every 64 KiB read buffer counted toward it and forced full
+ * collections. `LARDER_V8_TUNING=0` leaves V8 at its defaults.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
 /** Largest semi-space size (MB) the young generation grows to. */
 export const SEMI_SPACE_TARGET_MB = 8;
+
+/** How far (percent) V8 lets the old generation grow past what survived the last full collection. */
+export const HEAP_GROWING_PERCENT = 20;
 
 let observer: PerformanceObserver | undefined;
 
@@ -38,6 +47,7 @@ function newSpaceBytes(): number {
 export function tuneHeapForServe(env: NodeJS.ProcessEnv = process.env, targetMb = SEMI_SPACE_TARGET_MB): boolean {
   if (env.LARDER_V8_TUNING === '0') return false;
   if (observer) return true;
+  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   const limit = 2 * targetMb * 1024 * 1024;
   let growing = true;
   const check = (): void => {

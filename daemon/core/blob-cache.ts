@@ -16,7 +16,7 @@ import { StorageGuard, isNoSpace } from './storage-guard.js';
 import { NegativeCache } from './single-flight.js';
 import { header, isAbsent, upstreamStatusError } from './upstream-status.js';
 import { AccessTracker, type CoreDeps } from './deps.js';
-import type { UpstreamResponse } from './ports.js';
+import type { BlobReader, UpstreamResponse } from './ports.js';
 import { IMMUTABLE_EXPIRY, type CacheState, type Entry, type ExpectedDigest } from './types.js';
 
 export interface ImmutableRequest {
@@ -50,6 +50,8 @@ export interface ServedBlob {
   body?: Buffer | undefined;
   /** Opens the body or a range of it. */
   open(range?: ByteRange): Readable;
+  /** Positional reads of the committed blob, when it is on disk (a sender can reuse its buffers). */
+  reader?: () => Promise<BlobReader>;
   /** Resolves when a MISS fill is committed and indexed (HIT: immediately); never rejects. */
   done: Promise<void>;
 }
@@ -165,6 +167,7 @@ export class BlobCache {
         cached
           ? Readable.from([range ? cached.subarray(range.start, range.end + 1) : cached], { objectMode: false })
           : blobs.createReadStream(entry.digest, range),
+      reader: cached ? undefined : readerOf(blobs, entry.digest),
       done: Promise.resolve(),
     };
   }
@@ -288,4 +291,10 @@ export class BlobCache {
     const all = [...this.fills.values()].map((p) => p.then((f) => (f.kind === 'bypass' ? undefined : f.committed)).catch(() => undefined));
     await Promise.all(all);
   }
+}
+
+/** A positional reader factory for a committed blob, when the store offers one. */
+function readerOf(blobs: CoreDeps['blobs'], digest: string): (() => Promise<BlobReader>) | undefined {
+  const open = blobs.openReader?.bind(blobs);
+  return open ? () => open(digest) : undefined;
 }

@@ -23,11 +23,19 @@ export interface TempBlob {
 }
 
 /** Content-addressed blob storage. */
+/** Positional reads of one committed blob (an open file). */
+export interface BlobReader {
+  read(into: Buffer, position: number, length: number): Promise<number>;
+  close(): Promise<void>;
+}
+
 export interface BlobStore {
   /** Size of a committed blob, or undefined when absent. */
   stat(digest: string): Promise<number | undefined>;
   /** Streams a committed blob, optionally a byte range (inclusive end). */
   createReadStream(digest: string, range?: { start: number; end: number }): Readable;
+  /** Opens a committed blob for positional reads (optional: lets a sender reuse its buffers). */
+  openReader?(digest: string): Promise<BlobReader>;
   /** Reads a committed blob whole (for small documents). */
   readAll(digest: string): Promise<Buffer>;
   /** Commits a buffer through the same temp → fsync → rename protocol. */

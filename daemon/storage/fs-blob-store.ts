@@ -8,7 +8,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } fro
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { BlobStore, TempBlob } from '../core/ports.js';
+import type { BlobReader, BlobStore, TempBlob } from '../core/ports.js';
 import { FreeSpace } from './disk-space.js';
 import { DataPaths } from './paths.js';
 
@@ -108,6 +108,14 @@ export class FsBlobStore implements BlobStore {
   createReadStream(digest: string, range?: { start: number; end: number }): Readable {
     const file = this.paths.blob(digest).file;
     return createReadStream(file, range ? { start: range.start, end: range.end, highWaterMark: 64 * 1024 } : { highWaterMark: 64 * 1024 });
+  }
+
+  async openReader(digest: string): Promise<BlobReader> {
+    const handle = await open(this.paths.blob(digest).file, 'r');
+    return {
+      read: async (into, position, length) => (await handle.read(into, 0, length, position)).bytesRead,
+      close: () => handle.close(),
+    };
   }
 
   readAll(digest: string): Promise<Buffer> {
