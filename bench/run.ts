@@ -14,7 +14,7 @@
  *
  * Flags: --seconds N (per measured run, default 5), --rounds N (default 2),
  * --warmup N (seconds, default 2), --connections N (default 32),
- * --ci-rounds N (default 3), --no-build (reuse bench/.work/dist),
+ * --ci-rounds N (default 5), --no-build (reuse bench/.work/dist),
  * --max-wait N (seconds the run may wait in total for other work on the
  * machine to drop below 0.3 cores before a measurement, default 120),
  * --larder-cpu-prof DIR (profile Larder during the load phase),
@@ -46,7 +46,7 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string', default: '2' },
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '32' },
-    'ci-rounds': { type: 'string', default: '3' },
+    'ci-rounds': { type: 'string', default: '5' },
     'no-build': { type: 'boolean', default: false },
     'max-wait': { type: 'string', default: '120' },
     'larder-cpu-prof': { type: 'string' },

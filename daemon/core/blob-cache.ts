@@ -17,44 +17,10 @@ import { NegativeCache } from './single-flight.js';
 import { header, isAbsent, upstreamStatusError } from './upstream-status.js';
 import { AccessTracker, type CoreDeps } from './deps.js';
 import type { BlobReader, UpstreamResponse } from './ports.js';
-import { IMMUTABLE_EXPIRY, type CacheState, type Entry, type ExpectedDigest } from './types.js';
+import type { ImmutableRequest, ServedBlob } from './served.js';
+import { IMMUTABLE_EXPIRY, type CacheState, type Entry } from './types.js';
 
-export interface ImmutableRequest {
-  key: string;
-  /** Digests the protocol supplies; sha256 is always computed for the CAS address. */
-  expected: ExpectedDigest[];
-  expectedSize?: number;
-  maxBytes?: number;
-  mediaType?: string;
-  meta?: Entry['meta'];
-  /** Do not contact the upstream (offline remote / mode). */
-  offline?: boolean;
-  negativeTtlMs?: number;
-  /** Opens the upstream response. Called at most once per fill. */
-  fetch(signal: AbortSignal): Promise<UpstreamResponse>;
-}
-
-export interface ByteRange {
-  start: number;
-  end: number;
-}
-
-export interface ServedBlob {
-  state: CacheState;
-  /** Total size when known (always for HIT). */
-  size: number | undefined;
-  mediaType: string | undefined;
-  /** `sha256:<hex>` once known. */
-  digest: string | undefined;
-  /** The whole body when it is in memory (fast path for small hits). */
-  body?: Buffer | undefined;
-  /** Opens the body or a range of it. */
-  open(range?: ByteRange): Readable;
-  /** Positional reads of the committed blob, when it is on disk (a sender can reuse its buffers). */
-  reader?: () => Promise<BlobReader>;
-  /** Resolves when a MISS fill is committed and indexed (HIT: immediately); never rejects. */
-  done: Promise<void>;
-}
+export type { ByteRange, ImmutableRequest, ServedBlob } from './served.js';
 
 type ActiveFill =
   | {
@@ -208,7 +174,7 @@ export class BlobCache {
   }
 
   private async startFill(req: ImmutableRequest): Promise<ActiveFill> {
-    const { blobs, index, clock, events } = this.deps;
+    const { blobs, clock, events } = this.deps;
     const opened = await this.open(req, this.controller.signal);
     const { res, expectedSize } = opened;
     const bypass = (): ActiveFill => {

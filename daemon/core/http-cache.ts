@@ -13,7 +13,6 @@
  *   revalidation or read the growing temp file of the fill.
  */
 import { LarderError, notFound, toLarderError } from './errors.js';
-import { Fill } from './fill.js';
 import { NegativeCache } from './single-flight.js';
 import { drain, isAbsent, isUpstreamFailure, upstreamStatusError } from './upstream-status.js';
 import { expiresAt, isStorable, staleOnErrorAllowed, staleWhileRevalidateUntil } from './http-freshness.js';

@@ -10,7 +10,7 @@ import { commitFilled } from './commit-entry.js';
 import { Fill } from './fill.js';
 import { header } from './upstream-status.js';
 import { verifyingStream } from './pass-through.js';
-import type { ServedBlob } from './blob-cache.js';
+import type { ServedBlob } from './served.js';
 import type { CoreDeps } from './deps.js';
 import type { ClientView, HttpCacheRequest } from './http-cache.js';
 import type { UpstreamResponse } from './ports.js';
@@ -51,7 +51,7 @@ export function verifiedPassThrough(req: HttpCacheRequest, res: UpstreamResponse
 }
 
 export async function startHttpFill(deps: CoreDeps, req: HttpCacheRequest, res: UpstreamResponse, at: FillTiming): Promise<FillOutcome> {
-  const { blobs, index, clock, events } = deps;
+  const { blobs, clock, events } = deps;
   const expected = [...(req.expected ?? []), ...(req.expectFromResponse?.(res) ?? [])];
   const expectedSize = announcedSize(req, res);
   if (expectedSize !== undefined && req.maxBytes !== undefined && expectedSize > req.maxBytes) {

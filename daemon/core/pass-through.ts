@@ -9,7 +9,7 @@ import { Readable, Transform, pipeline, type TransformCallback } from 'node:stre
 import { LarderError, toLarderError } from './errors.js';
 import { MultiHasher, findMismatch } from './digest.js';
 import { HOLDBACK, type FillResult, type FillSpec } from './fill.js';
-import type { ByteRange, ServedBlob } from './blob-cache.js';
+import type { ByteRange, ServedBlob } from './served.js';
 import type { UpstreamResponse } from './ports.js';
 
 /** Verifies `body` against `spec` while streaming it, optionally cutting out an inclusive byte range. */
