@@ -36,6 +36,7 @@ import { LruHotCache } from './storage/hot-cache.js';
 import { LmdbIndex } from './storage/lmdb-index.js';
 import { DataPaths } from './storage/paths.js';
 import { DiskSpace, FreeSpace, indexReserve } from './storage/disk-space.js';
+import { WriteBehind } from './core/write-behind.js';
 import { reconcile, type RecoveryReport } from './storage/recovery.js';
 import { GotUpstreamClient } from './upstream/client.js';
 import { Remote } from './upstream/remote.js';
@@ -135,6 +136,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
       },
     },
     hotMaxBody: Math.min(4 * 1024 * 1024, Math.floor(cfg.storage.memoryCache / 8)),
+    later: new WriteBehind(clock),
   };
   deps.guard = new StorageGuard(deps, { minFree: cfg.storage.minFree });
   const access = new AccessTracker(deps);

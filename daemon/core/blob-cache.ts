@@ -63,6 +63,7 @@ export class BlobCache {
   }
 
   async get(req: ImmutableRequest): Promise<ServedBlob> {
+    this.deps.later?.touch();
     const entry = this.deps.index.getEntry(req.key);
     if (entry) return this.serveEntry(entry, 'HIT');
     let pending = this.fills.get(req.key);
@@ -76,15 +77,26 @@ export class BlobCache {
       const started = this.startFill(req);
       pending = started;
       this.fills.set(req.key, started);
-      started.then(
-        (a) => a.kind === 'bypass' && this.fills.get(req.key) === started && this.fills.delete(req.key),
-        () => this.fills.get(req.key) === started && this.fills.delete(req.key),
-      );
+      // Only this fill's own end removes it: a late end of an older, failed fill must not drop a newer one.
+      const forget = (): void => {
+        if (this.fills.get(req.key) === started) this.fills.delete(req.key);
+      };
+      started.then((a) => {
+        if (a.kind === 'bypass') return forget();
+        void a.committed.then(forget);
+        // A failed fill must not be joined by the next request: that one retries upstream.
+        if (a.kind === 'fill') {
+          if (a.fill.state === 'failed') forget();
+          else a.fill.once('failed', forget);
+        }
+      }, forget);
     }
     const active = await pending;
     if (active.kind === 'bypass') return active.take() ?? this.bypass(req, await this.open(req, this.controller.signal));
     if (active.kind === 'memory') {
       const { body, result } = active.small;
+      // Served from memory before its commit: a use like any hit, recorded once the blob is indexed.
+      if (!miss) void active.committed.then(() => this.access.touch(result.digest));
       return {
         state: miss ? 'MISS' : 'HIT',
         size: result.size,
@@ -93,6 +105,7 @@ export class BlobCache {
         body,
         open: (range) => Readable.from([range ? body.subarray(range.start, range.end + 1) : body], { objectMode: false }),
         done: active.committed,
+        commitNow: () => this.deps.later?.urgent(),
       };
     }
     const { fill, committed } = active;
@@ -203,8 +216,6 @@ export class BlobCache {
     const started = clock.now();
     events.fillStarted?.(req.key);
     const mediaType = req.mediaType ?? header(res, 'content-type');
-    // A failed fill must not be joined by the next request: that one retries upstream.
-    fill.once('failed', () => this.fills.delete(req.key));
     const committed = fill
       .run(res.body, async (r) => {
         await commitFilled(this.deps, temp, r, {
@@ -226,8 +237,7 @@ export class BlobCache {
           }
           events.fillFinished?.(req.key, err.code === 'E_INTEGRITY' ? 'integrity' : 'error', 0, clock.now() - started);
         },
-      )
-      .finally(() => this.fills.delete(req.key));
+      );
     return { kind: 'fill', fill, committed };
   }
 
@@ -239,10 +249,7 @@ export class BlobCache {
       key: req.key, mediaType, fetchedAt: this.deps.clock.now(), expiresAt: IMMUTABLE_EXPIRY, immutable: true, meta: req.meta,
     }, {
       verified: () => this.verified.add(req.key),
-      settled: () => {
-        this.verified.delete(req.key);
-        this.fills.delete(req.key);
-      },
+      settled: () => this.verified.delete(req.key),
     });
     return { kind: 'memory', small, committed };
   }
@@ -254,6 +261,7 @@ export class BlobCache {
 
   /** Waits until fills in flight have settled. */
   async drain(): Promise<void> {
+    await this.deps.later?.flush();
     const all = [...this.fills.values()].map((p) => p.then((f) => (f.kind === 'bypass' ? undefined : f.committed)).catch(() => undefined));
     await Promise.all(all);
   }

@@ -17,10 +17,11 @@ export async function commitFilled(
   fields: EntryFields,
 ): Promise<Entry> {
   await temp.commit(r.digest);
-  const now = d.clock.now();
+  // Last used when it was fetched and answered (a write-behind commit can come seconds later).
+  const at = Math.min(fields.fetchedAt, d.clock.now());
   const entry: Entry = { ...fields, digest: r.digest, size: r.size, verified: r.digests };
   try {
-    await d.index.putEntry(entry, [[r.digest, { size: r.size, createdAt: now, lastAccess: now }]]);
+    await d.index.putEntry(entry, [[r.digest, { size: r.size, createdAt: at, lastAccess: at }]]);
   } catch (err) {
     if (!d.index.getBlob(r.digest)) await d.blobs.delete(r.digest).catch(() => undefined);
     throw err;

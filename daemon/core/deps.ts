@@ -1,6 +1,7 @@
 /** What the cache core needs from the outside world, bundled for constructors. */
 import type { BlobStore, CacheEvents, Clock, HotCache, IndexStore } from './ports.js';
 import type { StorageGuard } from './storage-guard.js';
+import type { WriteBehind } from './write-behind.js';
 
 export interface CoreDeps {
   blobs: BlobStore;
@@ -12,6 +13,8 @@ export interface CoreDeps {
   hotMaxBody: number;
   /** Disk-full handling shared by the caches (default: one per cache, no reserve, ENOSPC only). */
   guard?: StorageGuard;
+  /** Disk work put off while clients are busy (default: none, done at once). */
+  later?: WriteBehind;
 }
 
 /** Batches last-access updates so a hit never writes to the index synchronously. */

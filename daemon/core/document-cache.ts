@@ -71,6 +71,7 @@ export class DocumentCache {
 
   /** Returns a fresh enough entry, revalidating or fetching it as needed. */
   async get(req: DocumentRequest, opts: { forceRefresh?: boolean } = {}): Promise<ServedDocument> {
+    this.deps.later?.touch();
     const entry = this.deps.index.getEntry(req.key) ?? this.writing.get(req.key)?.entry;
     const now = this.deps.clock.now();
     if (entry && entry.deriveTag === req.deriveTag && entry.expiresAt > now && !opts.forceRefresh) {
@@ -219,11 +220,15 @@ export class DocumentCache {
     for (const [digest, body] of bodies) this.unwritten.set(digest, body);
     const slot = { entry, done: Promise.resolve() };
     this.writing.set(entry.key, slot);
+    const persist = async (): Promise<void> => {
+      await Promise.all(bodies.map(([digest, body]) => blobs.writeAll(digest, body)));
+      await index.putEntry(entry, rows);
+    };
+    const later = this.deps.later;
     slot.done = (async () => {
       try {
         await before;
-        await Promise.all(bodies.map(([digest, body]) => blobs.writeAll(digest, body)));
-        await index.putEntry(entry, rows);
+        await (later ? later.run(bodies.reduce((n, [, b]) => n + b.length, 0), persist) : persist());
       } catch (err) {
         this.held.hold(bodies);
         if (isNoSpace(err)) {
@@ -239,6 +244,7 @@ export class DocumentCache {
 
   /** Waits until every document write in flight has ended (shutdown, tests). */
   async drain(): Promise<void> {
+    await this.deps.later?.flush();
     await Promise.all([...this.writing.values()].map((w) => w.done));
   }
 

@@ -42,4 +42,6 @@ export interface ServedBlob {
   reader?: () => Promise<BlobReader>;
   /** Resolves when a MISS fill is committed and indexed (HIT: immediately); never rejects. */
   done: Promise<void>;
+  /** Asks for a commit put off while clients are busy (see write-behind.ts) to happen now. */
+  commitNow?(): void;
 }

@@ -189,6 +189,8 @@ describe('pypi with pip', () => {
     assert.equal(ok.code, 0, ok.stderr + ok.stdout);
     assert.ok((await readFile(join(dl, gamma.filename))).equals(gamma.data));
     assert.equal(up.hit(`/files/${gamma.filename}`), hits + 1, 'the failure was not negative-cached');
+    // Committed once the clients pause (write-behind).
+    for (let i = 0; i < 100 && !(await blobNames(daemon.dataDir)).has(gamma.sha256); i++) await new Promise((r) => setTimeout(r, 50));
     blobs = await blobNames(daemon.dataDir);
     assert.ok(blobs.has(gamma.sha256));
   });

@@ -97,11 +97,13 @@ test('disk full on a tmpfs: hits served, misses streamed through or refused clea
     assert.equal((await get(`${d.url}/npm/${t.name.replace('/', '%2f')}`)).status, 200);
     assert.equal(sri512((await get(tarballUrl(d, t))).body), t.integrity);
   }
-  await waitFor(async () => (await admin.entries(':tgz:')).length === cached.length, 5_000, 'the fills to commit');
+  // Commits and document writes wait for the clients to pause (write-behind): wait for them.
+  await waitFor(async () => (await admin.entries(':tgz:')).length === cached.length && (await admin.entries(':doc:')).length === cached.length, 10_000, 'the fills and documents to commit');
 
   // The disk fills up while the 6 MiB tarball is being stored: the transfer fails (never a complete
   // body that was not stored), nothing is left behind, and the next misses pass through at once.
   assert.equal((await get(`${d.url}/npm/${big.name}`)).headers.get('x-larder-cache'), 'MISS');
+  await waitFor(async () => (await admin.entries(`:doc:${big.name}`)).length === 1, 10_000, 'the packument to be written');
   const filler = join(disk, 'filler');
   upstream.setDelay(50, 256 * 1024);
   const res = await fetch(tarballUrl(d, big));

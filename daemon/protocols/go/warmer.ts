@@ -63,6 +63,7 @@ export class GoWarmer implements Warmer {
       fetched += n;
       onBytes(n);
     });
+    served.commitNow?.(); // a pre-warm job checks what it stored: no write-behind
     await served.done;
     if (!this.go.isCached(key)) throw new LarderError('E_STORAGE', `${ref.raw}: the .${kind} file was read but could not be stored`);
     return { bytes, fetched };

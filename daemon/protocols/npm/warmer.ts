@@ -79,6 +79,7 @@ export class NpmWarmer implements Warmer {
         fetched += n;
         opts.onBytes(n);
       });
+      served.commitNow?.(); // a pre-warm job checks what it stored: no write-behind
       await served.done;
       // Every byte was read, so it verified: only storing it can have failed.
       if (!this.npm.tarballKeyCached(key)) throw new LarderError('E_STORAGE', `${r.name}@${info.version}: the tarball verified but could not be stored`);

@@ -72,6 +72,7 @@ export class OciWarmer implements Warmer {
       fetched += n;
       onBytes(n);
     });
+    served.commitNow?.(); // a pre-warm job checks what it stored: no write-behind
     await served.done;
     if (!this.oci.isCached(key)) throw new LarderError('E_STORAGE', `${ref.raw}: a blob was read but could not be stored`);
     return fetched;

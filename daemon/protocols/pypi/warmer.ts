@@ -126,6 +126,7 @@ export class PypiWarmer implements Warmer {
         details: e.details,
       });
     }
+    served.commitNow?.(); // a pre-warm job checks what it stored: no write-behind
     await served.done;
     if (!this.pypi.isCached(part.key)) throw new LarderError('E_STORAGE', `${ref.raw}: ${name} verified but could not be stored`);
     return { bytes, fetched };
