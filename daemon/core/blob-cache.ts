@@ -17,7 +17,7 @@ import { NegativeCache } from './single-flight.js';
 import { header, isAbsent, upstreamStatusError } from './upstream-status.js';
 import { AccessTracker, type CoreDeps } from './deps.js';
 import type { BlobReader, UpstreamResponse } from './ports.js';
-import type { ImmutableRequest, ServedBlob } from './served.js';
+import type { ByteRange, ImmutableRequest, ServedBlob } from './served.js';
 import { IMMUTABLE_EXPIRY, type CacheState, type Entry } from './types.js';
 
 export type { ByteRange, ImmutableRequest, ServedBlob } from './served.js';
@@ -55,6 +55,11 @@ export class BlobCache {
   /** Number of upstream fills in flight (a gauge). */
   get inflight(): number {
     return this.fills.size;
+  }
+
+  /** Whether a fill of `key` is in flight or being committed (a request for it joins that fill). */
+  filling(key: string): boolean {
+    return this.fills.has(key);
   }
 
   /** Cached entry for a key, if any (no upstream contact). */
@@ -103,7 +108,7 @@ export class BlobCache {
         mediaType: req.mediaType,
         digest: result.digest,
         body,
-        open: (range) => Readable.from([range ? body.subarray(range.start, range.end + 1) : body], { objectMode: false }),
+        open: (range) => bufferStream(body, range),
         done: active.committed,
         commitNow: () => this.deps.later?.urgent(),
       };
@@ -144,7 +149,7 @@ export class BlobCache {
       body: cached,
       open: (range) =>
         cached
-          ? Readable.from([range ? cached.subarray(range.start, range.end + 1) : cached], { objectMode: false })
+          ? bufferStream(cached, range)
           : blobs.createReadStream(entry.digest, range),
       reader: cached ? undefined : readerOf(blobs, entry.digest),
       done: Promise.resolve(),
@@ -265,6 +270,11 @@ export class BlobCache {
     const all = [...this.fills.values()].map((p) => p.then((f) => (f.kind === 'bypass' ? undefined : f.committed)).catch(() => undefined));
     await Promise.all(all);
   }
+}
+
+/** A body held in memory as a stream (or a range of it). */
+function bufferStream(body: Buffer, range?: ByteRange): Readable {
+  return Readable.from([range ? body.subarray(range.start, range.end + 1) : body], { objectMode: false });
 }
 
 /** A positional reader factory for a committed blob, when the store offers one. */

@@ -10,6 +10,7 @@ import { setMaxListeners } from 'node:events';
 import { LarderError, notFound, toLarderError } from './errors.js';
 import { sha256Hex } from './digest.js';
 import { HeldBodies } from './held-bodies.js';
+import { writeLater } from './write-behind.js';
 import { StorageGuard, isNoSpace, storageFullError } from './storage-guard.js';
 import { NegativeCache, SingleFlight } from './single-flight.js';
 import { header, isAbsent, isUpstreamFailure, upstreamStatusError } from './upstream-status.js';
@@ -72,7 +73,7 @@ export class DocumentCache {
   /** Returns a fresh enough entry, revalidating or fetching it as needed. */
   async get(req: DocumentRequest, opts: { forceRefresh?: boolean } = {}): Promise<ServedDocument> {
     this.deps.later?.touch();
-    const entry = this.deps.index.getEntry(req.key) ?? this.writing.get(req.key)?.entry;
+    const entry = this.lookup(req.key);
     const now = this.deps.clock.now();
     if (entry && entry.deriveTag === req.deriveTag && entry.expiresAt > now && !opts.forceRefresh) {
       return { state: 'HIT', entry };
@@ -83,8 +84,13 @@ export class DocumentCache {
 
   /** Whether `key` would be answered without contacting the upstream (a fresh entry). */
   isFresh(key: string): boolean {
-    const entry = this.deps.index.getEntry(key) ?? this.writing.get(key)?.entry;
+    const entry = this.lookup(key);
     return entry !== undefined && entry.expiresAt > this.deps.clock.now();
+  }
+
+  /** The entry of `key`: indexed, or answered and still being written. */
+  private lookup(key: string): Entry | undefined {
+    return this.deps.index.getEntry(key) ?? this.writing.get(key)?.entry;
   }
 
   /** Reads a variant body (hot cache first). */
@@ -224,11 +230,10 @@ export class DocumentCache {
       await Promise.all(bodies.map(([digest, body]) => blobs.writeAll(digest, body)));
       await index.putEntry(entry, rows);
     };
-    const later = this.deps.later;
     slot.done = (async () => {
       try {
         await before;
-        await (later ? later.run(bodies.reduce((n, [, b]) => n + b.length, 0), persist) : persist());
+        await writeLater(this.deps.later, bodies.reduce((n, [, b]) => n + b.length, 0), persist);
       } catch (err) {
         this.held.hold(bodies);
         if (isNoSpace(err)) {

@@ -18,6 +18,7 @@ import { commitFilled, type EntryFields } from './commit-entry.js';
 import { HOLDBACK, verifyFill, type FillResult, type FillSpec } from './fill.js';
 import { isNoSpace, type StorageGuard } from './storage-guard.js';
 import type { CoreDeps } from './deps.js';
+import { writeLater } from './write-behind.js';
 import type { BlobStore, Clock, IndexStore, TempBlob, UpstreamResponse } from './ports.js';
 import type { Entry } from './types.js';
 
@@ -102,7 +103,7 @@ export async function fillSmall(
   const committed = (async () => {
     try {
       // Answered from memory already: the commit may wait for the clients to pause (write-behind.ts).
-      await (deps.later ? deps.later.run(small.body.length, commit) : commit());
+      await writeLater(deps.later, small.body.length, commit);
       events.fillFinished?.(spec.key, 'ok', small.result.size, clock.now() - started);
     } catch (err) {
       if (isNoSpace(err)) {

@@ -50,6 +50,16 @@ export async function consume(stream: AsyncIterable<unknown>, onBytes: (n: numbe
 }
 
 /**
+ * Waits until a fetched artifact is committed and indexed. A pre-warm job
+ * checks what it stored, so a commit put off while clients are busy
+ * (write-behind) is asked to happen now.
+ */
+export async function committed(served: { done: Promise<void>; commitNow?(): void }): Promise<void> {
+  served.commitNow?.();
+  await served.done;
+}
+
+/**
  * A pre-warm must store what it fetches: a pass-through answer (the disk is
  * full) is refused with E_STORAGE_FULL instead of being reported as warmed.
  */

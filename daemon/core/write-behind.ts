@@ -28,6 +28,11 @@ interface Task {
   start(): void;
 }
 
+/** Runs `task` through `later` when there is one, else at once. */
+export function writeLater<T>(later: WriteBehind | undefined, bytes: number, task: () => Promise<T>): Promise<T> {
+  return later ? later.run(bytes, task) : task();
+}
+
 export class WriteBehind {
   private readonly queue: Task[] = [];
   private readonly running = new Set<Promise<unknown>>();

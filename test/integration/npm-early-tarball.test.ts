@@ -24,6 +24,8 @@ let daemon: TestDaemon;
 const seen: Seen[] = [];
 let packumentSentAt = 0;
 const tarballs = new Map<string, Buffer>();
+/** Tarballs streamed slowly (in 8 parts, 400 ms apart). */
+const slow = new Set<string>();
 
 /** A packument whose 1.0.0 tarball lives at `tarballPath` (conventional or not). */
 function packument(name: string, tarballPath: string, body: Buffer): string {
@@ -50,12 +52,27 @@ before(async () => {
       return;
     }
     const tgz = tarballs.get(path);
-    if (tgz) res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': tgz.length }).end(tgz);
+    if (tgz && slow.has(path)) {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': tgz.length });
+      const part = Math.ceil(tgz.length / 8);
+      let i = 0;
+      const timer = setInterval(() => {
+        res.write(tgz.subarray(i * part, (i + 1) * part));
+        if (++i === 8) {
+          clearInterval(timer);
+          res.end();
+        }
+      }, 400);
+    } else if (tgz) res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': tgz.length }).end(tgz);
     else res.writeHead(404).end('{}');
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  daemon = await startTestDaemon({ remotes: { up: { type: 'npm', url: base } }, npm: { default: 'up' } });
+  daemon = await startTestDaemon({
+    // @short packuments go stale after a second.
+    remotes: { up: { type: 'npm', url: base }, short: { type: 'npm', url: base, ttl: '1s' } },
+    npm: { default: 'up', scopes: { '@short': 'short' } },
+  });
 });
 
 after(async () => {
@@ -114,4 +131,20 @@ test('a fresh packument means no early request: the tarball is fetched once, aft
   const r = await fetch(`${daemon.url}/npm/gamma/-/gamma-2.0.0.tgz`);
   assert.ok(Buffer.from(await r.arrayBuffer()).equals(v2));
   assert.deepEqual(seen.slice(before).map((s) => s.path), ['/gamma/-/gamma-2.0.0.tgz'], 'the packument was fresh: only the tarball went upstream');
+});
+
+test('a request joining a tarball fill in flight sends no early request, even with its packument stale', async () => {
+  const body = randomBytes(400_000);
+  const path = '/@short/delta/-/delta-1.0.0.tgz';
+  tarballs.set(path, body);
+  slow.add(path);
+  docs.set('/@short%2Fdelta', () => packument('@short/delta', path, body));
+  const url = `${daemon.url}/npm/@short%2fdelta/-/delta-1.0.0.tgz`;
+  const first = fetch(url).then(async (r) => Buffer.from(await r.arrayBuffer()));
+  await new Promise((r) => setTimeout(r, 2000)); // the packument (1 s) is stale now, the tarball still streaming (3.2 s)
+  const second = await fetch(url);
+  assert.ok(Buffer.from(await second.arrayBuffer()).equals(body));
+  assert.ok((await first).equals(body));
+  assert.equal(count('/@short%2Fdelta'), 2, 'the packument was stale: revalidated');
+  assert.equal(count(path), 1, 'one upstream tarball request: the second request joined the fill');
 });

@@ -8,7 +8,7 @@
 import type { ServedBlob } from '../../core/blob-cache.js';
 import { LarderError } from '../../core/errors.js';
 import type { Ref } from '../../core/refs.js';
-import { consume, refuseBypass, type Closure, type WarmOptions, type Warmer } from '../../core/warm.js';
+import { committed, consume, refuseBypass, type Closure, type WarmOptions, type Warmer } from '../../core/warm.js';
 import type { GoAdapter, GoArtifact } from './adapter.js';
 import { isCanonicalVersion, isModulePath } from './module-path.js';
 
@@ -63,8 +63,7 @@ export class GoWarmer implements Warmer {
       fetched += n;
       onBytes(n);
     });
-    served.commitNow?.(); // a pre-warm job checks what it stored: no write-behind
-    await served.done;
+    await committed(served);
     if (!this.go.isCached(key)) throw new LarderError('E_STORAGE', `${ref.raw}: the .${kind} file was read but could not be stored`);
     return { bytes, fetched };
   }

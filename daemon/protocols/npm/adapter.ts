@@ -152,7 +152,8 @@ export class NpmAdapter implements ProtocolAdapter {
     if (cached) return this.opts.blobs.serveEntry(cached, 'HIT');
     const conventional = tarballUrl(remote, name, file);
     const discard =
-      remote.offline || this.opts.documents.isFresh(this.documentKey(name))
+      // Not when the packument is fresh (one round trip anyway) or the tarball is already being fetched or committed.
+      remote.offline || this.opts.blobs.filling(key) || this.opts.documents.isFresh(this.documentKey(name))
         ? undefined
         : this.early.start(key, conventional, () => remote.request({ url: conventional, headers: { accept: '*/*' } }));
     try {

@@ -9,7 +9,7 @@ import semver from 'semver';
 import { LarderError, notFound } from '../../core/errors.js';
 import { MultiHasher, findMismatch, parseSri } from '../../core/digest.js';
 import type { Ref } from '../../core/refs.js';
-import { consume, refuseBypass, type Closure, type WarmOptions, type Warmer } from '../../core/warm.js';
+import { committed, consume, refuseBypass, type Closure, type WarmOptions, type Warmer } from '../../core/warm.js';
 import type { NpmAdapter } from './adapter.js';
 
 type NpmRef = Extract<Ref, { protocol: 'npm' }>;
@@ -79,8 +79,7 @@ export class NpmWarmer implements Warmer {
         fetched += n;
         opts.onBytes(n);
       });
-      served.commitNow?.(); // a pre-warm job checks what it stored: no write-behind
-      await served.done;
+      await committed(served);
       // Every byte was read, so it verified: only storing it can have failed.
       if (!this.npm.tarballKeyCached(key)) throw new LarderError('E_STORAGE', `${r.name}@${info.version}: the tarball verified but could not be stored`);
     } else if (opts.expect?.length) {

@@ -9,7 +9,7 @@
 import type { ServedBlob } from '../../core/blob-cache.js';
 import { LarderError } from '../../core/errors.js';
 import type { Ref } from '../../core/refs.js';
-import { consume, refuseBypass, type Closure, type WarmOptions, type Warmer } from '../../core/warm.js';
+import { committed, consume, refuseBypass, type Closure, type WarmOptions, type Warmer } from '../../core/warm.js';
 import type { OciAdapter } from './adapter.js';
 import { BlobService } from './blobs.js';
 
@@ -72,8 +72,7 @@ export class OciWarmer implements Warmer {
       fetched += n;
       onBytes(n);
     });
-    served.commitNow?.(); // a pre-warm job checks what it stored: no write-behind
-    await served.done;
+    await committed(served);
     if (!this.oci.isCached(key)) throw new LarderError('E_STORAGE', `${ref.raw}: a blob was read but could not be stored`);
     return fetched;
   }

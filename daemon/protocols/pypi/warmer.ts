@@ -13,7 +13,7 @@
 import type { ServedBlob } from '../../core/blob-cache.js';
 import { LarderError, notFound, toLarderError } from '../../core/errors.js';
 import type { Ref } from '../../core/refs.js';
-import { consume, refuseBypass, type Closure, type WarmOptions, type Warmer } from '../../core/warm.js';
+import { committed, consume, refuseBypass, type Closure, type WarmOptions, type Warmer } from '../../core/warm.js';
 import type { PypiAdapter } from './adapter.js';
 import { isFileOfVersion } from './filenames.js';
 import { normalizeName } from './names.js';
@@ -126,8 +126,7 @@ export class PypiWarmer implements Warmer {
         details: e.details,
       });
     }
-    served.commitNow?.(); // a pre-warm job checks what it stored: no write-behind
-    await served.done;
+    await committed(served);
     if (!this.pypi.isCached(part.key)) throw new LarderError('E_STORAGE', `${ref.raw}: ${name} verified but could not be stored`);
     return { bytes, fetched };
   }
