@@ -12,7 +12,7 @@ import type { TempBlob } from './ports.js';
 /** Bytes of the body kept in memory behind the newest chunk (a body this small is served from memory throughout). */
 export const KEEP = 512 * 1024;
 /** Bytes received but not yet written after which the upstream is read no further until the disk catches up. */
-export const MAX_UNWRITTEN = 4 * 1024 * 1024;
+export const MAX_UNWRITTEN = 1024 * 1024;
 
 export class FillBuffer {
   /** Total bytes received. */
@@ -62,7 +62,7 @@ export class FillBuffer {
     try {
       while (this.temp.written < this.received) {
         const pending = this.unwritten();
-        await this.temp.write(pending.length === 1 ? pending[0]! : Buffer.concat(pending));
+        await this.temp.write(pending);
         this.trim();
       }
     } catch (err) {

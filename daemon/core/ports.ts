@@ -11,7 +11,8 @@ export interface TempBlob {
   readonly path: string;
   /** Bytes written so far. */
   readonly written: number;
-  write(chunk: Buffer): Promise<void>;
+  /** Appends the bytes (several buffers go out in one vectored write, never copied together). */
+  write(data: Buffer | readonly Buffer[]): Promise<void>;
   /** Positional read of already-written bytes. Returns the number of bytes read. */
   read(into: Buffer, position: number, length: number): Promise<number>;
   /** fsync, then atomically rename into the CAS under `digest` (`sha256:<hex>`). */

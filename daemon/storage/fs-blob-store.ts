@@ -21,6 +21,19 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** `bufs` without their first `n` bytes (after a short vectored write). */
+function skipBytes(bufs: readonly Buffer[], n: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const b of bufs) {
+    if (n >= b.length) n -= b.length;
+    else {
+      out.push(n > 0 ? b.subarray(n) : b);
+      n = 0;
+    }
+  }
+  return out;
+}
+
 class FsTempBlob implements TempBlob {
   written = 0;
   private closed = false;
@@ -32,14 +45,17 @@ class FsTempBlob implements TempBlob {
     private readonly store: FsBlobStore,
   ) {}
 
-  async write(chunk: Buffer): Promise<void> {
-    let off = 0;
-    while (off < chunk.length) {
-      const { bytesWritten } = await this.handle.write(chunk, off, chunk.length - off, this.written + off);
-      off += bytesWritten;
+  async write(data: Buffer | readonly Buffer[]): Promise<void> {
+    let bufs: readonly Buffer[] = Buffer.isBuffer(data) ? [data] : data;
+    const total = bufs.reduce((n, b) => n + b.length, 0);
+    let done = 0;
+    while (done < total) {
+      const { bytesWritten } = await this.handle.writev(bufs, this.written + done);
+      done += bytesWritten;
+      if (done < total) bufs = skipBytes(bufs, bytesWritten);
     }
-    this.written += chunk.length;
-    this.store.space.consume(chunk.length);
+    this.written += total;
+    this.store.space.consume(total);
   }
 
   async read(into: Buffer, position: number, length: number): Promise<number> {

@@ -17,10 +17,11 @@ class MemTemp implements TempBlob {
   writes = 0;
   gate: Promise<void> | undefined;
   fail: Error | undefined;
-  async write(chunk: Buffer): Promise<void> {
+  async write(data: Buffer | readonly Buffer[]): Promise<void> {
     this.writes++;
     await this.gate;
     if (this.fail) throw this.fail;
+    const chunk = Buffer.isBuffer(data) ? data : Buffer.concat(data);
     this.data = Buffer.concat([this.data, chunk]);
     this.written += chunk.length;
   }
