@@ -5,10 +5,12 @@
 import { parseArgs } from 'node:util';
 import { isLarderError } from './core/errors.js';
 import { tuneHeapForServe } from './cli/heap.js';
+import { deferListFormatData } from './cli/lazy-list-format.js';
 
 // The daemon, the config loader and the admin commands are imported when a
-// command needs them: `serve` tunes V8's heap first (cli/heap.ts), before
-// they load, and never loads the admin client's progress bars.
+// command needs them: `serve` tunes V8's heap first (cli/heap.ts) and defers
+// ICU list-format data (cli/lazy-list-format.ts) before they load, and never
+// loads the admin client's progress bars.
 
 const USAGE = `usage: larder <command> [--config FILE] [--listen HOST:PORT] [--data-dir DIR]
 
@@ -100,6 +102,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
   tuneHeapForServe();
+  deferListFormatData();
   const [{ loadConfig }, { createLogger }, { startDaemon }] = await Promise.all([
     import('./config/load.js'),
     import('./log.js'),

@@ -54,7 +54,7 @@ export class ChildRegistry {
         const connected = this.polling.has(c.id) || now - c.lastSeenAt < CONNECTED_GRACE_MS;
         return { id: c.id, lastSeenSeq: c.lastSeenSeq, lastSeenAt: c.lastSeenAt, lagSeconds, connected };
       })
-      .sort((a, b) => a.id.localeCompare(b.id));
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   /** Largest lag of any child (metrics). */
