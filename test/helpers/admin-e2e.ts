@@ -5,7 +5,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from './wait.js';
 import type { AuditRecord, EntrySummary, Job, Page, Pin, Stats } from '../../daemon/admin/contract.js';
 
 export interface ApiAnswer<T> {
@@ -62,17 +62,6 @@ export function adminClient(base: string, token: string) {
 }
 
 export type AdminClient = ReturnType<typeof adminClient>;
-
-/** Polls `fn` until it returns something other than undefined/false. */
-export async function waitFor<T>(fn: () => Promise<T | undefined | false>, timeoutMs: number, what: string, everyMs = 50): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
 
 /** One parsed Server-Sent Event. */
 export interface SseEvent {

@@ -138,12 +138,3 @@ export function npmHttpLog(stderr: string): Array<{ method: string; status: numb
   return out;
 }
 
-/** Polls `check` every 50 ms until it returns true or `ms` pass; returns the last result. */
-export async function waitFor(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<boolean> {
-  const until = Date.now() + ms;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > until) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -14,7 +14,8 @@ import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { get, setupFixture, sri512 } from '../helpers/npm-e2e.js';
 import { startNpmUpstream, type NpmUpstream } from '../helpers/npm-fixture/server.js';
 import type { FixtureTarball, RegistryFixture } from '../helpers/npm-fixture/types.js';
-import { adminClient, adminToken, blobBytes, metric, waitFor } from '../helpers/admin-e2e.js';
+import { adminClient, adminToken, blobBytes, metric } from '../helpers/admin-e2e.js';
+import { waitFor } from '../helpers/wait.js';
 
 let root = '';
 let fixture: RegistryFixture;

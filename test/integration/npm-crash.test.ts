@@ -12,7 +12,8 @@ import { after, before, test } from 'node:test';
 import { spawnDaemon, type ChildDaemon } from '../helpers/daemon.js';
 import { startNpmUpstream, type NpmUpstream } from '../helpers/npm-fixture/server.js';
 import type { FixtureTarball, RegistryFixture } from '../helpers/npm-fixture/types.js';
-import { blobsOnDisk, get, setupFixture, sha256hex, sri512, tempFiles, waitFor } from '../helpers/npm-e2e.js';
+import { blobsOnDisk, get, setupFixture, sha256hex, sri512, tempFiles } from '../helpers/npm-e2e.js';
+import { waitFor } from '../helpers/wait.js';
 
 let root = '';
 let fixture: RegistryFixture;
@@ -79,7 +80,7 @@ async function recoveryOf(d: ChildDaemon): Promise<Record<string, number>> {
       rec = o as Record<string, number>;
     }
     return rec !== undefined;
-  }, 5_000);
+  }, 5_000, 'the recovery report');
   assert.ok(rec, `no recovery report in:\n${d.output()}`);
   return rec;
 }
@@ -114,7 +115,7 @@ test('kill -9 mid-download: after restart the temp file is swept and nothing par
   assert.equal(res.body.length, t.size);
   assert.equal(sri512(res.body), t.integrity);
   assert.equal(upstream.hits(t.urlPath), hitsBefore + 1);
-  assert.ok(await waitFor(async () => (await get(`${second.url}/npm${t.urlPath}`)).headers.get('x-larder-cache') === 'HIT'));
+  await waitFor(async () => (await get(`${second.url}/npm${t.urlPath}`)).headers.get('x-larder-cache') === 'HIT', 10_000, 'the tarball to be a HIT');
   assert.equal(await second.kill('SIGTERM'), 0);
 });
 

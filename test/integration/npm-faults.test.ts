@@ -12,7 +12,8 @@ import { after, before, test } from 'node:test';
 import { makeProject, runNpm } from '../helpers/npm-fixture/project.js';
 import { startNpmUpstream, type NpmUpstream } from '../helpers/npm-fixture/server.js';
 import type { FixtureTarball, RegistryFixture } from '../helpers/npm-fixture/types.js';
-import { CORGI_ACCEPT, blobsOnDisk, get, setupFixture, sha256hex, sri512, startLoggingDaemon, tempFiles, treeDigest, waitFor } from '../helpers/npm-e2e.js';
+import { CORGI_ACCEPT, blobsOnDisk, get, setupFixture, sha256hex, sri512, startLoggingDaemon, tempFiles, treeDigest } from '../helpers/npm-e2e.js';
+import { waitFor } from '../helpers/wait.js';
 
 const NPM_FLAGS = ['--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=http', '--fetch-retries=1', '--fetch-retry-mintimeout=100', '--fetch-retry-maxtimeout=200'];
 let root = '';
@@ -74,7 +75,7 @@ test('20 parallel cold requests for one tarball: one upstream fetch, all bytes c
     const lastFirstByte = Math.max(...results.map((r) => r.firstByteAt));
     assert.ok(finished - lastFirstByte > 1000, `first bytes ${finished - lastFirstByte} ms before the end`);
     const digest = sha256hex(results[0]!.body);
-    assert.ok(await waitFor(async () => (await blobsOnDisk(daemon.dataDir)).has(digest)), 'committed to the CAS');
+    await waitFor(async () => (await blobsOnDisk(daemon.dataDir)).has(digest), 10_000, 'the blob to be committed to the CAS');
   } finally {
     upstream.setDelay(0);
     await daemon.close();
@@ -109,7 +110,7 @@ test('a corrupted tarball fails the transfer, is never committed, and a retry af
       const blobs = await blobsOnDisk(daemon.dataDir);
       assert.equal(blobs.has(good), false);
       // Documents are written after they are answered: their temp files come and go; none may stay.
-      assert.ok(await waitFor(async () => (await tempFiles(daemon.dataDir)).length === 0), 'the temp files are removed');
+      await waitFor(async () => (await tempFiles(daemon.dataDir)).length === 0, 10_000, 'the temp files to be removed');
     }
     upstream.setDelay(0);
     const metrics = (await get(`${daemon.url}/metrics`)).body.toString();
@@ -133,7 +134,7 @@ test('a corrupted tarball fails the transfer, is never committed, and a retry af
     assert.equal(healed.error, undefined);
     assert.equal(sri512(healed.body), t.integrity);
     await runNpm(['ci', ...NPM_FLAGS], { cwd: dir, registry, cacheDir: join(root, 'cache-corrupt-2') });
-    assert.ok(await waitFor(async () => (await blobsOnDisk(daemon.dataDir)).has(good)));
+    await waitFor(async () => (await blobsOnDisk(daemon.dataDir)).has(good), 10_000, 'the good blob to be committed');
     assert.equal(upstream.hits(t.urlPath), tries + 1, 'healed: fetched once more, then served from the cache');
   } finally {
     upstream.setCorrupt(null);

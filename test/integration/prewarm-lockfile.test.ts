@@ -16,7 +16,8 @@ import { blobsOnDisk, get, setupFixture, sha256hex, sri512, tempFiles } from '..
 import { makeProject, runNpm, type PackageLock } from '../helpers/npm-fixture/project.js';
 import { startNpmUpstream, type NpmUpstream } from '../helpers/npm-fixture/server.js';
 import type { FixtureTarball, RegistryFixture } from '../helpers/npm-fixture/types.js';
-import { adminClient, adminToken, waitFor, type AdminClient } from '../helpers/admin-e2e.js';
+import { adminClient, adminToken, type AdminClient } from '../helpers/admin-e2e.js';
+import { waitFor } from '../helpers/wait.js';
 
 let root = '';
 let fixture: RegistryFixture;

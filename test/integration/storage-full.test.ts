@@ -19,7 +19,8 @@ import { get, sri512 } from '../helpers/npm-e2e.js';
 import { generateRegistry } from '../helpers/npm-fixture/generate.js';
 import { startNpmUpstream, type NpmUpstream } from '../helpers/npm-fixture/server.js';
 import type { FixtureTarball, RegistryFixture } from '../helpers/npm-fixture/types.js';
-import { adminClient, adminToken, metric, waitFor } from '../helpers/admin-e2e.js';
+import { adminClient, adminToken, metric } from '../helpers/admin-e2e.js';
+import { waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 let root = '';
