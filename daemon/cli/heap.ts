@@ -8,7 +8,9 @@
  * for one request. `--max-semi-space-size` cannot be changed once V8 runs,
  * but `--semi-space-growth-factor` can: this keeps the factor at V8's 2
  * while a semi-space is below {@link SEMI_SPACE_TARGET_MB} and sets it to 1
- * (no growth) once it reaches it, checked after every collection.
+ * (no growth) once it reaches it, checked after every collection. GC
+ * observers run on a later turn of the event loop, so one long synchronous
+ * burst can still grow it a step past the cap before the check runs.
  *
  * The old generation may grow only HEAP_GROWING_PERCENT past what survived
  * the last full collection (V8's default lets it grow far more before it
@@ -16,18 +18,22 @@
  *
  * Measured with bench/memory.ts (32 connections, all four warm loads):
  * growing-percent 20 took the peak from 164-167 to 127 MB at the same hits
- * and MB per server CPU-second; a 4 MB semi-space saved 4 MB more but cost
- * ~35 % of the hit rate, a 1 MB one ~25 %, and `--optimize-for-size` (peak
- * 111 MB) more than half. The growing-percent limit only became affordable
- * once multi-MB blobs were sent from reused buffers (http/send-blob.ts):
- * before, every 64 KiB read buffer counted toward it and forced full
- * collections. `LARDER_V8_TUNING=0` leaves V8 at its defaults.
+ * and MB per server CPU-second. A 4 MB semi-space first cost ~35 % of the
+ * hit rate; once a warm hit allocated less (19 instead of 23 KB, answers
+ * written without Koa's setters, http/respond.ts) it cost nothing
+ * measurable (2 alternating rounds: hits per server CPU-second within 3 %,
+ * peak 108-109 instead of 116-122 MB), so the cap is 4 MB. A 1 MB one cost
+ * ~25 % and `--optimize-for-size` (peak 111 MB) more than half. The
+ * growing-percent limit only became affordable once multi-MB blobs were
+ * sent from reused buffers (http/send-blob.ts): before, every 64 KiB read
+ * buffer counted toward it and forced full collections.
+ * `LARDER_V8_TUNING=0` leaves V8 at its defaults.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
 /** Largest semi-space size (MB) the young generation grows to. */
-export const SEMI_SPACE_TARGET_MB = 8;
+export const SEMI_SPACE_TARGET_MB = 4;
 
 /** How far (percent) V8 lets the old generation grow past what survived the last full collection. */
 export const HEAP_GROWING_PERCENT = 20;

@@ -91,7 +91,7 @@ export function createApp(deps: AppDeps): Koa {
       deps.metrics.duration.observe({ protocol, cache }, seconds);
       if (path === '/healthz' || path === '/readyz' || path === '/metrics') return;
       if (protocol !== 'other') deps.observe?.({ protocol, cache, status, bytes, fromCache, path, method: ctx.method });
-      deps.log.info({ method: ctx.method, path: path.slice(0, 512), status, cache, protocol, ms: Math.round(seconds * 1e4) / 10, bytes }, 'request');
+      if (deps.log.isLevelEnabled('info')) deps.log.info({ method: ctx.method, path: path.slice(0, 512), status, cache, protocol, ms: Math.round(seconds * 1e4) / 10, bytes }, 'request');
     };
     let adapter: ProtocolAdapter | undefined;
     try {

@@ -114,11 +114,18 @@ export function writeResponse(ctx: Context, res: ProtoResponse, onDone: (w: Writ
   });
 }
 
-/** Lets Koa write a buffered answer (it omits the body itself for HEAD and 304). */
+/**
+ * Writes a buffered answer straight to the socket (no body for HEAD, 204 and
+ * 304). Koa's header and body setters cost a warm hit a few KB of garbage
+ * and a tenth of its time, for nothing an answer this simple needs.
+ */
 function finish(ctx: Context, status: number, headers: Record<string, string>, data: Buffer): void {
-  ctx.status = status;
-  ctx.set(headers);
-  ctx.body = data;
+  ctx.respond = false;
+  const raw = ctx.res;
+  if (data.length > 0 && headers['content-type'] === undefined) headers['content-type'] = 'application/octet-stream';
+  raw.writeHead(status, headers);
+  if (ctx.method === 'HEAD' || status === 204 || status === 304) raw.end();
+  else raw.end(data);
 }
 
 function destroy(res: ServerResponse): void {
