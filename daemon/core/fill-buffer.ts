@@ -13,6 +13,8 @@ import type { TempBlob } from './ports.js';
 export const KEEP = 512 * 1024;
 /** Bytes received but not yet written after which the upstream is read no further until the disk catches up. */
 export const MAX_UNWRITTEN = 1024 * 1024;
+/** Most buffers handed to one vectored write; more are copied together first. */
+const MAX_IOV = 64;
 
 export class FillBuffer {
   /** Total bytes received. */
@@ -62,7 +64,8 @@ export class FillBuffer {
     try {
       while (this.temp.written < this.received) {
         const pending = this.unwritten();
-        await this.temp.write(pending);
+        // An upstream that drips tiny chunks must not turn into a writev of thousands of buffers.
+        await this.temp.write(pending.length > MAX_IOV ? Buffer.concat(pending) : pending);
         this.trim();
       }
     } catch (err) {

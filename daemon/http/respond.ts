@@ -77,8 +77,9 @@ export function writeResponse(ctx: Context, res: ProtoResponse, onDone: (w: Writ
     headers['content-length'] = String(body.length);
   }
 
-  ctx.respond = false;
+  // Koa answers only if writeHead throws (a header value it refuses): the error becomes a clean 5xx.
   raw.writeHead(status, headers);
+  ctx.respond = false;
   if (head) {
     if (body.type === 'stream') body.stream.destroy();
     raw.end();
@@ -120,10 +121,10 @@ export function writeResponse(ctx: Context, res: ProtoResponse, onDone: (w: Writ
  * and a tenth of its time, for nothing an answer this simple needs.
  */
 function finish(ctx: Context, status: number, headers: Record<string, string>, data: Buffer): void {
-  ctx.respond = false;
   const raw = ctx.res;
   if (data.length > 0 && headers['content-type'] === undefined) headers['content-type'] = 'application/octet-stream';
   raw.writeHead(status, headers);
+  ctx.respond = false;
   if (ctx.method === 'HEAD' || status === 204 || status === 304) raw.end();
   else raw.end(data);
 }

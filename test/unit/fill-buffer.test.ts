@@ -8,6 +8,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { FillBuffer, KEEP, MAX_UNWRITTEN } from '../../daemon/core/fill-buffer.js';
 import type { TempBlob } from '../../daemon/core/ports.js';
+import { FsBlobStore } from '../../daemon/storage/fs-blob-store.js';
+import { DataPaths } from '../../daemon/storage/paths.js';
+import { tempDir } from '../helpers/daemon.js';
 
 /** A temp file in memory whose writes can be held back or made to fail. */
 class MemTemp implements TempBlob {
@@ -15,12 +18,15 @@ class MemTemp implements TempBlob {
   written = 0;
   data = Buffer.alloc(0);
   writes = 0;
+  /** Most buffers one write was handed. */
+  widest = 0;
   gate: Promise<void> | undefined;
   fail: Error | undefined;
   async write(data: Buffer | readonly Buffer[]): Promise<void> {
     this.writes++;
     await this.gate;
     if (this.fail) throw this.fail;
+    this.widest = Math.max(this.widest, Buffer.isBuffer(data) ? 1 : data.length);
     const chunk = Buffer.isBuffer(data) ? data : Buffer.concat(data);
     this.data = Buffer.concat([this.data, chunk]);
     this.written += chunk.length;
@@ -75,4 +81,41 @@ test('the upstream waits once MAX_UNWRITTEN bytes are queued, and a write error 
   await buf.push(Buffer.alloc(10)).catch(() => undefined);
   await assert.rejects(buf.drain(), /ENOSPC/);
   await assert.rejects(buf.push(Buffer.alloc(10)), /ENOSPC/);
+});
+
+test('queued chunks go out as one vectored write, a drip of tiny chunks as one copied buffer', async () => {
+  const temp = new MemTemp();
+  const buf = new FillBuffer(temp);
+  let release!: () => void;
+  temp.gate = new Promise((r) => (release = r));
+  const body = randomBytes(5000);
+  for (let i = 0; i < 10; i++) await buf.push(body.subarray(i * 500, (i + 1) * 500));
+  release();
+  await buf.drain();
+  assert.equal(temp.widest, 9, 'the nine chunks that arrived during the first write went out together, uncopied');
+  temp.widest = 0;
+  temp.gate = new Promise((r) => (release = r));
+  const drip = randomBytes(3000);
+  for (let i = 0; i < drip.length; i++) await buf.push(drip.subarray(i, i + 1));
+  release();
+  await buf.drain();
+  assert.equal(temp.widest, 1, '2999 one-byte chunks were copied into one buffer, not handed to writev');
+  assert.ok(temp.data.equals(Buffer.concat([body, drip])));
+});
+
+test('the fs temp file takes several buffers in one write and reads them back in order', async () => {
+  const dir = await tempDir('larder-temp-writev-');
+  const store = new FsBlobStore(new DataPaths(dir));
+  await store.init();
+  const temp = await store.createTemp();
+  const parts = [randomBytes(70_000), randomBytes(1), Buffer.alloc(0), randomBytes(200_000)];
+  await temp.write(parts);
+  await temp.write(randomBytes(10));
+  const all = Buffer.concat(parts);
+  assert.equal(temp.written, all.length + 10);
+  const back = Buffer.alloc(all.length);
+  assert.equal(await temp.read(back, 0, all.length), all.length);
+  assert.ok(back.equals(all));
+  await temp.abort();
+  await temp.release();
 });

@@ -45,9 +45,10 @@ class FullableStore implements BlobStore {
       get written() {
         return t.written;
       },
-      async write(chunk) {
-        if (t.written + chunk.length > store.failAfter) throw enospc();
-        await t.write(chunk);
+      async write(data) {
+        const bytes = Buffer.isBuffer(data) ? data.length : data.reduce((n, b) => n + b.length, 0);
+        if (t.written + bytes > store.failAfter) throw enospc();
+        await t.write(data);
       },
       read: (b, p, l) => t.read(b, p, l),
       commit: (d) => t.commit(d),
