@@ -46,6 +46,10 @@ export function lazyListFormat(Real: ListFormatCtor): ListFormatCtor {
       return this.#get().resolvedOptions();
     }
 
+    get [Symbol.toStringTag](): string {
+      return 'Intl.ListFormat';
+    }
+
     static supportedLocalesOf(...args: Parameters<ListFormatCtor['supportedLocalesOf']>): string[] {
       return Real.supportedLocalesOf(...args);
     }

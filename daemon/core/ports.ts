@@ -7,6 +7,14 @@ import type { Readable } from 'node:stream';
 import type { BlobMeta, Entry } from './types.js';
 
 /** A temp file being filled; readable while it grows (followers read it positionally). */
+/** Bytes in a `TempBlob.write` argument (an array's `length` counts buffers, not bytes). */
+export function byteLength(data: Buffer | readonly Buffer[]): number {
+  if (Buffer.isBuffer(data)) return data.length;
+  let n = 0;
+  for (const b of data) n += b.length;
+  return n;
+}
+
 export interface TempBlob {
   readonly path: string;
   /** Bytes written so far. */

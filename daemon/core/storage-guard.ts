@@ -12,7 +12,7 @@
  *   `events.storageFull` (logged and counted by the composition root).
  */
 import { LarderError } from './errors.js';
-import type { BlobStore, CacheEvents, Clock, TempBlob } from './ports.js';
+import { byteLength, type BlobStore, type CacheEvents, type Clock, type TempBlob } from './ports.js';
 
 export interface StorageGuardOptions {
   /** Bytes always left free on the cache disk (0: rely on ENOSPC alone). */
@@ -86,17 +86,18 @@ export class StorageGuard {
       get written() {
         return temp.written;
       },
-      async write(chunk) {
-        if (temp.written + chunk.length >= nextCheck) {
-          nextCheck = temp.written + chunk.length + CHECK_EVERY;
+      async write(data) {
+        const bytes = byteLength(data);
+        if (temp.written + bytes >= nextCheck) {
+          nextCheck = temp.written + bytes + CHECK_EVERY;
           const free = await guard.free();
-          if (free !== undefined && free - chunk.length <= guard.opts.minFree) {
+          if (free !== undefined && free - bytes <= guard.opts.minFree) {
             guard.markFull();
             throw storageFullError(key);
           }
         }
         try {
-          await temp.write(chunk);
+          await temp.write(data);
         } catch (err) {
           if (isNoSpace(err)) guard.markFull();
           throw err;

@@ -8,7 +8,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } fro
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { BlobReader, BlobStore, TempBlob } from '../core/ports.js';
+import { byteLength, type BlobReader, type BlobStore, type TempBlob } from '../core/ports.js';
 import { FreeSpace } from './disk-space.js';
 import { DataPaths } from './paths.js';
 
@@ -47,7 +47,7 @@ class FsTempBlob implements TempBlob {
 
   async write(data: Buffer | readonly Buffer[]): Promise<void> {
     let bufs: readonly Buffer[] = Buffer.isBuffer(data) ? [data] : data;
-    const total = bufs.reduce((n, b) => n + b.length, 0);
+    const total = byteLength(bufs);
     let done = 0;
     while (done < total) {
       const { bytesWritten } = await this.handle.writev(bufs, this.written + done);

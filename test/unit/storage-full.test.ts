@@ -12,7 +12,7 @@ import { AccessTracker, type CoreDeps } from '../../daemon/core/deps.js';
 import { DocumentCache } from '../../daemon/core/document-cache.js';
 import { LarderError } from '../../daemon/core/errors.js';
 import { HeldBodies } from '../../daemon/core/held-bodies.js';
-import type { BlobStore, TempBlob } from '../../daemon/core/ports.js';
+import { byteLength, type BlobStore, type TempBlob } from '../../daemon/core/ports.js';
 import { StorageGuard } from '../../daemon/core/storage-guard.js';
 import type { ExpectedDigest } from '../../daemon/core/types.js';
 import { FsBlobStore } from '../../daemon/storage/fs-blob-store.js';
@@ -46,7 +46,7 @@ class FullableStore implements BlobStore {
         return t.written;
       },
       async write(data) {
-        const bytes = Buffer.isBuffer(data) ? data.length : data.reduce((n, b) => n + b.length, 0);
+        const bytes = byteLength(data);
         if (t.written + bytes > store.failAfter) throw enospc();
         await t.write(data);
       },
@@ -230,6 +230,24 @@ test('documents that cannot be stored are answered from memory (BYPASS), and a s
     const other = await h.documents.get({ ...req, key: 'doc2' });
     assert.equal(other.state, 'BYPASS');
     assert.equal(h.index.getEntry('doc2'), undefined);
+  } finally {
+    await h.close();
+  }
+});
+
+test('the temp-file guard counts the bytes of a vectored write, not its buffers', async () => {
+  const h = await harness();
+  try {
+    const full: string[] = [];
+    const guard = new StorageGuard({ blobs: h.store, clock: { now: () => 0 }, events: { storageFull: (k) => full.push(k) } }, { minFree: 1_000_000 });
+    h.store.free = 2_000_000;
+    const temp = guard.guardTemp(await h.store.createTemp(), 'k');
+    const three = [Buffer.alloc(400_000), Buffer.alloc(400_000), Buffer.alloc(400_000)];
+    await assert.rejects(temp.write(three), (err: unknown) => err instanceof LarderError && err.code === 'E_STORAGE_FULL');
+    assert.equal(temp.written, 0, 'refused before a byte reached the reserve');
+    assert.equal(guard.isFull(), true);
+    await temp.abort();
+    await temp.release();
   } finally {
     await h.close();
   }
