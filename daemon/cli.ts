@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { isLarderError } from './core/errors.js';
 import { tuneHeapForServe } from './cli/heap.js';
 import { deferListFormatData } from './cli/lazy-list-format.js';
+import { youngGcOnUpstreamBytes } from './cli/young-gc.js';
 
 // The daemon, the config loader and the admin commands are imported when a
 // command needs them: `serve` tunes V8's heap first (cli/heap.ts) and defers
@@ -103,6 +104,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   tuneHeapForServe();
   deferListFormatData();
+  const onUpstreamBytes = youngGcOnUpstreamBytes();
   const [{ loadConfig }, { createLogger }, { startDaemon }] = await Promise.all([
     import('./config/load.js'),
     import('./log.js'),
@@ -119,7 +121,7 @@ export async function main(argv: string[]): Promise<number> {
     const handler = (sig: NodeJS.Signals): void => onSignal(sig);
     process.once('SIGINT', handler);
     process.once('SIGTERM', handler);
-    const daemon = await startDaemon(cfg, { log });
+    const daemon = await startDaemon(cfg, { log, onUpstreamBytes });
     await new Promise<void>((resolve) => {
       onSignal = (sig) => {
         log.info({ signal: sig }, 'shutting down');

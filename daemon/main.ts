@@ -43,6 +43,8 @@ import { Remote } from './upstream/remote.js';
 
 export interface DaemonOptions {
   log?: Logger;
+  /** Told the size of every upstream body chunk (see cli/young-gc.ts). */
+  onUpstreamBytes?: (bytes: number) => void;
 }
 
 export interface RunningDaemon {
@@ -144,7 +146,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   documents = new DocumentCache(deps, access);
   const httpCache = new HttpCache(deps, blobCache);
 
-  const client = new GotUpstreamClient({ timeoutMs: DEFAULT_TIMEOUT_MS });
+  const client = new GotUpstreamClient({ timeoutMs: DEFAULT_TIMEOUT_MS, onBodyBytes: opts.onUpstreamBytes });
   const edge = await edgeSetup(cfg, paths, client);
   const remotes = new Map<string, Remote>();
   for (const [name, rc] of Object.entries(cfg.remotes)) {

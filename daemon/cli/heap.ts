@@ -22,8 +22,12 @@
  * hit rate; once a warm hit allocated less (19 instead of 23 KB, answers
  * written without Koa's setters, http/respond.ts) it cost nothing
  * measurable (2 alternating rounds: hits per server CPU-second within 3 %,
- * peak 108-109 instead of 116-122 MB), so the cap is 4 MB. A 1 MB one cost
- * ~25 % and `--optimize-for-size` (peak 111 MB) more than half. The
+ * peak 108-109 instead of 116-122 MB). With upstream bodies no longer
+ * piling up between scavenges (cli/young-gc.ts), 2 MB took the peak from
+ * 102.9 to 99.8 MB on average (3 alternating rounds each), with hits per
+ * server CPU-second in the same range on this noisy host (a few percent
+ * lower in earlier runs), so the cap is 2 MB. A 1 MB one cost ~25 % and
+ * `--optimize-for-size` (peak 111 MB) more than half. The
  * growing-percent limit only became affordable once multi-MB blobs were
  * sent from reused buffers (http/send-blob.ts): before, every 64 KiB read
  * buffer counted toward it and forced full collections.
@@ -33,7 +37,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
 /** Largest semi-space size (MB) the young generation grows to. */
-export const SEMI_SPACE_TARGET_MB = 4;
+export const SEMI_SPACE_TARGET_MB = 2;
 
 /** How far (percent) V8 lets the old generation grow past what survived the last full collection. */
 export const HEAP_GROWING_PERCENT = 20;
