@@ -43,7 +43,7 @@ import { Remote } from './upstream/remote.js';
 
 export interface DaemonOptions {
   log?: Logger;
-  /** Told the size of every upstream body chunk (see cli/young-gc.ts). */
+  /** Told the size of every (decoded) upstream body chunk; see cli/young-gc.ts. */
   onUpstreamBytes?: (bytes: number) => void;
 }
 

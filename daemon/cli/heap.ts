@@ -22,11 +22,15 @@
  * hit rate; once a warm hit allocated less (19 instead of 23 KB, answers
  * written without Koa's setters, http/respond.ts) it cost nothing
  * measurable (2 alternating rounds: hits per server CPU-second within 3 %,
- * peak 108-109 instead of 116-122 MB). With upstream bodies no longer
- * piling up between scavenges (cli/young-gc.ts), 2 MB took the peak from
- * 102.9 to 99.8 MB on average (3 alternating rounds each), with hits per
- * server CPU-second in the same range on this noisy host (a few percent
- * lower in earlier runs), so the cap is 2 MB. A 1 MB one cost ~25 % and
+ * peak 108-109 instead of 116-122 MB). 2 MB, 3 alternating rounds each
+ * (peak RSS in MiB): 108.4/104.4/107.2 against 109.7/113.6/115.6 at 4 MB;
+ * with upstream bodies paced (cli/young-gc.ts) 98.5/99.9/101.1 against
+ * 102.1/104.4/102.1. That gain is about the spread between runs of one
+ * build (99.6-103.3 for this one), and hits per server CPU-second stayed
+ * in the same range on this noisy host (a few percent lower in an earlier
+ * run), so the cap is 2 MB. A synthetic churn whose live set is larger than
+ * a semi-space can still grow it one step (to 2 x 4 MB) before the observer
+ * runs. A 1 MB one cost ~25 % and
  * `--optimize-for-size` (peak 111 MB) more than half. The
  * growing-percent limit only became affordable once multi-MB blobs were
  * sent from reused buffers (http/send-blob.ts): before, every 64 KiB read

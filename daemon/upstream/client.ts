@@ -42,7 +42,7 @@ export interface GotClientOptions {
   /** Default timeout (ms) for connect, response headers and idle body gaps. */
   timeoutMs?: number;
   maxSockets?: number;
-  /** Told the size of every body chunk received from an upstream (the serve command's young-generation pacing). */
+  /** Told the size of every body chunk handed out (decoded, if the upstream compressed it); the serve command paces young-generation collections by it. */
   onBodyBytes?: (bytes: number) => void;
 }
 
@@ -102,14 +102,19 @@ export class GotUpstreamClient implements UpstreamClient {
   }
 
   /** The stream a response body is handed out through; it reports chunk sizes when asked to. */
-  private bodyStream(): PassThrough | Transform {
+  private bodyStream(): Transform {
     const opts = { highWaterMark: 256 * 1024 };
     const onBytes = this.onBodyBytes;
     if (!onBytes) return new PassThrough(opts);
     return new Transform({
       ...opts,
       transform(chunk: Buffer, _enc, done) {
-        onBytes(chunk.length);
+        try {
+          onBytes(chunk.length);
+        } catch (err) {
+          done(err as Error);
+          return;
+        }
         done(null, chunk);
       },
     });

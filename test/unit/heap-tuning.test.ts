@@ -1,17 +1,15 @@
 /**
  * `larder serve` caps V8's young generation (daemon/cli/heap.ts). A child
- * process churns through short-lived objects that keep ~20k of them alive
+ * process churns through short-lived objects that keep ~10k of them alive
  * at a time, which makes V8 grow the young generation to its 2 × 16 MB
  * default; with the tuning it stops at 2 × SEMI_SPACE_TARGET_MB.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { SEMI_SPACE_TARGET_MB } from '../../daemon/cli/heap.js';
+import { runModuleProbe } from '../helpers/module-probe.js';
 
-const run = promisify(execFile);
 const HEAP = fileURLToPath(new URL('../../daemon/cli/heap.ts', import.meta.url));
 
 const CHURN = `
@@ -20,19 +18,18 @@ const applied = tuneHeapForServe(process.env);
 const { getHeapSpaceStatistics } = await import('node:v8');
 const newSpace = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
 let max = 0;
-const ring = new Array(20000);
+const ring = new Array(10000);
 // Like a server answering requests: short synchronous bursts between turns of the event loop.
-for (let round = 0; round < 3000; round++) {
-  for (let i = 0; i < 2000; i++) ring[(round * 2000 + i) % ring.length] = { a: i, b: 'x' + i, c: [i, i + 1] };
+for (let round = 0; round < 6000; round++) {
+  for (let i = 0; i < 1000; i++) ring[(round * 1000 + i) % ring.length] = { a: i, b: 'x' + i, c: [i, i + 1] };
   await new Promise((r) => setImmediate(r));
   max = Math.max(max, newSpace());
 }
 console.log(JSON.stringify({ applied, maxMb: max / 1048576 }));
 `;
 
-async function churn(env: Record<string, string>): Promise<{ applied: boolean; maxMb: number }> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHURN], { env: { ...process.env, ...env }, timeout: 60_000 });
-  return JSON.parse(stdout.trim()) as { applied: boolean; maxMb: number };
+function churn(env: Record<string, string>): Promise<{ applied: boolean; maxMb: number }> {
+  return runModuleProbe(CHURN, env);
 }
 
 test('the young generation stays at its cap under churn; LARDER_V8_TUNING=0 leaves V8 at its default', async () => {

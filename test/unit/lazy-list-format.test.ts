@@ -6,12 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { lazyListFormat } from '../../daemon/cli/lazy-list-format.js';
+import { runModuleProbe } from '../helpers/module-probe.js';
 
-const run = promisify(execFile);
 const SHIM = fileURLToPath(new URL('../../daemon/cli/lazy-list-format.ts', import.meta.url));
 
 // File-backed resident memory (the node binary's pages, ICU data among them) gained by importing got.
@@ -26,13 +24,8 @@ const text = new Intl.ListFormat('en', { type: 'disjunction' }).format(['a', 'b'
 console.log(JSON.stringify({ grewMb, text }));
 `;
 
-async function probe(shim: boolean): Promise<{ grewMb: number; text: string }> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', PROBE], {
-    env: { ...process.env, SHIM: shim ? '1' : '0' },
-    cwd: fileURLToPath(new URL('../..', import.meta.url)),
-    timeout: 60_000,
-  });
-  return JSON.parse(stdout.trim()) as { grewMb: number; text: string };
+function probe(shim: boolean): Promise<{ grewMb: number; text: string }> {
+  return runModuleProbe(PROBE, { SHIM: shim ? '1' : '0' });
 }
 
 test('importing got maps ~4 MB of ICU data without the shim and not with it', { skip: process.platform !== 'linux' }, async () => {
