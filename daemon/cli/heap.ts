@@ -48,6 +48,11 @@ export const HEAP_GROWING_PERCENT = 20;
 
 let observer: PerformanceObserver | undefined;
 
+/** Whether `LARDER_V8_TUNING=0` asks for V8, ICU and GC at their defaults (every serve-time tuning checks this). */
+export function v8TuningDisabled(env: NodeJS.ProcessEnv): boolean {
+  return env.LARDER_V8_TUNING === '0';
+}
+
 function newSpaceBytes(): number {
   return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
 }
@@ -59,7 +64,7 @@ function newSpaceBytes(): number {
  * `LARDER_V8_TUNING=0`.
  */
 export function tuneHeapForServe(env: NodeJS.ProcessEnv = process.env, targetMb = SEMI_SPACE_TARGET_MB): boolean {
-  if (env.LARDER_V8_TUNING === '0') return false;
+  if (v8TuningDisabled(env)) return false;
   if (observer) return true;
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   const limit = 2 * targetMb * 1024 * 1024;

@@ -15,6 +15,8 @@
  * turns off all of the daemon's start-up memory tuning) leaves it out.
  */
 
+import { v8TuningDisabled } from './heap.js';
+
 type ListFormatCtor = typeof Intl.ListFormat;
 type Args = ConstructorParameters<ListFormatCtor>;
 
@@ -59,7 +61,7 @@ export function lazyListFormat(Real: ListFormatCtor): ListFormatCtor {
 
 /** Replaces the global `Intl.ListFormat` with {@link lazyListFormat} (once). */
 export function deferListFormatData(env: NodeJS.ProcessEnv = process.env): boolean {
-  if (env.LARDER_V8_TUNING === '0') return false;
+  if (v8TuningDisabled(env)) return false;
   if (installed) return true;
   installed = true;
   (Intl as { ListFormat: ListFormatCtor }).ListFormat = lazyListFormat(Intl.ListFormat);

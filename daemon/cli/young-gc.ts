@@ -22,6 +22,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { v8TuningDisabled } from './heap.js';
 
 /** Upstream body bytes between two young-generation collections. */
 export const YOUNG_GC_EVERY_BYTES = 1024 * 1024;
@@ -78,7 +79,7 @@ function gcFunction(): GcFunction | undefined {
  * without pacing).
  */
 export function youngGcOnUpstreamBytes(env: NodeJS.ProcessEnv = process.env): ((bytes: number) => void) | undefined {
-  if (env.LARDER_V8_TUNING === '0') return undefined;
+  if (v8TuningDisabled(env)) return undefined;
   const gc = gcFunction();
   if (!gc) return undefined;
   return new YoungGcPacer(() => gc({ type: 'minor' })).account;
