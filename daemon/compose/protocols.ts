@@ -38,6 +38,7 @@ export function checkRegistry(list: readonly Protocol[]): void {
     for (const k of p.remotes) claim(`remote type ${k.type}`, p.name);
     if (p.section) claim(`section ${p.section.key}`, p.name);
     if (p.refs) claim(`reference scheme ${p.refs.scheme}`, p.name);
+    for (const name of Object.keys(p.defaultRemotes ?? {})) claim(`default remote ${name}`, p.name);
     if (p.remotes.length === 0) throw new TypeError(`expected protocol ${p.name} to serve at least one remote type`);
   }
 }

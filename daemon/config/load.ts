@@ -8,7 +8,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import envPaths from 'env-paths';
 import type { ZodIssue } from 'zod';
 import { LarderError } from '../core/errors.js';
-import { DEFAULT_CONFIG_YAML } from './defaults.js';
+import { defaultDocument } from './defaults.js';
 import type { Protocol, RoutingSection } from '../protocols/contract.js';
 import { PROTOCOLS } from '../protocols/registry.js';
 import { ConfigSchema, type Config, type RemoteConfig } from './schema.js';
@@ -63,7 +63,7 @@ function parseDocument(text: string, source: string): Record<string, unknown> {
 
 export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> {
   const env = opts.env ?? process.env;
-  const merged = parseDocument(DEFAULT_CONFIG_YAML, 'defaults');
+  const merged = defaultDocument();
   const file = opts.file ?? env.LARDER_CONFIG;
   let source = 'embedded defaults';
   if (file) {

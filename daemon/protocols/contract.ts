@@ -126,6 +126,8 @@ export interface Protocol {
   readonly refs?: RefScheme;
   /** Lockfiles and manifests whose references it warms. */
   readonly planners?: readonly LockfilePlanner[];
+  /** Remotes of the embedded default config (public upstreams), by name; a config file's `remotes` replaces them all. */
+  readonly defaultRemotes?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   create(services: ProtocolServices): ProtocolInstance;
 }
 

@@ -14,5 +14,6 @@ export const filesProtocol: Protocol = {
   remotes: [httpRemote],
   mounts: ['/files'],
   refs: urlRefs,
+  defaultRemotes: { central: { type: 'http', url: 'https://repo1.maven.org/maven2/', layout: 'maven' } },
   create: (s) => ({ adapter: new FilesAdapter({ remotes: s.remotes, cache: s.httpCache }) }),
 };

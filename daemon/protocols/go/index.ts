@@ -18,6 +18,7 @@ export const goProtocol: Protocol = {
   mounts: ['/go'],
   refs: goRefs,
   planners: goPlanners,
+  defaultRemotes: { golang: { type: 'go', url: 'https://proxy.golang.org/', sumdbs: ['sum.golang.org'] } },
   create(s) {
     const adapter = new GoAdapter({ remotes: s.remotes, defaultRemote: s.defaultRemote, documents: s.documents, blobs: s.blobs });
     return {

@@ -22,6 +22,7 @@ export const npmProtocol: Protocol = {
   rootPaths: ROOT_TARBALL,
   refs: npmRefs,
   planners: npmPlanners,
+  defaultRemotes: { npmjs: { type: 'npm', url: 'https://registry.npmjs.org/' } },
   create(s) {
     const adapter = new NpmAdapter({
       remotes: s.remotes,

@@ -18,6 +18,7 @@ export const pypiProtocol: Protocol = {
   mounts: ['/pypi'],
   refs: pypiRefs,
   planners: pypiPlanners,
+  defaultRemotes: { pypi: { type: 'pypi', url: 'https://pypi.org/simple/', filesUrl: 'https://files.pythonhosted.org/' } },
   create(s) {
     const adapter = new PypiAdapter({ remotes: s.remotes, defaultRemote: s.defaultRemote, publicUrl: s.publicUrl, documents: s.documents, blobs: s.blobs });
     return {
