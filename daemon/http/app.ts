@@ -2,7 +2,7 @@
  * The Koa application: one port, fixed URL layout. createApp() never
  * listens; the composition root (or a test) does.
  *
- *   /<mount>/…        each registered protocol at its mounts (/npm, /pypi, /go, /files, /v2)
+ *   /<mount>/…        each registered protocol at its mounts (e.g. /npm, /v2)
  *   /<path>           a protocol's root paths when no mount matched (npm tarballs)
  *   /_/api/v1/        admin API           /_/ui/       dashboard
  *   /metrics /healthz /readyz
