@@ -6,31 +6,22 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdir } from 'node:fs/promises';
-import { BlobCache, type ServedBlob } from './core/blob-cache.js';
+import { BlobCache } from './core/blob-cache.js';
 import { AccessTracker, type CoreDeps } from './core/deps.js';
 import { DocumentCache } from './core/document-cache.js';
 import { HttpCache } from './core/http-cache.js';
 import { LarderError } from './core/errors.js';
 import { StorageGuard } from './core/storage-guard.js';
-import { defaultRemote, listenAddress, type LoadedConfig } from './config/load.js';
+import { listenAddress, type LoadedConfig } from './config/load.js';
 import { isLoopback } from './config/units.js';
-import { createApp, type Mount } from './http/app.js';
+import { createApp } from './http/app.js';
 import { defaultUiDir, serveUi } from './http/ui-static.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics/registry.js';
-import { FilesAdapter } from './protocols/generic/adapter.js';
-import { GoAdapter } from './protocols/go/adapter.js';
-import { GoWarmer } from './protocols/go/warmer.js';
-import { NpmAdapter } from './protocols/npm/adapter.js';
-import { NpmWarmer } from './protocols/npm/warmer.js';
 import { buildAdmin, type Admin } from './compose/admin.js';
 import { edgeSetup } from './compose/edge.js';
-import { consume, type Warmer } from './core/warm.js';
-import type { CacheState, Entry } from './core/types.js';
-import { OciAdapter } from './protocols/oci/adapter.js';
-import { OciWarmer } from './protocols/oci/warmer.js';
-import { PypiAdapter } from './protocols/pypi/adapter.js';
-import { PypiWarmer } from './protocols/pypi/warmer.js';
+import { buildProtocols } from './compose/protocols.js';
+import type { CacheState } from './core/types.js';
 import { FsBlobStore } from './storage/fs-blob-store.js';
 import { LruHotCache } from './storage/hot-cache.js';
 import { LmdbIndex } from './storage/lmdb-index.js';
@@ -55,34 +46,6 @@ export interface RunningDaemon {
   /** A fresh one-time dashboard login link. */
   loginLink(): string;
   tokenFile: string;
-}
-
-/** Scrub repair: fetches a damaged entry again through the adapter that made it. */
-async function repairEntry(
-  entry: Entry,
-  a: { npm: NpmAdapter; pypi: PypiAdapter; go: GoAdapter; oci: OciAdapter; cached(key: string): boolean },
-): Promise<boolean> {
-  const m = entry.meta ?? {};
-  if (m.protocol === 'oci') return a.oci.repair(entry);
-  const str = (k: string): string | undefined => (typeof m[k] === 'string' ? (m[k] as string) : undefined);
-  const remote = str('remote');
-  let served: ServedBlob | undefined;
-  if (m.protocol === 'npm' && str('name') && str('file')) served = await a.npm.tarballBlob(str('name')!, str('file')!);
-  else if (m.protocol === 'pypi' && str('project') && str('file')) {
-    const file = str('file')!;
-    const metadata = file.endsWith('.metadata');
-    served = await a.pypi.fileBlob(str('project')!, metadata ? file.slice(0, -'.metadata'.length) : file, metadata, remote);
-  } else if (m.protocol === 'go' && str('module') && str('version') && (m.file === 'info' || m.file === 'mod' || m.file === 'zip')) {
-    served = await a.go.artifactBlob(str('module')!, str('version')!, m.file, remote);
-  }
-  if (!served) return false;
-  if (served.state === 'BYPASS') {
-    served.open().destroy(); // the disk is full: nothing can be repaired now
-    return false;
-  }
-  await consume(served.open(), () => undefined);
-  await served.done;
-  return a.cached(entry.key);
 }
 
 const DEFAULT_TTL_MS = 5 * 60_000;
@@ -171,25 +134,15 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   }
 
   let publicUrl = cfg.publicUrl?.replace(/\/+$/, '') ?? '';
-  const npm = new NpmAdapter({
+  const protocols = buildProtocols(cfg, {
     remotes,
-    defaultRemote: defaultRemote(cfg, 'npm'),
-    scopes: cfg.npm.scopes ?? {},
-    publicUrl: () => publicUrl,
     documents,
     blobs: blobCache,
+    httpCache,
+    clock,
+    publicUrl: () => publicUrl,
+    indexed: (key) => index.getEntry(key) !== undefined,
   });
-  // --- protocol mounts (one line per adapter) ---
-  const mounts: Mount[] = [{ prefix: '/npm', adapter: npm }];
-  const pypi = new PypiAdapter({ remotes, defaultRemote: defaultRemote(cfg, 'pypi'), publicUrl: () => publicUrl, documents, blobs: blobCache });
-  mounts.push({ prefix: '/pypi', adapter: pypi });
-  const go = new GoAdapter({ remotes, defaultRemote: defaultRemote(cfg, 'go'), documents, blobs: blobCache });
-  mounts.push({ prefix: '/go', adapter: go });
-  mounts.push({ prefix: '/files', adapter: new FilesAdapter({ remotes, cache: httpCache }) });
-  const oci = new OciAdapter({ remotes, defaultRemote: defaultRemote(cfg, 'oci'), documents, blobs: blobCache, clock });
-  mounts.push({ prefix: '/v2', adapter: oci });
-  // --- end of protocol mounts ---
-  const warmers = new Map<string, Warmer>([['npm', new NpmWarmer(npm)], ['pypi', new PypiWarmer(pypi)], ['go', new GoWarmer(go)], ['oci', new OciWarmer(oci)]]);
   admin = await buildAdmin({
     cfg,
     paths,
@@ -198,9 +151,9 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     hot: deps.hot,
     metrics,
     log,
-    warmers,
+    warmers: protocols.warmers,
     remotes: [...remotes.values()].map((r) => ({ name: r.name, type: r.settings.config.type, url: r.settings.config.url, offline: () => r.offline })),
-    repair: (entry) => repairEntry(entry, { npm, pypi, go, oci, cached: (key) => index.getEntry(key) !== undefined }),
+    repair: protocols.repair,
     flushAccess: () => access.flush(),
     isOffline: () => offline,
     setOffline: (v) => {
@@ -212,8 +165,8 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   const adminParts = admin;
   let ready = false;
   const app = createApp({
-    mounts,
-    rootTarballs: npm,
+    mounts: protocols.mounts,
+    rootRoutes: protocols.rootRoutes,
     metrics,
     log,
     ready: () => ready,

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { LarderError, toLarderError } from '../core/errors.js';
 import { entryDigests } from '../core/eviction.js';
 import type { BlobStore, IndexStore } from '../core/ports.js';
-import { parseRef } from '../core/refs.js';
+import { parseRef } from '../prewarm/refs.js';
 import type { Warmer } from '../core/warm.js';
 import type { ExpectedDigest } from '../core/types.js';
 import type { ExportRequest, Pin } from '../admin/contract.js';

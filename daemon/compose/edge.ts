@@ -20,6 +20,7 @@ import { loadDaemonId } from '../storage/daemon-id.js';
 import type { DataPaths } from '../storage/paths.js';
 import { ParentFeedClient } from '../upstream/parent-feed.js';
 import type { ParentLink } from '../upstream/parent-route.js';
+import { PROTOCOLS } from '../protocols/registry.js';
 
 /** What main.ts supplies for the hierarchy. */
 export interface EdgeOptions {
@@ -54,7 +55,8 @@ export async function edgeSetup(cfg: LoadedConfig, paths: DataPaths, client: Ups
   if (!cfg.parent) return { hop, options };
   const base = new URL(cfg.parent.url.endsWith('/') ? cfg.parent.url : `${cfg.parent.url}/`);
   const authorization = cfg.parent.token ? `Bearer ${cfg.parent.token}` : undefined;
-  const parentLink: ParentLink = { base, fallback: cfg.parent.fallback, ...(authorization ? { authorization } : {}) };
+  const kinds = PROTOCOLS.flatMap((p) => p.remotes);
+  const parentLink: ParentLink = { base, fallback: cfg.parent.fallback, kinds, ...(authorization ? { authorization } : {}) };
   const feed = new ParentFeedClient({ client, parent: base, hop, child: cfg.parent.id ?? daemonId, ...(authorization ? { authorization } : {}) });
   options.parent = { url: base.toString(), feed };
   return { hop, parentLink, options };

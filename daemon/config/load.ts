@@ -8,8 +8,10 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import envPaths from 'env-paths';
 import type { ZodIssue } from 'zod';
 import { LarderError } from '../core/errors.js';
-import { DEFAULT_CONFIG_YAML } from './defaults.js';
-import { ConfigSchema, type Config, type RemoteConfig, type RemoteType } from './schema.js';
+import { defaultDocument } from './defaults.js';
+import type { Protocol, RoutingSection } from '../protocols/contract.js';
+import { PROTOCOLS } from '../protocols/registry.js';
+import { ConfigSchema, type Config, type RemoteConfig } from './schema.js';
 import { parseListen } from './units.js';
 
 export interface LoadOptions {
@@ -61,7 +63,7 @@ function parseDocument(text: string, source: string): Record<string, unknown> {
 
 export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> {
   const env = opts.env ?? process.env;
-  const merged = parseDocument(DEFAULT_CONFIG_YAML, 'defaults');
+  const merged = defaultDocument();
   const file = opts.file ?? env.LARDER_CONFIG;
   let source = 'embedded defaults';
   if (file) {
@@ -102,24 +104,28 @@ export function validateConfig(doc: unknown, source: string, env: NodeJS.Process
   return { ...cfg, dataDir, source };
 }
 
-function checkRouting(cfg: Config): void {
-  const wantType = (path: string, name: string, type: RemoteType): void => {
-    const r = cfg.remotes[name];
-    if (!r) throw configError(`${path}: no remote named "${name}"`);
-    if (r.type !== type) throw configError(`${path}: remote "${name}" is of type ${r.type}, expected ${type}`);
-  };
-  if (cfg.npm.default) wantType('npm.default', cfg.npm.default, 'npm');
-  for (const [scope, name] of Object.entries(cfg.npm.scopes ?? {})) wantType(`npm.scopes.${scope}`, name, 'npm');
-  if (cfg.oci.default) wantType('oci.default', cfg.oci.default, 'oci');
-  if (cfg.pypi.default) wantType('pypi.default', cfg.pypi.default, 'pypi');
-  if (cfg.go.default) wantType('go.default', cfg.go.default, 'go');
+/** A protocol's validated routing section (`{}` when it has none). */
+export function sectionOf(cfg: Config, p: Protocol): RoutingSection {
+  return p.section ? p.section.schema.parse(cfg[p.section.key] ?? {}) : {};
 }
 
-/** The default remote of a protocol: `<protocol>.default`, else the first remote of its type. */
-export function defaultRemote(cfg: Config, type: RemoteType): string | undefined {
-  const explicit = type === 'npm' || type === 'oci' || type === 'pypi' || type === 'go' ? cfg[type].default : undefined;
+/** Every remote a routing section names exists and is of one of its protocol's types. */
+function checkRouting(cfg: Config): void {
+  for (const p of PROTOCOLS) {
+    const types = p.remotes.map((k) => k.type);
+    for (const [path, name] of p.section?.remotesNamed(sectionOf(cfg, p)) ?? []) {
+      const r = cfg.remotes[name];
+      if (!r) throw configError(`${path}: no remote named "${name}"`);
+      if (!types.includes(r.type)) throw configError(`${path}: remote "${name}" is of type ${r.type}, expected ${types.join(' or ')}`);
+    }
+  }
+}
+
+/** The default remote of a protocol: `<section>.default`, else the first remote of its types. */
+export function defaultRemote(cfg: Config, p: Protocol): string | undefined {
+  const explicit = sectionOf(cfg, p).default;
   if (explicit) return explicit;
-  return Object.entries(cfg.remotes).find(([, r]) => r.type === type)?.[0];
+  return Object.entries(cfg.remotes).find(([, r]) => p.remotes.some((k) => k.type === r.type))?.[0];
 }
 
 export function listenAddress(cfg: Config): { host: string; port: number } {

@@ -1,108 +1,32 @@
 /**
  * The one config schema: every field's type, default and help text. Unknown
- * keys are errors. Later protocols extend `remotes` with their own fields;
- * existing names are a stable contract.
+ * keys are errors. The protocols (protocols/registry.ts) supply their remote
+ * types and their routing sections; existing names are a stable contract.
  */
 import { z } from 'zod';
-import { parseDuration, parseListen, parseSize } from './units.js';
+import type { RemoteConfig } from '../protocols/contract.js';
+import { PROTOCOLS } from '../protocols/registry.js';
+import { duration, httpUrl, size } from './fields.js';
+import { parseListen } from './units.js';
 
-const duration = (help: string) =>
-  z
-    .union([z.string(), z.number()])
-    .transform((v, ctx) => {
-      const ms = parseDuration(v);
-      if (ms === undefined) ctx.addIssue({ code: 'custom', message: `expected a duration like "30s", "5m" or "1h", got ${JSON.stringify(v)}` });
-      return ms ?? 0;
-    })
-    .describe(help);
+/** The remote types of every registered protocol, by `type`. */
+const REMOTE_KINDS = new Map(PROTOCOLS.flatMap((p) => p.remotes.map((k) => [k.type, k] as const)));
 
-const size = (help: string) =>
-  z
-    .union([z.string(), z.number()])
-    .transform((v, ctx) => {
-      const b = parseSize(v);
-      if (b === undefined) ctx.addIssue({ code: 'custom', message: `expected a size like "512MB" or "50GB", got ${JSON.stringify(v)}` });
-      return b ?? 0;
-    })
-    .describe(help);
-
-const httpUrl = (help: string) =>
-  z
-    .string()
-    .url()
-    .refine((u) => /^https?:\/\//.test(u), 'expected an http:// or https:// URL')
-    .describe(help);
-
-export const AuthSchema = z
-  .object({
-    username: z.string().optional().describe('Basic auth user name (supports ${ENV})'),
-    password: z.string().optional().describe('Basic auth password (supports ${ENV})'),
-    token: z.string().optional().describe('Bearer token (supports ${ENV})'),
-  })
-  .strict()
-  .refine((a) => Boolean(a.token) !== Boolean(a.username), 'give either token or username/password')
-  .describe('Credentials Larder uses towards this upstream; never logged');
-
-const remoteCommon = {
-  url: httpUrl('Base URL of the upstream'),
-  ttl: duration('How long mutable metadata is served before it is revalidated').optional(),
-  negativeTtl: duration('How long an upstream 404 is remembered').optional(),
-  timeout: duration('Upstream timeout for connecting and for each idle gap in a body').optional(),
-  auth: AuthSchema.optional(),
-  offline: z.boolean().optional().describe('Never contact this upstream; serve only what is cached'),
-};
-
-/** Whether a rule's `match` is a valid glob or `/regex/` (flags: i). */
-function validPattern(match: string): boolean {
-  const m = /^\/(.+)\/(i?)$/.exec(match);
-  if (!m) return true;
-  try {
-    new RegExp(m[1]!, m[2]);
-    return true;
-  } catch {
-    return false;
+/** One `remotes.<name>` entry, validated by the schema of its `type`'s protocol. */
+export const RemoteSchema = z.unknown().transform((value, ctx): RemoteConfig => {
+  const type = typeof value === 'object' && value !== null && 'type' in value ? value.type : undefined;
+  const kind = typeof type === 'string' ? REMOTE_KINDS.get(type) : undefined;
+  if (!kind) {
+    ctx.addIssue({ code: 'invalid_union_discriminator', options: [...REMOTE_KINDS.keys()], path: ['type'] });
+    return z.NEVER;
   }
-}
-
-export const PathRuleSchema = z
-  .object({
-    match: z
-      .string()
-      .min(1)
-      .max(1024)
-      .refine(validPattern, 'expected a glob (`*`, `**`, `?`) or a valid /regular expression/')
-      .describe('Glob on the path below the remote (`*` within a segment, `**` across segments), or /regex/'),
-    policy: z.enum(['immutable', 'mutable', 'bypass']).describe('immutable: cache forever; mutable: HTTP caching rules; bypass: never store'),
-    ttl: duration('Freshness of matching mutable files when the upstream gives none').optional(),
-  })
-  .strict();
-
-export const RemoteSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('npm'), ...remoteCommon }).strict(),
-  z
-    .object({ type: z.literal('oci'), ...remoteCommon, host: z.string().min(1).describe('Registry host this remote stands for, e.g. docker.io') })
-    .strict(),
-  z.object({ type: z.literal('pypi'), ...remoteCommon, filesUrl: httpUrl('Base URL of the files host').optional() }).strict(),
-  z
-    .object({
-      type: z.literal('go'),
-      ...remoteCommon,
-      sumdbs: z
-        .array(z.string().regex(/^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/, 'expected a checksum database name like sum.golang.org'))
-        .default([])
-        .describe('Checksum databases proxied at /go/<remote>/sumdb/<name>/; go asks any other one directly'),
-      sumdbUrls: z.record(z.string(), httpUrl('Base URL of a checksum database')).optional().describe('Where a proxied checksum database lives (default https://<name>/)'),
-    })
-    .strict(),
-  z
-    .object({
-      type: z.literal('http'),
-      ...remoteCommon,
-      layout: z.enum(['maven', 'apt', 'github-releases', 'plain']).default('plain').describe('Which paths are immutable'),
-      rules: z.array(PathRuleSchema).default([]).describe('Path rules tried before the layout preset; the first match wins'),
-    })
-    .strict(),
-]);
+  const parsed = kind.schema.safeParse(value);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) ctx.addIssue(issue);
+    return z.NEVER;
+  }
+  return parsed.data;
+});
 
 export const ParentSchema = z
   .object({
@@ -118,14 +42,7 @@ export const ParentSchema = z
   .strict()
   .describe('Mirror hierarchy: resolve through a parent Larder and replicate its pins');
 
-const routing = z
-  .object({
-    default: z.string().optional().describe('Name of the default remote for this protocol'),
-    scopes: z.record(z.string().regex(/^@[a-z0-9][a-z0-9._~-]*$/, 'expected an npm scope like "@corp"'), z.string()).optional(),
-  })
-  .strict();
-
-export const ConfigSchema = z
+const BaseConfigSchema = z
   .object({
     listen: z
       .string()
@@ -167,10 +84,6 @@ export const ConfigSchema = z
       .strict()
       .default({}),
     remotes: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'remote names are lower-case letters, digits, - and _'), RemoteSchema).default({}),
-    npm: routing.default({}),
-    oci: routing.omit({ scopes: true }).default({}),
-    pypi: routing.omit({ scopes: true }).default({}),
-    go: routing.omit({ scopes: true }).default({}),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level') })
       .strict()
@@ -183,8 +96,29 @@ export const ConfigSchema = z
   })
   .strict();
 
-export type ConfigInput = z.input<typeof ConfigSchema>;
-export type Config = z.output<typeof ConfigSchema>;
-export type RemoteConfig = z.output<typeof RemoteSchema>;
-export type RemoteType = RemoteConfig['type'];
+/** The protocols' routing sections (`npm:`, `oci:` …) by key. */
+const SECTIONS = new Map(PROTOCOLS.flatMap((p) => (p.section ? [[p.section.key, p.section.schema] as const] : [])));
+const BASE_KEYS = new Set(Object.keys(BaseConfigSchema.shape));
+
+/** Values of the protocols' sections, by key (each protocol reads its own through its schema). */
+export interface ProtocolSections {
+  [section: string]: unknown;
+}
+
+export type Config = z.output<typeof BaseConfigSchema> & ProtocolSections;
+export type ConfigInput = z.input<typeof BaseConfigSchema> & ProtocolSections;
+
+/** The whole document: the fixed keys, then each protocol's section (`{}` when absent); any other key is an error. */
+export const ConfigSchema: z.ZodType<Config, z.ZodTypeDef, ConfigInput> = BaseConfigSchema.passthrough().transform((doc, ctx): Config => {
+  const out: Config = { ...doc };
+  const unknown = Object.keys(doc).filter((k) => !BASE_KEYS.has(k) && !SECTIONS.has(k));
+  if (unknown.length) ctx.addIssue({ code: 'unrecognized_keys', keys: unknown });
+  for (const [key, schema] of SECTIONS) {
+    const parsed = schema.safeParse(doc[key] ?? {});
+    if (parsed.success) out[key] = parsed.data;
+    else for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: [key, ...issue.path] });
+  }
+  return out;
+});
+export type { RemoteConfig };
 export type ParentConfig = z.output<typeof ParentSchema>;

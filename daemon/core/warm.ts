@@ -5,6 +5,7 @@
  */
 import { LarderError } from './errors.js';
 import type { Ref } from './refs.js';
+import type { ServedBlob } from './served.js';
 import type { ExpectedDigest } from './types.js';
 
 export interface Closure {
@@ -31,7 +32,8 @@ export interface WarmOptions {
 }
 
 export interface Warmer {
-  readonly protocol: Ref['protocol'];
+  /** The reference scheme it warms ("npm"). */
+  readonly protocol: string;
   /** Resolves the reference upstream (fresh) without fetching artifacts. */
   resolve(ref: Ref): Promise<string>;
   /** Fetches the closure into the cache. */
@@ -67,4 +69,19 @@ export function refuseBypass(served: { state: string; open(): { destroy(): void 
   if (served.state !== 'BYPASS') return;
   served.open().destroy();
   throw new LarderError('E_STORAGE_FULL', `${what}: the cache disk is full; nothing can be pre-warmed`);
+}
+
+/**
+ * Scrub repair of one artifact: reads a fresh fetch of it to its end (the
+ * fill verifies and commits it) and says whether its entry is indexed again.
+ * Nothing can be repaired while the disk is full (a pass-through answer).
+ */
+export async function refill(served: Pick<ServedBlob, 'state' | 'open' | 'done'>, indexed: () => boolean): Promise<boolean> {
+  if (served.state === 'BYPASS') {
+    served.open().destroy(); // the disk is full: nothing can be repaired now
+    return false;
+  }
+  await consume(served.open(), () => undefined);
+  await served.done;
+  return indexed();
 }

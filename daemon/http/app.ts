@@ -2,9 +2,8 @@
  * The Koa application: one port, fixed URL layout. createApp() never
  * listens; the composition root (or a test) does.
  *
- *   /npm/…            npm registry        /v2/…        OCI (registered by its adapter)
- *   /pypi/ /go/ /files/<remote>/          later adapters, mounted the same way
- *   /<name>/-/<f>.tgz npm tarballs at the root (lockfile URLs npm rewrites onto the registry)
+ *   /<mount>/…        each registered protocol at its mounts (e.g. /npm, /v2)
+ *   /<path>           a protocol's root paths when no mount matched (npm tarballs)
  *   /_/api/v1/        admin API           /_/ui/       dashboard
  *   /metrics /healthz /readyz
  */
@@ -22,10 +21,15 @@ export interface Mount {
   adapter: ProtocolAdapter;
 }
 
+export interface RootRoute {
+  match: RegExp;
+  adapter: ProtocolAdapter;
+}
+
 export interface AppDeps {
   mounts: Mount[];
-  /** Adapter that serves npm tarballs requested at the root. */
-  rootTarballs?: ProtocolAdapter;
+  /** Paths at the root a protocol answers when no mount matched (npm tarballs), tried in order. */
+  rootRoutes?: RootRoute[];
   metrics: Metrics;
   log: Logger;
   ready(): boolean;
@@ -39,7 +43,6 @@ export interface AppDeps {
   isOwnCredential?(authorization: string): boolean;
 }
 
-const ROOT_TARBALL = /^\/(?:@[^/]+(?:\/|%2[fF]))?[^/@-][^/]*\/-\/[^/]+\.tgz$/;
 const MAX_BODY = 16 * 1024 * 1024;
 
 function genericError(err: LarderError): RenderedError {
@@ -112,8 +115,9 @@ export function createApp(deps: AppDeps): Koa {
             break;
           }
         }
-        if (!adapter && deps.rootTarballs && ROOT_TARBALL.test(path)) {
-          adapter = deps.rootTarballs;
+        const root = adapter ? undefined : deps.rootRoutes?.find((r) => r.match.test(path));
+        if (root) {
+          adapter = root.adapter;
           sub = path;
         }
         if (adapter && sub !== undefined) {

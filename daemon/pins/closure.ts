@@ -4,7 +4,8 @@
  * the same warm path. Keys are the union of every entry the tree needs.
  */
 import { LarderError } from '../core/errors.js';
-import { parseRef, type Ref } from '../core/refs.js';
+import type { Ref } from '../core/refs.js';
+import { parseRef } from '../prewarm/refs.js';
 import type { Closure, Warmer } from '../core/warm.js';
 
 /** Refuses trees larger than this many references (a pin is not a mirror of the registry). */

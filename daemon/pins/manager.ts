@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { LarderError, notFound, toLarderError } from '../core/errors.js';
-import { isMutable, parseRef } from '../core/refs.js';
+import { isMutable, parseRef } from '../prewarm/refs.js';
 import type { KvTable } from '../core/ports.js';
 import type { Warmer } from '../core/warm.js';
 import type { Pin } from '../admin/contract.js';

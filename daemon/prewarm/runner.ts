@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { LarderError, toLarderError } from '../core/errors.js';
-import { parseRef } from '../core/refs.js';
+import { parseRef } from './refs.js';
 import { isUpstreamFailure } from '../core/upstream-status.js';
 import type { Warmer } from '../core/warm.js';
 import type { Job, JobItem, JobRequest } from '../admin/contract.js';

@@ -2,24 +2,14 @@
  * How a remote's upstream URLs map onto its parent Larder's endpoints in a
  * mirror hierarchy. The mapping is a list of prefix pairs, so it also runs
  * backwards (a parent URL found in a parent's answer → the upstream URL,
- * for the fallback):
- *
- *   npm  R → <parent>/npm/                      (the parent's npm routing: scopes, default)
- *   oci  R (host H), <base>v2/… → <parent>/v2/H/…   (path-prefix layout)
- *   pypi R → <parent>/pypi/R/simple/
- *   go   R → <parent>/go/R/,  sumdb D → <parent>/go/R/sumdb/D/
- *   http R → <parent>/files/R/
- *
- * Named protocols (pypi, go, http) assume the parent has a remote of the same
- * name and type.
+ * for the fallback). Each remote type's protocol supplies its pairs
+ * (`RemoteKind.parentPrefixes`), e.g. an npm remote R → `<parent>/npm/`,
+ * an http remote R → `<parent>/files/R/`; named ones assume the parent has
+ * a remote of the same name and type.
  */
-import type { RemoteConfig } from '../config/schema.js';
+import type { PrefixPair, RemoteConfig, RemoteKind } from '../protocols/contract.js';
 
-/** One mapping: URLs starting with `upstream` go to `parent` + the rest. */
-export interface PrefixPair {
-  upstream: string;
-  parent: string;
-}
+export type { PrefixPair };
 
 /** A parent link as a Remote sees it. */
 export interface ParentLink {
@@ -29,31 +19,15 @@ export interface ParentLink {
   authorization?: string;
   /** Whether a failed parent exchange is retried against the remote's own upstream. */
   fallback: boolean;
+  /** The remote types of the registered protocols (each maps its own URLs). */
+  kinds: readonly RemoteKind[];
 }
 
-const withSlash = (u: string): string => (u.endsWith('/') ? u : `${u}/`);
-
 /** The prefix pairs of one remote (most specific first). */
-export function parentPrefixes(name: string, config: RemoteConfig, base: URL, parent: URL): PrefixPair[] {
-  const p = (path: string): string => new URL(path, parent).toString();
-  const b = base.toString();
-  switch (config.type) {
-    case 'npm':
-      return [{ upstream: b, parent: p('npm/') }];
-    case 'oci':
-      return [{ upstream: new URL('v2/', base).toString(), parent: p(`v2/${config.host.toLowerCase()}/`) }];
-    case 'pypi':
-      return [{ upstream: b, parent: p(`pypi/${name}/simple/`) }];
-    case 'go': {
-      const pairs = config.sumdbs.map((db) => ({
-        upstream: withSlash(config.sumdbUrls?.[db] ?? `https://${db}/`),
-        parent: p(`go/${name}/sumdb/${db}/`),
-      }));
-      return [...pairs, { upstream: b, parent: p(`go/${name}/`) }];
-    }
-    case 'http':
-      return [{ upstream: b, parent: p(`files/${name}/`) }];
-  }
+export function parentPrefixes(name: string, config: RemoteConfig, base: URL, parent: ParentLink): PrefixPair[] {
+  const kind = parent.kinds.find((k) => k.type === config.type);
+  if (!kind) throw new TypeError(`expected a registered remote type, got ${JSON.stringify(config.type)}`);
+  return kind.parentPrefixes(name, config, base, parent.base);
 }
 
 /** Where a request for `url` goes: to the parent (with the upstream URL for a fallback), or directly. */

@@ -37,7 +37,7 @@ export class Remote {
   ) {
     const url = settings.config.url;
     this.base = new URL(url.endsWith('/') ? url : `${url}/`);
-    this.parentPairs = settings.parent ? parentPrefixes(settings.name, settings.config, this.base, settings.parent.base) : [];
+    this.parentPairs = settings.parent ? parentPrefixes(settings.name, settings.config, this.base, settings.parent) : [];
   }
 
   get name(): string {

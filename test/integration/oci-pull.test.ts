@@ -24,6 +24,7 @@ import { buildSmallLayout, SMALL_TAGS, type FixtureImage, type FixtureLayout } f
 import { MediaType } from '../helpers/oci/layout.js';
 import { inspectRaw, pushImage, pushLayout, skopeo } from '../helpers/oci/push.js';
 import { startRegistry, type RunningRegistry } from '../helpers/oci/registry.js';
+import type { OciRemoteConfig } from '../../daemon/protocols/oci/config.js';
 
 const REPO = 'fixtures/small';
 let reg: RunningRegistry;
@@ -291,7 +292,7 @@ describe('OCI pull-through from docker-registry with skopeo', { timeout: 240_000
       const remote = new Remote(
         {
           name: 'hub',
-          config: { type: 'oci', url: reg.url, host: 'docker.io' },
+          config: { type: 'oci', url: reg.url, host: 'docker.io' } as OciRemoteConfig,
           ttlMs: 60_000,
           negativeTtlMs: 1_000,
           timeoutMs: 30_000,

@@ -126,7 +126,7 @@ test('routing: npm.default and npm.scopes must name npm remotes', () => {
   assert.throws(() => validateConfig({ remotes, npm: { scopes: { corp: 'up' } } }, 't', {}), /npm\.scopes\.corp: expected an npm scope/);
   assert.throws(() => validateConfig({ remotes, oci: { default: 'up' } }, 't', {}), /oci\.default: remote "up" is of type npm, expected oci/);
   const ok = validateConfig({ remotes, npm: { default: 'up', scopes: { '@corp': 'up' } } }, 't', {});
-  assert.equal(ok.npm.default, 'up');
+  assert.deepEqual(ok.npm, { default: 'up', scopes: { '@corp': 'up' } });
 });
 
 test('a non-loopback listen address without admin.token is refused at start', async () => {

@@ -17,6 +17,7 @@ import type { KvTable } from '../../daemon/core/ports.js';
 import { PinFeed } from '../../daemon/replication/feed.js';
 import { parentPrefixes, routeThroughParent } from '../../daemon/upstream/parent-route.js';
 import type { RemoteConfig } from '../../daemon/config/schema.js';
+import { PROTOCOLS } from '../../daemon/protocols/registry.js';
 
 const run = promisify(execFile);
 
@@ -87,6 +88,7 @@ test('ustar: sizes past 8 GiB use base-256 and read back; a bad checksum or a cu
 
 test('parent mapping: each protocol goes to the parent endpoint of the same remote, and back for the fallback', () => {
   const parent = new URL('http://region:7420/');
+  const link = { base: parent, fallback: false, kinds: PROTOCOLS.flatMap((p) => p.remotes) };
   const cases: Array<[string, RemoteConfig, string, string]> = [
     ['npmjs', { type: 'npm', url: 'https://registry.npmjs.org/' } as RemoteConfig, 'https://registry.npmjs.org/@s%2fn', 'http://region:7420/npm/@s%2fn'],
     ['hub', { type: 'oci', url: 'https://registry-1.docker.io', host: 'Docker.io' } as RemoteConfig, 'https://registry-1.docker.io/v2/library/a/blobs/sha256:1', 'http://region:7420/v2/docker.io/library/a/blobs/sha256:1'],
@@ -97,11 +99,11 @@ test('parent mapping: each protocol goes to the parent endpoint of the same remo
   ];
   for (const [name, cfg, upstream, expected] of cases) {
     const base = new URL(cfg.url.endsWith('/') ? cfg.url : `${cfg.url}/`);
-    const pairs = parentPrefixes(name, cfg, base, parent);
+    const pairs = parentPrefixes(name, cfg, base, link);
     assert.deepEqual(routeThroughParent(upstream, pairs, parent), { parent: expected, upstream }, name);
     assert.deepEqual(routeThroughParent(expected, pairs, parent), { parent: expected, upstream }, `${name} back`);
   }
-  const npm = parentPrefixes('npmjs', { type: 'npm', url: 'https://registry.npmjs.org/' } as RemoteConfig, new URL('https://registry.npmjs.org/'), parent);
+  const npm = parentPrefixes('npmjs', { type: 'npm', url: 'https://registry.npmjs.org/' } as RemoteConfig, new URL('https://registry.npmjs.org/'), link);
   assert.equal(routeThroughParent('https://elsewhere.example/x', npm, parent), undefined, 'other origins are not routed');
   assert.deepEqual(routeThroughParent('http://region:7420/_/other', npm, parent), { parent: 'http://region:7420/_/other' });
 });

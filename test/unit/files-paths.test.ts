@@ -5,6 +5,7 @@ import { classifyByLayout } from '../../daemon/protocols/generic/layouts.js';
 import { MAX_PATH_LENGTH, parseFilesPath } from '../../daemon/protocols/generic/paths.js';
 import { classify, compileRules, globToRegExp } from '../../daemon/protocols/generic/rules.js';
 import { ConfigSchema } from '../../daemon/config/schema.js';
+import { isHttpRemote } from '../../daemon/protocols/generic/config.js';
 
 const code = (fn: () => unknown): string | undefined => {
   try {
@@ -93,7 +94,7 @@ test('config: http remote rules are validated', () => {
   const ok = ConfigSchema.safeParse({ remotes: { r: { type: 'http', url: 'http://127.0.0.1/', layout: 'maven', rules: [{ match: '**/*.xml', policy: 'mutable', ttl: '1m' }] } } });
   assert.ok(ok.success);
   const r = ok.data.remotes.r;
-  assert.ok(r && r.type === 'http');
+  assert.ok(r && isHttpRemote(r));
   assert.deepEqual(r.rules, [{ match: '**/*.xml', policy: 'mutable', ttl: 60_000 }]);
   const badRegex = ConfigSchema.safeParse({ remotes: { r: { type: 'http', url: 'http://127.0.0.1/', rules: [{ match: '/(/', policy: 'mutable' }] } } });
   assert.ok(!badRegex.success);

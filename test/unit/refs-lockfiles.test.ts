@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LarderError } from '../../daemon/core/errors.js';
-import { isMutable, parseRef } from '../../daemon/core/refs.js';
-import { imageRef, planFile } from '../../daemon/prewarm/lockfiles.js';
+import { imageRef } from '../../daemon/protocols/oci/ref.js';
+import { planFile } from '../../daemon/prewarm/lockfiles.js';
+import { isMutable, parseRef } from '../../daemon/prewarm/refs.js';
 
 const badRef = (input: string, fragment: string) =>
   assert.throws(() => parseRef(input), (e: unknown) => e instanceof LarderError && e.code === 'E_BAD_REQUEST' && e.message.includes(fragment));
@@ -11,7 +12,7 @@ test('reference grammar parses every protocol', () => {
   assert.deepEqual(parseRef('npm:@corp/ui@^2.1.0'), { protocol: 'npm', raw: 'npm:@corp/ui@^2.1.0', name: '@corp/ui', spec: '^2.1.0' });
   const oci = parseRef('oci:docker.io/library/alpine:3.20 linux/arm64');
   assert.equal(oci.protocol, 'oci');
-  assert.deepEqual([oci.protocol === 'oci' && oci.repo, oci.protocol === 'oci' && oci.tag, oci.protocol === 'oci' && oci.platform], ['library/alpine', '3.20', 'linux/arm64']);
+  assert.deepEqual(oci, { protocol: 'oci', raw: 'oci:docker.io/library/alpine:3.20 linux/arm64', host: 'docker.io', repo: 'library/alpine', tag: '3.20', platform: 'linux/arm64' });
   const byDigest = parseRef(`oci:127.0.0.1:5000/app@sha256:${'a'.repeat(64)}`);
   assert.equal(isMutable(byDigest), false);
   assert.equal(isMutable(oci), true);

@@ -15,6 +15,7 @@ import type { Entry, ExpectedDigest } from '../../core/types.js';
 import type { Remote } from '../../upstream/remote.js';
 import type { ProtoRequest, ProtoResponse, ProtocolAdapter, RenderedError } from '../adapter.js';
 import { AptSupport } from './apt.js';
+import { isHttpRemote } from './config.js';
 import { checksumHeaders, parseSidecar, SIDECAR_ALGOS } from './checksums.js';
 import { fetcher, passthrough, readSmall, toResponse } from './exchange.js';
 import type { Classified, Layout } from './layouts.js';
@@ -100,14 +101,14 @@ export class FilesAdapter implements ProtocolAdapter {
   private remote(name: string): { remote: Remote; layout: Layout; rules: CompiledRule[] } {
     const remote = this.opts.remotes.get(name);
     const cfg = remote?.settings.config;
-    if (!remote || cfg?.type !== 'http') throw notFound(`http remote ${name}`);
+    if (!remote || !cfg || !isHttpRemote(cfg)) throw notFound(`http remote ${name}`);
     return { remote, layout: cfg.layout, rules: this.rulesOf(remote) };
   }
 
   private rulesOf(remote: Remote): CompiledRule[] {
     let rules = this.rules.get(remote);
     const cfg = remote.settings.config;
-    if (!rules) this.rules.set(remote, (rules = cfg.type === 'http' ? compileRules(cfg.rules) : []));
+    if (!rules) this.rules.set(remote, (rules = isHttpRemote(cfg) ? compileRules(cfg.rules) : []));
     return rules;
   }
 

@@ -11,6 +11,7 @@ import type { DocumentCache } from '../../core/document-cache.js';
 import { notFound } from '../../core/errors.js';
 import type { Remote } from '../../upstream/remote.js';
 import type { ProtoResponse } from '../adapter.js';
+import { isGoRemote } from './config.js';
 import { isModulePath, unescapeCase } from './module-path.js';
 import { blobResponse, documentResponse } from './responses.js';
 
@@ -35,7 +36,7 @@ export function isSumdbPath(path: string): boolean {
 /** The databases a go remote proxies, and where each one lives. */
 function sumdbBase(remote: Remote, db: string): string | undefined {
   const cfg = remote.settings.config;
-  if (cfg.type !== 'go' || !cfg.sumdbs.includes(db)) return undefined;
+  if (!isGoRemote(cfg) || !cfg.sumdbs.includes(db)) return undefined;
   const base = cfg.sumdbUrls?.[db] ?? `https://${db}/`;
   return base.endsWith('/') ? base : `${base}/`;
 }

@@ -12,7 +12,7 @@ import { committed, consume, refuseBypass, type Closure, type WarmOptions, type 
 import type { GoAdapter, GoArtifact } from './adapter.js';
 import { isCanonicalVersion, isModulePath } from './module-path.js';
 
-type GoRef = Extract<Ref, { protocol: 'go' }>;
+import type { GoRef } from './ref.js';
 
 /** Fetched in this order: the small files first, so a missing version fails fast. */
 const KINDS: readonly GoArtifact[] = ['info', 'mod', 'zip'];

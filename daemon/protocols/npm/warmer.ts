@@ -12,7 +12,7 @@ import type { Ref } from '../../core/refs.js';
 import { committed, consume, refuseBypass, type Closure, type WarmOptions, type Warmer } from '../../core/warm.js';
 import type { NpmAdapter } from './adapter.js';
 
-type NpmRef = Extract<Ref, { protocol: 'npm' }>;
+import type { NpmRef } from './ref.js';
 
 interface VersionInfo {
   version: string;

@@ -11,6 +11,7 @@ import type { Clock } from '../../core/ports.js';
 import type { Entry } from '../../core/types.js';
 import type { Remote } from '../../upstream/remote.js';
 import type { ProtoRequest, ProtoResponse, ProtocolAdapter, RenderedError } from '../adapter.js';
+import { isOciRemote } from './config.js';
 import { Readable } from 'node:stream';
 import { TokenCache } from './auth.js';
 import { API_VERSION_HEADER, BlobService } from './blobs.js';
@@ -50,7 +51,7 @@ export class OciAdapter implements ProtocolAdapter, ClosureSource {
     const hosts: Array<[string, string]> = [];
     for (const remote of opts.remotes.values()) {
       const c = remote.settings.config;
-      if (c.type !== 'oci') continue;
+      if (!isOciRemote(c)) continue;
       this.upstreams.set(remote.name, new OciUpstream(remote, this.tokens));
       hosts.push([remote.name, c.host]);
     }

@@ -13,7 +13,7 @@ import { committed, consume, refuseBypass, type Closure, type WarmOptions, type 
 import type { OciAdapter } from './adapter.js';
 import { BlobService } from './blobs.js';
 
-type OciRef = Extract<Ref, { protocol: 'oci' }>;
+import type { OciRef } from './ref.js';
 
 /** Blobs fetched at once for one image. */
 const BLOB_CONCURRENCY = 4;

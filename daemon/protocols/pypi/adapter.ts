@@ -11,6 +11,7 @@ import { LarderError, notFound } from '../../core/errors.js';
 import type { ExpectedDigest, Validators } from '../../core/types.js';
 import type { Remote } from '../../upstream/remote.js';
 import type { ProtoRequest, ProtoResponse, ProtocolAdapter, RenderedError } from '../adapter.js';
+import { isPypiRemote } from './config.js';
 import { parsePypiPath } from './names.js';
 import { negotiate, PAGE_TYPES } from './negotiate.js';
 import { parseProjectList, parseProjectPage } from './page-model.js';
@@ -69,7 +70,7 @@ export class PypiAdapter implements ProtocolAdapter {
   private owns(remote: Remote, url: string): boolean {
     if (remote.owns(url)) return true;
     const cfg = remote.settings.config;
-    if (cfg.type !== 'pypi' || !cfg.filesUrl) return false;
+    if (!isPypiRemote(cfg) || !cfg.filesUrl) return false;
     try {
       return new URL(url).origin === new URL(cfg.filesUrl).origin;
     } catch {
@@ -103,7 +104,7 @@ export class PypiAdapter implements ProtocolAdapter {
     const s = remote.settings;
     const url = remote.resolve(`${encodeURIComponent(project)}/`);
     const fileBase = `${this.opts.publicUrl()}${MOUNT}/${remote.name}/files/${project}/`;
-    const filesUrl = s.config.type === 'pypi' ? (s.config.filesUrl ?? '') : '';
+    const filesUrl = isPypiRemote(s.config) ? (s.config.filesUrl ?? '') : '';
     return this.opts.documents.get(
       {
         key: this.pageKey(project, remote.name),

@@ -19,7 +19,7 @@ import { isFileOfVersion } from './filenames.js';
 import { normalizeName } from './names.js';
 import type { FileSource } from './render.js';
 
-type PypiRef = Extract<Ref, { protocol: 'pypi' }>;
+import type { PypiRef } from './ref.js';
 
 /** Files fetched at once for one reference (a release may have dozens of wheels). */
 const FILE_CONCURRENCY = 4;

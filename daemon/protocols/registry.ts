@@ -1,0 +1,21 @@
+/**
+ * Every protocol Larder serves, one line each. This is the only module that
+ * imports a protocol folder; adding an ecosystem is its folder plus a line
+ * here (and a fixture in test/conformance/fixtures.ts). Order matters only
+ * where two protocols could claim the same thing (lockfile names; mounts
+ * are matched longest first).
+ */
+import type { Protocol } from './contract.js';
+import { filesProtocol } from './generic/index.js';
+import { goProtocol } from './go/index.js';
+import { npmProtocol } from './npm/index.js';
+import { ociProtocol } from './oci/index.js';
+import { pypiProtocol } from './pypi/index.js';
+
+export const PROTOCOLS: readonly Protocol[] = [
+  npmProtocol,
+  pypiProtocol,
+  goProtocol,
+  filesProtocol,
+  ociProtocol,
+];
