@@ -81,7 +81,7 @@ async function repairEntry(
     return false;
   }
   await consume(served.open(), () => undefined);
-  await served.done;
+  await served.done();
   return a.cached(entry.key);
 }
 
@@ -144,7 +144,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   const access = new AccessTracker(deps);
   blobCache = new BlobCache(deps, access);
   documents = new DocumentCache(deps, access);
-  const httpCache = new HttpCache(deps, blobCache);
+  const httpCache = new HttpCache(deps, access);
 
   const client = new GotUpstreamClient({ timeoutMs: DEFAULT_TIMEOUT_MS, onBodyBytes: opts.onUpstreamBytes });
   const edge = await edgeSetup(cfg, paths, client);

@@ -9,6 +9,7 @@
 import { setMaxListeners } from 'node:events';
 import { LarderError, notFound, toLarderError } from './errors.js';
 import { sha256Hex } from './digest.js';
+import { readVerified } from './fill/verify.js';
 import { HeldBodies } from './held-bodies.js';
 import { writeLater } from './write-behind.js';
 import { StorageGuard, isNoSpace, storageFullError } from './storage-guard.js';
@@ -258,17 +259,7 @@ export class DocumentCache {
   }
 }
 
-/** Reads a whole upstream body, refusing more than `max` bytes. */
+/** Reads a whole upstream body through the fill pipeline's verifier, refusing more than `max` bytes (E_UPSTREAM). */
 export async function readBody(res: UpstreamResponse, max: number, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const chunk of res.body as AsyncIterable<Buffer>) {
-    n += chunk.length;
-    if (n > max) {
-      res.body.destroy();
-      throw new LarderError('E_UPSTREAM', `${what}: upstream document exceeds ${max} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, n);
+  return (await readVerified(res.body, { key: what, expected: [], maxBytes: max })).body;
 }
