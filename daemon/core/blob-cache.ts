@@ -39,7 +39,7 @@ export class BlobCache {
 
   constructor(
     private readonly deps: CoreDeps,
-    access: AccessTracker,
+    private readonly access: AccessTracker,
   ) {
     this.guard = deps.guard ?? new StorageGuard(deps, { minFree: 0 });
     this.pipeline = new FillPipeline(deps, this.guard);
@@ -75,11 +75,11 @@ export class BlobCache {
     const hit = await this.cached(key);
     if (hit) return hit;
     const pending = this.fills.get(key);
-    if (pending) return this.join(pending, plan);
+    if (pending) return this.join(key, pending, plan);
     const req = await plan();
     // The plan may have taken a while (a packument fetch): another request may have started the fill meanwhile.
     const raced = this.fills.get(key);
-    if (raced) return this.join(raced, () => req);
+    if (raced) return this.join(key, raced, () => req);
     const now = this.deps.clock.now();
     if (this.negative.has(key, now)) throw notFound(key);
     if (req.offline) throw new LarderError('E_OFFLINE', `${key} is not cached and its remote is offline`);
@@ -97,14 +97,22 @@ export class BlobCache {
   }
 
   /** Joins a fill in flight: a MISS while its bytes are still arriving, a HIT once they verified. */
-  private async join(tracked: Tracked, plan: FillPlan): Promise<ServedBlob> {
+  private async join(key: string, tracked: Tracked, plan: FillPlan): Promise<ServedBlob> {
     // Joining a fill whose bytes already verified costs no upstream traffic: that is a hit.
     const hit = tracked.fill?.state === 'verified';
     const fill = await tracked.started;
     if (fill.state === 'failed') throw new LarderError('E_UPSTREAM', 'the upstream transfer this request joined failed');
     const served = fill.shared ? fill.serve(hit ? 'HIT' : 'MISS') : undefined;
+    if (served) {
+      // A use like any hit, for eviction's recency: recorded once the blob is indexed.
+      void fill.committed.then(() => {
+        const entry = this.deps.index.getEntry(key);
+        if (entry) this.access.touch(entry.digest);
+      });
+      return served;
+    }
     // A pass-through body (the disk is full) goes to one client: the others fetch their own.
-    return served ?? this.direct(await plan());
+    return this.direct(await plan());
   }
 
   /** Opens the upstream, checks status and announced size, and starts the fill. */
