@@ -22,6 +22,8 @@ export type { ByteRange, ImmutableRequest, ServedBlob } from './served.js';
 /** A fill in flight: its start, and the fill once it started. */
 interface Tracked {
   started: Promise<ActiveFill>;
+  /** The plan's request, once it ran. */
+  req?: ImmutableRequest;
   fill?: ActiveFill;
 }
 
@@ -72,18 +74,17 @@ export class BlobCache {
   /** The one entry point for reading an artifact: hit, join of a fill in flight, or a new fill planned by `plan`. */
   async serve(key: string, plan: FillPlan): Promise<ServedBlob> {
     this.deps.later?.touch();
-    const hit = await this.cached(key);
-    if (hit) return hit;
+    const entry = this.deps.index.getEntry(key);
+    if (entry) {
+      const hit = await this.reads.open(entry, 'HIT');
+      if (hit) return hit;
+    }
     const pending = this.fills.get(key);
     if (pending) return this.join(key, pending, plan);
-    const req = await plan();
-    // The plan may have taken a while (a packument fetch): another request may have started the fill meanwhile.
-    const raced = this.fills.get(key);
-    if (raced) return this.join(key, raced, () => req);
-    const now = this.deps.clock.now();
-    if (this.negative.has(key, now)) throw notFound(key);
-    if (req.offline) throw new LarderError('E_OFFLINE', `${key} is not cached and its remote is offline`);
-    const tracked: Tracked = { started: this.start(req) };
+    if (this.negative.has(key, this.deps.clock.now())) throw notFound(key);
+    // Registered before the plan runs (it may fetch a packument): concurrent requests join instead of planning again.
+    const tracked: Tracked = { started: Promise.resolve(undefined as never) };
+    tracked.started = this.planned(plan, tracked);
     this.fills.set(key, tracked);
     const forget = (): void => {
       if (this.fills.get(key) === tracked) this.fills.delete(key);
@@ -93,7 +94,15 @@ export class BlobCache {
       void fill.committed.then(forget);
     }, forget);
     const fill = await tracked.started;
-    return fill.serve('MISS') ?? this.direct(req);
+    return fill.serve('MISS') ?? this.direct(tracked.req!);
+  }
+
+  /** Runs the plan, then starts the fill it describes. */
+  private async planned(plan: FillPlan, tracked: Tracked): Promise<ActiveFill> {
+    const req = await plan();
+    tracked.req = req;
+    if (req.offline) throw new LarderError('E_OFFLINE', `${req.key} is not cached and its remote is offline`);
+    return this.start(req);
   }
 
   /** Joins a fill in flight: a MISS while its bytes are still arriving, a HIT once they verified. */
