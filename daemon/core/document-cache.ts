@@ -10,7 +10,7 @@ import { setMaxListeners } from 'node:events';
 import { LarderError, notFound, toLarderError } from './errors.js';
 import { sha256Hex } from './digest.js';
 import { readVerified } from './fill/verify.js';
-import { HeldBodies } from './held-bodies.js';
+import { HeldBodies, LiveBodies } from './held-bodies.js';
 import { writeLater } from './write-behind.js';
 import { StorageGuard, isNoSpace, storageFullError } from './storage-guard.js';
 import { NegativeCache, SingleFlight } from './single-flight.js';
@@ -56,6 +56,8 @@ export class DocumentCache {
   /** Entries whose bodies are still being written (served from `unwritten` meanwhile), by key. */
   private readonly writing = new Map<string, { entry: Entry; done: Promise<void> }>();
   private readonly unwritten = new Map<string, Buffer>();
+  /** Bodies read from disk that are still referenced somewhere (being sent), by digest. */
+  private readonly live = new LiveBodies();
 
   constructor(
     private readonly deps: CoreDeps,
@@ -94,12 +96,17 @@ export class DocumentCache {
     return this.deps.index.getEntry(key) ?? this.writing.get(key)?.entry;
   }
 
-  /** Reads a variant body (hot cache first). */
+  /**
+   * Reads a variant body: the hot cache first, then a body some client is
+   * still being sent (documents too large for the hot cache, such as a
+   * packument of tens of MB, are shared, never read once per client), then
+   * the disk (one read for concurrent requests).
+   */
   async variant(ref: VariantRef): Promise<Buffer> {
     this.access.touch(ref.digest);
-    const hit = this.deps.hot.get(ref.digest) ?? this.unwritten.get(ref.digest) ?? this.held.get(ref.digest);
+    const hit = this.deps.hot.get(ref.digest) ?? this.unwritten.get(ref.digest) ?? this.held.get(ref.digest) ?? this.live.get(ref.digest);
     if (hit) return hit;
-    const body = await this.deps.blobs.readAll(ref.digest);
+    const body = await this.live.read(ref.digest, () => this.deps.blobs.readAll(ref.digest));
     if (body.length <= this.deps.hotMaxBody) this.deps.hot.set(ref.digest, body);
     return body;
   }
