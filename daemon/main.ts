@@ -107,7 +107,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   const access = new AccessTracker(deps);
   blobCache = new BlobCache(deps, access);
   documents = new DocumentCache(deps, access);
-  const httpCache = new HttpCache(deps, blobCache);
+  const httpCache = new HttpCache(deps, access);
 
   const client = new GotUpstreamClient({ timeoutMs: DEFAULT_TIMEOUT_MS, onBodyBytes: opts.onUpstreamBytes });
   const edge = await edgeSetup(cfg, paths, client);

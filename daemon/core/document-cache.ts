@@ -9,7 +9,8 @@
 import { setMaxListeners } from 'node:events';
 import { LarderError, notFound, toLarderError } from './errors.js';
 import { sha256Hex } from './digest.js';
-import { HeldBodies } from './held-bodies.js';
+import { readVerified } from './fill/verify.js';
+import { HeldBodies, LiveBodies } from './held-bodies.js';
 import { writeLater } from './write-behind.js';
 import { StorageGuard, isNoSpace, storageFullError } from './storage-guard.js';
 import { NegativeCache, SingleFlight } from './single-flight.js';
@@ -55,6 +56,8 @@ export class DocumentCache {
   /** Entries whose bodies are still being written (served from `unwritten` meanwhile), by key. */
   private readonly writing = new Map<string, { entry: Entry; done: Promise<void> }>();
   private readonly unwritten = new Map<string, Buffer>();
+  /** Bodies read from disk that are still referenced somewhere (being sent), by digest. */
+  private readonly live = new LiveBodies();
 
   constructor(
     private readonly deps: CoreDeps,
@@ -93,12 +96,17 @@ export class DocumentCache {
     return this.deps.index.getEntry(key) ?? this.writing.get(key)?.entry;
   }
 
-  /** Reads a variant body (hot cache first). */
+  /**
+   * Reads a variant body: the hot cache first, then a body some client is
+   * still being sent (documents too large for the hot cache, such as a
+   * packument of tens of MB, are shared, never read once per client), then
+   * the disk (one read for concurrent requests).
+   */
   async variant(ref: VariantRef): Promise<Buffer> {
     this.access.touch(ref.digest);
-    const hit = this.deps.hot.get(ref.digest) ?? this.unwritten.get(ref.digest) ?? this.held.get(ref.digest);
+    const hit = this.deps.hot.get(ref.digest) ?? this.unwritten.get(ref.digest) ?? this.held.get(ref.digest) ?? this.live.get(ref.digest);
     if (hit) return hit;
-    const body = await this.deps.blobs.readAll(ref.digest);
+    const body = await this.live.read(ref.digest, () => this.deps.blobs.readAll(ref.digest));
     if (body.length <= this.deps.hotMaxBody) this.deps.hot.set(ref.digest, body);
     return body;
   }
@@ -258,17 +266,7 @@ export class DocumentCache {
   }
 }
 
-/** Reads a whole upstream body, refusing more than `max` bytes. */
+/** Reads a whole upstream body through the fill pipeline's verifier, refusing more than `max` bytes (E_UPSTREAM). */
 export async function readBody(res: UpstreamResponse, max: number, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const chunk of res.body as AsyncIterable<Buffer>) {
-    n += chunk.length;
-    if (n > max) {
-      res.body.destroy();
-      throw new LarderError('E_UPSTREAM', `${what}: upstream document exceeds ${max} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, n);
+  return (await readVerified(res.body, { key: what, expected: [], maxBytes: max })).body;
 }

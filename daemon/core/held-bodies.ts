@@ -50,3 +50,42 @@ export class HeldBodies {
     this.bytes -= b.body.length;
   }
 }
+
+/**
+ * Bodies read from disk that something still references (a response being
+ * written, a parse in progress), found again by digest without holding them
+ * alive: a document of tens of MB asked for by many clients at once is
+ * read and kept once, not once per client. Concurrent reads of one digest
+ * share one read.
+ */
+export class LiveBodies {
+  private readonly refs = new Map<string, WeakRef<Buffer>>();
+  private readonly reading = new Map<string, Promise<Buffer>>();
+  private readonly collected = new FinalizationRegistry<string>((digest) => {
+    if (this.refs.get(digest)?.deref() === undefined) this.refs.delete(digest);
+  });
+
+  get(digest: string): Buffer | undefined {
+    return this.refs.get(digest)?.deref();
+  }
+
+  /** The live body of `digest`, or the result of `read` (one read for concurrent callers), remembered while referenced. */
+  read(digest: string, read: () => Promise<Buffer>): Promise<Buffer> {
+    const live = this.get(digest);
+    if (live) return Promise.resolve(live);
+    let pending = this.reading.get(digest);
+    if (!pending) {
+      pending = read().then((body) => {
+        this.refs.set(digest, new WeakRef(body));
+        this.collected.register(body, digest);
+        return body;
+      });
+      const p = pending;
+      void p.finally(() => {
+        if (this.reading.get(digest) === p) this.reading.delete(digest);
+      }).catch(() => undefined);
+      this.reading.set(digest, p);
+    }
+    return pending;
+  }
+}

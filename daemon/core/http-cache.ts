@@ -16,11 +16,14 @@ import { LarderError, notFound, toLarderError } from './errors.js';
 import { NegativeCache } from './single-flight.js';
 import { drain, isAbsent, isUpstreamFailure, upstreamStatusError } from './upstream-status.js';
 import { expiresAt, isStorable, staleOnErrorAllowed, staleWhileRevalidateUntil } from './http-freshness.js';
-import type { BlobCache, ServedBlob } from './blob-cache.js';
-import type { CoreDeps } from './deps.js';
+import { announcedSize } from './blob-cache.js';
+import type { AccessTracker, CoreDeps } from './deps.js';
+import { EntryReader } from './fill/entry-read.js';
+import { FillPipeline, type ActiveFill } from './fill/pipeline.js';
 import type { UpstreamResponse } from './ports.js';
+import type { ServedBlob } from './served.js';
 import { IMMUTABLE_EXPIRY, type CacheState, type Entry, type ExpectedDigest, type Validators } from './types.js';
-import { announcedSize, capped, freshnessHeaders, revalidated, startHttpFill, verifiedPassThrough, type FillOutcome } from './http-fill.js';
+import { capped, freshnessHeaders, revalidated, storedFields } from './http-entry.js';
 import { StorageGuard, isNoSpace } from './storage-guard.js';
 
 export interface HttpCacheRequest {
@@ -61,7 +64,7 @@ export type HttpServed =
 
 type Outcome =
   | { kind: 'entry'; entry: Entry; state: 'REVALIDATED' | 'STALE' }
-  | FillOutcome
+  | { kind: 'fill'; fill: ActiveFill; view: ClientView }
   | { kind: 'bypass'; take(): UpstreamResponse | undefined };
 
 interface Flight {
@@ -76,13 +79,15 @@ export class HttpCache {
   private readonly flights = new Map<string, Flight>();
   private readonly negative = new NegativeCache();
   private readonly controller = new AbortController();
-  private readonly guard: StorageGuard;
+  private readonly pipeline: FillPipeline;
+  private readonly reads: EntryReader;
 
   constructor(
     private readonly deps: CoreDeps,
-    private readonly blobs: BlobCache,
+    access: AccessTracker,
   ) {
-    this.guard = deps.guard ?? new StorageGuard(deps, { minFree: 0 });
+    this.pipeline = new FillPipeline(deps, deps.guard ?? new StorageGuard(deps, { minFree: 0 }));
+    this.reads = new EntryReader(deps, access);
   }
 
   /** Upstream exchanges in flight (a gauge). */
@@ -93,36 +98,52 @@ export class HttpCache {
   async get(req: HttpCacheRequest): Promise<HttpServed> {
     const { index, clock, events } = this.deps;
     const inflight = this.flights.get(req.key);
-    if (inflight?.resolved?.kind === 'fill' && inflight.resolved.verified()) {
+    if (inflight?.resolved?.kind === 'fill' && inflight.resolved.fill.state === 'verified') {
       // Every byte is in and verified, only the commit is left: answer from the committed entry.
+      this.deps.later?.urgent();
       await inflight.settled;
       return this.get(req);
     }
     const entry = index.getEntry(req.key);
     const now = clock.now();
     if (entry) {
-      if (req.immutable || entry.expiresAt > now) return this.fromEntry(entry, 'HIT');
-      if (req.offline) return this.fromEntry(entry, 'STALE');
+      const fresh = req.immutable || entry.expiresAt > now;
       const cc = typeof entry.meta?.cacheControl === 'string' ? entry.meta.cacheControl : undefined;
-      if (now <= staleWhileRevalidateUntil(cc, entry.expiresAt) && !this.flights.has(req.key)) {
-        this.flight(req, entry).catch(() => undefined);
-        events.staleServed?.(req.key, 'stale-while-revalidate');
-        return this.fromEntry(entry, 'STALE');
+      const swr = !fresh && !req.offline && now <= staleWhileRevalidateUntil(cc, entry.expiresAt) && !this.flights.has(req.key);
+      if (fresh || req.offline || swr) {
+        const served = await this.fromEntry(entry, fresh ? 'HIT' : 'STALE');
+        if (served) {
+          if (swr) {
+            this.flight(req, entry).catch(() => undefined);
+            events.staleServed?.(req.key, 'stale-while-revalidate');
+          }
+          return served;
+        }
+        // The blob is gone: fetched again below as if never cached.
+        return this.get(req);
       }
     } else if (!this.flights.has(req.key)) {
       if (this.negative.has(req.key, now)) throw notFound(req.label ?? req.key);
       if (req.offline) throw new LarderError('E_OFFLINE', `${req.label ?? req.key} is not cached and its remote is offline`);
     }
     const outcome = await this.flight(req, entry);
-    if (outcome.kind === 'entry') return this.fromEntry(outcome.entry, outcome.state);
-    if (outcome.kind === 'fill') return { kind: 'cached', state: 'MISS', blob: outcome.served(), ...outcome.view };
+    if (outcome.kind === 'entry') return (await this.fromEntry(outcome.entry, outcome.state)) ?? this.get(req);
+    if (outcome.kind === 'fill') {
+      if (outcome.fill.state === 'failed') throw new LarderError('E_UPSTREAM', `${req.label ?? req.key}: the upstream transfer failed`);
+      const blob = outcome.fill.serve('MISS');
+      if (blob) return { kind: 'cached', state: blob.state, blob, ...outcome.view };
+      // A pass-through body (the disk is full) goes to one client: the others fetch their own.
+      return { kind: 'bypass', state: 'BYPASS', response: await this.direct(req) };
+    }
     const response = outcome.take() ?? (await this.direct(req));
     return { kind: 'bypass', state: 'BYPASS', response };
   }
 
   /** Resolves when the exchange in flight for `key` (if any) has committed or failed. */
   pending(key: string): Promise<void> | undefined {
-    return this.flights.get(key)?.settled;
+    const flight = this.flights.get(key);
+    if (flight) this.deps.later?.urgent();
+    return flight?.settled;
   }
 
   peek(key: string): Entry | undefined {
@@ -157,9 +178,12 @@ export class HttpCache {
     await Promise.all([...this.flights.values()].map((f) => f.settled));
   }
 
-  private fromEntry(entry: Entry, state: CacheState): HttpServed {
+  /** A committed entry's body; undefined when its blob is gone (the entry was dropped). */
+  private async fromEntry(entry: Entry, state: CacheState): Promise<HttpServed | undefined> {
+    const blob: ServedBlob | undefined = await this.reads.open(entry, state);
+    if (!blob) return undefined;
     const v = entry.validators ?? {};
-    return { kind: 'cached', state, blob: this.blobs.serveEntry(entry, state), etag: v.etag, lastModified: v.lastModified, mediaType: entry.mediaType };
+    return { kind: 'cached', state, blob, etag: v.etag, lastModified: v.lastModified, mediaType: entry.mediaType };
   }
 
   private flight(req: HttpCacheRequest, entry: Entry | undefined): Promise<Outcome> {
@@ -174,7 +198,7 @@ export class HttpCache {
     };
     flight.outcome.then((o) => {
       flight.resolved = o;
-      return o.kind === 'fill' ? o.committed.then(finish) : finish();
+      return o.kind === 'fill' ? o.fill.committed.then(finish) : finish();
     }, finish);
     return flight.outcome;
   }
@@ -191,7 +215,7 @@ export class HttpCache {
     if (res.status === 304 && entry) {
       drain(res);
       const updated = revalidated(entry, res, req.fallbackTtlMs, received);
-      updated.expiresAt = capped(req, updated.expiresAt, received);
+      updated.expiresAt = capped(req.maxTtlMs, updated.expiresAt, received);
       // A full disk only costs the new expiry: the stored entry is still complete.
       await index.putEntry(updated, []).catch((err: unknown) => {
         if (!isNoSpace(err)) throw err;
@@ -211,17 +235,23 @@ export class HttpCache {
       let taken = false;
       return { kind: 'bypass', take: () => (taken ? undefined : ((taken = true), res)) };
     }
-    if (!(await this.guard.room(announcedSize(req, res)))) {
-      // The disk is full: streamed through, verified, not stored.
-      this.guard.report(req.key);
-      const through = verifiedPassThrough(req, res);
-      let taken = false;
-      return { kind: 'bypass', take: () => (taken ? undefined : ((taken = true), through)) };
+    const expectedSize = announcedSize(req.expectedSize, res);
+    if (expectedSize !== undefined && req.maxBytes !== undefined && expectedSize > req.maxBytes) {
+      res.body.destroy();
+      throw new LarderError('E_UPSTREAM', `${req.key}: ${expectedSize} bytes exceeds the limit of ${req.maxBytes}`);
     }
     const previous = entry;
     const ttl = req.immutable ? undefined : req.fallbackTtlMs;
-    const expiry = ttl === undefined ? IMMUTABLE_EXPIRY : capped(req, expiresAt(freshnessHeaders(res), ttl, received), received);
-    return startHttpFill(this.deps, req, res, { received, expiry, previous });
+    const expiry = ttl === undefined ? IMMUTABLE_EXPIRY : capped(req.maxTtlMs, expiresAt(freshnessHeaders(res), ttl, received), received);
+    const fields = storedFields(req.key, res, { received, expiry, immutable: req.immutable, meta: req.meta });
+    const fill = await this.pipeline.start({
+      spec: { key: req.key, expected: [...(req.expected ?? []), ...(req.expectFromResponse?.(res) ?? [])], expectedSize, maxBytes: req.maxBytes },
+      res,
+      fields,
+      onCommitted: (committed) => req.onCommitted?.(committed, previous),
+    });
+    const view: ClientView = { etag: fields.validators?.etag, lastModified: fields.validators?.lastModified, mediaType: fields.mediaType };
+    return { kind: 'fill', fill, view };
   }
 
   private failed(req: HttpCacheRequest, entry: Entry | undefined, e: LarderError): Outcome {

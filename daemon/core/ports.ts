@@ -115,6 +115,8 @@ export interface CacheEvents {
   upstreamBytes?(bytes: number): void;
   /** A miss could not be stored because the disk is full (it was streamed through, or refused with 507). */
   storageFull?(key: string): void;
+  /** An indexed entry's blob was missing when it was opened; the entry was dropped and will be fetched again. */
+  blobMissing?(key: string): void;
 }
 
 /** Bounded in-memory cache of small bodies by digest. */

@@ -1,10 +1,11 @@
 /**
  * What the immutable-artifact cache is asked (ImmutableRequest) and what it
- * answers (ServedBlob): shared by the blob cache, the pass-through path and
- * the HTTP cache, and by every adapter that serves artifacts.
+ * answers (ServedBlob): shared by the blob cache, the fill pipeline and the
+ * HTTP cache, and by every adapter that serves artifacts.
  */
 import type { Readable } from 'node:stream';
-import type { BlobReader, UpstreamResponse } from './ports.js';
+import type { LarderError } from './errors.js';
+import type { UpstreamResponse } from './ports.js';
 import type { CacheState, Entry, ExpectedDigest } from './types.js';
 
 export interface ImmutableRequest {
@@ -27,6 +28,10 @@ export interface ByteRange {
   end: number;
 }
 
+/**
+ * One answer of the cache: what it is and how to read it. Hits, fills in
+ * progress, bodies held in memory and pass-through bodies all look alike.
+ */
 export interface ServedBlob {
   state: CacheState;
   /** Total size when known (always for HIT). */
@@ -34,14 +39,13 @@ export interface ServedBlob {
   mediaType: string | undefined;
   /** `sha256:<hex>` once known. */
   digest: string | undefined;
-  /** The whole body when it is in memory (fast path for small hits). */
-  body?: Buffer | undefined;
-  /** Opens the body or a range of it. */
+  /** Opens the body or an inclusive byte range of it. A failed or wrong body errors the stream instead of ending it. */
   open(range?: ByteRange): Readable;
-  /** Positional reads of the committed blob, when it is on disk (a sender can reuse its buffers). */
-  reader?: () => Promise<BlobReader>;
-  /** Resolves when a MISS fill is committed and indexed (HIT: immediately); never rejects. */
-  done: Promise<void>;
-  /** Asks for a commit put off while clients are busy (see write-behind.ts) to happen now. */
-  commitNow?(): void;
+  /**
+   * Resolves (never rejects) once a miss is committed and indexed, with
+   * undefined, or once it failed, with the error that stopped it (HIT: at
+   * once). Waiting asks a commit put off behind the answer (write-behind.ts)
+   * to run now.
+   */
+  done(): Promise<LarderError | undefined>;
 }

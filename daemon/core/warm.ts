@@ -53,12 +53,11 @@ export async function consume(stream: AsyncIterable<unknown>, onBytes: (n: numbe
 
 /**
  * Waits until a fetched artifact is committed and indexed. A pre-warm job
- * checks what it stored, so a commit put off while clients are busy
- * (write-behind) is asked to happen now.
+ * checks what it stored (waiting asks a commit put off while clients are
+ * busy to happen now).
  */
-export async function committed(served: { done: Promise<void>; commitNow?(): void }): Promise<void> {
-  served.commitNow?.();
-  await served.done;
+export async function committed(served: { done(): Promise<unknown> }): Promise<void> {
+  await served.done();
 }
 
 /**
@@ -82,6 +81,6 @@ export async function refill(served: Pick<ServedBlob, 'state' | 'open' | 'done'>
     return false;
   }
   await consume(served.open(), () => undefined);
-  await served.done;
+  await served.done();
   return indexed();
 }

@@ -9,7 +9,6 @@ import { pipeline } from 'node:stream';
 import type { Context } from 'koa';
 import type { ProtoResponse } from '../protocols/adapter.js';
 import { ifRangeMatches, notModified, parseRange } from './range.js';
-import { sendBlob } from './send-blob.js';
 
 export interface Written {
   bytes: number;
@@ -68,11 +67,6 @@ export function writeResponse(ctx: Context, res: ProtoResponse, onDone: (w: Writ
         headers['content-length'] = String(size);
       }
     }
-    if (blob.body && !range && !head) {
-      finish(ctx, status, headers, blob.body);
-      onDone({ bytes: blob.body.length, fromCache });
-      return;
-    }
   } else if (body.type === 'stream' && body.length !== undefined) {
     headers['content-length'] = String(body.length);
   }
@@ -84,20 +78,6 @@ export function writeResponse(ctx: Context, res: ProtoResponse, onDone: (w: Writ
     if (body.type === 'stream') body.stream.destroy();
     raw.end();
     onDone({ bytes: 0, fromCache });
-    return;
-  }
-  const reader = blob?.reader;
-  if (reader && blob.size !== undefined) {
-    const [start, end] = range ? [range.start, range.end] : [0, blob.size - 1];
-    reader()
-      .then((r) => sendBlob(raw, r, start, end))
-      .then(
-        (bytes) => onDone({ bytes, fromCache }),
-        () => {
-          destroy(raw);
-          onDone({ bytes: 0, fromCache });
-        },
-      );
     return;
   }
   const stream = blob ? blob.open(range) : body.type === 'stream' ? body.stream : undefined;

@@ -25,8 +25,19 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** Errors of requests whose connection was reset before any answer came (safe to send again when idempotent). */
+const resets = new WeakSet<object>();
+
+function isResetBeforeAnswer(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && resets.has(err);
+}
+
+function errorCode(err: unknown): string | undefined {
+  return err instanceof RequestError ? err.code : (err as { code?: string } | null)?.code;
+}
+
 export function mapUpstreamError(err: unknown, url: string): LarderError {
-  const code = err instanceof RequestError ? err.code : (err as { code?: string } | null)?.code;
+  const code = errorCode(err);
   const where = redactUrl(url);
   if (err instanceof LarderError) return err;
   if (code === 'ETIMEDOUT' || (err as { name?: string } | null)?.name === 'TimeoutError') {
@@ -66,7 +77,18 @@ export class GotUpstreamClient implements UpstreamClient {
     });
   }
 
-  request(req: UpstreamRequest): Promise<UpstreamResponse> {
+  async request(req: UpstreamRequest): Promise<UpstreamResponse> {
+    try {
+      return await this.attempt(req);
+    } catch (err) {
+      // A kept-alive socket the server closed just as it was reused resets before any answer:
+      // an idempotent request without a body is sent once more on a new connection.
+      if (!isResetBeforeAnswer(err) || (req.method ?? 'GET') === 'POST' || req.signal?.aborted) throw err;
+      return this.attempt(req);
+    }
+  }
+
+  private attempt(req: UpstreamRequest): Promise<UpstreamResponse> {
     const t = req.timeoutMs ?? this.timeoutMs;
     const link = req.signal ? linkSignal(req.signal) : undefined;
     return new Promise<UpstreamResponse>((resolve, reject) => {
@@ -96,7 +118,9 @@ export class GotUpstreamClient implements UpstreamClient {
       s.once('error', (err: unknown) => {
         if (settled) return;
         link?.unlink();
-        reject(mapUpstreamError(err, req.url));
+        const mapped = mapUpstreamError(err, req.url);
+        if (errorCode(err) === 'ECONNRESET') resets.add(mapped);
+        reject(mapped);
       });
     });
   }

@@ -331,7 +331,7 @@ describe('OCI pull-through from docker-registry with skopeo', { timeout: 240_000
       await oci.expandImage(`docker.io/${REPO}:multi`);
       assert.equal(reg.requests().filter((r) => r.method === 'GET').length, gets, 'a second expansion is served from the cache');
       const blob = await oci.fetchBlob('hub', REPO, arm.blobs[0]!.digest);
-      await blob.done;
+      await blob.done();
       assert.equal(core.blobs.peek(`oci:hub:blob:${arm.blobs[0]!.digest}`)?.size, arm.blobs[0]!.size, 'fetchBlob commits a verified blob');
     } finally {
       await core.close();

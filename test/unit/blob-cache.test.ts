@@ -31,7 +31,7 @@ test('20 concurrent misses cost one upstream fetch and all get the bytes', async
     };
     const served = await Promise.all(Array.from({ length: 20 }, () => core.blobs.get(req)));
     const results = await Promise.all(served.map((s) => collect(s.open())));
-    await served[0]!.done;
+    await served[0]!.done();
     assert.equal(fetches, 1);
     for (const r of results) assert.ok(r.equals(body));
     const hit = await core.blobs.get(req);
@@ -62,7 +62,7 @@ test('a digest mismatch fails every reader, stores nothing, and a retry refetche
     const again = await core.blobs.get(req);
     assert.equal(again.state, 'MISS');
     assert.ok((await collect(again.open())).equals(good));
-    await again.done; // the commit (rename into blobs/) must not race the cleanup
+    await again.done(); // the commit (rename into blobs/) must not race the cleanup
     assert.equal(fetches, 2);
   } finally {
     await core.close();
@@ -77,7 +77,7 @@ test('a reader that leaves does not cancel the fill', async () => {
     const s = served.open();
     await new Promise<void>((resolve) => s.once('data', () => resolve()));
     s.destroy();
-    await served.done;
+    await served.done();
     const entry = core.deps.index.getEntry('k3');
     assert.ok(entry);
     assert.equal(entry.size, body.length);
@@ -111,7 +111,7 @@ test('the last bytes are held back until the digest verifies', async () => {
     await new Promise((r) => s.once('end', r));
     assert.equal(got, body.length);
     // The reader ends at verification; the commit (rename + index) finishes after it.
-    await served.done;
+    await served.done();
   } finally {
     await core.close();
   }

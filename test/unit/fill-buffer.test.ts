@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { FillBuffer, KEEP, MAX_UNWRITTEN } from '../../daemon/core/fill-buffer.js';
+import { FillBuffer, KEEP, MAX_UNWRITTEN } from '../../daemon/core/fill/buffer.js';
 import type { TempBlob } from '../../daemon/core/ports.js';
 import { FsBlobStore } from '../../daemon/storage/fs-blob-store.js';
 import { DataPaths } from '../../daemon/storage/paths.js';

@@ -30,7 +30,7 @@ test('a MISS opened after its fill committed reads the committed blob', async ()
     const late = await core.blobs.get(req);
     assert.equal(late.state, 'MISS');
     assert.ok((await collect(leader.open())).equals(body));
-    await leader.done;
+    await leader.done();
     await sleep(50); // the temp handle is closed by now
     assert.ok((await collect(late.open())).equals(body));
     assert.ok((await collect(late.open({ start: 10, end: 99 }))).equals(body.subarray(10, 100)));

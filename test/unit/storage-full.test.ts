@@ -113,7 +113,7 @@ test('ENOSPC in the middle of a fill fails the transfer, stores nothing, then mi
     const first = await h.blobs.get(req);
     assert.equal(first.state, 'MISS');
     await assert.rejects(collect(first.open()), (e: unknown) => e instanceof LarderError && e.code === 'E_STORAGE_FULL');
-    await first.done;
+    await first.done();
     assert.equal(h.index.getEntry('k'), undefined);
     assert.deepEqual(await readdir(h.paths.tmpDir), []);
     assert.deepEqual(h.full, ['k']);
@@ -122,7 +122,7 @@ test('ENOSPC in the middle of a fill fails the transfer, stores nothing, then mi
     assert.equal(second.state, 'BYPASS');
     assert.equal(second.size, body.length);
     assert.ok((await collect(second.open())).equals(body));
-    await second.done;
+    await second.done();
     assert.equal(h.index.getEntry('k'), undefined, 'a pass-through is never indexed');
     assert.deepEqual(await h.files(), []);
     assert.equal(fetches, 2);
@@ -132,7 +132,7 @@ test('ENOSPC in the middle of a fill fails the transfer, stores nothing, then mi
     const third = await h.blobs.get(req);
     assert.equal(third.state, 'MISS', 'stored again once the hold time is over');
     assert.ok((await collect(third.open())).equals(body));
-    await third.done;
+    await third.done();
     assert.equal(h.index.getEntry('k')?.size, body.length);
   } finally {
     await h.close();
@@ -167,7 +167,7 @@ test('a miss larger than the free space is streamed through, verified: ranges wo
     const fits = await h.blobs.get({ key: 'small', expected: [sha512(small)], fetch: async () => slowResponse(small) });
     assert.equal(fits.state, 'MISS');
     await collect(fits.open());
-    await fits.done;
+    await fits.done();
     assert.ok(h.index.getEntry('small'));
   } finally {
     await h.close();
@@ -186,7 +186,7 @@ test('an index that refuses the write (disk full) leaves no unindexed blob behin
     refuse = true;
     const served = await h.blobs.get({ key: 'x', expected: [sha512(body)], fetch: async () => slowResponse(body) });
     assert.ok((await collect(served.open())).equals(body));
-    await served.done;
+    await served.done();
     assert.equal(h.index.getEntry('x'), undefined);
     assert.deepEqual(await h.files(), []);
     assert.deepEqual(h.full, ['x']);

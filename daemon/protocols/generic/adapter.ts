@@ -173,8 +173,8 @@ export class FilesAdapter implements ProtocolAdapter {
     );
     if (res.body.type === 'blob' && res.cache === 'MISS') {
       // The upstream moved on since the cached Release: refresh it on its next use.
-      res.body.blob.done.catch((err: unknown) => {
-        if (err instanceof LarderError && err.code === 'E_INTEGRITY') void this.opts.cache.expire(ref.releaseKey);
+      void res.body.blob.done().then((err) => {
+        if (err?.code === 'E_INTEGRITY') void this.opts.cache.expire(ref.releaseKey);
       });
     }
     // Path-addressed: clients must revalidate it, whatever key it was served from.

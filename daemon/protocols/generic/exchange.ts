@@ -84,7 +84,6 @@ export function toResponse(served: HttpServed, immutable: boolean): ProtoRespons
 
 /** Reads a small answer whole (checksum sidecars); refuses more than `max` bytes. */
 export async function readSmall(served: HttpServed, max: number): Promise<Buffer> {
-  if (served.kind === 'cached' && served.blob.body) return served.blob.body;
   const stream = served.kind === 'bypass' ? served.response.body : served.blob.open();
   const chunks: Buffer[] = [];
   let n = 0;

@@ -74,8 +74,6 @@ export class GoAdapter implements ProtocolAdapter {
 
   private async artifact(remote: Remote, module: string, version: string, kind: GoArtifact): Promise<ServedBlob> {
     const key = this.artifactKey(module, version, kind, remote.name);
-    const cached = this.opts.blobs.peek(key);
-    if (cached) return this.opts.blobs.serveEntry(cached, 'HIT');
     const url = remote.resolve(`${escapeCase(module)}/@v/${escapeCase(version)}.${kind}`);
     return this.opts.blobs.get({
       key,

@@ -66,8 +66,6 @@ export class SumdbProxy {
       });
       return documentResponse(this.opts.documents, served, 'no-cache');
     }
-    const cached = this.opts.blobs.peek(key);
-    if (cached) return blobResponse(this.opts.blobs.serveEntry(cached, 'HIT'), 'text/plain; charset=utf-8');
     const served = await this.opts.blobs.get({
       key,
       expected: [],

@@ -5,7 +5,7 @@
  * errors for writes on this read-only mirror.
  */
 import { DocumentCache, type ServedDocument } from '../../core/document-cache.js';
-import type { BlobCache, ServedBlob } from '../../core/blob-cache.js';
+import type { BlobCache, ImmutableRequest, ServedBlob } from '../../core/blob-cache.js';
 import { LarderError, notFound } from '../../core/errors.js';
 import { parseSri } from '../../core/digest.js';
 import type { ExpectedDigest } from '../../core/types.js';
@@ -148,29 +148,31 @@ export class NpmAdapter implements ProtocolAdapter {
   async tarballBlob(name: string, file: string, expect?: ExpectedDigest[]): Promise<ServedBlob> {
     const remote = this.remoteFor(name);
     const key = this.tarballKey(name, file);
-    const cached = this.opts.blobs.peek(key);
-    if (cached) return this.opts.blobs.serveEntry(cached, 'HIT');
-    const conventional = tarballUrl(remote, name, file);
-    const discard =
-      // Not when the packument is fresh (one round trip anyway) or the tarball is already being fetched or committed.
-      remote.offline || this.opts.blobs.filling(key) || this.opts.documents.isFresh(this.documentKey(name))
-        ? undefined
-        : this.early.start(key, conventional, () => remote.request({ url: conventional, headers: { accept: '*/*' } }));
+    let discard: (() => void) | undefined;
     try {
-      return await this.fill(remote, key, name, file, expect);
+      // The plan runs only when the tarball is neither cached nor being fetched.
+      return await this.opts.blobs.serve(key, () => {
+        const conventional = tarballUrl(remote, name, file);
+        // Not when the packument is fresh: one round trip anyway.
+        if (!remote.offline && !this.opts.documents.isFresh(this.documentKey(name))) {
+          discard = this.early.start(key, conventional, () => remote.request({ url: conventional, headers: { accept: '*/*' } }));
+        }
+        return this.plan(remote, key, name, file, expect);
+      });
     } finally {
       discard?.();
     }
   }
 
-  private async fill(remote: Remote, key: string, name: string, file: string, expect: ExpectedDigest[] | undefined): Promise<ServedBlob> {
+  /** What a tarball miss fetches (the packument's URL) and verifies (its integrity, else shasum). */
+  private async plan(remote: Remote, key: string, name: string, file: string, expect: ExpectedDigest[] | undefined): Promise<ImmutableRequest> {
     const info = await this.distInfo(name, file);
     const expected: ExpectedDigest[] = [...(expect ?? [])];
     const sri = info.i ? parseSri(info.i) : [];
     const strongest = sri.find((d) => d.algo === 'sha512') ?? sri[0];
     if (strongest) expected.push(strongest);
     else if (info.s && /^[0-9a-f]{40}$/.test(info.s)) expected.push({ algo: 'sha1', hex: info.s });
-    return this.opts.blobs.get({
+    return {
       key,
       expected,
       mediaType: 'application/octet-stream',
@@ -179,7 +181,7 @@ export class NpmAdapter implements ProtocolAdapter {
       negativeTtlMs: remote.settings.negativeTtlMs,
       meta: { protocol: 'npm', name, file, remote: remote.name },
       fetch: (signal) => this.early.take(key, info.u) ?? remote.request({ url: info.u, headers: { accept: '*/*' }, signal }),
-    });
+    };
   }
 
   /** The tarball cache key of a package file. */

@@ -142,7 +142,7 @@ export class OciAdapter implements ProtocolAdapter, ClosureSource {
     if (m.kind === 'blob') {
       const served = await this.blobService.fetch(up, name, after(':blob:'));
       for await (const _ of served.open() as AsyncIterable<Buffer>) void _;
-      await served.done;
+      await served.done();
     } else if (m.kind === 'manifest') {
       await this.manifests.byDigest(up, name, after(':manifest:'), false);
     } else if (m.kind === 'tag') {

@@ -28,8 +28,8 @@ export class BlobService {
   /** GET or HEAD `/v2/<name>/blobs/<digest>`. */
   async serve(up: OciUpstream, name: string, digest: string, head: boolean): Promise<ProtoResponse> {
     const key = BlobService.key(up, digest);
-    const cached = this.blobs.peek(key);
-    if (cached) return blobResponse(this.blobs.serveEntry(cached, 'HIT'), digest);
+    const cached = await this.blobs.cached(key);
+    if (cached) return blobResponse(cached, digest);
     if (head) return this.headUpstream(up, name, digest);
     return blobResponse(await this.fetch(up, name, digest), digest);
   }

@@ -82,7 +82,8 @@ export class ManifestStore {
     if (entry) {
       const info = { digest, mediaType: entry.mediaType ?? 'application/octet-stream', size: entry.size };
       if (head) return { ...info, body: undefined, state: 'HIT' };
-      return { ...info, body: await bodyOf(this.blobs.serveEntry(entry, 'HIT')), state: 'HIT' };
+      const hit = await this.blobs.cached(key);
+      if (hit) return { ...info, body: await bodyOf(hit), state: 'HIT' };
     }
     const stored = await this.store(up, name, key, parseDigest(digest), async (signal) => {
       const got = await getManifest(up, name, digest, FULL_ACCEPT, signal);
@@ -150,7 +151,7 @@ export class ManifestStore {
       throw asUnknown(err, 'MANIFEST_UNKNOWN', `manifest ${name}@${expected.algo}:${expected.hex} is unknown upstream`);
     }
     const body = await bodyOf(served);
-    await served.done;
+    await served.done();
     const mediaType = this.blobs.peek(key)?.mediaType ?? served.mediaType ?? manifestTypeOf(undefined, body);
     return { digest: `${expected.algo}:${expected.hex}`, mediaType, size: body.length, body, state: served.state };
   }
@@ -171,7 +172,6 @@ function toResponse(m: FetchedManifest): ReturnType<typeof syntheticResponse> {
 }
 
 async function bodyOf(served: ServedBlob): Promise<Buffer> {
-  if (served.body) return served.body;
   const chunks: Buffer[] = [];
   for await (const c of served.open() as Readable & AsyncIterable<Buffer>) chunks.push(c);
   return Buffer.concat(chunks);

@@ -173,22 +173,22 @@ export class PypiAdapter implements ProtocolAdapter {
   async fileBlob(project: string, file: string, metadata: boolean, remoteName?: string): Promise<ServedBlob> {
     const remote = this.remoteFor(remoteName);
     const key = this.fileKey(project, file, metadata, remote.name);
-    const cached = this.opts.blobs.peek(key);
-    if (cached) return this.opts.blobs.serveEntry(cached, 'HIT');
-    const src = await this.fileSource(remote, project, file);
-    if (metadata && src.m === undefined) throw notFound(`metadata of ${file}`);
-    const url = metadata ? metadataUrl(src.u) : src.u;
-    if (!this.owns(remote, url)) throw notFound(`${file} of ${project}`);
-    const hex = metadata ? src.m : src.sha256;
-    const expected: ExpectedDigest[] = hex ? [{ algo: 'sha256', hex }] : [];
-    return this.opts.blobs.get({
-      key,
-      expected,
-      maxBytes: remote.settings.maxArtifactBytes,
-      offline: remote.offline,
-      negativeTtlMs: remote.settings.negativeTtlMs,
-      meta: { protocol: 'pypi', remote: remote.name, project, file: metadata ? `${file}.metadata` : file },
-      fetch: (signal) => remote.request({ url, headers: { accept: '*/*' }, signal }),
+    return this.opts.blobs.serve(key, async () => {
+      const src = await this.fileSource(remote, project, file);
+      if (metadata && src.m === undefined) throw notFound(`metadata of ${file}`);
+      const url = metadata ? metadataUrl(src.u) : src.u;
+      if (!this.owns(remote, url)) throw notFound(`${file} of ${project}`);
+      const hex = metadata ? src.m : src.sha256;
+      const expected: ExpectedDigest[] = hex ? [{ algo: 'sha256', hex }] : [];
+      return {
+        key,
+        expected,
+        maxBytes: remote.settings.maxArtifactBytes,
+        offline: remote.offline,
+        negativeTtlMs: remote.settings.negativeTtlMs,
+        meta: { protocol: 'pypi', remote: remote.name, project, file: metadata ? `${file}.metadata` : file },
+        fetch: (signal) => remote.request({ url, headers: { accept: '*/*' }, signal }),
+      };
     });
   }
 

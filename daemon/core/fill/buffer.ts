@@ -7,7 +7,7 @@
  * disk) stay in memory; a reader further behind reads the file, which by
  * then holds those bytes.
  */
-import type { TempBlob } from './ports.js';
+import type { TempBlob } from '../ports.js';
 
 /** Bytes of the body kept in memory behind the newest chunk (a body this small is served from memory throughout). */
 export const KEEP = 512 * 1024;

@@ -12,51 +12,16 @@
  */
 import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
-import { LarderError, toLarderError } from './errors.js';
-import { MultiHasher, findMismatch } from './digest.js';
-import { FillBuffer } from './fill-buffer.js';
-import type { TempBlob } from './ports.js';
-import type { ExpectedDigest, HashAlgo } from './types.js';
+import { LarderError, toLarderError } from '../errors.js';
+import { FillBuffer } from './buffer.js';
+import { HOLDBACK, Verifier, type FillResult, type FillSpec } from './verify.js';
+import type { TempBlob } from '../ports.js';
 
-export const HOLDBACK = 64 * 1024;
 const READ_CHUNK = 256 * 1024;
-
-export interface FillSpec {
-  key: string;
-  expected: readonly ExpectedDigest[];
-  /** Size announced by the upstream or the protocol, verified at the end. */
-  expectedSize?: number;
-  /** Hard limit; a larger body fails the fill. */
-  maxBytes?: number;
-}
-
-export interface FillResult {
-  digest: string;
-  size: number;
-  digests: Partial<Record<HashAlgo, string>>;
-}
 
 type State = 'running' | 'verified' | 'failed';
 
-/** The result of a finished body, or E_INTEGRITY when its size or a digest is not what `spec` expects. */
-export function verifyFill(spec: FillSpec, hasher: MultiHasher): FillResult {
-  const digests = hasher.digests();
-  const size = hasher.bytes;
-  if (spec.expectedSize !== undefined && size !== spec.expectedSize) {
-    throw new LarderError('E_INTEGRITY', `${spec.key}: expected ${spec.expectedSize} bytes, got ${size}`, {
-      details: { expectedSize: spec.expectedSize, size },
-    });
-  }
-  const bad = findMismatch(spec.expected, digests);
-  if (bad) {
-    throw new LarderError('E_INTEGRITY', `${spec.key}: ${bad.algo} mismatch`, {
-      details: { algo: bad.algo, expected: bad.hex, actual: digests[bad.algo] },
-    });
-  }
-  return { digest: `sha256:${digests.sha256}`, size, digests };
-}
-
-export class Fill extends EventEmitter {
+export class StreamFill extends EventEmitter {
   state: State = 'running';
   error: LarderError | undefined;
   result: FillResult | undefined;
@@ -99,18 +64,15 @@ export class Fill extends EventEmitter {
    * released. Rejects with E_INTEGRITY on a mismatch.
    */
   async run(body: AsyncIterable<Buffer>, commit: (r: FillResult) => Promise<void>): Promise<FillResult> {
-    const hasher = new MultiHasher(this.spec.expected.map((e) => e.algo));
+    const verifier = new Verifier(this.spec);
     try {
       for await (const chunk of body) {
-        hasher.update(chunk);
-        if (this.spec.maxBytes !== undefined && hasher.bytes > this.spec.maxBytes) {
-          throw new LarderError('E_UPSTREAM', `${this.spec.key}: upstream body exceeds ${this.spec.maxBytes} bytes`);
-        }
+        verifier.update(chunk);
         await this.buffer.push(chunk);
         this.emit('progress');
       }
       await this.buffer.drain();
-      this.result = verifyFill(this.spec, hasher);
+      this.result = verifier.finish();
       this.state = 'verified';
       this.emit('verified');
       this.emit('progress');
