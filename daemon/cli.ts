@@ -4,14 +4,10 @@
  */
 import { parseArgs } from 'node:util';
 import { isLarderError } from './core/errors.js';
-import { tuneHeapForServe } from './cli/heap.js';
-import { deferListFormatData } from './cli/lazy-list-format.js';
-import { youngGcOnUpstreamBytes } from './cli/young-gc.js';
 
 // The daemon, the config loader and the admin commands are imported when a
-// command needs them: `serve` tunes V8's heap first (cli/heap.ts) and defers
-// ICU list-format data (cli/lazy-list-format.ts) before they load, and never
-// loads the admin client's progress bars.
+// command needs them: `serve` never loads the admin client's progress bars,
+// and the admin commands never load the daemon.
 
 const USAGE = `usage: larder <command> [--config FILE] [--listen HOST:PORT] [--data-dir DIR]
 
@@ -102,9 +98,6 @@ export async function main(argv: string[]): Promise<number> {
       throw err;
     }
   }
-  tuneHeapForServe();
-  deferListFormatData();
-  const onUpstreamBytes = youngGcOnUpstreamBytes();
   const [{ loadConfig }, { createLogger }, { startDaemon }] = await Promise.all([
     import('./config/load.js'),
     import('./log.js'),
@@ -121,7 +114,7 @@ export async function main(argv: string[]): Promise<number> {
     const handler = (sig: NodeJS.Signals): void => onSignal(sig);
     process.once('SIGINT', handler);
     process.once('SIGTERM', handler);
-    const daemon = await startDaemon(cfg, { log, onUpstreamBytes });
+    const daemon = await startDaemon(cfg, { log });
     await new Promise<void>((resolve) => {
       onSignal = (sig) => {
         log.info({ signal: sig }, 'shutting down');

@@ -5,7 +5,7 @@
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { PassThrough, Transform, pipeline } from 'node:stream';
+import { PassThrough, pipeline } from 'node:stream';
 import got, { RequestError, type Got } from 'got';
 import { LarderError } from '../core/errors.js';
 import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from '../core/ports.js';
@@ -42,18 +42,14 @@ export interface GotClientOptions {
   /** Default timeout (ms) for connect, response headers and idle body gaps. */
   timeoutMs?: number;
   maxSockets?: number;
-  /** Told the size of every body chunk handed out (decoded, if the upstream compressed it); the serve command paces young-generation collections by it. */
-  onBodyBytes?: (bytes: number) => void;
 }
 
 export class GotUpstreamClient implements UpstreamClient {
   private readonly got: Got;
   private readonly timeoutMs: number;
-  private readonly onBodyBytes: ((bytes: number) => void) | undefined;
 
   constructor(opts: GotClientOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
-    this.onBodyBytes = opts.onBodyBytes;
     const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 64 };
     this.got = got.extend({
       agent: { http: new HttpAgent(agentOpts), https: new HttpsAgent(agentOpts) },
@@ -86,7 +82,7 @@ export class GotUpstreamClient implements UpstreamClient {
           delete headers['content-length'];
           delete headers['content-encoding'];
         }
-        const body = this.bodyStream();
+        const body = new PassThrough({ highWaterMark: 256 * 1024 });
         body.once('close', () => link?.unlink());
         pipeline(s, body, (err) => {
           if (err && !body.destroyed) body.destroy(mapUpstreamError(err, req.url));
@@ -98,25 +94,6 @@ export class GotUpstreamClient implements UpstreamClient {
         link?.unlink();
         reject(mapUpstreamError(err, req.url));
       });
-    });
-  }
-
-  /** The stream a response body is handed out through; it reports chunk sizes when asked to. */
-  private bodyStream(): Transform {
-    const opts = { highWaterMark: 256 * 1024 };
-    const onBytes = this.onBodyBytes;
-    if (!onBytes) return new PassThrough(opts);
-    return new Transform({
-      ...opts,
-      transform(chunk: Buffer, _enc, done) {
-        try {
-          onBytes(chunk.length);
-        } catch (err) {
-          done(err as Error);
-          return;
-        }
-        done(null, chunk);
-      },
     });
   }
 }
