@@ -41,11 +41,22 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { name: 'help', type: 'boolean', short: 'h', help: 'show this help' },
 ];
 
-const lockfile: OptionSpec = { name: 'lockfile', type: 'string', multiple: true, value: 'FILE', help: 'a lockfile or manifest whose artifacts to include (repeatable)' };
+const lockfile: OptionSpec = {
+  name: 'lockfile',
+  type: 'string',
+  multiple: true,
+  value: 'FILE',
+  help: 'a lockfile or manifest whose artifacts to include (repeatable)',
+};
 
 export const COMMANDS: readonly CommandSpec[] = [
   { name: 'serve', summary: 'run the daemon in the foreground until SIGINT or SIGTERM', options: [], positionals: false },
-  { name: 'status', summary: 'hit rate, storage against the budget, pins and their lag, upstream health, replication', options: [json], positionals: false },
+  {
+    name: 'status',
+    summary: 'hit rate, storage against the budget, pins and their lag, upstream health, replication',
+    options: [json],
+    positionals: false,
+  },
   {
     name: 'prewarm',
     args: '[<ref>…]',
@@ -58,8 +69,15 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
     positionals: true,
   },
-  { name: 'pin', args: 'add <ref>… | rm <id|ref>… | ls', summary: 'protect artifacts from eviction and keep mutable pins fresh', options: [json], subcommands: ['add', 'rm', 'ls'], positionals: true },
-  { name: 'pin add', args: '<ref>…', summary: 'pin references (for npm: the package and its dependency tree)', options: [json], positionals: true },
+  {
+    name: 'pin',
+    args: 'add <ref>… | rm <id|ref>… | ls',
+    summary: 'protect artifacts from eviction and keep mutable pins fresh',
+    options: [json],
+    subcommands: ['add', 'rm', 'ls'],
+    positionals: true,
+  },
+  { name: 'pin add', args: '<ref>…', summary: 'pin references (npm: with their dependency tree)', options: [json], positionals: true },
   { name: 'pin rm', args: '<id|ref>…', summary: 'remove pins, named by id or by reference', options: [], positionals: true },
   { name: 'pin ls', summary: 'list pins with their state, lag, size and resolution', options: [json], positionals: false },
   {
@@ -80,7 +98,12 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   { name: 'gc', summary: 'delete blobs that no entry references', options: [json], positionals: false },
   { name: 'token', args: 'rotate', summary: 'manage the admin token', options: [], subcommands: ['rotate'], positionals: true },
-  { name: 'token rotate', summary: 'replace the admin token (written to <data-dir>/admin-token); dashboard sessions end', options: [], positionals: false },
+  {
+    name: 'token rotate',
+    summary: 'replace the admin token (written to <data-dir>/admin-token); dashboard sessions end',
+    options: [],
+    positionals: false,
+  },
   {
     name: 'ui',
     summary: 'print a one-time dashboard login link and open it in a browser',
@@ -95,13 +118,19 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'out', type: 'string', value: 'FILE', required: true, help: 'the bundle to write' },
       { name: 'pins', type: 'boolean', help: 'include every pinned closure' },
       lockfile,
-      { name: 'prefix', type: 'string', multiple: true, value: 'KEY', help: 'include cached entries whose key starts with KEY (repeatable)' },
+      { name: 'prefix', type: 'string', multiple: true, value: 'KEY', help: 'include cached entries whose key starts with KEY' },
       { name: 'deps', type: 'boolean', help: "include the references' dependencies" },
       json,
     ],
     positionals: true,
   },
-  { name: 'import', args: '<file>', summary: "verify a bundle, then add its blobs, entries and pins to the daemon's store", options: [json], positionals: true },
+  {
+    name: 'import',
+    args: '<file>',
+    summary: "verify a bundle, then add its blobs, entries and pins to the daemon's store",
+    options: [json],
+    positionals: true,
+  },
 ];
 
 const REFERENCES =
@@ -123,7 +152,8 @@ export function topLevelCommands(): string[] {
 export function parseOptions(spec: CommandSpec): Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> {
   const subs = (spec.subcommands ?? []).map((s) => byName.get(`${spec.name} ${s}`)?.options ?? []);
   const all = [...COMMON_OPTIONS, ...spec.options, ...subs.flat()];
-  return Object.fromEntries(all.map((o) => [o.name, { type: o.type, ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) }]));
+  const entry = (o: OptionSpec) => ({ type: o.type, ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) });
+  return Object.fromEntries(all.map((o) => [o.name, entry(o)]));
 }
 
 function flag(o: OptionSpec): string {

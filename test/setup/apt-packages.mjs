@@ -13,7 +13,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export function requiredPackages(root) {
   const dir = join(root, '.ci');
   const lists = readdirSync(dir).filter((f) => /^apt-packages.*\.txt$/.test(f)).sort();
-  const names = lists.flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean));
+  const lines = lists.flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n'));
+  const names = lines.map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
   return [...new Set(names.flatMap((l) => l.split(/\s+/)))];
 }
 
@@ -48,7 +49,9 @@ function aptGet(args) {
  * `isRoot` and `aptUsable` default to what this process finds.
  */
 export function ensureAptPackages(root, opts = {}) {
-  const { isRoot = process.getuid?.() === 0, aptUsable = onPath('apt-get') && onPath('dpkg-query'), log = (line) => console.error(line) } = opts;
+  const isRoot = opts.isRoot ?? process.getuid?.() === 0;
+  const aptUsable = opts.aptUsable ?? (onPath('apt-get') && onPath('dpkg-query'));
+  const log = opts.log ?? ((line) => console.error(line));
   const pkgs = requiredPackages(root);
   const missing = missingPackages(pkgs);
   if (!missing.length) return undefined;

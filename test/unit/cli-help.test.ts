@@ -51,7 +51,8 @@ before(async () => {
   await mkdir(join(dir, 'dist', 'daemon'), { recursive: true });
   bin = join(dir, 'bin', 'larder.js');
   await copyFile(join(ROOT, 'bin', 'larder.js'), bin);
-  await writeFile(join(dir, 'dist', 'daemon', 'cli.js'), `export { main } from ${JSON.stringify(pathToFileURL(join(ROOT, 'daemon', 'cli.ts')).href)};\n`);
+  const source = pathToFileURL(join(ROOT, 'daemon', 'cli.ts')).href;
+  await writeFile(join(dir, 'dist', 'daemon', 'cli.js'), `export { main } from ${JSON.stringify(source)};\n`);
   listener = createServer((s) => {
     connections++;
     s.destroy();
@@ -89,7 +90,9 @@ test('every command answers --help with its own usage, exit 0, touching no daemo
         assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
         assert.equal(r.stderr, '', args.join(' '));
         assert.match(r.stdout, new RegExp(`^usage: larder ${name}\\b`), r.stdout);
-        for (const word of [...EXPECTED[name]!, ...COMMON]) assert.ok(r.stdout.includes(word), `${name} --help names ${word}:\n${r.stdout}`);
+        for (const word of [...EXPECTED[name]!, ...COMMON]) {
+          assert.ok(r.stdout.includes(word), `${name} --help names ${word}:\n${r.stdout}`);
+        }
       }),
     );
   }
@@ -100,7 +103,9 @@ test('every command answers --help with its own usage, exit 0, touching no daemo
 test('larder --help lists every command; a wrong option is a usage error that points at the help', async () => {
   const all = await larder(['--help']);
   assert.equal(all.code, 0);
-  for (const name of Object.keys(EXPECTED).filter((n) => !n.includes(' '))) assert.match(all.stdout, new RegExp(`^  ${name}\\b`, 'm'), name);
+  for (const name of Object.keys(EXPECTED).filter((n) => !n.includes(' '))) {
+    assert.match(all.stdout, new RegExp(`^  ${name}\\b`, 'm'), name);
+  }
   const bad = await larder(['serve', '--bogus']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--bogus[\s\S]*larder serve --help/);

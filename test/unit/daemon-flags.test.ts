@@ -19,7 +19,8 @@ test('bin/larder.js starts node with the daemon flags (shebang)', async () => {
     await mkdir(join(dir, 'dist', 'daemon'), { recursive: true });
     await copyFile(join(ROOT, 'bin', 'larder.js'), join(dir, 'bin', 'larder.js'));
     // A stand-in CLI that reports the flags its process started with.
-    await writeFile(join(dir, 'dist', 'daemon', 'cli.js'), 'export async function main() { console.log(JSON.stringify(process.execArgv)); return 0; }\n');
+    const cli = 'export async function main() { console.log(JSON.stringify(process.execArgv)); return 0; }\n';
+    await writeFile(join(dir, 'dist', 'daemon', 'cli.js'), cli);
     const stdout = await new Promise<string>((resolve, reject) => {
       execFile(join(dir, 'bin', 'larder.js'), ['serve'], { timeout: 60_000 }, (err, out) => (err ? reject(err) : resolve(out)));
     });
@@ -43,13 +44,19 @@ test("the tray's utility process is forked with the same flags", () => {
     },
   };
   utilityLauncher(api, '/app/daemon-host.js', '/app/cli.js', ['serve'])();
-  assert.deepEqual(calls, [{ modulePath: '/app/daemon-host.js', args: ['--larder-cli', '/app/cli.js', 'serve'], execArgv: [...DAEMON_EXEC_ARGV] }]);
+  const expected = { modulePath: '/app/daemon-host.js', args: ['--larder-cli', '/app/cli.js', 'serve'], execArgv: [...DAEMON_EXEC_ARGV] };
+  assert.deepEqual(calls, [expected]);
 });
 
 test('no daemon module sets V8 flags, takes gc from a vm context or replaces a global at run time', async () => {
   const files = (await readdir(join(ROOT, 'daemon'), { recursive: true })).filter((f) => f.endsWith('.ts'));
   assert.ok(files.length > 50);
-  const banned = [/setFlagsFromString/, /runInNewContext|runInContext|createContext/, /\bIntl\s*\)?\s*(as [^)]*\))?\.\w+\s*=[^=]/, /\bglobalThis\.\w+\s*=[^=]/];
+  const banned = [
+    /setFlagsFromString/,
+    /runInNewContext|runInContext|createContext/,
+    /\bIntl\s*\)?\s*(as [^)]*\))?\.\w+\s*=[^=]/,
+    /\bglobalThis\.\w+\s*=[^=]/,
+  ];
   for (const f of files) {
     const text = await readFile(join(ROOT, 'daemon', f), 'utf8');
     for (const re of banned) assert.doesNotMatch(text, re, `daemon/${f}`);
