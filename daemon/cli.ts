@@ -1,80 +1,29 @@
 /**
  * The `larder` command line. `larder serve [--config FILE] [--listen HOST:PORT]
  * [--data-dir DIR]`; flags override LARDER_* env, which overrides the file.
+ * Every command and its options are in one table (cli/usage.ts); `larder
+ * <command> --help` prints that command's usage.
  */
-import { parseArgs } from 'node:util';
 import { isLarderError } from './core/errors.js';
-import { tuneHeapForServe } from './cli/heap.js';
-import { deferListFormatData } from './cli/lazy-list-format.js';
-import { youngGcOnUpstreamBytes } from './cli/young-gc.js';
+import { readCommandLine } from './cli/args.js';
+import { commandUsage, overallUsage } from './cli/usage.js';
 
 // The daemon, the config loader and the admin commands are imported when a
-// command needs them: `serve` tunes V8's heap first (cli/heap.ts) and defers
-// ICU list-format data (cli/lazy-list-format.ts) before they load, and never
-// loads the admin client's progress bars.
-
-const USAGE = `usage: larder <command> [--config FILE] [--listen HOST:PORT] [--data-dir DIR]
-
-  serve                          run the daemon
-  status                         hit rate, storage, pins, upstream health
-  prewarm <refs…> [--lockfile FILE]… [--from FILE] [--no-deps]
-  pin add <ref…> | pin rm <id|ref…> | pin ls
-  evict [--key KEY | --digest DIGEST]   (default: down to the low watermark)
-  scrub [--now]                  re-hash blobs, quarantine and repair bad ones
-  gc                             collect unreferenced blobs
-  token rotate                   replace the admin token
-  ui [--no-open]                 print (and open) a one-time dashboard login link
-  export --out FILE [--pins] [<refs…>] [--lockfile FILE]… [--prefix KEY]… [--deps]
-                                 write an air-gap bundle (one tar) of pins, references, lockfiles or cached keys
-  import FILE                    verify a bundle, then add its blobs, entries and pins
-
-  --config FILE      YAML config (env LARDER_CONFIG)
-  --listen HOST:PORT address to bind, default 127.0.0.1:7420 (env LARDER_LISTEN)
-  --data-dir DIR     blobs and index (env LARDER_DATA_DIR)
-  --json             machine-readable output (default when not on a TTY for prewarm)
-
-references: npm:<name>@<version|range|tag>  oci:<host>/<repo>:<tag>|@<digest>  pypi:<name>==<v>  go:<module>@<v>  url:<remote>/<path>`;
+// command needs them: `--help` loads neither, `serve` never loads the admin
+// client's progress bars, and the admin commands never load the daemon.
 
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    console.log(USAGE);
-    return command === undefined ? 2 : 0;
+  const line = readCommandLine(argv);
+  if (line.kind === 'help') {
+    console.log(line.spec ? commandUsage(line.spec) : overallUsage());
+    return 0;
   }
-  const commands = ['serve', 'status', 'prewarm', 'pin', 'evict', 'scrub', 'gc', 'token', 'ui', 'export', 'import'];
-  if (!commands.includes(command)) {
-    console.error(`larder: unknown command ${JSON.stringify(command)}\n${USAGE}`);
+  if (line.kind === 'error') {
+    const hint = line.spec ? `see \`larder ${line.spec.name} --help\`` : overallUsage();
+    console.error(`larder: ${line.message}\n${hint}`);
     return 2;
   }
-  let values: Record<string, string | boolean | string[] | undefined>;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: rest,
-      allowPositionals: command !== 'serve',
-      options: {
-        config: { type: 'string' },
-        listen: { type: 'string' },
-        'data-dir': { type: 'string' },
-        json: { type: 'boolean' },
-        lockfile: { type: 'string', multiple: true },
-        from: { type: 'string' },
-        'no-deps': { type: 'boolean' },
-        key: { type: 'string' },
-        digest: { type: 'string' },
-        now: { type: 'boolean' },
-        'no-open': { type: 'boolean' },
-        out: { type: 'string' },
-        pins: { type: 'boolean' },
-        prefix: { type: 'string', multiple: true },
-        deps: { type: 'boolean' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    console.error(`larder: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const { command, positionals, flags: values } = line;
   const overrides = { listen: values.listen as string | undefined, dataDir: values['data-dir'] as string | undefined };
   if (command !== 'serve') {
     const [{ loadConfig }, { AdminClient, CliError, EXIT }, { runCommand }] = await Promise.all([
@@ -102,9 +51,6 @@ export async function main(argv: string[]): Promise<number> {
       throw err;
     }
   }
-  tuneHeapForServe();
-  deferListFormatData();
-  const onUpstreamBytes = youngGcOnUpstreamBytes();
   const [{ loadConfig }, { createLogger }, { startDaemon }] = await Promise.all([
     import('./config/load.js'),
     import('./log.js'),
@@ -121,7 +67,7 @@ export async function main(argv: string[]): Promise<number> {
     const handler = (sig: NodeJS.Signals): void => onSignal(sig);
     process.once('SIGINT', handler);
     process.once('SIGTERM', handler);
-    const daemon = await startDaemon(cfg, { log, onUpstreamBytes });
+    const daemon = await startDaemon(cfg, { log });
     await new Promise<void>((resolve) => {
       onSignal = (sig) => {
         log.info({ signal: sig }, 'shutting down');

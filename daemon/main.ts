@@ -34,8 +34,6 @@ import { Remote } from './upstream/remote.js';
 
 export interface DaemonOptions {
   log?: Logger;
-  /** Told the size of every (decoded) upstream body chunk; see cli/young-gc.ts. */
-  onUpstreamBytes?: (bytes: number) => void;
 }
 
 export interface RunningDaemon {
@@ -109,7 +107,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   documents = new DocumentCache(deps, access);
   const httpCache = new HttpCache(deps, access);
 
-  const client = new GotUpstreamClient({ timeoutMs: DEFAULT_TIMEOUT_MS, onBodyBytes: opts.onUpstreamBytes });
+  const client = new GotUpstreamClient({ timeoutMs: DEFAULT_TIMEOUT_MS });
   const edge = await edgeSetup(cfg, paths, client);
   const remotes = new Map<string, Remote>();
   for (const [name, rc] of Object.entries(cfg.remotes)) {

@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // Runs every test file (test/**/*.test.ts) with node's test runner through tsx.
 // Usage: node test/run.mjs [substring filters…]
+// First it makes sure the Debian packages the suites drive are installed
+// (test/setup/apt-packages.mjs): it installs missing ones as root, and
+// otherwise stops with the command that installs them.
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { ensureAptPackages } from './setup/apt-packages.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const filters = process.argv.slice(2);
@@ -25,6 +29,11 @@ const files = walk(join(root, 'test'))
   .sort();
 if (files.length === 0) {
   console.error('no test files matched');
+  process.exit(1);
+}
+const problem = ensureAptPackages(root);
+if (problem) {
+  console.error(`test setup: ${problem}`);
   process.exit(1);
 }
 const args = ['--import', 'tsx', '--test', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, '--test-timeout=600000', ...files];

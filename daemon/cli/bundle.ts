@@ -13,8 +13,8 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ExportRequest, ImportReport } from '../admin/contract.js';
 import { AdminClient, CliError, EXIT } from './admin-client.js';
+import type { Flags } from './args.js';
 
-type Flags = Record<string, string | boolean | string[] | undefined>;
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
 
 function mb(n: number): string {

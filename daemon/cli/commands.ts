@@ -8,9 +8,9 @@ import { exec } from 'node:child_process';
 import cliProgress from 'cli-progress';
 import type { Job, Pin, ScrubStatus, Stats } from '../admin/contract.js';
 import { AdminClient, CliError, EXIT } from './admin-client.js';
+import type { Flags } from './args.js';
 import { exportCommand, importCommand } from './bundle.js';
 
-type Flags = Record<string, string | boolean | string[] | undefined>;
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
 
 function mb(n: number): string {

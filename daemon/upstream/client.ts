@@ -5,7 +5,7 @@
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { PassThrough, Transform, pipeline } from 'node:stream';
+import { PassThrough, pipeline } from 'node:stream';
 import got, { RequestError, type Got } from 'got';
 import { LarderError } from '../core/errors.js';
 import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from '../core/ports.js';
@@ -53,18 +53,14 @@ export interface GotClientOptions {
   /** Default timeout (ms) for connect, response headers and idle body gaps. */
   timeoutMs?: number;
   maxSockets?: number;
-  /** Told the size of every body chunk handed out (decoded, if the upstream compressed it); the serve command paces young-generation collections by it. */
-  onBodyBytes?: (bytes: number) => void;
 }
 
 export class GotUpstreamClient implements UpstreamClient {
   private readonly got: Got;
   private readonly timeoutMs: number;
-  private readonly onBodyBytes: ((bytes: number) => void) | undefined;
 
   constructor(opts: GotClientOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
-    this.onBodyBytes = opts.onBodyBytes;
     const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 64 };
     this.got = got.extend({
       agent: { http: new HttpAgent(agentOpts), https: new HttpsAgent(agentOpts) },
@@ -108,7 +104,7 @@ export class GotUpstreamClient implements UpstreamClient {
           delete headers['content-length'];
           delete headers['content-encoding'];
         }
-        const body = this.bodyStream();
+        const body = new PassThrough({ highWaterMark: 256 * 1024 });
         body.once('close', () => link?.unlink());
         pipeline(s, body, (err) => {
           if (err && !body.destroyed) body.destroy(mapUpstreamError(err, req.url));
@@ -122,25 +118,6 @@ export class GotUpstreamClient implements UpstreamClient {
         if (errorCode(err) === 'ECONNRESET') resets.add(mapped);
         reject(mapped);
       });
-    });
-  }
-
-  /** The stream a response body is handed out through; it reports chunk sizes when asked to. */
-  private bodyStream(): Transform {
-    const opts = { highWaterMark: 256 * 1024 };
-    const onBytes = this.onBodyBytes;
-    if (!onBytes) return new PassThrough(opts);
-    return new Transform({
-      ...opts,
-      transform(chunk: Buffer, _enc, done) {
-        try {
-          onBytes(chunk.length);
-        } catch (err) {
-          done(err as Error);
-          return;
-        }
-        done(null, chunk);
-      },
     });
   }
 }

@@ -8,12 +8,22 @@ import type { DaemonProcess } from './daemon-supervisor.js';
 
 /** The part of Electron's utilityProcess the launcher uses. */
 export interface UtilityProcessApi {
-  fork(modulePath: string, args?: string[], options?: { serviceName?: string; stdio?: 'ignore' | 'inherit' | 'pipe'; env?: NodeJS.ProcessEnv }): {
+  fork(
+    modulePath: string,
+    args?: string[],
+    options?: { serviceName?: string; stdio?: 'ignore' | 'inherit' | 'pipe'; env?: NodeJS.ProcessEnv; execArgv?: string[] },
+  ): {
     readonly pid?: number | undefined;
     kill(): boolean;
     once(event: 'exit', listener: (code: number) => void): unknown;
   };
 }
+
+/**
+ * V8 flags the daemon starts with, as `npm start` and bin/larder.js pass
+ * them: a young generation of 2 x 2 MB instead of V8's 2 x 16 MB (bench/memory.ts).
+ */
+export const DAEMON_EXEC_ARGV: readonly string[] = ['--max-semi-space-size=2'];
 
 /** Arguments of `larder serve` for a listen address and data directory. */
 export function serveArgs(listen: string, dataDir: string, configFile?: string): string[] {
@@ -43,7 +53,7 @@ export function nodeLauncher(nodePath: string, script: string[], args: string[],
  */
 export function utilityLauncher(up: UtilityProcessApi, hostModule: string, cliModule: string, args: string[]): () => DaemonProcess {
   return () => {
-    const p = up.fork(hostModule, ['--larder-cli', cliModule, ...args], { serviceName: 'Larder daemon', stdio: 'inherit' });
+    const p = up.fork(hostModule, ['--larder-cli', cliModule, ...args], { serviceName: 'Larder daemon', stdio: 'inherit', execArgv: [...DAEMON_EXEC_ARGV] });
     return {
       get pid() {
         return p.pid;

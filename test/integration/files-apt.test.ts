@@ -6,11 +6,17 @@
  * only follows HTTP rules then hands out a fresh InRelease with a stale
  * Packages file after an index update (shown with `layout: plain`), which
  * is what apt reports as "Hash Sum mismatch" / "unexpected size".
+ *
+ * Last-Modified has whole seconds, so an index republished in the second its
+ * predecessor was written looks unmodified to apt's If-Modified-Since (apt
+ * prints `Hit:` and keeps its old lists). A real archive publishes minutes
+ * apart; before a client reads an index that is republished later, the tests
+ * backdate it a minute, so the republish is newer however fast the machine.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { access, readFile, rm } from 'node:fs/promises';
+import { access, readFile, readdir, rm, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTestDaemon, tempDir, type TestDaemon } from '../helpers/daemon.js';
 import { createAptClient } from '../helpers/files-fixture/apt-client.js';
@@ -45,12 +51,20 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** Moves the mtime (the Last-Modified) of every file under dists/ a minute back: the next publish is newer by whole seconds. */
+async function backdateIndexes(root: string): Promise<void> {
+  const past = new Date(Date.now() - 60_000);
+  const files = await readdir(join(root, 'dists'), { recursive: true, withFileTypes: true });
+  await Promise.all(files.filter((f) => f.isFile()).map((f) => utimes(join(f.parentPath ?? f.path, f.name), past, past)));
+}
+
 async function daemon(layout: 'apt' | 'plain'): Promise<TestDaemon> {
   return startTestDaemon({ remotes: { debian: { type: 'http', url: `${up.url}/`, layout } } });
 }
 
 test('apt-get update/download across an index update: no Hash Sum mismatch, new version seen, indexes and debs cached', async () => {
   await repo.publish([{ name: 'tiny', version: '1.0' }]);
+  await backdateIndexes(repo.root);
   up.hits.clear();
   const d = await daemon('apt');
   try {
@@ -112,13 +126,14 @@ test('apt-get update/download across an index update: no Hash Sum mismatch, new 
 
 test('control: a plain HTTP cache of the same upstream produces the mismatch apt reports', async () => {
   await repo.publish([{ name: 'tiny', version: '1.0' }, { name: 'tiny', version: '2.0' }]);
+  await backdateIndexes(repo.root);
   const d = await daemon('plain');
   try {
     const a = await createAptClient(join(dir, 'control'), `${d.url}/files/debian`, 'stable', repo.keyring);
     assert.equal((await a.update()).code, 0);
     await repo.publish([{ name: 'tiny', version: '1.0' }, { name: 'tiny', version: '2.0' }, { name: 'tiny', version: '3.0' }]);
     const u2 = await a.update();
-    assert.match(u2.output, MISMATCH);
+    assert.match(u2.output, MISMATCH, u2.output);
   } finally {
     await d.close();
   }

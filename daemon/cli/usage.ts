@@ -1,0 +1,204 @@
+/**
+ * Every `larder` command's usage in one table: what it does, its arguments
+ * and its options. The parser takes each command's options from here and
+ * `larder <command> --help` prints them, so the two cannot drift apart.
+ * Nothing here loads the daemon or the admin client.
+ */
+
+export interface OptionSpec {
+  /** Long name without the dashes, as node:util parseArgs takes it. */
+  name: string;
+  type: 'string' | 'boolean';
+  multiple?: boolean;
+  /** Shown without brackets in the synopsis (the command checks it). */
+  required?: boolean;
+  short?: string;
+  /** Placeholder of a string option's value (FILE, KEY…). */
+  value?: string;
+  help: string;
+}
+
+export interface CommandSpec {
+  /** `serve`, `pin add`, `token rotate`… */
+  name: string;
+  /** Positional arguments as the synopsis shows them. */
+  args?: string;
+  summary: string;
+  options: readonly OptionSpec[];
+  /** Commands spelled `<name> <sub>`: the sub-commands of this one. */
+  subcommands?: readonly string[];
+  /** Whether it takes positional arguments. */
+  positionals: boolean;
+}
+
+const json: OptionSpec = { name: 'json', type: 'boolean', help: 'machine-readable output (JSON)' };
+
+/** Options every command takes: where the config, the daemon and its data are. */
+export const COMMON_OPTIONS: readonly OptionSpec[] = [
+  { name: 'config', type: 'string', value: 'FILE', help: 'YAML config (env LARDER_CONFIG)' },
+  { name: 'listen', type: 'string', value: 'HOST:PORT', help: "the daemon's address, default 127.0.0.1:7420 (env LARDER_LISTEN)" },
+  { name: 'data-dir', type: 'string', value: 'DIR', help: 'blobs, index and admin token (env LARDER_DATA_DIR)' },
+  { name: 'help', type: 'boolean', short: 'h', help: 'show this help' },
+];
+
+const lockfile: OptionSpec = {
+  name: 'lockfile',
+  type: 'string',
+  multiple: true,
+  value: 'FILE',
+  help: 'a lockfile or manifest whose artifacts to include (repeatable)',
+};
+
+export const COMMANDS: readonly CommandSpec[] = [
+  { name: 'serve', summary: 'run the daemon in the foreground until SIGINT or SIGTERM', options: [], positionals: false },
+  {
+    name: 'status',
+    summary: 'hit rate, storage against the budget, pins and their lag, upstream health, replication',
+    options: [json],
+    positionals: false,
+  },
+  {
+    name: 'prewarm',
+    args: '[<ref>…]',
+    summary: 'fetch references and the artifacts of lockfiles into the cache ahead of need (progress bars on a TTY)',
+    options: [
+      lockfile,
+      { name: 'from', type: 'string', value: 'FILE', help: 'read references from FILE, one per line (# comments)' },
+      { name: 'no-deps', type: 'boolean', help: 'only the named artifacts, not their dependencies' },
+      { ...json, help: 'print the finished job as JSON (default when not on a TTY)' },
+    ],
+    positionals: true,
+  },
+  {
+    name: 'pin',
+    args: 'add <ref>… | rm <id|ref>… | ls',
+    summary: 'protect artifacts from eviction and keep mutable pins fresh',
+    options: [json],
+    subcommands: ['add', 'rm', 'ls'],
+    positionals: true,
+  },
+  { name: 'pin add', args: '<ref>…', summary: 'pin references (npm: with their dependency tree)', options: [json], positionals: true },
+  { name: 'pin rm', args: '<id|ref>…', summary: 'remove pins, named by id or by reference', options: [], positionals: true },
+  { name: 'pin ls', summary: 'list pins with their state, lag, size and resolution', options: [json], positionals: false },
+  {
+    name: 'evict',
+    summary: 'evict one entry or one blob, or by default unpinned blobs down to the low watermark',
+    options: [
+      { name: 'key', type: 'string', value: 'KEY', help: 'evict the entry with this cache key' },
+      { name: 'digest', type: 'string', value: 'DIGEST', help: 'evict the blob with this digest (sha256:…)' },
+      json,
+    ],
+    positionals: false,
+  },
+  {
+    name: 'scrub',
+    summary: 're-hash stored blobs; corrupt ones are quarantined and fetched again',
+    options: [{ name: 'now', type: 'boolean', help: 'run a full pass now and wait for it' }, json],
+    positionals: false,
+  },
+  { name: 'gc', summary: 'delete blobs that no entry references', options: [json], positionals: false },
+  { name: 'token', args: 'rotate', summary: 'manage the admin token', options: [], subcommands: ['rotate'], positionals: true },
+  {
+    name: 'token rotate',
+    summary: 'replace the admin token (written to <data-dir>/admin-token); dashboard sessions end',
+    options: [],
+    positionals: false,
+  },
+  {
+    name: 'ui',
+    summary: 'print a one-time dashboard login link and open it in a browser',
+    options: [{ name: 'no-open', type: 'boolean', help: 'only print the link' }],
+    positionals: false,
+  },
+  {
+    name: 'export',
+    args: '[<ref>…]',
+    summary: 'write an air-gap bundle (one tar) of pins, references, lockfiles or cached keys',
+    options: [
+      { name: 'out', type: 'string', value: 'FILE', required: true, help: 'the bundle to write' },
+      { name: 'pins', type: 'boolean', help: 'include every pinned closure' },
+      lockfile,
+      { name: 'prefix', type: 'string', multiple: true, value: 'KEY', help: 'include cached entries whose key starts with KEY' },
+      { name: 'deps', type: 'boolean', help: "include the references' dependencies" },
+      json,
+    ],
+    positionals: true,
+  },
+  {
+    name: 'import',
+    args: '<file>',
+    summary: "verify a bundle, then add its blobs, entries and pins to the daemon's store",
+    options: [json],
+    positionals: true,
+  },
+];
+
+const REFERENCES =
+  'references: npm:<name>@<version|range|tag>  oci:<host>/<repo>:<tag>|@<digest>  pypi:<name>==<v>  go:<module>@<v>  url:<remote>/<path>';
+
+const byName = new Map(COMMANDS.map((c) => [c.name, c]));
+
+/** The spec of `name` (`pin`, `pin add`…), if there is one. */
+export function commandSpec(name: string): CommandSpec | undefined {
+  return byName.get(name);
+}
+
+/** The top-level commands (no sub-commands), in table order. */
+export function topLevelCommands(): string[] {
+  return COMMANDS.filter((c) => !c.name.includes(' ')).map((c) => c.name);
+}
+
+/** Options of a command and its sub-commands, plus the common ones, as node:util parseArgs takes them. */
+export function parseOptions(spec: CommandSpec): Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> {
+  const subs = (spec.subcommands ?? []).map((s) => byName.get(`${spec.name} ${s}`)?.options ?? []);
+  const all = [...COMMON_OPTIONS, ...spec.options, ...subs.flat()];
+  const entry = (o: OptionSpec) => ({ type: o.type, ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) });
+  return Object.fromEntries(all.map((o) => [o.name, entry(o)]));
+}
+
+function flag(o: OptionSpec): string {
+  const text = `--${o.name}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`;
+  return o.short ? `-${o.short}, ${text}` : text;
+}
+
+function optionLines(opts: readonly OptionSpec[]): string[] {
+  const width = Math.max(...opts.map((o) => flag(o).length)) + 2;
+  return opts.map((o) => `  ${flag(o).padEnd(width)}${o.help}`);
+}
+
+/** The synopsis line of one command. */
+function synopsis(spec: CommandSpec): string {
+  const opts = spec.options.map((o) => {
+    const text = `--${o.name}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`;
+    return `${o.required ? text : `[${text}]`}${o.multiple ? '…' : ''}`;
+  });
+  return ['larder', spec.name, spec.args, ...opts].filter(Boolean).join(' ');
+}
+
+/** `larder <command> --help`: what it does, its arguments and options, and the common options. */
+export function commandUsage(spec: CommandSpec): string {
+  const lines = [`usage: ${synopsis(spec)}`, '', spec.summary];
+  const subs = (spec.subcommands ?? []).flatMap((sub) => byName.get(`${spec.name} ${sub}`) ?? []);
+  if (subs.length) lines.push('', 'commands:', ...subs.map((s) => `  ${synopsis(s)}\n      ${s.summary}`));
+  if (spec.options.length) lines.push('', 'options:', ...optionLines(spec.options));
+  lines.push('', 'common options:', ...optionLines(COMMON_OPTIONS));
+  if (spec.args?.includes('ref')) lines.push('', REFERENCES);
+  return lines.join('\n');
+}
+
+/** `larder --help`: every command in one line each. */
+export function overallUsage(): string {
+  const top = COMMANDS.filter((c) => !c.name.includes(' '));
+  const width = Math.max(...top.map((c) => `${c.name} ${c.args ?? ''}`.length)) + 2;
+  return [
+    'usage: larder <command> [options]',
+    '',
+    ...top.map((c) => `  ${`${c.name} ${c.args ?? ''}`.padEnd(width)}${c.summary}`),
+    '',
+    'common options:',
+    ...optionLines(COMMON_OPTIONS),
+    '',
+    "`larder <command> --help` shows a command's own usage and options.",
+    REFERENCES,
+  ].join('\n');
+}
