@@ -61,6 +61,12 @@ export interface BlobStore {
   freeBytes?(): Promise<number>;
 }
 
+/** Bytes and count of an index's blob rows. */
+export interface IndexUsage {
+  bytes: number;
+  blobs: number;
+}
+
 /** The metadata index (LMDB in production). Reads are synchronous and cheap. */
 export interface IndexStore {
   getEntry(key: string): Entry | undefined;
@@ -73,6 +79,11 @@ export interface IndexStore {
   touchBlobs(touches: Map<string, number>): Promise<void>;
   entries(prefix?: string): Iterable<Entry>;
   blobs(): Iterable<[string, BlobMeta]>;
+  /**
+   * The sum of the blob rows, kept as a running total (optional: an index
+   * without it is summed by walking `blobs()`, which costs a read per row).
+   */
+  usage?(): IndexUsage;
   close(): Promise<void>;
 }
 
