@@ -38,6 +38,13 @@ export interface BlobReader {
   close(): Promise<void>;
 }
 
+/**
+ * Reads of a digest that is not stored (`createReadStream` through its
+ * 'error' event, `readAll`, `openReader`) fail with an error whose `code`
+ * is 'ENOENT' (`isBlobMissing` in storage-guard.ts); a digest that is not
+ * `sha256:<64 hex>` is refused with LarderError E_BAD_REQUEST. Every
+ * implementation passes test/conformance/blob-store.suite.ts.
+ */
 export interface BlobStore {
   /** Size of a committed blob, or undefined when absent. */
   stat(digest: string): Promise<number | undefined>;
