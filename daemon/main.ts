@@ -28,7 +28,7 @@ import { LmdbIndex } from './storage/lmdb-index.js';
 import { DataPaths } from './storage/paths.js';
 import { DiskSpace, FreeSpace, indexReserve } from './storage/disk-space.js';
 import { WriteBehind } from './core/write-behind.js';
-import { reconcile, type RecoveryReport } from './storage/recovery.js';
+import { OrphanScan, sweepAtStart, type RecoveryReport } from './storage/recovery.js';
 import { GotUpstreamClient } from './upstream/client.js';
 import { Remote } from './upstream/remote.js';
 
@@ -40,6 +40,8 @@ export interface RunningDaemon {
   url: string;
   port: number;
   recovery: RecoveryReport;
+  /** The same report once the background scan for orphan blob files is done. */
+  recovered: Promise<RecoveryReport>;
   stop(): Promise<void>;
   /** A fresh one-time dashboard login link. */
   loginLink(): string;
@@ -63,8 +65,8 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   await blobs.init();
   const space = new DiskSpace(freeSpace, indexReserve(cfg.storage.minFree));
   const index = new LmdbIndex(paths.indexDir, { beforeWrite: (kind) => space.beforeIndexWrite(kind) });
-  const recovery = await reconcile(blobs, index);
-  log.info({ dataDir: cfg.dataDir, ...recovery }, 'store reconciled');
+  const startedAt = Date.now();
+  const recovery = await sweepAtStart(blobs);
 
   let offline = cfg.offline;
   let blobCache: BlobCache | undefined;
@@ -101,7 +103,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     hotMaxBody: Math.min(4 * 1024 * 1024, Math.floor(cfg.storage.memoryCache / 8)),
     later: new WriteBehind(clock),
   };
-  deps.guard = new StorageGuard(deps, { minFree: cfg.storage.minFree });
+  deps.guard = new StorageGuard(deps, { minFree: cfg.storage.minFree, reclaim: (need, extra) => admin?.keeper.reclaim(need, extra) ?? Promise.resolve(0) });
   const access = new AccessTracker(deps);
   blobCache = new BlobCache(deps, access);
   documents = new DocumentCache(deps, access);
@@ -193,6 +195,8 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   if (!publicUrl) publicUrl = url;
   ready = true;
   adminParts.start();
+  const orphans = new OrphanScan(blobs, index, recovery, { before: startedAt, onOrphan: () => metrics.evictions.inc({ reason: 'orphan' }) });
+  orphans.done.then((r) => log.info({ dataDir: cfg.dataDir, ...r }, 'store reconciled'), (err: Error) => log.error({ err: err.message }, 'orphan blob scan failed'));
   log.info({ url, publicUrl }, 'larder listening');
 
   let stopping: Promise<void> | undefined;
@@ -213,6 +217,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
       await Promise.race([blobCache!.drain(), new Promise((r) => setTimeout(r, 10_000).unref())]);
       blobCache!.abortAll();
       await access.flush().catch(() => undefined); // a full disk only loses access times
+      await orphans.stop();
       await index.close();
       log.info('larder stopped');
       log.flush();
@@ -223,6 +228,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     url,
     port: addr.port,
     recovery,
+    recovered: orphans.done,
     stop,
     loginLink: () => `${publicUrl}/_/ui/login?t=${adminParts.auth.newLink()}`,
     tokenFile: paths.adminToken,

@@ -10,6 +10,7 @@ import type { AuditRecord, FeedRecord } from '../admin/contract.js';
 import { EventBus } from '../admin/events.js';
 import { AdminService } from '../admin/service.js';
 import { StatsTracker } from '../admin/stats.js';
+import { BudgetKeeper } from '../core/budget.js';
 import { Maintenance, usage, type Budget } from '../core/eviction.js';
 import type { BlobStore, HotCache } from '../core/ports.js';
 import { Scrubber } from '../core/scrub.js';
@@ -93,6 +94,8 @@ export async function buildAdmin(p: AdminParts) {
       if (r.reason !== 'gc') events.activity('eviction', `${r.reason}: removed ${r.digest.slice(0, 19)}… (${r.bytes} bytes, ${r.keys.length} entries)`);
     },
   });
+  const keeper = new BudgetKeeper({ maintenance, budget, usage: () => index.usage(), onError: (err) => log.error({ err: (err as Error).message }, 'eviction failed') });
+  index.onGrow((u) => keeper.grew(u));
   const scrubber = new Scrubber({
     blobs: p.blobs,
     index,
@@ -156,7 +159,7 @@ export async function buildAdmin(p: AdminParts) {
   const enforce = (): Promise<void> => (enforcing ??= enforceOnce().finally(() => (enforcing = undefined)));
   const enforceOnce = async (): Promise<void> => {
     try {
-      const r = await maintenance.enforce(budget);
+      const r = await keeper.enforce();
       if (r.removed) log.info(r, 'storage budget enforced');
       // Blobs no entry references any more (old revisions of documents) are collected now and then.
       if (Date.now() - lastGc > GC_EVERY_MS) {
@@ -182,6 +185,7 @@ export async function buildAdmin(p: AdminParts) {
     maintenance,
     scrubber,
     enforce,
+    keeper,
     edge,
     start(): void {
       pins.start();
@@ -208,7 +212,7 @@ export async function buildAdmin(p: AdminParts) {
     async stop(): Promise<void> {
       for (const t of timers) clearInterval(t);
       for (const job of runner.list()) if (job.state === 'running' || job.state === 'queued') runner.cancel(job.id);
-      await Promise.all([pins.stop(), scrubber.stop(), enforcing, edge.stop(), ...watchers.map((w) => w.close())]);
+      await Promise.all([pins.stop(), scrubber.stop(), enforcing, keeper.stop(), edge.stop(), ...watchers.map((w) => w.close())]);
     },
   };
 }

@@ -1,10 +1,12 @@
 /**
  * Byte-budget eviction and garbage collection over the ports.
  *
- * - Usage is the sum of blob rows. Above the high watermark, blobs that no
- *   pinned entry needs are evicted least-recently-used first ("used" = last
- *   time a client pulled it, from batched access times) until usage is under
- *   the low watermark. Every entry that needs an evicted blob goes with it.
+ * - Usage is the sum of blob rows (the index keeps it as a running total).
+ *   Above the high watermark, blobs that no pinned entry needs are evicted
+ *   least-recently-used first ("used" = last time a client pulled it, from
+ *   batched access times) until usage is under the low watermark. Every entry that needs an evicted blob goes with it.
+ * - When the disk runs short of space below the budget, `reclaim` evicts
+ *   the same way until the bytes asked for are free (see core/budget.ts).
  * - GC removes blob rows and files that no entry references (old revisions
  *   of documents), after a grace period so a commit in progress is safe.
  */
@@ -69,7 +71,10 @@ function lastUse(index: IndexStore, refs: Map<string, string[]>): Map<string, nu
   return out;
 }
 
+/** Bytes and count of the blob rows: the index's running total, or (an index without one) a walk. */
 export function usage(index: IndexStore): { bytes: number; blobs: number } {
+  const total = index.usage?.();
+  if (total) return total;
   let bytes = 0;
   let blobs = 0;
   for (const [, m] of index.blobs()) {
@@ -105,10 +110,27 @@ export class Maintenance {
    * forms of a document) once nothing else needs them.
    */
   async evictTo(targetBytes: number): Promise<{ removed: number; bytes: number }> {
-    const { index } = this.deps;
     await this.deps.flushAccess?.().catch(() => undefined);
-    let { bytes: used } = usage(index);
+    const { bytes: used } = usage(this.deps.index);
     if (used <= targetBytes) return { removed: 0, bytes: 0 };
+    return this.evictLru(used - targetBytes, 0);
+  }
+
+  /**
+   * Frees at least `need` bytes (and up to `extra` more) by evicting LRU
+   * unpinned blobs, for a disk that runs out of space below the budget.
+   * Evicts nothing when the unpinned blobs together hold less than `need`:
+   * eviction could not make the room, so the cache is kept as it is.
+   */
+  async reclaim(need: number, extra = 0): Promise<{ removed: number; bytes: number }> {
+    if (need <= 0) return { removed: 0, bytes: 0 };
+    await this.deps.flushAccess?.().catch(() => undefined);
+    return this.evictLru(need + extra, need);
+  }
+
+  /** Evicts LRU unpinned blobs until `want` bytes are freed; nothing unless `atLeast` can be. */
+  private async evictLru(want: number, atLeast: number): Promise<{ removed: number; bytes: number }> {
+    const { index } = this.deps;
     const refs = referencesByDigest(index);
     const protectedDigests = new Set<string>();
     for (const key of this.deps.protectedKeys()) {
@@ -119,8 +141,9 @@ export class Maintenance {
     const recency = lastUse(index, refs);
     const candidates = [...index.blobs()]
       .filter(([d]) => !protectedDigests.has(d))
-      .map(([d, m]) => [d, recency.get(d) ?? m.lastAccess] as const)
+      .map(([d, m]) => [d, recency.get(d) ?? m.lastAccess, m.size] as const)
       .sort((a, b) => a[1] - b[1]);
+    if (atLeast > 0 && candidates.reduce((n, c) => n + c[2], 0) < atLeast) return { removed: 0, bytes: 0 };
     const droppedKeys = new Set<string>();
     let removed = 0;
     let freed = 0;
@@ -128,7 +151,6 @@ export class Maintenance {
       const entries = (refs.get(digest) ?? []).map((k) => index.getEntry(k)).filter((e): e is Entry => e !== undefined);
       const r = await this.removeBlob(digest, entries.map((e) => e.key), 'evict');
       for (const e of entries) droppedKeys.add(e.key);
-      used -= r.bytes;
       freed += r.bytes;
       removed++;
       for (const d of new Set(entries.flatMap(entryDigests))) {
@@ -137,7 +159,7 @@ export class Maintenance {
       }
     };
     for (const [digest] of candidates) {
-      if (used <= targetBytes) break;
+      if (freed >= want) break;
       if (index.getBlob(digest)) await remove(digest);
     }
     return { removed, bytes: freed };

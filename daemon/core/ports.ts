@@ -38,6 +38,13 @@ export interface BlobReader {
   close(): Promise<void>;
 }
 
+/**
+ * Reads of a digest that is not stored (`createReadStream` through its
+ * 'error' event, `readAll`, `openReader`) fail with an error whose `code`
+ * is 'ENOENT' (`isBlobMissing` in storage-guard.ts); a digest that is not
+ * `sha256:<64 hex>` is refused with LarderError E_BAD_REQUEST. Every
+ * implementation passes test/conformance/blob-store.suite.ts.
+ */
 export interface BlobStore {
   /** Size of a committed blob, or undefined when absent. */
   stat(digest: string): Promise<number | undefined>;
@@ -61,6 +68,12 @@ export interface BlobStore {
   freeBytes?(): Promise<number>;
 }
 
+/** Bytes and count of an index's blob rows. */
+export interface IndexUsage {
+  bytes: number;
+  blobs: number;
+}
+
 /** The metadata index (LMDB in production). Reads are synchronous and cheap. */
 export interface IndexStore {
   getEntry(key: string): Entry | undefined;
@@ -73,6 +86,11 @@ export interface IndexStore {
   touchBlobs(touches: Map<string, number>): Promise<void>;
   entries(prefix?: string): Iterable<Entry>;
   blobs(): Iterable<[string, BlobMeta]>;
+  /**
+   * The sum of the blob rows, kept as a running total (optional: an index
+   * without it is summed by walking `blobs()`, which costs a read per row).
+   */
+  usage?(): IndexUsage;
   close(): Promise<void>;
 }
 

@@ -8,6 +8,11 @@
  *   size stops storing once it gets there (the index keeps room to commit).
  * - After the disk was found full (ENOSPC, or the reserve reached), misses
  *   skip the store for `holdMs` and go straight to pass-through.
+ * - Before a miss is refused room (and before a fill of unknown size stops
+ *   at the reserve), the guard asks `reclaim` to evict unpinned blobs: a
+ *   disk that fills below the budget evicts first and passes misses
+ *   through only when eviction cannot make the room. One reclaim runs at
+ *   a time; misses arriving meanwhile wait for it and look again.
  * - Every miss that could not be stored is reported once through
  *   `events.storageFull` (logged and counted by the composition root).
  */
@@ -19,6 +24,11 @@ export interface StorageGuardOptions {
   minFree: number;
   /** How long misses bypass the store after the disk was found full (ms). */
   holdMs?: number;
+  /**
+   * Evicts to free at least `need` bytes (up to `extra` more); resolves with
+   * the bytes freed (0: it could not). Without it a full disk only bypasses.
+   */
+  reclaim?(need: number, extra: number): Promise<number>;
 }
 
 const CHECK_EVERY = 1024 * 1024;
@@ -30,6 +40,7 @@ export function storageFullError(what: string): LarderError {
 export class StorageGuard {
   private fullUntil = 0;
   private readonly holdMs: number;
+  private reclaiming: Promise<number> | undefined;
 
   constructor(
     private readonly deps: { blobs: BlobStore; clock: Clock; events: CacheEvents },
@@ -66,13 +77,35 @@ export class StorageGuard {
    */
   async room(size: number | undefined): Promise<boolean> {
     if (this.isFull()) return false;
-    const free = await this.free();
+    const free = await this.freeAfterReclaim(size ?? 0);
     if (free === undefined) return true;
     if (free <= this.opts.minFree) {
       this.markFull();
       return false;
     }
     return free - (size ?? 0) > this.opts.minFree;
+  }
+
+  /**
+   * Free bytes, after asking eviction for room when storing `size` more
+   * would reach the reserve. A reclaim already running is waited for, and
+   * then one more is asked for if that was not enough.
+   */
+  private async freeAfterReclaim(size: number): Promise<number | undefined> {
+    let free = await this.free();
+    for (let attempt = 0; attempt < 2 && this.opts.reclaim && free !== undefined; attempt++) {
+      const need = this.opts.minFree + size - free + 1;
+      if (need <= 0) break;
+      const joined = this.reclaiming !== undefined;
+      this.reclaiming ??= this.opts
+        .reclaim(need, CHECK_EVERY)
+        .catch(() => 0)
+        .finally(() => (this.reclaiming = undefined));
+      const freed = await this.reclaiming;
+      if (!joined && freed === 0) break;
+      free = await this.free();
+    }
+    return free;
   }
 
   /** A temp file whose writes fail with E_STORAGE_FULL before they reach the reserve. */
@@ -90,7 +123,7 @@ export class StorageGuard {
         const bytes = byteLength(data);
         if (temp.written + bytes >= nextCheck) {
           nextCheck = temp.written + bytes + CHECK_EVERY;
-          const free = await guard.free();
+          const free = await guard.freeAfterReclaim(bytes + CHECK_EVERY);
           if (free !== undefined && free - bytes <= guard.opts.minFree) {
             guard.markFull();
             throw storageFullError(key);
@@ -109,6 +142,14 @@ export class StorageGuard {
       release: () => temp.release(),
     };
   }
+}
+
+/**
+ * Whether an error means a committed blob is not there (BlobStore reads of a
+ * missing digest fail with the file system's ENOENT, kept as it is).
+ */
+export function isBlobMissing(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'ENOENT';
 }
 
 /** Whether an error means the disk (or quota) is full. */

@@ -2,9 +2,13 @@
  * Content-addressed blobs on the local filesystem. Every write goes through
  * the one commit protocol: temp file in <data>/tmp (same filesystem) →
  * fsync → rename into blobs/sha256/<2>/<hex> → fsync of the directory.
+ *
+ * Reading a digest that is not stored (`createReadStream`, `readAll`,
+ * `openReader`) fails with the file system's own error, code `ENOENT`
+ * (`isBlobMissing` in core/storage-guard.ts recognises it).
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, opendir, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -177,12 +181,25 @@ export class FsBlobStore implements BlobStore {
     return this.space.bytes();
   }
 
+  /** Last write time of a committed blob (ms), or undefined when absent. */
+  async modifiedAt(digest: string): Promise<number | undefined> {
+    try {
+      return (await stat(this.paths.blob(digest).file)).mtimeMs;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  /** Streams the digests (fan-out directories in order, names as the directory gives them: bounded memory). */
   async *list(): AsyncIterable<string> {
     const prefixes = await readdir(this.paths.blobsDir).catch(() => [] as string[]);
     for (const p of prefixes.sort()) {
       if (!/^[0-9a-f]{2}$/.test(p)) continue;
-      for (const name of await readdir(join(this.paths.blobsDir, p))) {
-        const d = this.paths.digestOf(p, name);
+      const dir = await opendir(join(this.paths.blobsDir, p), { bufferSize: 64 }).catch(() => undefined);
+      if (!dir) continue; // removed meanwhile
+      for await (const ent of dir) {
+        const d = this.paths.digestOf(p, ent.name);
         if (d) yield d;
       }
     }
