@@ -85,11 +85,11 @@ export async function toolVersion(cmd: string, args: string[]): Promise<string> 
   }
 }
 
-/** `git rev-parse --short HEAD` of the tree being measured (with `+dirty` when it has changes). */
+/** `git rev-parse --short HEAD` of the tree being measured (with `+dirty` when it has changes other than results). */
 export async function commitOf(root: string): Promise<string> {
   try {
     const head = (await execFileAsync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root })).stdout.trim();
-    const status = (await execFileAsync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root })).stdout.trim();
+    const status = (await execFileAsync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results'], { cwd: root })).stdout.trim();
     return status ? `${head}+dirty` : head;
   } catch {
     return 'unknown';
