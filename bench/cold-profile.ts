@@ -14,7 +14,8 @@
  * known per request.
  * OCI: the benchmark images behind a counting proxy (no delay); per image a
  * cold `skopeo copy --all` direct and through a Larder run with
- * `--cpu-prof`, the same strace run, and a first-byte probe of every layer.
+ * `--cpu-prof`, the same strace run, and first-byte probes of every
+ * manifest of the small images and of every layer.
  * Writes the text report to stdout and DIR/report.json (default bench/.work/profile).
  */
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -26,8 +27,8 @@ import { stats, timeFirstBytes, traceSyscalls, type FirstByte } from './cold-pro
 import { formatSummary, monotonicMicros, summarise } from './cpu-profile.js';
 import { startDelayProxy, type DelayProxy } from './delay-proxy.js';
 import { prepareApp, timeNpmCi } from './npm-ci.js';
-import { startOciUpstream, timeCopies } from './oci-images.js';
-import { startLarder, startLarderWith, startUpstream, type BenchServer } from './servers.js';
+import { startOciUpstream, timeCopies, type OciPull } from './oci-images.js';
+import { startLarder, startLarderWith, startUpstream, type BenchServer, type LarderRemotes } from './servers.js';
 import { buildDaemon, requireDebianTools } from './setup.js';
 
 const BENCH = fileURLToPath(new URL('.', import.meta.url));
@@ -138,6 +139,29 @@ async function npmSection(cli: string): Promise<void> {
   }
 }
 
+const MANIFEST_ACCEPT = [
+  'application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json',
+].join(', ');
+
+/** Every manifest of the small images (by tag, then each child by digest), cold through a fresh Larder and direct. */
+async function manifestProbe(cli: string, origin: string, remotes: LarderRemotes, pulls: readonly OciPull[]): Promise<string> {
+  const paths: string[] = [];
+  for (const p of pulls) {
+    paths.push(`/v2/${p.repo}/manifests/${p.tag}`);
+    const doc = (await (await fetch(`${origin}/v2/${p.repo}/manifests/${p.tag}`, { headers: { accept: MANIFEST_ACCEPT } })).json()) as { manifests?: Array<{ digest: string }> };
+    for (const child of doc.manifests ?? []) paths.push(`/v2/${p.repo}/manifests/${child.digest}`);
+  }
+  const s = await startLarderWith(cli, WORK, remotes);
+  try {
+    const direct = await timeFirstBytes(origin, paths, { accept: MANIFEST_ACCEPT });
+    const larder = await timeFirstBytes(s.origin, paths.map((p) => p.replace('/v2/', '/v2/docker.io/')), { accept: MANIFEST_ACCEPT });
+    return compareFirstBytes(`OCI manifests (${paths.length}, by tag and by digest)`, larder, direct);
+  } finally {
+    await s.stop();
+  }
+}
+
 async function ociSection(cli: string): Promise<void> {
   const up = await startOciUpstream(WORK);
   const proxy = await startDelayProxy(up.registry.url, 0);
@@ -169,6 +193,7 @@ async function ociSection(cli: string): Promise<void> {
       const m = (await (await fetch(`${up.registry.url}/v2/${p.repo}/manifests/${p.tag}`, { headers: accept })).json()) as { layers: Array<{ digest: string }> };
       for (const layer of m.layers) layers.push(`/v2/${p.repo}/blobs/${layer.digest}`);
     }
+    say(await manifestProbe(cli, proxy.origin, remotes, up.pulls.filter((x) => x.bytes <= 2 ** 20)));
     const s = await startLarderWith(cli, WORK, remotes);
     try {
       const direct = await timeFirstBytes(proxy.origin, layers);
