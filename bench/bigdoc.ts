@@ -74,7 +74,7 @@ export function bigPackument(origin: string, pad = 0): Buffer {
 }
 
 /** Serves the packument (same bytes for every Accept, as a registry that ignores the abbreviated form). */
-async function startBigDocUpstream(): Promise<{ origin: string; bytes: number; server: Server }> {
+export async function startBigDocUpstream(): Promise<{ origin: string; bytes: number; server: Server }> {
   let body: Buffer = Buffer.alloc(0);
   const server = createServer((req, res) => {
     if (req.url !== `/${BIG_DOC_NAME}`) return void res.writeHead(404).end();

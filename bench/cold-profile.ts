@@ -1,7 +1,7 @@
 /**
  * Where the cold time goes (issue 13, point 11), for the fill pipeline:
  *
- *   node --import tsx bench/cold-profile.ts [--no-build] [--only npm,oci] [--rounds N] [--delay-ms N] [--out DIR]
+ *   node --import tsx bench/cold-profile.ts [--no-build] [--only npm,oci,bigdoc] [--rounds N] [--delay-ms N] [--out DIR]
  *
  * npm: the fixture upstream behind the delay proxy (20 ms). Per round, a cold
  * `npm ci` direct and through a fresh Larder run with `--cpu-prof`; the
@@ -16,6 +16,7 @@
  * cold `skopeo copy --all` direct and through a Larder run with
  * `--cpu-prof`, the same strace run, and first-byte probes of every
  * manifest of the small images and of every layer.
+ * Big document: one cold GET of the 18 MiB packument under `--cpu-prof`.
  * Writes the text report to stdout and DIR/report.json (default bench/.work/profile).
  */
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -24,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createSkopeoSandbox } from '../test/helpers/oci/push.js';
 import { stats, timeFirstBytes, traceSyscalls, type FirstByte } from './cold-probes.js';
+import { BIG_DOC_NAME, startBigDocUpstream } from './bigdoc.js';
 import { formatSummary, monotonicMicros, summarise } from './cpu-profile.js';
 import { startDelayProxy, type DelayProxy } from './delay-proxy.js';
 import { prepareApp, timeNpmCi } from './npm-ci.js';
@@ -36,7 +38,7 @@ const WORK = join(BENCH, '.work');
 const { values: flags } = parseArgs({
   options: {
     'no-build': { type: 'boolean', default: false },
-    only: { type: 'string', default: 'npm,oci' },
+    only: { type: 'string', default: 'npm,oci,bigdoc' },
     rounds: { type: 'string', default: '2' },
     'delay-ms': { type: 'string', default: '20' },
     out: { type: 'string', default: join(WORK, 'profile') },
@@ -210,6 +212,26 @@ async function ociSection(cli: string): Promise<void> {
   }
 }
 
+/** One cold GET of the 18 MiB packument through a Larder run with `--cpu-prof`. */
+async function bigDocSection(cli: string): Promise<void> {
+  const up = await startBigDocUpstream();
+  try {
+    const remotes = { big: { type: 'npm', url: up.origin, ttl: '1h' } };
+    let took = 0;
+    const text = await profiled('bigdoc-cold', (args) => startLarderWith(cli, WORK, remotes, { npm: { default: 'big' } }, args), async (s) => {
+      const t0 = performance.now();
+      await (await fetch(`${s.registry}${BIG_DOC_NAME}`)).arrayBuffer();
+      took = performance.now() - t0;
+    });
+    const t0 = performance.now();
+    await (await fetch(`${up.origin}/${BIG_DOC_NAME}`)).arrayBuffer();
+    say(`big document ${(up.bytes / 2 ** 20).toFixed(1)} MiB: cold GET through Larder ${took.toFixed(0)} ms, direct ${(performance.now() - t0).toFixed(0)} ms\n${text}`);
+  } finally {
+    up.server.closeAllConnections();
+    up.server.close();
+  }
+}
+
 async function main(): Promise<void> {
   requireDebianTools();
   await mkdir(OUT, { recursive: true });
@@ -217,6 +239,7 @@ async function main(): Promise<void> {
   const only = new Set(flags.only.split(','));
   if (only.has('npm')) await npmSection(cli);
   if (only.has('oci')) await ociSection(cli);
+  if (only.has('bigdoc')) await bigDocSection(cli);
   await writeFile(join(OUT, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   say(`written: ${join(OUT, 'report.json')}`);
 }
