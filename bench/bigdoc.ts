@@ -54,18 +54,30 @@ export function bigPackument(origin: string, pad = 0): Buffer {
     latest = v;
     const deps = Object.fromEntries(Array.from({ length: 5 }, (_, d) => [`dep-${(i + d) % 97}`, `^${d}.${i % 50}.0`]));
     versions[v] = {
-      name: BIG_DOC_NAME, version: v, description: `Version ${v} of a very large package. ${'x'.repeat(pad)}`,
-      main: 'lib/index.js', license: 'MIT',
+      name: BIG_DOC_NAME,
+      version: v,
+      description: `Version ${v} of a very large package. ${'x'.repeat(pad)}`,
+      main: 'lib/index.js',
+      license: 'MIT',
       repository: { type: 'git', url: 'git+https://example.invalid/big-doc.git' },
-      engines: { node: '>=14' }, dependencies: deps,
-      gitHead: hex(`git-${i}`, 40), _id: `${BIG_DOC_NAME}@${v}`, _nodeVersion: '20.11.0', _npmVersion: '10.2.4',
-      _npmUser: { name: 'publisher', email: 'publisher@example.invalid' }, maintainers: [{ name: 'publisher', email: 'publisher@example.invalid' }],
+      engines: { node: '>=14' },
+      dependencies: deps,
+      gitHead: hex(`git-${i}`, 40),
+      _id: `${BIG_DOC_NAME}@${v}`,
+      _nodeVersion: '20.11.0',
+      _npmVersion: '10.2.4',
+      _npmUser: { name: 'publisher', email: 'publisher@example.invalid' },
+      maintainers: [{ name: 'publisher', email: 'publisher@example.invalid' }],
       dist: {
-        integrity: `sha512-${b64(`int-${i}`)}`, shasum: hex(`sha-${i}`, 40), fileCount: 40 + (i % 30), unpackedSize: 100_000 + i,
+        integrity: `sha512-${b64(`int-${i}`)}`,
+        shasum: hex(`sha-${i}`, 40),
+        fileCount: 40 + (i % 30),
+        unpackedSize: 100_000 + i,
         tarball: `${origin}/${BIG_DOC_NAME}/-/${BIG_DOC_NAME}-${v}.tgz`,
         signatures: [{ keyid: 'SHA256:jl3bwswu80PjjokCgh0o2w5c2U4LhQAE57gj9cz1kzA', sig: b64(`sig-${i}`) }],
       },
-      directories: {}, _hasShrinkwrap: false,
+      directories: {},
+      _hasShrinkwrap: false,
     };
     time[v] = new Date(Date.UTC(2015, 0, 1) + i * 3_600_000).toISOString();
   }
@@ -92,7 +104,12 @@ export async function startBigDocUpstream(): Promise<{ origin: string; bytes: nu
 /** Runs the phase against a fresh Larder built at `cliJs`. */
 export async function measureBigDoc(benchDir: string, cliJs: string, workDir: string, clients = 16, seconds = 5): Promise<BigDocResult> {
   const upstream = await startBigDocUpstream();
-  const larder = await startLarderWith(cliJs, workDir, { big: { type: 'npm', url: upstream.origin, ttl: METADATA_TTL } }, { npm: { default: 'big' } });
+  const larder = await startLarderWith(
+    cliJs,
+    workDir,
+    { big: { type: 'npm', url: upstream.origin, ttl: METADATA_TTL } },
+    { npm: { default: 'big' } },
+  );
   const pid = larder.child.pid ?? 0;
   const peak = new MemoryMonitor(pid, 100);
   try {
@@ -109,14 +126,27 @@ export async function measureBigDoc(benchDir: string, cliJs: string, workDir: st
     await sleep(1000);
     const rssAfterColdGet = readMemory(pid)?.rss ?? 0;
     const spec = (accept: string): Parameters<typeof runLoad>[1] => ({
-      origin: larder.origin, paths: [`${larder.prefix}/${BIG_DOC_NAME}`], headers: { accept, 'accept-encoding': 'identity' },
-      connections: clients / 2, seconds, serverPid: pid, engine: 'http',
+      origin: larder.origin,
+      paths: [`${larder.prefix}/${BIG_DOC_NAME}`],
+      headers: { accept, 'accept-encoding': 'identity' },
+      connections: clients / 2,
+      seconds,
+      serverPid: pid,
+      engine: 'http',
     });
     const [full, abbreviated] = await Promise.all([runLoad(benchDir, spec(ACCEPT_FULL)), runLoad(benchDir, spec(ACCEPT_ABBREVIATED))]);
     peak.stop();
     return {
-      documentBytes: upstream.bytes, versions: BIG_DOC_VERSIONS, idleRss, rssAfterColdGet, hwmAfterColdGet, coldGetMs,
-      peakRss: peak.peak, clients, seconds, load: { full, abbreviated },
+      documentBytes: upstream.bytes,
+      versions: BIG_DOC_VERSIONS,
+      idleRss,
+      rssAfterColdGet,
+      hwmAfterColdGet,
+      coldGetMs,
+      peakRss: peak.peak,
+      clients,
+      seconds,
+      load: { full, abbreviated },
     };
   } finally {
     peak.stop();

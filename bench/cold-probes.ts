@@ -55,7 +55,11 @@ export async function timeFirstBytes(origin: string, paths: readonly string[], h
 /** Median and 90th percentile of a list. */
 export function stats(xs: number[]): { median: number; p90: number; sum: number } {
   const s = [...xs].sort((a, b) => a - b);
-  return { median: s.length ? median(s) : 0, p90: s[Math.min(s.length - 1, Math.floor(0.9 * s.length))] ?? 0, sum: s.reduce((a, b) => a + b, 0) };
+  return {
+    median: s.length ? median(s) : 0,
+    p90: s[Math.min(s.length - 1, Math.floor(0.9 * s.length))] ?? 0,
+    sum: s.reduce((a, b) => a + b, 0),
+  };
 }
 
 /** Per syscall: calls and total seconds inside them (summed over threads). */

@@ -103,14 +103,23 @@ export async function summarise(file: string, fromUs = 0, toUs = Number.POSITIVE
     files.set(group, (files.get(group) ?? 0) + dt);
   }
   const busy = total - idle;
-  return { windowMs: total / 1000, busyMs: busy / 1000, idleMs: idle / 1000, gcMs: gc / 1000, topFunctions: top(fns, busy, n), topFiles: top(files, busy, n) };
+  return {
+    windowMs: total / 1000,
+    busyMs: busy / 1000,
+    idleMs: idle / 1000,
+    gcMs: gc / 1000,
+    topFunctions: top(fns, busy, n),
+    topFiles: top(files, busy, n),
+  };
 }
 
 /** Plain-text rendering of a summary. */
 export function formatSummary(title: string, s: ProfileSummary): string {
   const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
   const lines = [
-    `${title}: window ${s.windowMs.toFixed(0)} ms, daemon busy ${s.busyMs.toFixed(0)} ms (${pct(s.windowMs ? s.busyMs / s.windowMs : 0)}), idle ${s.idleMs.toFixed(0)} ms, GC ${s.gcMs.toFixed(0)} ms`,
+    `${title}: window ${s.windowMs.toFixed(0)} ms, ` +
+      `daemon busy ${s.busyMs.toFixed(0)} ms (${pct(s.windowMs ? s.busyMs / s.windowMs : 0)}), idle ${s.idleMs.toFixed(0)} ms, ` +
+        `GC ${s.gcMs.toFixed(0)} ms`,
     '  self time by file/package:',
     ...s.topFiles.map((r) => `    ${r.ms.toFixed(0).padStart(7)} ms ${pct(r.share).padStart(6)}  ${r.name}`),
     '  self time by function:',

@@ -100,7 +100,9 @@ export async function startNginx(fixture: RegistryFixture, workDir: string): Pro
   const origin = `http://127.0.0.1:${port}`;
   await writeTree(fixture, root, origin);
   await writeFile(join(dir, 'nginx.conf'), config(dir, root, port));
-  const child = track(spawn(NGINX_BIN, ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = track(
+    spawn(NGINX_BIN, ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')], { stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
   let out = '';
   const add = (c: Buffer): void => void (out = (out + c.toString()).slice(-4000));
   child.stdout?.on('data', add);

@@ -107,7 +107,11 @@ export async function startRegistryProxy(remoteUrl: string, workDir: string): Pr
   const config = {
     version: 0.1,
     log: { level: 'error', accesslog: { disabled: true } },
-    storage: { filesystem: { rootdirectory: join(dir, 'storage') }, cache: { blobdescriptor: 'inmemory' }, maintenance: { uploadpurging: { enabled: false } } },
+    storage: {
+      filesystem: { rootdirectory: join(dir, 'storage') },
+      cache: { blobdescriptor: 'inmemory' },
+      maintenance: { uploadpurging: { enabled: false } },
+    },
     http: { addr: host, secret: 'larder-bench' },
     proxy: { remoteurl: remoteUrl },
   };
@@ -146,7 +150,14 @@ export async function timeCopies(sandbox: SkopeoSandbox, source: string, pulls: 
   try {
     for (const [i, p] of pulls.entries()) {
       await sandbox.run(
-        ['copy', '--all', '--src-tls-verify=false', '--src-no-creds', `docker://${source}/${p.repo}:${p.tag}`, `dir:${join(destRoot, String(i))}`],
+        [
+          'copy',
+          '--all',
+          '--src-tls-verify=false',
+          '--src-no-creds',
+          `docker://${source}/${p.repo}:${p.tag}`,
+          `dir:${join(destRoot, String(i))}`,
+        ],
         { timeoutMs: 300_000 },
       );
     }

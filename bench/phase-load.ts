@@ -55,7 +55,10 @@ export async function runLoadPhase(c: LoadContext): Promise<LoadPhase> {
       c.log(`load: ${sc.title}, ${sc.paths.length} paths, ${c.rounds}x${c.seconds}s per server …`);
       const targets = (['larder', 'verdaccio'] as const).map((n) => ({ name: n, spec: specFor(sc, servers[n], c.seconds) }));
       load[sc.name] = await alternate(c.benchDir, targets, c.rounds, c.warmup, c.quiet);
-      c.log(`  larder ${Math.round(load[sc.name].larder.requestsPerSec)} req/s, verdaccio ${Math.round(load[sc.name].verdaccio.requestsPerSec)} req/s`);
+      c.log(
+        `  larder ${Math.round(load[sc.name].larder.requestsPerSec)} req/s, ` +
+          `verdaccio ${Math.round(load[sc.name].verdaccio.requestsPerSec)} req/s`,
+      );
     }
     return { load, bodySizes, peakRss };
   } finally {

@@ -57,7 +57,14 @@ const samples = (xs: number[]): Samples => ({ samplesMs: xs, medianMs: median(xs
 export async function runNpmCiPhase(c: NpmCiContext): Promise<NpmCiPhase> {
   const nginx = await startNginx(c.fixture, c.workDir);
   const proxy = await startDelayProxy(c.upstreamUrl, c.delayMs);
-  const t = { direct: [] as number[], directDelayed: [] as number[], larderCold: [] as number[], larderColdDelayed: [] as number[], larderWarm: [] as number[], nginxWarm: [] as number[] };
+  const t = {
+    direct: [] as number[],
+    directDelayed: [] as number[],
+    larderCold: [] as number[],
+    larderColdDelayed: [] as number[],
+    larderWarm: [] as number[],
+    nginxWarm: [] as number[],
+  };
   const traffic = { direct: proxy.stats(), larder: proxy.stats() };
   let larderPeakRss = 0;
   const timed = async (registry: string): Promise<number> => {
@@ -77,27 +84,33 @@ export async function runNpmCiPhase(c: NpmCiContext): Promise<NpmCiPhase> {
   };
   const units: Array<() => Promise<void>> = [
     async () => void t.direct.push(await timed(c.upstreamUrl)),
-    () => withLarder(c.upstreamUrl, async (s) => {
-      t.larderCold.push(await timed(s.registry));
-      t.larderWarm.push(await timed(s.registry));
-    }),
+    () =>
+      withLarder(c.upstreamUrl, async (s) => {
+        t.larderCold.push(await timed(s.registry));
+        t.larderWarm.push(await timed(s.registry));
+      }),
     async () => void t.nginxWarm.push(await timed(nginx.registry)),
     async () => {
       proxy.resetStats();
       t.directDelayed.push(await timed(`${proxy.origin}/`));
       traffic.direct = proxy.stats();
     },
-    () => withLarder(`${proxy.origin}/`, async (s) => {
-      proxy.resetStats();
-      t.larderColdDelayed.push(await timed(s.registry));
-      traffic.larder = proxy.stats();
-    }),
+    () =>
+      withLarder(`${proxy.origin}/`, async (s) => {
+        proxy.resetStats();
+        t.larderColdDelayed.push(await timed(s.registry));
+        traffic.larder = proxy.stats();
+      }),
   ];
   try {
     for (let round = 0; round < c.rounds; round++) {
       for (const unit of round % 2 === 0 ? units : [...units].reverse()) await unit();
       const last = (xs: number[]): number => xs.at(-1) ?? 0;
-      c.log(`npm ci round ${round + 1}/${c.rounds}: direct ${last(t.direct)} ms, larder cold ${last(t.larderCold)} warm ${last(t.larderWarm)}, nginx ${last(t.nginxWarm)}; +${c.delayMs} ms: direct ${last(t.directDelayed)}, larder cold ${last(t.larderColdDelayed)}`);
+      c.log(
+        `npm ci round ${round + 1}/${c.rounds}: direct ${last(t.direct)} ms, ` +
+          `larder cold ${last(t.larderCold)} warm ${last(t.larderWarm)}, nginx ${last(t.nginxWarm)}; +${c.delayMs} ms: ` +
+            `direct ${last(t.directDelayed)}, larder cold ${last(t.larderColdDelayed)}`,
+      );
     }
   } finally {
     await proxy.close();
@@ -105,9 +118,13 @@ export async function runNpmCiPhase(c: NpmCiContext): Promise<NpmCiPhase> {
   }
   return {
     delayMs: c.delayMs,
-    direct: samples(t.direct), directDelayed: samples(t.directDelayed),
-    larderCold: samples(t.larderCold), larderColdDelayed: samples(t.larderColdDelayed),
-    larderWarm: samples(t.larderWarm), nginxWarm: samples(t.nginxWarm),
-    upstreamTraffic: traffic, larderPeakRss,
+    direct: samples(t.direct),
+    directDelayed: samples(t.directDelayed),
+    larderCold: samples(t.larderCold),
+    larderColdDelayed: samples(t.larderColdDelayed),
+    larderWarm: samples(t.larderWarm),
+    nginxWarm: samples(t.nginxWarm),
+    upstreamTraffic: traffic,
+    larderPeakRss,
   };
 }

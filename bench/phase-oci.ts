@@ -87,15 +87,23 @@ export async function runOciPhase(c: OciContext): Promise<OciPhase> {
       const k = round % units.length;
       for (const unit of [...units.slice(k), ...units.slice(0, k)]) await unit();
       const last = (xs: number[]): number => xs.at(-1) ?? 0;
-      c.log(`OCI round ${round + 1}/${c.rounds}: direct ${last(t.direct)} ms, larder cold ${last(t.larderCold)} warm ${last(t.larderWarm)}, registry proxy cold ${last(t.regproxyCold)}`);
+      c.log(
+        `OCI round ${round + 1}/${c.rounds}: direct ${last(t.direct)} ms, larder cold ${last(t.larderCold)} warm ${last(t.larderWarm)}, ` +
+          `registry proxy cold ${last(t.regproxyCold)}`,
+      );
     }
   } finally {
     await sandbox.cleanup();
     await upstream.stop();
   }
   return {
-    pulls: upstream.pulls, totalBytes: upstream.pulls.reduce((a, p) => a + p.bytes, 0),
-    direct: samples(t.direct), larderCold: samples(t.larderCold), larderWarm: samples(t.larderWarm), regproxyCold: samples(t.regproxyCold),
-    larderPeakRss, regproxyPeakRss,
+    pulls: upstream.pulls,
+    totalBytes: upstream.pulls.reduce((a, p) => a + p.bytes, 0),
+    direct: samples(t.direct),
+    larderCold: samples(t.larderCold),
+    larderWarm: samples(t.larderWarm),
+    regproxyCold: samples(t.regproxyCold),
+    larderPeakRss,
+    regproxyPeakRss,
   };
 }

@@ -28,7 +28,10 @@ function loadRows(r: BenchResults, lines: string[]): void {
   const add = (s: ScenarioName, label: string, value: (l: LoadResult) => number, digits: number, note: boolean): void => {
     const a = load[s].larder;
     const b = load[s].verdaccio;
-    const text = note ? `server CPU ${pct(a.serverCpuSeconds, a)} / ${pct(b.serverCpuSeconds, b)}, other ${pct(a.otherCpuSeconds, a)} / ${pct(b.otherCpuSeconds, b)}, p99 ${fmt(a.latencyP99Ms)} / ${fmt(b.latencyP99Ms)} ms` : '';
+    const text = note
+      ? `server CPU ${pct(a.serverCpuSeconds, a)} / ${pct(b.serverCpuSeconds, b)}, ` +
+        `other ${pct(a.otherCpuSeconds, a)} / ${pct(b.otherCpuSeconds, b)}, p99 ${fmt(a.latencyP99Ms)} / ${fmt(b.latencyP99Ms)} ms`
+      : '';
     lines.push(row([label, fmt(value(a), digits), fmt(value(b), digits), `${fmt(value(a) / value(b), 2)}x`, text]));
   };
   add('packumentFull', `  packument full, hits/s @${c}`, (l) => l.requestsPerSec, 0, true);
@@ -48,34 +51,92 @@ export function formatReport(r: BenchResults): string {
   const n = r.npmCi;
   if (n) {
     lines.push(row([`npm ci (${r.settings.ciRounds} rounds, medians)`, 'Larder', 'floor', 'ratio', 'floor is']));
-    lines.push(row(['  warm (fresh npm cache)', sec(n.larderWarm), sec(n.nginxWarm), spread(x['npmCiWarm_larderOverNginx']), 'nginx, static files']));
-    lines.push(row([`  cold, upstream +${n.delayMs} ms`, sec(n.larderColdDelayed), sec(n.directDelayed), spread(x['npmCiCold_larderOverDirect_delayed']), 'npm ci direct to the upstream']));
-    lines.push(row(['  cold, bare loopback', sec(n.larderCold), sec(n.direct), spread(x['npmCiCold_larderOverDirect_loopback']), 'npm ci direct to the upstream']));
+    lines.push(
+      row(['  warm (fresh npm cache)', sec(n.larderWarm), sec(n.nginxWarm), spread(x['npmCiWarm_larderOverNginx']), 'nginx, static files']),
+    );
+    lines.push(
+      row([
+        `  cold, upstream +${n.delayMs} ms`,
+        sec(n.larderColdDelayed),
+        sec(n.directDelayed),
+        spread(x['npmCiCold_larderOverDirect_delayed']),
+        'npm ci direct to the upstream',
+      ]),
+    );
+    lines.push(
+      row([
+        '  cold, bare loopback',
+        sec(n.larderCold),
+        sec(n.direct),
+        spread(x['npmCiCold_larderOverDirect_loopback']),
+        'npm ci direct to the upstream',
+      ]),
+    );
     const d = n.upstreamTraffic.direct;
     const l = n.upstreamTraffic.larder;
-    lines.push(`  upstream traffic of one cold npm ci (+${n.delayMs} ms): direct ${d.connections} connections / ${d.responses} responses / ${mib(d.bytesDown)} MiB; Larder ${l.connections} / ${l.responses} / ${mib(l.bytesDown)} MiB`);
+    lines.push(
+      `  upstream traffic of one cold npm ci (+${n.delayMs} ms): ` +
+        `direct ${d.connections} connections / ${d.responses} responses / ${mib(d.bytesDown)} MiB; ` +
+          `Larder ${l.connections} / ${l.responses} / ${mib(l.bytesDown)} MiB`,
+    );
   }
   const o = r.oci;
   if (o) {
     lines.push(row([`skopeo copy --all, ${o.pulls.length} images, ${mib(o.totalBytes)} MiB`, 'Larder', 'floor', 'ratio', '']));
-    lines.push(row(['  cold vs direct', sec(o.larderCold), sec(o.direct), spread(x['ociCold_larderOverDirect']), 'skopeo straight from the upstream']));
-    lines.push(row(['  cold vs the registry\'s pull-through proxy', sec(o.larderCold), sec(o.regproxyCold), spread(x['ociCold_larderOverRegistryProxy']), `docker-registry proxy.remoteurl (itself ${spread(x['ociCold_registryProxyOverDirect'])} direct)`]));
-    lines.push(row(['  warm (Larder) vs cold direct', sec(o.larderWarm), sec(o.direct), `${fmt(o.larderWarm.medianMs / o.direct.medianMs, 2)}x`, '']));
+    lines.push(
+      row([
+        '  cold vs direct',
+        sec(o.larderCold),
+        sec(o.direct),
+        spread(x['ociCold_larderOverDirect']),
+        'skopeo straight from the upstream',
+      ]),
+    );
+    lines.push(
+      row([
+        "  cold vs the registry's pull-through proxy",
+        sec(o.larderCold),
+        sec(o.regproxyCold),
+        spread(x['ociCold_larderOverRegistryProxy']),
+        `docker-registry proxy.remoteurl (itself ${spread(x['ociCold_registryProxyOverDirect'])} direct)`,
+      ]),
+    );
+    lines.push(
+      row([
+        '  warm (Larder) vs cold direct',
+        sec(o.larderWarm),
+        sec(o.direct),
+        `${fmt(o.larderWarm.medianMs / o.direct.medianMs, 2)}x`,
+        '',
+      ]),
+    );
     lines.push(`  peak RSS: Larder ${mib(o.larderPeakRss)} MiB, docker-registry proxy ${mib(o.regproxyPeakRss)} MiB`);
   }
   const p = r.larderPeakRss;
-  lines.push(`Larder peak RSS: ${mib(p.overall)} MiB over the run (npm ci ${mib(p.npmCi)}, warm load ${mib(p.load)}, OCI ${mib(p.oci)}); Verdaccio ${mib(r.verdaccioPeakRss)} MiB`);
+  lines.push(
+    `Larder peak RSS: ${mib(p.overall)} MiB over the run (npm ci ${mib(p.npmCi)}, warm load ${mib(p.load)}, OCI ${mib(p.oci)}); ` +
+      `Verdaccio ${mib(r.verdaccioPeakRss)} MiB`,
+  );
   const b = r.bigDoc;
   if (b) {
     const rate = (l: LoadResult): string => `${fmt(l.requestsPerSec, 1)} req/s, ${fmt(l.bytesPerSec / 1e6, 0)} MB/s`;
-    lines.push(`big document ${mib(b.documentBytes)} MiB, ${fmt(b.versions)} versions: RSS idle ${mib(b.idleRss)} → after one cold GET ${mib(b.rssAfterColdGet)} MiB (peak ${mib(b.hwmAfterColdGet)}, GET ${fmt(b.coldGetMs)} ms); ${b.clients} clients × ${b.seconds} s: peak ${mib(b.peakRss)} MiB`);
-    lines.push(`  served: full ${rate(b.load.full)}, abbreviated ${rate(b.load.abbreviated)} (errors ${b.load.full.errors + b.load.abbreviated.errors})`);
+    lines.push(
+      `big document ${mib(b.documentBytes)} MiB, ${fmt(b.versions)} versions: ` +
+        `RSS idle ${mib(b.idleRss)} → after one cold GET ${mib(b.rssAfterColdGet)} MiB (peak ${mib(b.hwmAfterColdGet)}, ` +
+          `GET ${fmt(b.coldGetMs)} ms); ${b.clients} clients × ${b.seconds} s: peak ${mib(b.peakRss)} MiB`,
+    );
+    lines.push(
+      `  served: full ${rate(b.load.full)}, ` +
+        `abbreviated ${rate(b.load.abbreviated)} (errors ${b.load.full.errors + b.load.abbreviated.errors})`,
+    );
   }
   lines.push('');
   lines.push('targets (issue 13):');
   for (const t of r.targets) {
     const range = t.spread && t.spread[0] !== t.spread[1] ? ` [${fmt(t.spread[0], 2)}–${fmt(t.spread[1], 2)}]` : '';
-    lines.push(`  ${t.target === 'report' ? 'INFO' : t.pass ? 'PASS' : 'FAIL'}  ${pad(t.name, 58)} ${fmt(t.value, 2)}${range} (target ${t.target})`);
+    lines.push(
+      `  ${t.target === 'report' ? 'INFO' : t.pass ? 'PASS' : 'FAIL'}  ${pad(t.name, 58)} ${fmt(t.value, 2)}${range} (target ${t.target})`,
+    );
   }
   lines.push('');
   for (const note of r.settings.notes) lines.push(`note: ${note}`);

@@ -112,7 +112,10 @@ export function judge(r: BenchResults): void {
     x['tarballSmallReqs_larderOverVerdaccio'] = single(rps('tarballSmall', 'larder') / rps('tarballSmall', 'verdaccio'));
     x['tarballBigMBps_larderOverVerdaccio'] = single(l.tarballBig.larder.bytesPerSec / l.tarballBig.verdaccio.bytesPerSec);
     x['packumentFullPerCpuSecond_larderOverVerdaccio'] = single(perCpu(l.packumentFull.larder) / perCpu(l.packumentFull.verdaccio));
-    for (const [name, key] of [['warm packument hits (full), Larder/Verdaccio', 'packumentFullHits_larderOverVerdaccio'], ['warm packument hits (abbreviated), Larder/Verdaccio', 'packumentAbbrevHits_larderOverVerdaccio']] as const) {
+    for (const [name, key] of [
+      ['warm packument hits (full), Larder/Verdaccio', 'packumentFullHits_larderOverVerdaccio'],
+      ['warm packument hits (abbreviated), Larder/Verdaccio', 'packumentAbbrevHits_larderOverVerdaccio'],
+    ] as const) {
       targets.push({ name, value: x[key]!.median, target: '>= 10', pass: x[key]!.median >= 10 });
     }
   }
@@ -124,7 +127,13 @@ export function judge(r: BenchResults): void {
     atMost('warm npm ci, Larder/nginx (static files)', 'npmCiWarm_larderOverNginx', 1.05);
     atMost(`cold npm ci, Larder/direct, upstream +${n.delayMs} ms`, 'npmCiCold_larderOverDirect_delayed', 1.1);
     const b = x['npmCiCold_larderOverDirect_loopback']!;
-    targets.push({ name: 'cold npm ci, Larder/direct, bare loopback (reported)', value: b.median, spread: [b.min, b.max], target: 'report', pass: true });
+    targets.push({
+      name: 'cold npm ci, Larder/direct, bare loopback (reported)',
+      value: b.median,
+      spread: [b.min, b.max],
+      target: 'report',
+      pass: true,
+    });
   }
   if (r.oci) {
     x['ociCold_larderOverDirect'] = paired(r.oci.larderCold, r.oci.direct);
@@ -137,7 +146,12 @@ export function judge(r: BenchResults): void {
   targets.push({ name: 'Larder peak RSS over the run (MiB)', value: peak, target: '<= 128', pass: peak <= 128 });
   if (r.bigDoc) {
     const p = r.bigDoc.peakRss / MiB;
-    targets.push({ name: `big document (${(r.bigDoc.documentBytes / MiB).toFixed(1)} MiB), Larder peak RSS (MiB)`, value: p, target: '<= 256', pass: p <= 256 });
+    targets.push({
+      name: `big document (${(r.bigDoc.documentBytes / MiB).toFixed(1)} MiB), Larder peak RSS (MiB)`,
+      value: p,
+      target: '<= 256',
+      pass: p <= 256,
+    });
   }
   r.ratios = x;
   r.targets = targets;

@@ -75,7 +75,9 @@ const CI_ROUNDS = num(flags['ci-rounds'], 'ci-rounds');
 const OCI_ROUNDS = num(flags['oci-rounds'], 'oci-rounds');
 const DELAY_MS = num(flags['delay-ms'], 'delay-ms');
 const ONLY = new Set(flags.only.split(',').map((p) => p.trim()));
-for (const p of ONLY) if (!(PHASES as readonly string[]).includes(p)) throw new TypeError(`--only: unknown phase ${p} (phases: ${PHASES.join(', ')})`);
+for (const p of ONLY) {
+  if (!(PHASES as readonly string[]).includes(p)) throw new TypeError(`--only: unknown phase ${p} (phases: ${PHASES.join(', ')})`);
+}
 const QUIET = new QuietBudget(0.3, Number(flags['max-wait']) * 1000);
 const NICE = Number(flags.nice);
 
@@ -112,39 +114,81 @@ async function main(): Promise<void> {
     log(`upstream ${upstream.url}: ${fixture.packages.length} packages; making the app lockfile …`);
     const app = await prepareApp(WORK, fixture, upstream.url);
     const results: BenchResults = {
-      date: new Date().toISOString(), commit,
+      date: new Date().toISOString(),
+      commit,
       environment: {
-        node: process.version, npm: await npmVersion(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown',
+        node: process.version,
+        npm: await npmVersion(),
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? 'unknown',
         verdaccio: await packageVersion(join(BENCH, 'verdaccio', 'node_modules', 'verdaccio', 'package.json')),
         autocannon: await packageVersion(join(BENCH, 'node_modules', 'autocannon', 'package.json')),
-        nginx: await toolVersion('/usr/sbin/nginx', ['-v']), skopeo: await toolVersion('skopeo', ['--version']),
+        nginx: await toolVersion('/usr/sbin/nginx', ['-v']),
+        skopeo: await toolVersion('skopeo', ['--version']),
         dockerRegistry: await toolVersion('/usr/bin/docker-registry', ['--version']),
       },
       settings: {
-        nice: NICE, connections: CONNECTIONS, secondsPerRun: SECONDS, rounds: ROUNDS, warmupSeconds: WARMUP,
-        ciRounds: CI_ROUNDS, ociRounds: OCI_ROUNDS, delayMs: DELAY_MS, phases: [...ONLY], notes,
+        nice: NICE,
+        connections: CONNECTIONS,
+        secondsPerRun: SECONDS,
+        rounds: ROUNDS,
+        warmupSeconds: WARMUP,
+        ciRounds: CI_ROUNDS,
+        ociRounds: OCI_ROUNDS,
+        delayMs: DELAY_MS,
+        phases: [...ONLY],
+        notes,
       },
       fixture: {
-        packages: fixture.packages.length, tarballs: fixture.packages.reduce((a, p) => a + p.tarballs.length, 0),
-        appPackages: app.packages, appTarballBytes: app.tarballBytes, bigTarballBytes: fixture.bigTarballBytes,
+        packages: fixture.packages.length,
+        tarballs: fixture.packages.reduce((a, p) => a + p.tarballs.length, 0),
+        appPackages: app.packages,
+        appTarballBytes: app.tarballBytes,
+        bigTarballBytes: fixture.bigTarballBytes,
       },
-      larderPeakRss: { npmCi: 0, load: 0, oci: 0, overall: 0 }, verdaccioPeakRss: 0, ratios: {}, targets: [],
+      larderPeakRss: { npmCi: 0, load: 0, oci: 0, overall: 0 },
+      verdaccioPeakRss: 0,
+      ratios: {},
+      targets: [],
     };
     const peaks = results.larderPeakRss;
 
     if (ONLY.has('npm')) {
       results.npmCi = await runNpmCiPhase({
-        app, fixture, upstreamUrl: upstream.url, workDir: WORK, cli, quiet: QUIET, rounds: CI_ROUNDS, delayMs: DELAY_MS, log,
+        app,
+        fixture,
+        upstreamUrl: upstream.url,
+        workDir: WORK,
+        cli,
+        quiet: QUIET,
+        rounds: CI_ROUNDS,
+        delayMs: DELAY_MS,
+        log,
       });
       peaks.npmCi = results.npmCi.larderPeakRss;
-      notes.push(`npm ci: ${CI_ROUNDS} interleaved rounds (order reversed every round), a fresh Larder (empty storage) per cold run, fresh npm cache and directory per run, --replace-registry-host=always; the warm floor is nginx (worker_processes auto, sendfile, files read once beforehand); +${DELAY_MS} ms = a userspace proxy adding ${DELAY_MS} ms before each new upstream connection and before each response's first byte, for both sides`);
+      notes.push(
+        `npm ci: ${CI_ROUNDS} interleaved rounds (order reversed every round), a fresh Larder (empty storage) per cold run, ` +
+          `fresh npm cache and directory per run, --replace-registry-host=always; the warm floor is nginx (worker_processes auto, ` +
+            `sendfile, files read once beforehand); ` +
+              `+${DELAY_MS} ms = a userspace proxy adding ${DELAY_MS} ms before each new upstream connection and before each response's first byte, for both sides`,
+      );
     }
     if (ONLY.has('load')) {
       const profArgs = profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [];
       const start = (name: ServerName): Promise<BenchServer> =>
         name === 'larder' ? startLarder(cli, WORK, upstream.url, profArgs) : startVerdaccio(verdaccioBin, WORK, upstream.url);
       const phase = await runLoadPhase({
-        benchDir: BENCH, workDir: WORK, app, fixture, quiet: QUIET, connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, warmup: WARMUP, start, log,
+        benchDir: BENCH,
+        workDir: WORK,
+        app,
+        fixture,
+        quiet: QUIET,
+        connections: CONNECTIONS,
+        seconds: SECONDS,
+        rounds: ROUNDS,
+        warmup: WARMUP,
+        start,
+        log,
       });
       results.load = phase.load;
       results.bodySizes = phase.bodySizes;
@@ -153,13 +197,23 @@ async function main(): Promise<void> {
       const runs = Object.values(phase.load).flatMap((m) => Object.values(m));
       const other = runs.reduce((a, l) => a + l.otherCpuSeconds, 0) / runs.reduce((a, l) => a + l.windowSeconds, 0);
       results.settings.otherCpuCores = other;
-      notes.push(`load: both proxies log at "${LOG_LEVEL}", metadata lifetime ${METADATA_TTL} (Larder ttl, Verdaccio uplink maxage); ${ROUNDS} runs of ${SECONDS}s per server per scenario, alternating, after a ${WARMUP}s warm-up; autocannon in a child process`);
-      if (other > 0.1) notes.push(`other work on the machine used ${other.toFixed(2)} cores on average during the load runs: per-CPU-second rates are the fairer comparison`);
+      notes.push(
+        `load: both proxies log at "${LOG_LEVEL}", metadata lifetime ${METADATA_TTL} (Larder ttl, Verdaccio uplink maxage); ` +
+          `${ROUNDS} runs of ${SECONDS}s per server per scenario, alternating, after a ${WARMUP}s warm-up; autocannon in a child process`,
+      );
+      if (other > 0.1)
+        notes.push(
+          `other work on the machine used ${other.toFixed(2)} cores on average during the load runs: ` +
+            `per-CPU-second rates are the fairer comparison`,
+        );
     }
     if (ONLY.has('oci')) {
       results.oci = await runOciPhase({ workDir: WORK, cli, quiet: QUIET, rounds: OCI_ROUNDS, log });
       peaks.oci = results.oci.larderPeakRss;
-      notes.push(`OCI: ${OCI_ROUNDS} rounds, order rotating; each side copies every image with skopeo copy --all into fresh dir: directories, one image after another; fresh Larder and fresh docker-registry proxy (empty storage) per round`);
+      notes.push(
+        `OCI: ${OCI_ROUNDS} rounds, order rotating; each side copies every image with skopeo copy --all into fresh dir: directories, ` +
+          `one image after another; fresh Larder and fresh docker-registry proxy (empty storage) per round`,
+      );
     }
     peaks.overall = Math.max(peaks.npmCi, peaks.load, peaks.oci);
     if (ONLY.has('bigdoc')) {
