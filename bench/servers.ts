@@ -110,19 +110,30 @@ async function launch(
   };
 }
 
+/** Larder remotes as written in larder.yaml. */
+export type LarderRemotes = Record<string, Record<string, unknown>>;
+
 /**
  * Starts Larder's built CLI with a fresh data dir and the upstream as its
- * only remote; `nodeArgs` go to node itself (e.g. `--cpu-prof`).
+ * only npm remote; `nodeArgs` go to node itself (e.g. `--cpu-prof`).
  */
-export async function startLarder(cliJs: string, workDir: string, upstreamUrl: string, nodeArgs: string[] = []): Promise<BenchServer> {
-  const dir = join(workDir, `larder-${Date.now().toString(36)}`);
+export function startLarder(cliJs: string, workDir: string, upstreamUrl: string, nodeArgs: string[] = []): Promise<BenchServer> {
+  const remotes = { fixture: { type: 'npm', url: upstreamUrl, ttl: METADATA_TTL } };
+  return startLarderWith(cliJs, workDir, remotes, { npm: { default: 'fixture' } }, nodeArgs);
+}
+
+/** Starts Larder's built CLI with a fresh data dir and the given remotes (plus top-level config `extra`). */
+export async function startLarderWith(
+  cliJs: string,
+  workDir: string,
+  remotes: LarderRemotes,
+  extra: Record<string, unknown> = {},
+  nodeArgs: string[] = [],
+): Promise<BenchServer> {
+  const dir = join(workDir, `larder-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`);
   await mkdir(dir, { recursive: true });
   const port = await freePort();
-  const config = {
-    remotes: { fixture: { type: 'npm', url: upstreamUrl, ttl: METADATA_TTL } },
-    npm: { default: 'fixture' },
-    log: { level: LOG_LEVEL },
-  };
+  const config = { remotes, ...extra, log: { level: LOG_LEVEL } };
   await writeFile(join(dir, 'larder.yaml'), stringify(config));
   const argv = [...nodeArgs, cliJs, 'serve', '--config', join(dir, 'larder.yaml'), '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data')];
   return launch('larder', dir, argv, port, '/npm', '/readyz');

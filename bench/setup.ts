@@ -3,7 +3,9 @@
  * packages (autocannon into bench/, Verdaccio into bench/verdaccio/) when
  * their node_modules are missing, and compiles the daemon into
  * bench/.work/dist so the run measures the current source, built exactly as
- * `npm run build` builds it.
+ * `npm run build` builds it. Checks that the Debian tools the benchmark
+ * runs (nginx, skopeo, docker-registry) are installed, and names the tree
+ * and tool versions a result was measured with.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -56,4 +58,40 @@ export async function packageVersion(file: string): Promise<string> {
 export async function npmVersion(): Promise<string> {
   const { stdout } = await execFileAsync('npm', ['--version'], { timeout: 30_000 });
   return stdout.trim();
+}
+
+/** Debian packages the benchmark runs (binary → package). */
+export const DEBIAN_TOOLS: ReadonlyArray<{ bin: string; pkg: string }> = [
+  { bin: '/usr/sbin/nginx', pkg: 'nginx' },
+  { bin: '/usr/bin/skopeo', pkg: 'skopeo' },
+  { bin: '/usr/bin/docker-registry', pkg: 'docker-registry' },
+];
+
+/** Throws with the one install command when a Debian package the benchmark needs is missing. */
+export function requireDebianTools(): void {
+  const missing = DEBIAN_TOOLS.filter((t) => !existsSync(t.bin)).map((t) => t.pkg);
+  if (missing.length > 0) {
+    throw new Error(`the benchmark needs ${missing.join(', ')}; install with:\n  apt-get install -y ${missing.join(' ')}`);
+  }
+}
+
+/** First line of a tool's version output, or 'unknown'. */
+export async function toolVersion(cmd: string, args: string[]): Promise<string> {
+  try {
+    const { stdout, stderr } = await execFileAsync(cmd, args, { timeout: 30_000 });
+    return `${stdout}${stderr}`.trim().split('\n')[0] ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** `git rev-parse --short HEAD` of the tree being measured (with `+dirty` when it has changes other than results). */
+export async function commitOf(root: string): Promise<string> {
+  try {
+    const head = (await execFileAsync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root })).stdout.trim();
+    const status = (await execFileAsync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results'], { cwd: root })).stdout.trim();
+    return status ? `${head}+dirty` : head;
+  } catch {
+    return 'unknown';
+  }
 }

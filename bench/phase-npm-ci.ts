@@ -1,0 +1,130 @@
+/**
+ * The `npm ci` phase: per round, in one interleaved schedule (order reversed
+ * every round so drift and other work on the machine hit every side alike):
+ *
+ *   direct        `npm ci` straight to the upstream (bare loopback)
+ *   larder        a fresh Larder on the bare upstream: one cold, then one warm `npm ci`
+ *   nginx         the warm floor: the same files as static files (bench/nginx.ts)
+ *   direct+20ms   `npm ci` through the delay proxy (bench/delay-proxy.ts)
+ *   larder+20ms   a fresh Larder whose upstream is the delay proxy: one cold `npm ci`
+ *
+ * Ratios are taken per round (paired) and summarised as median and range.
+ * The delay proxy also counts the connections and responses each side made
+ * to the upstream.
+ */
+import type { RegistryFixture } from '../test/helpers/npm-fixture/types.js';
+import type { DelayProxyStats } from './delay-proxy.js';
+import { startDelayProxy } from './delay-proxy.js';
+import { startNginx } from './nginx.js';
+import { timeNpmCi, type AppProject } from './npm-ci.js';
+import type { QuietBudget } from './proc.js';
+import { median, type Samples } from './report.js';
+import { startLarder, type BenchServer } from './servers.js';
+
+/** Everything the phase measured. */
+export interface NpmCiPhase {
+  delayMs: number;
+  direct: Samples;
+  directDelayed: Samples;
+  larderCold: Samples;
+  larderColdDelayed: Samples;
+  larderWarm: Samples;
+  nginxWarm: Samples;
+  /** Upstream traffic of one cold `npm ci` (last round), through the delay proxy. */
+  upstreamTraffic: { direct: DelayProxyStats; larder: DelayProxyStats };
+  /** Peak RSS of every Larder instance of the phase. */
+  larderPeakRss: number;
+}
+
+/** Context the phase needs from the run. */
+export interface NpmCiContext {
+  app: AppProject;
+  fixture: RegistryFixture;
+  upstreamUrl: string;
+  workDir: string;
+  cli: string;
+  quiet: QuietBudget;
+  rounds: number;
+  delayMs: number;
+  log: (line: string) => void;
+  /** Called with every Larder instance before it stops (peak RSS bookkeeping). */
+  onStop?: (s: BenchServer) => void;
+}
+
+const samples = (xs: number[]): Samples => ({ samplesMs: xs, medianMs: median(xs) });
+
+/** Runs the interleaved rounds. */
+export async function runNpmCiPhase(c: NpmCiContext): Promise<NpmCiPhase> {
+  const nginx = await startNginx(c.fixture, c.workDir);
+  const proxy = await startDelayProxy(c.upstreamUrl, c.delayMs);
+  const t = {
+    direct: [] as number[],
+    directDelayed: [] as number[],
+    larderCold: [] as number[],
+    larderColdDelayed: [] as number[],
+    larderWarm: [] as number[],
+    nginxWarm: [] as number[],
+  };
+  const traffic = { direct: proxy.stats(), larder: proxy.stats() };
+  let larderPeakRss = 0;
+  const timed = async (registry: string): Promise<number> => {
+    await c.quiet.wait();
+    return timeNpmCi(c.app, c.workDir, registry);
+  };
+  const withLarder = async (upstream: string, body: (s: BenchServer) => Promise<void>): Promise<void> => {
+    const s = await startLarder(c.cli, c.workDir, upstream);
+    try {
+      await body(s);
+    } finally {
+      s.memory.sample();
+      larderPeakRss = Math.max(larderPeakRss, s.memory.peak);
+      c.onStop?.(s);
+      await s.stop();
+    }
+  };
+  const units: Array<() => Promise<void>> = [
+    async () => void t.direct.push(await timed(c.upstreamUrl)),
+    () =>
+      withLarder(c.upstreamUrl, async (s) => {
+        t.larderCold.push(await timed(s.registry));
+        t.larderWarm.push(await timed(s.registry));
+      }),
+    async () => void t.nginxWarm.push(await timed(nginx.registry)),
+    async () => {
+      proxy.resetStats();
+      t.directDelayed.push(await timed(`${proxy.origin}/`));
+      traffic.direct = proxy.stats();
+    },
+    () =>
+      withLarder(`${proxy.origin}/`, async (s) => {
+        proxy.resetStats();
+        t.larderColdDelayed.push(await timed(s.registry));
+        traffic.larder = proxy.stats();
+      }),
+  ];
+  try {
+    for (let round = 0; round < c.rounds; round++) {
+      for (const unit of round % 2 === 0 ? units : [...units].reverse()) await unit();
+      const last = (xs: number[]): number => xs.at(-1) ?? 0;
+      c.log(
+        `npm ci round ${round + 1}/${c.rounds}: direct ${last(t.direct)} ms, ` +
+          `larder cold ${last(t.larderCold)} warm ${last(t.larderWarm)}, nginx ${last(t.nginxWarm)}; +${c.delayMs} ms: ` +
+            `direct ${last(t.directDelayed)}, larder cold ${last(t.larderColdDelayed)}`,
+      );
+    }
+  } finally {
+    await proxy.close();
+    await nginx.stop();
+  }
+  return {
+    delayMs: c.delayMs,
+    direct: samples(t.direct),
+    directDelayed: samples(t.directDelayed),
+    larderCold: samples(t.larderCold),
+    larderColdDelayed: samples(t.larderColdDelayed),
+    larderWarm: samples(t.larderWarm),
+    nginxWarm: samples(t.nginxWarm),
+    upstreamTraffic: traffic,
+    larderPeakRss,
+  };
+}

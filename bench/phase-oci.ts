@@ -1,0 +1,109 @@
+/**
+ * The OCI phase: the benchmark images pushed once to an upstream
+ * `docker-registry` (bench/oci-images.ts), then per round, order rotating so
+ * every side runs first, middle and last equally often:
+ *
+ *   direct     cold `skopeo copy --all` of every image straight from the upstream
+ *   larder     the same through a fresh Larder (empty storage), cold, then once warm
+ *   regproxy   the same through a fresh `docker-registry` pull-through proxy, cold
+ *
+ * Ratios are taken per round (paired) and summarised as median and range.
+ */
+import { join } from 'node:path';
+import { createSkopeoSandbox } from '../test/helpers/oci/push.js';
+import { startOciUpstream, startRegistryProxy, timeCopies, type OciPull } from './oci-images.js';
+import type { QuietBudget } from './proc.js';
+import { median, type Samples } from './report.js';
+import { startLarderWith, type BenchServer } from './servers.js';
+
+/** Everything the phase measured. */
+export interface OciPhase {
+  pulls: OciPull[];
+  totalBytes: number;
+  direct: Samples;
+  larderCold: Samples;
+  larderWarm: Samples;
+  regproxyCold: Samples;
+  larderPeakRss: number;
+  regproxyPeakRss: number;
+}
+
+/** Context the phase needs from the run. */
+export interface OciContext {
+  workDir: string;
+  cli: string;
+  quiet: QuietBudget;
+  rounds: number;
+  log: (line: string) => void;
+  /** Extra node flags for the Larder instances (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
+  onStop?: (s: BenchServer) => void;
+}
+
+const samples = (xs: number[]): Samples => ({ samplesMs: xs, medianMs: median(xs) });
+
+/** Runs the interleaved rounds. */
+export async function runOciPhase(c: OciContext): Promise<OciPhase> {
+  c.log('OCI: building the images and pushing them to the upstream docker-registry …');
+  const upstream = await startOciUpstream(c.workDir);
+  const sandbox = await createSkopeoSandbox();
+  const dest = join(c.workDir, 'oci-dest');
+  const t = { direct: [] as number[], larderCold: [] as number[], larderWarm: [] as number[], regproxyCold: [] as number[] };
+  let larderPeakRss = 0;
+  let regproxyPeakRss = 0;
+  const copy = async (source: string): Promise<number> => {
+    await c.quiet.wait();
+    return timeCopies(sandbox, source, upstream.pulls, dest);
+  };
+  const units: Array<() => Promise<void>> = [
+    async () => void t.direct.push(await copy(upstream.registry.host)),
+    async () => {
+      const remotes = { hub: { type: 'oci', url: upstream.registry.url, host: 'docker.io' } };
+      const s = await startLarderWith(c.cli, c.workDir, remotes, {}, c.nodeArgs ?? []);
+      try {
+        const host = `${s.origin.slice('http://'.length)}/docker.io`;
+        t.larderCold.push(await copy(host));
+        t.larderWarm.push(await copy(host));
+      } finally {
+        s.memory.sample();
+        larderPeakRss = Math.max(larderPeakRss, s.memory.peak);
+        c.onStop?.(s);
+        await s.stop();
+      }
+    },
+    async () => {
+      const p = await startRegistryProxy(upstream.registry.url, c.workDir);
+      try {
+        t.regproxyCold.push(await copy(p.host));
+      } finally {
+        p.memory.sample();
+        regproxyPeakRss = Math.max(regproxyPeakRss, p.memory.peak);
+        await p.stop();
+      }
+    },
+  ];
+  try {
+    for (let round = 0; round < c.rounds; round++) {
+      const k = round % units.length;
+      for (const unit of [...units.slice(k), ...units.slice(0, k)]) await unit();
+      const last = (xs: number[]): number => xs.at(-1) ?? 0;
+      c.log(
+        `OCI round ${round + 1}/${c.rounds}: direct ${last(t.direct)} ms, larder cold ${last(t.larderCold)} warm ${last(t.larderWarm)}, ` +
+          `registry proxy cold ${last(t.regproxyCold)}`,
+      );
+    }
+  } finally {
+    await sandbox.cleanup();
+    await upstream.stop();
+  }
+  return {
+    pulls: upstream.pulls,
+    totalBytes: upstream.pulls.reduce((a, p) => a + p.bytes, 0),
+    direct: samples(t.direct),
+    larderCold: samples(t.larderCold),
+    larderWarm: samples(t.larderWarm),
+    regproxyCold: samples(t.regproxyCold),
+    larderPeakRss,
+    regproxyPeakRss,
+  };
+}
