@@ -9,6 +9,8 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { RegistryFixture } from '../test/helpers/npm-fixture/types.js';
@@ -117,9 +119,15 @@ export type LarderRemotes = Record<string, Record<string, unknown>>;
  * Starts Larder's built CLI with a fresh data dir and the upstream as its
  * only npm remote; `nodeArgs` go to node itself (e.g. `--cpu-prof`).
  */
-export function startLarder(cliJs: string, workDir: string, upstreamUrl: string, nodeArgs: string[] = []): Promise<BenchServer> {
+export function startLarder(cliJs: string, workDir: string, upstreamUrl: string, nodeArgs: string[] = startFlags()): Promise<BenchServer> {
   const remotes = { fixture: { type: 'npm', url: upstreamUrl, ttl: METADATA_TTL } };
   return startLarderWith(cliJs, workDir, remotes, { npm: { default: 'fixture' } }, nodeArgs);
+}
+
+/** The node flags `npm start` runs the daemon with (package.json's start script), so the bench measures what users run. */
+export function startFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8')) as { scripts: { start: string } };
+  return pkg.scripts.start.split(/\s+/).filter((a) => a.startsWith('--'));
 }
 
 /** Starts Larder's built CLI with a fresh data dir and the given remotes (plus top-level config `extra`). */
@@ -128,7 +136,7 @@ export async function startLarderWith(
   workDir: string,
   remotes: LarderRemotes,
   extra: Record<string, unknown> = {},
-  nodeArgs: string[] = [],
+  nodeArgs: string[] = startFlags(),
 ): Promise<BenchServer> {
   const dir = join(workDir, `larder-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`);
   await mkdir(dir, { recursive: true });
