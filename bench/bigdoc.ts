@@ -81,7 +81,7 @@ export function bigPackument(origin: string, pad = 0): Buffer {
     };
     time[v] = new Date(Date.UTC(2015, 0, 1) + i * 3_600_000).toISOString();
   }
-  time['modified'] = time[latest] ?? '';
+  time.modified = time[latest] ?? '';
   return Buffer.from(JSON.stringify({ _id: BIG_DOC_NAME, name: BIG_DOC_NAME, 'dist-tags': { latest }, versions, time, license: 'MIT' }));
 }
 

@@ -13,7 +13,7 @@ const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { minim
 const mib = (b: number): string => fmt(b / 2 ** 20, 1);
 const sec = (s: Samples): string => `${fmt(s.medianMs / 1000, 2)} s`;
 const spread = (r: Ratio | undefined): string =>
-  r ? `${fmt(r.median, 2)}x` + (r.rounds.length > 1 ? ` [${fmt(r.min, 2)}–${fmt(r.max, 2)}]` : '') : '';
+  r ? `${fmt(r.median, 2)}x${r.rounds.length > 1 ? ` [${fmt(r.min, 2)}–${fmt(r.max, 2)}]` : ''}` : '';
 
 function row(cells: [string, string, string, string, string]): string {
   return `${pad(cells[0], 44)}${lpad(cells[1], 12)}${lpad(cells[2], 12)}${lpad(cells[3], 20)}  ${cells[4]}`;
@@ -52,14 +52,14 @@ export function formatReport(r: BenchResults): string {
   if (n) {
     lines.push(row([`npm ci (${r.settings.ciRounds} rounds, medians)`, 'Larder', 'floor', 'ratio', 'floor is']));
     lines.push(
-      row(['  warm (fresh npm cache)', sec(n.larderWarm), sec(n.nginxWarm), spread(x['npmCiWarm_larderOverNginx']), 'nginx, static files']),
+      row(['  warm (fresh npm cache)', sec(n.larderWarm), sec(n.nginxWarm), spread(x.npmCiWarm_larderOverNginx), 'nginx, static files']),
     );
     lines.push(
       row([
         `  cold, upstream +${n.delayMs} ms`,
         sec(n.larderColdDelayed),
         sec(n.directDelayed),
-        spread(x['npmCiCold_larderOverDirect_delayed']),
+        spread(x.npmCiCold_larderOverDirect_delayed),
         'npm ci direct to the upstream',
       ]),
     );
@@ -68,7 +68,7 @@ export function formatReport(r: BenchResults): string {
         '  cold, bare loopback',
         sec(n.larderCold),
         sec(n.direct),
-        spread(x['npmCiCold_larderOverDirect_loopback']),
+        spread(x.npmCiCold_larderOverDirect_loopback),
         'npm ci direct to the upstream',
       ]),
     );
@@ -88,7 +88,7 @@ export function formatReport(r: BenchResults): string {
         '  cold vs direct',
         sec(o.larderCold),
         sec(o.direct),
-        spread(x['ociCold_larderOverDirect']),
+        spread(x.ociCold_larderOverDirect),
         'skopeo straight from the upstream',
       ]),
     );
@@ -97,8 +97,8 @@ export function formatReport(r: BenchResults): string {
         "  cold vs the registry's pull-through proxy",
         sec(o.larderCold),
         sec(o.regproxyCold),
-        spread(x['ociCold_larderOverRegistryProxy']),
-        `docker-registry proxy.remoteurl (itself ${spread(x['ociCold_registryProxyOverDirect'])} direct)`,
+        spread(x.ociCold_larderOverRegistryProxy),
+        `docker-registry proxy.remoteurl (itself ${spread(x.ociCold_registryProxyOverDirect)} direct)`,
       ]),
     );
     lines.push(

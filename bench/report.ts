@@ -107,11 +107,11 @@ export function judge(r: BenchResults): void {
   if (r.load) {
     const l = r.load;
     const rps = (s: ScenarioName, n: ServerName): number => l[s][n].requestsPerSec;
-    x['packumentFullHits_larderOverVerdaccio'] = single(rps('packumentFull', 'larder') / rps('packumentFull', 'verdaccio'));
-    x['packumentAbbrevHits_larderOverVerdaccio'] = single(rps('packumentAbbrev', 'larder') / rps('packumentAbbrev', 'verdaccio'));
-    x['tarballSmallReqs_larderOverVerdaccio'] = single(rps('tarballSmall', 'larder') / rps('tarballSmall', 'verdaccio'));
-    x['tarballBigMBps_larderOverVerdaccio'] = single(l.tarballBig.larder.bytesPerSec / l.tarballBig.verdaccio.bytesPerSec);
-    x['packumentFullPerCpuSecond_larderOverVerdaccio'] = single(perCpu(l.packumentFull.larder) / perCpu(l.packumentFull.verdaccio));
+    x.packumentFullHits_larderOverVerdaccio = single(rps('packumentFull', 'larder') / rps('packumentFull', 'verdaccio'));
+    x.packumentAbbrevHits_larderOverVerdaccio = single(rps('packumentAbbrev', 'larder') / rps('packumentAbbrev', 'verdaccio'));
+    x.tarballSmallReqs_larderOverVerdaccio = single(rps('tarballSmall', 'larder') / rps('tarballSmall', 'verdaccio'));
+    x.tarballBigMBps_larderOverVerdaccio = single(l.tarballBig.larder.bytesPerSec / l.tarballBig.verdaccio.bytesPerSec);
+    x.packumentFullPerCpuSecond_larderOverVerdaccio = single(perCpu(l.packumentFull.larder) / perCpu(l.packumentFull.verdaccio));
     for (const [name, key] of [
       ['warm packument hits (full), Larder/Verdaccio', 'packumentFullHits_larderOverVerdaccio'],
       ['warm packument hits (abbreviated), Larder/Verdaccio', 'packumentAbbrevHits_larderOverVerdaccio'],
@@ -121,12 +121,12 @@ export function judge(r: BenchResults): void {
   }
   if (r.npmCi) {
     const n = r.npmCi;
-    x['npmCiWarm_larderOverNginx'] = paired(n.larderWarm, n.nginxWarm);
-    x['npmCiCold_larderOverDirect_delayed'] = paired(n.larderColdDelayed, n.directDelayed);
-    x['npmCiCold_larderOverDirect_loopback'] = paired(n.larderCold, n.direct);
+    x.npmCiWarm_larderOverNginx = paired(n.larderWarm, n.nginxWarm);
+    x.npmCiCold_larderOverDirect_delayed = paired(n.larderColdDelayed, n.directDelayed);
+    x.npmCiCold_larderOverDirect_loopback = paired(n.larderCold, n.direct);
     atMost('warm npm ci, Larder/nginx (static files)', 'npmCiWarm_larderOverNginx', 1.05);
     atMost(`cold npm ci, Larder/direct, upstream +${n.delayMs} ms`, 'npmCiCold_larderOverDirect_delayed', 1.1);
-    const b = x['npmCiCold_larderOverDirect_loopback']!;
+    const b = x.npmCiCold_larderOverDirect_loopback!;
     targets.push({
       name: 'cold npm ci, Larder/direct, bare loopback (reported)',
       value: b.median,
@@ -136,9 +136,9 @@ export function judge(r: BenchResults): void {
     });
   }
   if (r.oci) {
-    x['ociCold_larderOverDirect'] = paired(r.oci.larderCold, r.oci.direct);
-    x['ociCold_larderOverRegistryProxy'] = paired(r.oci.larderCold, r.oci.regproxyCold);
-    x['ociCold_registryProxyOverDirect'] = paired(r.oci.regproxyCold, r.oci.direct);
+    x.ociCold_larderOverDirect = paired(r.oci.larderCold, r.oci.direct);
+    x.ociCold_larderOverRegistryProxy = paired(r.oci.larderCold, r.oci.regproxyCold);
+    x.ociCold_registryProxyOverDirect = paired(r.oci.regproxyCold, r.oci.direct);
     atMost('cold skopeo copy, Larder/direct', 'ociCold_larderOverDirect', 1.2);
     atMost('cold skopeo copy, Larder/docker-registry proxy', 'ociCold_larderOverRegistryProxy', 1);
   }

@@ -12,7 +12,7 @@ import { basename } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ExportRequest, ImportReport } from '../admin/contract.js';
-import { AdminClient, CliError, EXIT } from './admin-client.js';
+import { type AdminClient, CliError, EXIT } from './admin-client.js';
 import type { Flags } from './args.js';
 
 const out = (s: string): void => void process.stdout.write(`${s}\n`);

@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { exec } from 'node:child_process';
 import cliProgress from 'cli-progress';
 import type { Job, Pin, ScrubStatus, Stats } from '../admin/contract.js';
-import { AdminClient, CliError, EXIT } from './admin-client.js';
+import { type AdminClient, CliError, EXIT } from './admin-client.js';
 import type { Flags } from './args.js';
 import { exportCommand, importCommand } from './bundle.js';
 

@@ -20,34 +20,11 @@ import type { RefScheme } from '../core/refs.js';
 import type { Entry, ExpectedDigest } from '../core/types.js';
 import type { Warmer } from '../core/warm.js';
 import type { Remote } from '../upstream/remote.js';
+import type { RemoteKind } from '../upstream/remote-kind.js';
 import type { ProtocolAdapter } from './adapter.js';
 
 /** The fields every `remotes.<name>` entry has (config/fields.ts `remoteFields` validates them). */
-export interface RemoteConfig {
-  type: string;
-  url: string;
-  ttl?: number | undefined;
-  negativeTtl?: number | undefined;
-  timeout?: number | undefined;
-  auth?: { username?: string | undefined; password?: string | undefined; token?: string | undefined } | undefined;
-  offline?: boolean | undefined;
-}
-
-/** Mirror hierarchy: URLs starting with `upstream` go to `parent` + the rest (and back, for a fallback). */
-export interface PrefixPair {
-  upstream: string;
-  parent: string;
-}
-
-/** One remote `type` a protocol serves. */
-export interface RemoteKind<C extends RemoteConfig = RemoteConfig> {
-  /** The `type:` of `remotes.<name>` entries, e.g. "npm". */
-  readonly type: string;
-  /** Validates one entry (strict, with the common remote fields). */
-  readonly schema: z.ZodType<C, z.ZodTypeDef, unknown>;
-  /** Where this remote's upstream URLs go on a parent Larder (most specific first). */
-  parentPrefixes(name: string, config: C, base: URL, parent: URL): PrefixPair[];
-}
+export type { PrefixPair, RemoteConfig, RemoteKind } from '../upstream/remote-kind.js';
 
 /** A protocol's top-level routing section (`npm:`, `oci:` …). */
 export interface RoutingSection {

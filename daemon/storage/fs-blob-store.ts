@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { byteLength, type BlobReader, type BlobStore, type TempBlob } from '../core/ports.js';
 import { FreeSpace } from './disk-space.js';
-import { DataPaths } from './paths.js';
+import type { DataPaths } from './paths.js';
 
 async function fsyncDir(dir: string): Promise<void> {
   const h = await open(dir, 'r');

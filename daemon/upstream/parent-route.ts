@@ -7,7 +7,7 @@
  * an http remote R → `<parent>/files/R/`; named ones assume the parent has
  * a remote of the same name and type.
  */
-import type { PrefixPair, RemoteConfig, RemoteKind } from '../protocols/contract.js';
+import type { PrefixPair, RemoteConfig, RemoteKind } from './remote-kind.js';
 
 export type { PrefixPair };
 

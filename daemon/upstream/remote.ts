@@ -7,7 +7,7 @@ import { LarderError } from '../core/errors.js';
 import { outgoingVia } from '../core/hops.js';
 import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from '../core/ports.js';
 import { drain } from '../core/upstream-status.js';
-import type { RemoteConfig } from '../config/schema.js';
+import type { RemoteConfig } from './remote-kind.js';
 import { parentPrefixes, routeThroughParent, type ParentLink, type PrefixPair } from './parent-route.js';
 
 export interface RemoteSettings {

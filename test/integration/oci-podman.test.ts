@@ -74,7 +74,7 @@ describe('podman pull through a registries.conf mirror', { timeout: 150_000 }, (
   });
 
   test('pulls the arm64 image of a multi-arch index, then again with the upstream stopped', async () => {
-    const multi = small.images['multi']!;
+    const multi = small.images.multi!;
     const arm = multi.children.find((c) => c.platform?.architecture === 'arm64')!;
     const config = arm.blobs.find((b) => b.mediaType.includes('config'))!;
     for (const phase of ['cold', 'upstream down']) {

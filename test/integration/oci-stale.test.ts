@@ -67,7 +67,7 @@ describe('OCI tags: HEAD revalidation, stale-serve while the upstream is down, m
       const raw = await sandbox.run(['--registries-conf', sandbox.registriesConf, 'inspect', '--raw', '--no-creds', `docker://registry.test/${REPO}:v1`], {
         timeoutMs: 60_000,
       });
-      assert.ok(raw.stdout.equals(small.images['single']!.manifest));
+      assert.ok(raw.stdout.equals(small.images.single!.manifest));
       assert.equal(manifestRequests('GET'), 1, 'one manifest GET, by digest');
       assert.equal(manifestRequests('HEAD'), 1, 'the tag resolved with one HEAD');
     } finally {
@@ -98,7 +98,7 @@ describe('OCI tags: HEAD revalidation, stale-serve while the upstream is down, m
         assert.equal(res.status, 200);
         assert.equal(res.headers.get('x-larder-cache'), 'STALE', method);
         assert.equal(res.headers.get('docker-content-digest'), digestOf('single'));
-        assert.equal(res.headers.get('content-length'), String(small.images['single']!.size));
+        assert.equal(res.headers.get('content-length'), String(small.images.single!.size));
       }
       const cold = await fetch(`${larder.url}/v2/registry.test/${REPO}/manifests/never-pulled`, { headers: { accept: MANIFEST_ACCEPT } });
       assert.equal(cold.status, 502);
@@ -114,9 +114,9 @@ describe('OCI tags: HEAD revalidation, stale-serve while the upstream is down, m
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('docker-content-digest'), digestOf('multi'));
     assert.notEqual(res.headers.get('x-larder-cache'), 'STALE');
-    assert.ok(Buffer.from(await res.arrayBuffer()).equals(small.images['multi']!.manifest));
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(small.images.multi!.manifest));
     const raw = await inspectRaw({ host: `127.0.0.1:${larder.port}/registry.test`, credentials: null }, REPO, 'v1');
-    assert.ok(raw.equals(small.images['multi']!.manifest));
+    assert.ok(raw.equals(small.images.multi!.manifest));
     await skopeo(['copy', '--all', '--src-tls-verify=false', '--src-no-creds', ref('v1'), `oci:${join(work, 'moved')}:v1`]);
     const index = JSON.parse(await readFile(join(work, 'moved', 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> };
     assert.equal(index.manifests[0]?.digest, digestOf('multi'));

@@ -59,7 +59,7 @@ test('generates a realistic registry description', async () => {
   assert.ok(fixture.scopedPackages.some((n) => n.startsWith('@acme/')));
   assert.ok(fixture.reachable.length > 30);
   const big = fixture.packages.find((p) => p.name === fixture.bigPackage);
-  assert.ok(big && big.tarballs.every((t) => t.size > fixture.bigTarballBytes));
+  assert.ok(big?.tarballs.every((t) => t.size > fixture.bigTarballBytes));
   const tgz = fixture.packages.find((p) => p.name === fixture.binPackage)?.tarballs[0];
   assert.ok(tgz);
   const paths: string[] = [];

@@ -79,8 +79,8 @@ describe('OCI upstream fixtures', () => {
     try {
       assert.deepEqual(Object.keys(small().images).sort(), [...SMALL_TAGS].sort());
       for (const tag of SMALL_TAGS) assert.equal(again.images[tag]?.digest, small().images[tag]?.digest, tag);
-      assert.equal(small().images['single']?.blobs.length, 3);
-      assert.deepEqual(small().images['multi']?.children.map((c) => c.platform?.architecture), ['amd64', 'arm64']);
+      assert.equal(small().images.single?.blobs.length, 3);
+      assert.deepEqual(small().images.multi?.children.map((c) => c.platform?.architecture), ['amd64', 'arm64']);
       assert.equal(small().images['docker-list']?.children.length, 2);
       for (const image of Object.values(small().images)) assert.equal(sha256Digest(image.manifest), image.digest);
     } finally {
@@ -133,7 +133,7 @@ describe('OCI upstream fixtures', () => {
     const reg = await startRegistry({ auth: 'token', anonymousPull: true, tokenExpiresIn: 5 });
     try {
       await pushImage(small(), 'single', reg, 'pub/img', 'v1');
-      const single = small().images['single'];
+      const single = small().images.single;
       assert.ok(single);
       const anon = new RegistryClient(reg.url, null);
       await checkServed(anon, 'pub/img', single, 'v1');
@@ -149,7 +149,7 @@ describe('OCI upstream fixtures', () => {
 
   test('big layer (>100 MB): cached build, push, blob served intact', { timeout: 90_000 }, async (t) => {
     const big = await ensureBigLayout();
-    const image = big.images['big'];
+    const image = big.images.big;
     assert.ok(image);
     const layer = image.blobs.find((b) => b.size > 100_000_000);
     assert.ok(layer, 'a layer of at least 100 MB');

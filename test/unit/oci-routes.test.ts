@@ -33,7 +33,7 @@ describe('OCI routing', () => {
     assert.deepEqual(target(parseRoute('GET', '/alpine/manifests/3', undefined, table)), { remote: 'hub', name: 'library/alpine' });
     assert.deepEqual(target(parseRoute('GET', '/docker.io/alpine/manifests/3', undefined, table)), { remote: 'hub', name: 'library/alpine' });
     assert.deepEqual(target(parseRoute('HEAD', '/registry-1.docker.io/bitnami/redis/manifests/7', undefined, table)), { remote: 'hub', name: 'bitnami/redis' });
-    assert.deepEqual(target(parseRoute('GET', '/ghcr.io/org/tool/blobs/' + D, undefined, table)), { remote: 'ghcr', name: 'org/tool' });
+    assert.deepEqual(target(parseRoute('GET', `/ghcr.io/org/tool/blobs/${D}`, undefined, table)), { remote: 'ghcr', name: 'org/tool' });
     assert.deepEqual(target(parseRoute('GET', '/org/tool/manifests/v1', 'ghcr.io', table)), { remote: 'ghcr', name: 'org/tool' });
     assert.deepEqual(target(parseRoute('GET', '/alpine/manifests/3', 'docker.io', table)), { remote: 'hub', name: 'library/alpine' });
     assert.deepEqual(target(parseRoute('GET', '/docker.io/library/alpine/manifests/3', 'docker.io', table)), { remote: 'hub', name: 'library/alpine' });

@@ -24,7 +24,7 @@ const fake = (name: string, over: Partial<Protocol> = {}): Protocol => ({
   name,
   remotes: [{ type: name, schema: z.object({ type: z.literal(name), url: z.string() }), parentPrefixes: () => [] }],
   mounts: [`/${name}`],
-  refs: { scheme: name, usage: `${name}:<x>`, parse: (body, raw): Ref => ({ protocol: name, raw }), format: (r) => r.raw, isMutable: () => false },
+  refs: { scheme: name, usage: `${name}:<x>`, parse: (_body, raw): Ref => ({ protocol: name, raw }), format: (r) => r.raw, isMutable: () => false },
   create: () => ({
     adapter: { protocol: name, handle: async () => json(200, { name }), renderError: () => ({ status: 500, headers: {}, body: Buffer.alloc(0) }) },
     warmer: { protocol: name, resolve: async () => 'v', warm: async () => ({ resolved: 'v', keys: [], bytes: 0, fetched: 0, children: [] }) },

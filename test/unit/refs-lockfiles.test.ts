@@ -71,7 +71,7 @@ test('yarn v1, berry, pnpm, requirements, go.sum, compose, Dockerfile', () => {
   assert.equal(r[0]!.expect!.length, 2);
   const sum = 'example.com/m v1.0.0 h1:abc=\nexample.com/m v1.0.0/go.mod h1:def=\nexample.com/n v0.2.0/go.mod h1:x=\n';
   assert.deepEqual(planFile('go.sum', sum).map((i) => i.ref), ['go:example.com/m@v1.0.0', 'go:example.com/n@v0.2.0']);
-  const compose = 'services:\n  web:\n    image: nginx:1.27\n  db:\n    image: ghcr.io/acme/db@sha256:' + 'c'.repeat(64) + '\n';
+  const compose = `services:\n  web:\n    image: nginx:1.27\n  db:\n    image: ghcr.io/acme/db@sha256:${'c'.repeat(64)}\n`;
   assert.deepEqual(planFile('docker-compose.yml', compose).map((i) => i.ref), ['oci:docker.io/library/nginx:1.27', `oci:ghcr.io/acme/db@sha256:${'c'.repeat(64)}`]);
   const df = 'FROM --platform=linux/amd64 golang:1.22 AS build\nFROM build AS test\nFROM gcr.io/distroless/static\nFROM scratch\n';
   assert.deepEqual(planFile('Dockerfile', df).map((i) => i.ref), ['oci:docker.io/library/golang:1.22', 'oci:gcr.io/distroless/static:latest']);

@@ -17,7 +17,7 @@
  * commit protocol (commit.ts). Events for metrics are reported here.
  */
 import { Readable } from 'node:stream';
-import { LarderError, toLarderError } from '../errors.js';
+import { type LarderError, toLarderError } from '../errors.js';
 import { isNoSpace, type StorageGuard } from '../storage-guard.js';
 import { writeLater } from '../write-behind.js';
 import type { CoreDeps } from '../deps.js';

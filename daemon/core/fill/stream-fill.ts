@@ -12,7 +12,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
-import { LarderError, toLarderError } from '../errors.js';
+import { type LarderError, toLarderError } from '../errors.js';
 import { FillBuffer } from './buffer.js';
 import { HOLDBACK, Verifier, type FillResult, type FillSpec } from './verify.js';
 import type { TempBlob } from '../ports.js';

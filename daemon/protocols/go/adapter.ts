@@ -102,7 +102,7 @@ export class GoAdapter implements ProtocolAdapter {
 
   private remoteNamed(name: string | undefined): Remote {
     const remote = this.opts.remotes.get(name ?? this.opts.defaultRemote ?? '');
-    if (!remote || remote.settings.config.type !== 'go') throw new LarderError('E_NOT_FOUND', 'no Go module remote is configured');
+    if (remote?.settings.config.type !== 'go') throw new LarderError('E_NOT_FOUND', 'no Go module remote is configured');
     return remote;
   }
 

@@ -4,7 +4,7 @@
  * dist.integrity (sha512, else shasum), pass-through endpoints, and clear
  * errors for writes on this read-only mirror.
  */
-import { DocumentCache, type ServedDocument } from '../../core/document-cache.js';
+import type { DocumentCache, ServedDocument } from '../../core/document-cache.js';
 import type { BlobCache, ImmutableRequest, ServedBlob } from '../../core/blob-cache.js';
 import { LarderError, notFound } from '../../core/errors.js';
 import { parseSri } from '../../core/digest.js';

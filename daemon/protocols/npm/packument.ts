@@ -116,5 +116,5 @@ export function derivePackument(raw: Buffer, ctx: DeriveContext): Derived {
 
 /** Whether the client asked for the abbreviated form (npm/pnpm/yarn install Accept). */
 export function wantsAbbreviated(accept: string | undefined): boolean {
-  return accept !== undefined && accept.includes(ABBREV_TYPE);
+  return accept?.includes(ABBREV_TYPE) === true;
 }

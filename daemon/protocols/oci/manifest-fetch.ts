@@ -74,7 +74,7 @@ export function isFetched(v: FetchedManifest | UpstreamResponse): v is FetchedMa
 
 /** Refuses a manifest of a stored type whose bytes do not match the upstream's own digest. */
 export function checkAnnounced(m: FetchedManifest, what: string): void {
-  if (!isManifestType(m.mediaType) || !m.announced || !m.announced.startsWith('sha256:')) return;
+  if (!isManifestType(m.mediaType) || !m.announced?.startsWith('sha256:')) return;
   if (m.announced !== m.computed) {
     throw new LarderError('E_INTEGRITY', `${what}: upstream bytes do not match its Docker-Content-Digest`, {
       details: { expected: m.announced, actual: m.computed },

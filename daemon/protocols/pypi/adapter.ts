@@ -62,7 +62,7 @@ export class PypiAdapter implements ProtocolAdapter {
 
   private remoteFor(name: string | undefined): Remote {
     const remote = this.opts.remotes.get(name ?? this.opts.defaultRemote ?? '');
-    if (!remote || remote.settings.config.type !== 'pypi') throw new LarderError('E_NOT_FOUND', 'no PyPI remote is configured');
+    if (remote?.settings.config.type !== 'pypi') throw new LarderError('E_NOT_FOUND', 'no PyPI remote is configured');
     return remote;
   }
 

@@ -36,7 +36,7 @@ interface Offer {
  */
 export function negotiate(accept: string | undefined, format?: string | null): PageFormat | undefined {
   if (format) return KNOWN[format.trim().toLowerCase()];
-  if (!accept || !accept.trim()) return 'html';
+  if (!accept?.trim()) return 'html';
   const offers: Offer[] = [];
   accept.split(',').forEach((part, order) => {
     const [type, ...params] = part.split(';').map((s) => s.trim().toLowerCase());

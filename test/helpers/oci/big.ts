@@ -125,7 +125,7 @@ export async function ensureBigLayout(dir: string = bigLayoutDir()): Promise<Big
     }
   }
   const layout = await describeLayout(dir);
-  const layer = layout.images['big']?.blobs.find((b) => b.mediaType === MediaType.ociLayerGzip);
+  const layer = layout.images.big?.blobs.find((b) => b.mediaType === MediaType.ociLayerGzip);
   if (!layer || (await stat(join(dir, 'blobs', 'sha256', layer.digest.slice(7)))).size !== layer.size) {
     throw new Error(`big layout at ${dir} is damaged; delete it and rerun`);
   }

@@ -58,7 +58,7 @@ export function sha256Digest(bytes: Buffer | string): string {
 }
 
 function octal(value: number, width: number): string {
-  return value.toString(8).padStart(width - 1, '0') + '\0';
+  return `${value.toString(8).padStart(width - 1, '0')}\0`;
 }
 
 /** Builds one 512-byte ustar header (typeflag '0' file, '5' directory). */
@@ -78,7 +78,7 @@ export function tarHeader(name: string, size: number, mode: number, typeflag: '0
   h.write('root', 297);
   let sum = 0;
   for (const byte of h) sum += byte;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
   return h;
 }
 

@@ -63,8 +63,8 @@ export async function createSkopeoSandbox(registriesConf: string = EMPTY_REGISTR
   await writeFile(paths.policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
   await writeFile(paths.containersConf, '');
   const env: NodeJS.ProcessEnv = {
-    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-    TMPDIR: process.env['TMPDIR'] ?? tmpdir(),
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    TMPDIR: process.env.TMPDIR ?? tmpdir(),
     HOME: paths.home,
     XDG_RUNTIME_DIR: paths.runtime,
     XDG_CONFIG_HOME: join(paths.home, '.config'),

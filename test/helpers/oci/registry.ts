@@ -93,7 +93,7 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Ru
   let authConfig: object = {};
   if (auth === 'htpasswd') {
     const line = await runCommand('htpasswd', ['-Bbn', username, password], { timeoutMs: 30_000 });
-    await writeFile(join(dir, 'htpasswd'), line.stdout.toString('utf8').trim() + '\n');
+    await writeFile(join(dir, 'htpasswd'), `${line.stdout.toString('utf8').trim()}\n`);
     authConfig = { auth: { htpasswd: { realm: 'larder-test', path: join(dir, 'htpasswd') } } };
   } else if (auth === 'token') {
     const service = 'larder-test-registry';
