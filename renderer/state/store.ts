@@ -4,12 +4,12 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { ActivityItem, ActivityKind, Job, LiveEvent, Pin, Stats, StatsPoint } from '../../daemon/admin/contract.js';
-import { api, toFailure, type ApiFailure } from '../api.js';
+import { api, toFailure, type AdminError } from '../api.js';
 import { connectLive, type LiveStatus } from '../live.js';
 import { addSnapshot, normalize } from './series.js';
 
 /** Something loaded from the API. */
-export type Loadable<T> = { status: 'loading' } | { status: 'error'; error: ApiFailure } | { status: 'ready'; value: T };
+export type Loadable<T> = { status: 'loading' } | { status: 'error'; error: AdminError } | { status: 'ready'; value: T };
 
 /** Everything the views render. */
 export interface AppState {
@@ -87,7 +87,7 @@ export class Store {
       case 'jobs':
         return this.load('jobs', async () => (await api.jobs()).sort((a, b) => b.createdAt - a.createdAt));
       case 'activity':
-        return this.load('activity', () => api.activity(this.state.activityKind));
+        return this.load('activity', () => api.activity({ kind: this.state.activityKind, limit: 200 }));
     }
   }
 
