@@ -10,7 +10,9 @@ import { formatAgo, formatBytes, formatDuration, formatPercent, lagLevel, shortD
 import { parseLiveEvent } from '../../renderer/live.js';
 import { parseRoute, routeHash } from '../../renderer/route.js';
 import { addSnapshot, hitRateColumns, STEP_MS } from '../../renderer/state/series.js';
+import { timeWindow, tickLabel } from '../../renderer/components/chart.js';
 import { jobProgress } from '../../renderer/views/job-card.js';
+import { worstLag } from '../../renderer/views/overview.js';
 import { refHint } from '../../renderer/views/pin-form.js';
 import { currentLag } from '../../renderer/views/pins.js';
 import { parseRefs } from '../../renderer/views/prewarm.js';
@@ -47,6 +49,22 @@ describe('dashboard model', () => {
     const restarted = makeStats({ now: t0 + STEP_MS + 20, requests: { total: 1, hit: 1, miss: 0, revalidated: 0, stale: 0, bypass: 0 }, bytesServed: { cache: 5, upstream: 0 } });
     assert.equal(addSnapshot(s2, c, restarted)[1]!.hits, 3);
     assert.deepEqual(hitRateColumns([{ t: 10_000, hits: 0, misses: 0, hitRate: 0, bytesCache: 0, bytesUpstream: 0 }, { t: 20_000, hits: 1, misses: 2, hitRate: 1 / 3, bytesCache: 0, bytesUpstream: 0 }]), [[10, 20], [null, 33.3]]);
+  });
+
+  it('puts the last hour up to now on the time axis, and labels ticks with the time of day', () => {
+    const s = Date.UTC(2025, 5, 1, 12, 0, 0) / 1000;
+    assert.deepEqual(timeWindow(s * 1000 + 400), [s + 1 - 3600, s + 1], 'whole seconds, ending at or just after now');
+    assert.deepEqual(timeWindow(s * 1000, 600), [s - 600, s]);
+    const local = new Date(2025, 5, 1, 9, 5, 59);
+    assert.equal(tickLabel(local.getTime() / 1000), '09:05');
+  });
+
+  it("counts the overview's worst lag as the tray does: none without pins or parent, else 0 and up", () => {
+    assert.deepEqual(worstLag(makeStats()), { seconds: null, level: 'ok' });
+    assert.deepEqual(worstLag(makeStats({ pins: { count: 2, lagging: 0, maxLagSeconds: 0, lagThresholdSeconds: 900 } })), { seconds: 0, level: 'ok' });
+    assert.deepEqual(worstLag(makeStats({ pins: { count: 2, lagging: 1, maxLagSeconds: 60, lagThresholdSeconds: 900 } })), { seconds: 60, level: 'warn' });
+    const replication = { parent: 'http://parent', appliedSeq: 1, parentSeq: 3, lagSeconds: 1000, connected: false };
+    assert.deepEqual(worstLag(makeStats({ replication })), { seconds: 1000, level: 'bad' });
   });
 
   it('parses routes', () => {
