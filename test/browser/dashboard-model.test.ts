@@ -10,6 +10,7 @@ import { formatAgo, formatBytes, formatDuration, formatPercent, lagLevel, shortD
 import { parseLiveEvent } from '../../renderer/live.js';
 import { parseRoute, routeHash } from '../../renderer/route.js';
 import { addSnapshot, hitRateColumns, STEP_MS } from '../../renderer/state/series.js';
+import { newerJob } from '../../renderer/state/store.js';
 import { timeWindow, tickLabel } from '../../renderer/components/chart.js';
 import { jobProgress } from '../../renderer/views/job-card.js';
 import { worstLag } from '../../renderer/views/overview.js';
@@ -97,5 +98,16 @@ describe('dashboard model', () => {
     const job = { state: 'running', total: 4, done: 2, failed: 1 } as Job;
     assert.equal(jobProgress(job), 0.75);
     assert.equal(jobProgress({ ...job, total: 0, state: 'done' }), 1);
+  });
+
+  it('keeps the newer snapshot of a job when a late POST answer arrives after its live events', () => {
+    const queued: Job = { id: 'j1', state: 'queued', createdAt: 1, source: 'x', items: [], bytes: 0, done: 0, failed: 0, total: 2 };
+    const running: Job = { ...queued, state: 'running', done: 1, bytes: 10 };
+    const done: Job = { ...queued, state: 'done', done: 2, bytes: 20 };
+    assert.equal(newerJob(undefined, queued), queued);
+    assert.equal(newerJob(done, queued), done);
+    assert.equal(newerJob(queued, running), running);
+    assert.equal(newerJob(running, { ...running, done: 0, bytes: 5 }), running);
+    assert.equal(newerJob(running, done), done);
   });
 });
