@@ -63,7 +63,9 @@ export function decodeError(status: number, body: string, statusText = ''): Admi
 export function transportError(err: unknown, base: string): AdminError {
   if (err instanceof AdminError) return err;
   const name = err instanceof Error ? err.name : '';
-  if (name === 'TimeoutError') return new AdminError(CLIENT_ERROR.timeout, 0, `the Larder daemon at ${base} did not answer in time`, { cause: err });
+  if (name === 'TimeoutError') {
+    return new AdminError(CLIENT_ERROR.timeout, 0, `the Larder daemon at ${base} did not answer in time`, { cause: err });
+  }
   if (name === 'AbortError') return new AdminError(CLIENT_ERROR.aborted, 0, 'the request was cancelled', { cause: err });
   const cause = err instanceof Error ? (err.cause as { code?: unknown } | undefined) : undefined;
   const why = typeof cause?.code === 'string' ? ` (${cause.code})` : '';
@@ -140,7 +142,9 @@ export class AdminClient {
     const auth = this.opts.auth;
     if (!('bearer' in auth)) return undefined;
     const given = auth.bearer;
-    if (this.token === undefined || (retry && typeof given === 'function')) this.token = typeof given === 'string' ? given : (await given()).trim();
+    if (this.token === undefined || (retry && typeof given === 'function')) {
+      this.token = typeof given === 'string' ? given : (await given()).trim();
+    }
     return `Bearer ${this.token}`;
   }
 
@@ -200,7 +204,8 @@ export class AdminClient {
     try {
       return (text ? JSON.parse(text) : undefined) as T;
     } catch {
-      return this.fail(new AdminError(CLIENT_ERROR.badResponse, res.status, `the daemon answered ${method} ${path} with something other than JSON`));
+      const why = `the daemon answered ${method} ${path} with something other than JSON`;
+      return this.fail(new AdminError(CLIENT_ERROR.badResponse, res.status, why));
     }
   }
 

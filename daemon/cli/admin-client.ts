@@ -32,9 +32,12 @@ export class CliError extends Error {
 /** The CLI's message, hint and exit code for a failed admin API exchange. */
 export function toCliError(e: AdminError, base: string): CliError {
   if (e.code === CLIENT_ERROR.network) {
-    return new CliError(`no Larder daemon answers at ${base}`, EXIT.unreachable, 'start it with `larder serve`, or pass the same --config/--listen it uses', e.code);
+    const hint = 'start it with `larder serve`, or pass the same --config/--listen it uses';
+    return new CliError(`no Larder daemon answers at ${base}`, EXIT.unreachable, hint, e.code);
   }
-  if (e.status === 401) return new CliError(`${e.message} [${e.code}]`, EXIT.unauthorized, 'the token in <dataDir>/admin-token may have been rotated', e.code);
+  if (e.status === 401) {
+    return new CliError(`${e.message} [${e.code}]`, EXIT.unauthorized, 'the token in <dataDir>/admin-token may have been rotated', e.code);
+  }
   return new CliError(`${e.message} [${e.code}]`, EXIT.failed, undefined, e.code);
 }
 
@@ -50,7 +53,8 @@ export class AdminClient extends SharedClient {
       try {
         token = (await readFile(file, 'utf8')).trim();
       } catch {
-        throw new CliError(`cannot read the admin token at ${file}`, EXIT.unauthorized, 'start the daemon once with the same --data-dir, or pass --config/--data-dir');
+        const hint = 'start the daemon once with the same --data-dir, or pass --config/--data-dir';
+        throw new CliError(`cannot read the admin token at ${file}`, EXIT.unauthorized, hint);
       }
     }
     return new AdminClient({ baseUrl: `http://${h}:${port}`, auth: { bearer: token } });
@@ -72,7 +76,11 @@ export class AdminClient extends SharedClient {
    * others raise as for {@link call} (also when the daemon refused an upload
    * before reading it all).
    */
-  async stream(method: string, path: string, body?: { json: unknown } | { stream: AsyncIterable<Uint8Array>; type: string }): Promise<IncomingMessage> {
+  async stream(
+    method: string,
+    path: string,
+    body?: { json: unknown } | { stream: AsyncIterable<Uint8Array>; type: string },
+  ): Promise<IncomingMessage> {
     const headers: Record<string, string> = { authorization: (await this.authHeader()) ?? '' };
     if (body) headers['content-type'] = 'json' in body ? 'application/json' : body.type;
     return new Promise<IncomingMessage>((resolve, reject) => {

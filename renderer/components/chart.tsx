@@ -69,7 +69,10 @@ function options(p: TimeChartProps, width: number, el: HTMLElement): uPlot.Optio
     height: p.height ?? 180,
     cursor: { drag: { x: false, y: false } },
     legend: { show: true },
-    scales: { x: { time: true, range: () => timeWindow(Date.now(), p.windowSeconds) }, y: p.yRange ? { range: p.yRange } : { range: (_u, _min, max) => [0, Math.max(1, max ?? 0)] } },
+    scales: {
+      x: { time: true, range: () => timeWindow(Date.now(), p.windowSeconds) },
+      y: p.yRange ? { range: p.yRange } : { range: (_u, _min, max) => [0, Math.max(1, max ?? 0)] },
+    },
     axes: [
       {
         stroke: muted,

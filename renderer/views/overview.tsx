@@ -54,7 +54,9 @@ function Pinned({ s }: { s: Stats }) {
 
 function Lag({ s }: { s: Stats }) {
   const lag = worstLag(s);
-  const why = s.replication ? `pins and parent ${s.replication.parent}` : s.pins.count > 0 ? 'worst over the pins' : 'no pins and no parent to lag behind';
+  let why = 'no pins and no parent to lag behind';
+  if (s.replication) why = `pins and parent ${s.replication.parent}`;
+  else if (s.pins.count > 0) why = 'worst over the pins';
   return (
     <Stat
       testId="lag"

@@ -61,7 +61,8 @@ describe('dashboard overview for a new user, in Chromium', { concurrency: false 
     // the page's first history fetch fall into that same bucket: the history
     // holds a single point (the daemon closes a bucket only once it is over).
     await sleep(10_000 - (Date.now() % 10_000) + 100);
-    daemon = await startTestDaemon({ remotes: { npmjs: { type: 'npm', url: upstream.url, timeout: '2s' } }, npm: { default: 'npmjs' }, pins: { interval: '1s' } });
+    const remotes = { npmjs: { type: 'npm' as const, url: upstream.url, timeout: '2s' } };
+    daemon = await startTestDaemon({ remotes, npm: { default: 'npmjs' }, pins: { interval: '1s' } });
     const tarball = `/npm${pkg.tarballs[0]!.urlPath}`;
     assert.equal(await get(tarball), 200);
     assert.equal(await get(tarball), 200);

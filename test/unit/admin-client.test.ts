@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { AdminClient, AdminError } from '../../daemon/admin/client.js';
+import { AdminClient, AdminError, type AdminClientOptions } from '../../daemon/admin/client.js';
 import { AdminClient as CliAdminClient, CliError, EXIT } from '../../daemon/cli/admin-client.js';
 
 interface Seen {
@@ -66,7 +66,7 @@ describe('shared admin client against a real http server', () => {
   });
   after(() => new Promise<void>((r) => server.close(() => r())));
 
-  const client = (over: Partial<ConstructorParameters<typeof AdminClient>[0]> = {}): AdminClient => new AdminClient({ baseUrl: base, auth: { bearer: 'tok' }, ...over });
+  const client = (over: Partial<AdminClientOptions> = {}): AdminClient => new AdminClient({ baseUrl: base, auth: { bearer: 'tok' }, ...over });
 
   it("decodes the API's error body into its code, status and message", async () => {
     handler = (_req, res) => json(res, 404, { error: { code: 'E_NOT_FOUND', message: 'job j1 not found' } });
@@ -128,7 +128,8 @@ describe('shared admin client against a real http server', () => {
   });
 
   it('asks a token function again after a 401, keeps a fixed token, and sends no token for a session', async () => {
-    handler = (req, res) => (req.headers.authorization === 'Bearer new' ? json(res, 200, { offline: true }) : json(res, 401, { error: { code: 'E_UNAUTHORIZED', message: 'no' } }));
+    const refused = { error: { code: 'E_UNAUTHORIZED', message: 'no' } };
+    handler = (req, res) => (req.headers.authorization === 'Bearer new' ? json(res, 200, { offline: true }) : json(res, 401, refused));
     let reads = 0;
     const rotating = new AdminClient({ baseUrl: base, auth: { bearer: async () => (reads++ === 0 ? 'old' : 'new') } });
     assert.deepEqual(await rotating.setOffline(true), { offline: true });
