@@ -1,35 +1,17 @@
 /**
  * The live event stream (`/_/api/v1/events`, server-sent events) with
- * reconnection. Accepts both wire shapes a daemon may use: unnamed messages
- * whose data is a whole LiveEvent (`{"type":"stats","data":{…}}`), and named
- * events (`event: stats`) whose data is either a LiveEvent or its payload.
+ * reconnection, through the browser's EventSource (it sends the session
+ * cookie and reconnects by itself); messages are decoded by the shared
+ * client's parseLiveEvent.
  */
+import { LIVE_EVENT_TYPES, parseLiveEvent } from '../daemon/admin/client.js';
 import type { LiveEvent } from '../daemon/admin/contract.js';
 import { apiPath } from './api.js';
 
+export { parseLiveEvent };
+
 /** Connection state shown in the header. */
 export type LiveStatus = 'connecting' | 'open' | 'retrying';
-
-const TYPES: ReadonlyArray<LiveEvent['type']> = ['stats', 'job', 'pin', 'pin-removed', 'activity'];
-
-/** Parses one SSE message into a LiveEvent, or undefined when it is not one. */
-export function parseLiveEvent(eventName: string, raw: string): LiveEvent | undefined {
-  let data: unknown;
-  try {
-    data = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  if (typeof data !== 'object' || data === null) return undefined;
-  const obj = data as { type?: unknown; data?: unknown };
-  if (typeof obj.type === 'string' && (TYPES as readonly string[]).includes(obj.type) && 'data' in obj) {
-    return obj as LiveEvent;
-  }
-  if ((TYPES as readonly string[]).includes(eventName)) {
-    return { type: eventName, data } as LiveEvent;
-  }
-  return undefined;
-}
 
 /** Options of {@link connectLive}. */
 export interface LiveOptions {
@@ -62,7 +44,7 @@ export function connectLive(opts: LiveOptions): () => void {
       opts.onOpen?.();
     });
     es.addEventListener('message', onMessage('message'));
-    for (const t of TYPES) es.addEventListener(t, onMessage(t) as EventListener);
+    for (const t of LIVE_EVENT_TYPES) es.addEventListener(t, onMessage(t) as EventListener);
     es.addEventListener('error', () => {
       // EventSource retries by itself while CONNECTING; once CLOSED (HTTP
       // error, e.g. 401) we retry with backoff.

@@ -1,7 +1,9 @@
 /**
  * The admin API contract (`/_/api/v1/`, JSON): request and response shapes
  * shared by the daemon, the `larder` CLI, the dashboard and the tray app.
- * Type-only: importing it pulls in no daemon code.
+ * A leaf: it imports nothing, so the dashboard, the tray and the CLI can
+ * use it without reaching into the daemon. The daemon's own types satisfy
+ * these shapes structurally.
  *
  * Auth: `Authorization: Bearer <token>` (token in <dataDir>/admin-token,
  * mode 0600), or the dashboard's HttpOnly session cookie. Errors:
@@ -34,10 +36,16 @@
  *   POST   /import      (tar body)     → ImportReport   verifies everything, then commits
  */
 
-import type { ScrubStatus } from '../core/scrub.js';
-
-/** Progress of the background scrub (defined next to the scrubber). */
-export type { ScrubStatus };
+/** Progress of the background scrub (the scrubber's status has this shape). */
+export interface ScrubStatus {
+  running: boolean;
+  lastRunAt?: number;
+  lastFinishedAt?: number;
+  checked: number;
+  corrupt: number;
+  repaired: number;
+  bytesPerSecond: number;
+}
 
 export type Health = 'ok' | 'degraded' | 'down' | 'offline';
 
@@ -285,4 +293,44 @@ export type LiveEvent =
 
 export interface ApiError {
   error: { code: string; message: string };
+}
+
+/** Query of GET /entries. */
+export interface EntryQuery {
+  protocol?: string;
+  remote?: string;
+  q?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+/** Query of GET /audit. */
+export interface AuditQuery {
+  since?: number;
+  limit?: number;
+}
+
+/** Query of GET /activity (several kinds are sent comma-separated). */
+export interface ActivityQuery {
+  kind?: ActivityKind | ActivityKind[];
+  limit?: number;
+}
+
+/** Query of GET /feed (`wait`: long-poll seconds). */
+export interface FeedQuery {
+  since?: number;
+  wait?: number;
+  child?: string;
+  limit?: number;
+}
+
+/** Body of POST /scrub: `now` waits for the pass to finish. */
+export interface ScrubRequest {
+  now?: boolean;
+}
+
+/** Answer of POST /evict and POST /gc. */
+export interface RemovedBlobs {
+  removed: number;
+  bytes: number;
 }

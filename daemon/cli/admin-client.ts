@@ -1,13 +1,16 @@
 /**
- * The CLI's client of the running daemon's admin API. It finds the daemon
- * and its token with the same resolution as `larder serve` (flags, LARDER_*
- * env, config file): listen address (or publicUrl) and <dataDir>/admin-token.
+ * The CLI's face of the shared admin client (daemon/admin/client.ts): it
+ * finds the daemon and its token with the same resolution as `larder serve`
+ * (flags, LARDER_* env, config file): listen address (or publicUrl) and
+ * <dataDir>/admin-token, and turns the client's typed errors into CliErrors
+ * with the CLI's exit codes. Bundles stream over node:http (see stream()).
  */
 import { readFile } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
+import { AdminClient as SharedClient, CLIENT_ERROR, decodeError, transportError, type AdminError } from '../admin/client.js';
 import type { LoadedConfig } from '../config/load.js';
 import { listenAddress } from '../config/load.js';
 
@@ -19,41 +22,66 @@ export class CliError extends Error {
     message: string,
     readonly exitCode: number,
     readonly hint?: string,
+    /** The admin API's error code, when the error came from it. */
+    readonly code?: string,
   ) {
     super(message);
   }
 }
 
-export class AdminClient {
-  private constructor(
-    readonly base: string,
-    private readonly token: string,
-  ) {}
+/** The CLI's message, hint and exit code for a failed admin API exchange. */
+export function toCliError(e: AdminError, base: string): CliError {
+  if (e.code === CLIENT_ERROR.network) {
+    const hint = 'start it with `larder serve`, or pass the same --config/--listen it uses';
+    return new CliError(`no Larder daemon answers at ${base}`, EXIT.unreachable, hint, e.code);
+  }
+  if (e.status === 401) {
+    return new CliError(`${e.message} [${e.code}]`, EXIT.unauthorized, 'the token in <dataDir>/admin-token may have been rotated', e.code);
+  }
+  return new CliError(`${e.message} [${e.code}]`, EXIT.failed, undefined, e.code);
+}
 
+const REFUSED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
+
+export class AdminClient extends SharedClient {
   static async fromConfig(cfg: LoadedConfig): Promise<AdminClient> {
     const { host, port } = listenAddress(cfg);
     const h = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
-    const base = `http://${h}:${port}`;
     let token = cfg.admin.token;
     if (!token) {
       const file = join(cfg.dataDir, 'admin-token');
       try {
         token = (await readFile(file, 'utf8')).trim();
       } catch {
-        throw new CliError(`cannot read the admin token at ${file}`, EXIT.unauthorized, 'start the daemon once with the same --data-dir, or pass --config/--data-dir');
+        const hint = 'start the daemon once with the same --data-dir, or pass --config/--data-dir';
+        throw new CliError(`cannot read the admin token at ${file}`, EXIT.unauthorized, hint);
       }
     }
-    return new AdminClient(base, token);
+    return new AdminClient({ baseUrl: `http://${h}:${port}`, auth: { bearer: token } });
+  }
+
+  protected override fail(err: AdminError): never {
+    throw toCliError(err, this.base);
+  }
+
+  /** One JSON call by method and path (the typed methods of the shared client say the same by name). */
+  call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.request<T>(method, path, body);
   }
 
   /**
    * A streaming exchange (bundles), over node:http so that neither a long
-   * server-side preparation nor a long upload hits a client timeout. The body
-   * may be a stream; a 2xx answer is returned unread, others raise as for
-   * {@link call} (also when the daemon refused an upload before reading it all).
+   * server-side preparation nor a long upload hits fetch's header and body
+   * timeouts. The body may be a stream; a 2xx answer is returned unread,
+   * others raise as for {@link call} (also when the daemon refused an upload
+   * before reading it all).
    */
-  stream(method: string, path: string, body?: { json: unknown } | { stream: AsyncIterable<Uint8Array>; type: string }): Promise<IncomingMessage> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
+  async stream(
+    method: string,
+    path: string,
+    body?: { json: unknown } | { stream: AsyncIterable<Uint8Array>; type: string },
+  ): Promise<IncomingMessage> {
+    const headers: Record<string, string> = { authorization: (await this.authHeader()) ?? '' };
     if (body) headers['content-type'] = 'json' in body ? 'application/json' : body.type;
     return new Promise<IncomingMessage>((resolve, reject) => {
       let answered = false;
@@ -64,53 +92,17 @@ export class AdminClient {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', () => undefined);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let err: { code?: string; message?: string } | undefined;
-          try {
-            err = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
-          } catch {
-            err = { message: text.slice(0, 200) };
-          }
-          reject(new CliError(`${err?.message ?? `HTTP ${status}`}${err?.code ? ` [${err.code}]` : ''}`, status === 401 ? EXIT.unauthorized : EXIT.failed));
-        });
+        res.on('end', () => reject(toCliError(decodeError(status, Buffer.concat(chunks).toString('utf8'), res.statusMessage), this.base)));
       });
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (answered) return;
-        if (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND') {
-          reject(new CliError(`no Larder daemon answers at ${this.base}`, EXIT.unreachable, 'start it with `larder serve`, or pass the same --config/--listen it uses'));
-        } else reject(new CliError(`the exchange with ${this.base} failed: ${err.code ?? err.message}`, EXIT.failed));
+        if (err.code && REFUSED.has(err.code)) reject(toCliError(transportError(err, this.base), this.base));
+        else reject(new CliError(`the exchange with ${this.base} failed: ${err.code ?? err.message}`, EXIT.failed));
       });
       if (!body) req.end();
       else if ('json' in body) req.end(JSON.stringify(body.json));
       // An upload cut short by the daemon's answer shows up as that answer.
       else pipeline(Readable.from(body.stream), req).catch(() => undefined);
     });
-  }
-
-  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.base}/_/api/v1${path}`, {
-        method,
-        headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch {
-      throw new CliError(`no Larder daemon answers at ${this.base}`, EXIT.unreachable, 'start it with `larder serve`, or pass the same --config/--listen it uses');
-    }
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : {};
-    } catch {
-      json = { error: { code: 'E_INTERNAL', message: text.slice(0, 200) } };
-    }
-    if (!res.ok) {
-      const err = (json as { error?: { code?: string; message?: string } }).error;
-      const code = res.status === 401 ? EXIT.unauthorized : EXIT.failed;
-      throw new CliError(`${err?.message ?? `HTTP ${res.status}`}${err?.code ? ` [${err.code}]` : ''}`, code, res.status === 401 ? 'the token in <dataDir>/admin-token may have been rotated' : undefined);
-    }
-    return json as T;
   }
 }

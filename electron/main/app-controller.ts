@@ -5,7 +5,7 @@
  * notifications and implements the menu's actions. Electron-free: every
  * platform call is an injected dependency.
  */
-import type { Job, JobRequest, LiveEvent, Pin, Stats } from '../../daemon/admin/contract.js';
+import type { Job, JobRequest, LiveEvent, Pin, PinRequest, Stats } from '../../daemon/admin/contract.js';
 import type { PickedFile } from '../shared/ipc-contract.js';
 import type { Notifier } from './notifier.js';
 import type { TrayActions, TraySnapshot } from './tray-model.js';
@@ -14,7 +14,7 @@ import type { TrayActions, TraySnapshot } from './tray-model.js';
 export interface ControllerClient {
   stats(): Promise<Stats>;
   pins(): Promise<Pin[]>;
-  addPin(ref: string): Promise<Pin>;
+  addPin(req: PinRequest): Promise<Pin>;
   startJob(req: JobRequest): Promise<Job>;
   setOffline(offline: boolean): Promise<{ offline: boolean }>;
   events(onEvent: (ev: LiveEvent) => void, signal: AbortSignal): Promise<void>;
@@ -148,7 +148,7 @@ export class AppController {
       return;
     }
     try {
-      const pin = await this.deps.client.addPin(ref);
+      const pin = await this.deps.client.addPin({ ref });
       this.deps.toast('Pinned', pin.ref);
       this.update({ pins: [...this.snapshot.pins.filter((p) => p.id !== pin.id), pin] });
     } catch (err) {

@@ -8,7 +8,7 @@ import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BrowserWindow, Menu, Notification, Tray, app, clipboard, dialog, ipcMain, screen, session, shell, utilityProcess } from 'electron';
 import { MAX_PICKED_FILE_BYTES, type PickedFile } from '../shared/ipc-contract.js';
-import { AdminClient, readAdminToken } from './admin-client.js';
+import { TrayAdminClient, readAdminToken } from './admin-client.js';
 import { AppController } from './app-controller.js';
 import { appPaths, loadAppConfig } from './config.js';
 import { DaemonSupervisor } from './daemon-supervisor.js';
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   app.on('web-contents-created', (_e, contents) => hardenContents(contents, { daemonOrigin: () => cfg.daemonUrl, openExternal, log }));
   session.defaultSession.setPermissionRequestHandler((_wc, _p, cb) => cb(false));
 
-  const client = new AdminClient({ baseUrl: cfg.daemonUrl, token: () => readAdminToken(cfg.dataDir) });
+  const client = new TrayAdminClient({ baseUrl: cfg.daemonUrl, token: () => readAdminToken(cfg.dataDir) });
   const supervisor = new DaemonSupervisor({
     url: cfg.daemonUrl,
     probe: (u) => httpProbe(u),
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   const windows = new Windows({
     createWindow: (o) => new BrowserWindow(o),
     preload: paths.preload,
-    loginLink: () => client.loginLink(),
+    loginLink: async () => (await client.loginLink()).url,
     workArea: (b) => screen.getDisplayNearestPoint({ x: b.x, y: b.y }).workArea,
   });
   const notify = (title: string, body: string, route?: string): void => {

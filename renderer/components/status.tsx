@@ -3,7 +3,7 @@
  * (badges, progress bars) shared by every view.
  */
 import type { ComponentChildren } from 'preact';
-import type { ApiFailure } from '../api.js';
+import type { AdminError } from '../api.js';
 import type { Loadable } from '../state/store.js';
 
 /** A placeholder while data loads (announced politely to screen readers). */
@@ -27,7 +27,7 @@ export function Empty({ title, children }: { title: string; children?: Component
 }
 
 /** A failed load, with its code and a retry button. */
-export function ErrorPanel({ error, onRetry, what }: { error: ApiFailure; onRetry?: () => void; what: string }) {
+export function ErrorPanel({ error, onRetry, what }: { error: AdminError; onRetry?: () => void; what: string }) {
   return (
     <div class="state state-error" role="alert">
       <strong>Could not load {what}.</strong>

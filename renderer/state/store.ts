@@ -4,12 +4,12 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { ActivityItem, ActivityKind, Job, LiveEvent, Pin, Stats, StatsPoint } from '../../daemon/admin/contract.js';
-import { api, toFailure, type ApiFailure } from '../api.js';
+import { api, toFailure, type AdminError } from '../api.js';
 import { connectLive, type LiveStatus } from '../live.js';
 import { addSnapshot, normalize } from './series.js';
 
 /** Something loaded from the API. */
-export type Loadable<T> = { status: 'loading' } | { status: 'error'; error: ApiFailure } | { status: 'ready'; value: T };
+export type Loadable<T> = { status: 'loading' } | { status: 'error'; error: AdminError } | { status: 'ready'; value: T };
 
 /** Everything the views render. */
 export interface AppState {
@@ -33,6 +33,20 @@ function upsert<T extends { id: string }>(list: readonly T[], item: T, prepend: 
   const out = [...list];
   out[i] = item;
   return out;
+}
+
+const JOB_STAGE: Record<Job['state'], number> = { queued: 0, running: 1, done: 2, failed: 2, cancelled: 2 };
+
+/**
+ * The newer of two snapshots of one job (a job only moves forward). The
+ * answer to POST /jobs can arrive after the stream's events for the same
+ * job; it must not take a finished job back to queued.
+ */
+export function newerJob(prev: Job | undefined, next: Job): Job {
+  if (!prev) return next;
+  const stage = JOB_STAGE[next.state] - JOB_STAGE[prev.state];
+  if (stage !== 0) return stage > 0 ? next : prev;
+  return next.done + next.failed + next.bytes >= prev.done + prev.failed + prev.bytes ? next : prev;
 }
 
 /** Holds AppState, loads it and applies live events. */
@@ -87,7 +101,7 @@ export class Store {
       case 'jobs':
         return this.load('jobs', async () => (await api.jobs()).sort((a, b) => b.createdAt - a.createdAt));
       case 'activity':
-        return this.load('activity', () => api.activity(this.state.activityKind));
+        return this.load('activity', () => api.activity({ kind: this.state.activityKind, limit: 200 }));
     }
   }
 
@@ -119,7 +133,10 @@ export class Store {
         if (this.state.pins.status === 'ready') this.set({ pins: { status: 'ready', value: this.state.pins.value.filter((p) => p.id !== ev.data.id) } });
         break;
       case 'job':
-        if (this.state.jobs.status === 'ready') this.set({ jobs: { status: 'ready', value: upsert(this.state.jobs.value, ev.data, true) } });
+        if (this.state.jobs.status === 'ready') {
+          const jobs = this.state.jobs.value;
+          this.set({ jobs: { status: 'ready', value: upsert(jobs, newerJob(jobs.find((j) => j.id === ev.data.id), ev.data), true) } });
+        }
         break;
       case 'activity': {
         const kind = this.state.activityKind;

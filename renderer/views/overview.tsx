@@ -1,12 +1,14 @@
 /**
- * Overview: hit rate over time, requests and bytes from cache vs upstream,
- * bytes saved, per-remote health with offline/stale indicators, storage used
- * against the budget.
+ * Overview: the tray's three numbers (hit rate, pinned artifacts with their
+ * lagging count, worst replication lag), always shown, zero included; then
+ * requests and bytes from cache vs upstream, bytes saved, storage used
+ * against the budget, the last hour's charts and per-remote health with
+ * offline/stale indicators.
  */
 import type { Health, RemoteStats, Stats, StatsPoint } from '../../daemon/admin/contract.js';
 import { TimeChart } from '../components/chart.js';
 import { Badge, Empty, LoadableView, Progress, Stat, type Tone } from '../components/status.js';
-import { formatAgo, formatBytes, formatCount, formatDuration, formatPercent } from '../format.js';
+import { formatAgo, formatBytes, formatCount, formatDuration, formatPercent, lagLevel, type LagLevel } from '../format.js';
 import { bytesColumns, cachedRequests, hitRateColumns } from '../state/series.js';
 import type { AppState, Store } from '../state/store.js';
 
@@ -24,12 +26,67 @@ export function storageTone(s: Stats['storage']): Tone {
   return r >= 1 ? 'bad' : r >= s.highWatermark ? 'warn' : 'ok';
 }
 
+/** Worst replication lag (pins and, on an edge site, behind its parent), as the tray counts it; null when nothing can lag. */
+export function worstLag(s: Stats): { seconds: number | null; level: LagLevel } {
+  if (s.pins.count === 0 && !s.replication) return { seconds: null, level: 'ok' };
+  const seconds = Math.max(0, s.pins.maxLagSeconds, s.replication?.lagSeconds ?? 0);
+  return { seconds, level: lagLevel(seconds, s.pins.lagThresholdSeconds) };
+}
+
+const LAG_TONE: Record<LagLevel, Tone> = { ok: 'ok', warn: 'warn', bad: 'bad' };
+
+function Pinned({ s }: { s: Stats }) {
+  const { count, lagging } = s.pins;
+  return (
+    <Stat
+      testId="pins"
+      label="Pinned artifacts"
+      value={<span data-testid="pins-count">{`${formatCount(count)} pin${count === 1 ? '' : 's'}`}</span>}
+      sub={
+        <>
+          <span data-testid="pins-lagging">{formatCount(lagging)} lagging</span>
+          {count > 0 ? <> · {lagging > 0 ? <Badge tone="warn">behind upstream</Badge> : <Badge tone="ok">all current</Badge>}</> : null}
+        </>
+      }
+    />
+  );
+}
+
+function Lag({ s }: { s: Stats }) {
+  const lag = worstLag(s);
+  let why = 'no pins and no parent to lag behind';
+  if (s.replication) why = `pins and parent ${s.replication.parent}`;
+  else if (s.pins.count > 0) why = 'worst over the pins';
+  return (
+    <Stat
+      testId="lag"
+      label="Replication lag"
+      value={
+        <span data-testid="lag-value" data-level={lag.level}>
+          {lag.seconds === null ? '—' : formatDuration(lag.seconds)}
+        </span>
+      }
+      sub={lag.seconds !== null && lag.seconds > 0 ? <Badge tone={LAG_TONE[lag.level]}>{why}</Badge> : why}
+    />
+  );
+}
+
 function Headline({ s }: { s: Stats }) {
   const cached = cachedRequests(s);
   const st = s.storage;
   return (
     <section class="grid-stats" aria-label="Key figures">
       <Stat testId="hit-rate" label="Hit rate" value={formatPercent(s.hitRate)} sub={`${formatCount(cached)} of ${formatCount(cached + s.requests.miss)} cacheable requests`} />
+      <Pinned s={s} />
+      <Lag s={s} />
+      <div class="stat" data-testid="storage">
+        <div class="stat-label">Storage</div>
+        <div class="stat-value">{formatBytes(st.usedBytes)}</div>
+        <Progress label="Storage used of budget" value={st.usedBytes} max={st.maxBytes} tone={storageTone(st)} marks={[st.lowWatermark, st.highWatermark]} />
+        <div class="stat-sub">
+          of {formatBytes(st.maxBytes)} budget · {formatCount(st.blobs)} blobs
+        </div>
+      </div>
       <Stat
         testId="requests"
         label="Requests"
@@ -51,14 +108,6 @@ function Headline({ s }: { s: Stats }) {
         }
       />
       <Stat testId="bytes-saved" label="Bytes saved" value={formatBytes(s.bytesSaved)} sub={`${formatBytes(s.bytesSavedToday)} today`} />
-      <div class="stat" data-testid="storage">
-        <div class="stat-label">Storage</div>
-        <div class="stat-value">{formatBytes(st.usedBytes)}</div>
-        <Progress label="Storage used of budget" value={st.usedBytes} max={st.maxBytes} tone={storageTone(st)} marks={[st.lowWatermark, st.highWatermark]} />
-        <div class="stat-sub">
-          of {formatBytes(st.maxBytes)} budget · {formatCount(st.blobs)} blobs
-        </div>
-      </div>
     </section>
   );
 }
@@ -140,12 +189,6 @@ export function Overview({ state, store }: { state: AppState; store: Store }) {
         {(s) => (
           <>
             <Headline s={s} />
-            {s.pins.count > 0 ? (
-              <p class="summary" data-testid="pin-summary">
-                {formatCount(s.pins.count)} pin{s.pins.count === 1 ? '' : 's'} · {s.pins.lagging > 0 ? <Badge tone="warn">{s.pins.lagging} lagging</Badge> : <Badge tone="ok">all current</Badge>}
-                {s.pins.maxLagSeconds > 0 ? ` · worst lag ${formatDuration(s.pins.maxLagSeconds)}` : ''}
-              </p>
-            ) : null}
             {s.replication ? (
               <p class="summary" data-testid="replication-summary">
                 Replicating from {s.replication.parent} · {s.replication.connected ? <Badge tone="ok">connected</Badge> : <Badge tone="warn">parent unreachable</Badge>}

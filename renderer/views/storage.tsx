@@ -23,10 +23,10 @@ function Actions({ running }: { running: boolean }) {
     setResult(undefined);
     try {
       if (a === 'scrub') {
-        await api.scrub();
+        await api.scrub({ now: true });
         setResult({ ok: true, text: 'Scrub started.' });
       } else {
-        const r = a === 'gc' ? await api.gc() : await api.evictToLowWatermark();
+        const r = a === 'gc' ? await api.gc() : await api.evict({ toLowWatermark: true });
         setResult({ ok: true, text: `${a === 'gc' ? 'Garbage collection' : 'Eviction'} removed ${formatCount(r.removed)} items (${formatBytes(r.bytes)}).` });
       }
     } catch (err) {

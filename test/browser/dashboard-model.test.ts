@@ -10,7 +10,10 @@ import { formatAgo, formatBytes, formatDuration, formatPercent, lagLevel, shortD
 import { parseLiveEvent } from '../../renderer/live.js';
 import { parseRoute, routeHash } from '../../renderer/route.js';
 import { addSnapshot, hitRateColumns, STEP_MS } from '../../renderer/state/series.js';
+import { newerJob } from '../../renderer/state/store.js';
+import { timeWindow, tickLabel } from '../../renderer/components/chart.js';
 import { jobProgress } from '../../renderer/views/job-card.js';
+import { worstLag } from '../../renderer/views/overview.js';
 import { refHint } from '../../renderer/views/pin-form.js';
 import { currentLag } from '../../renderer/views/pins.js';
 import { parseRefs } from '../../renderer/views/prewarm.js';
@@ -49,6 +52,22 @@ describe('dashboard model', () => {
     assert.deepEqual(hitRateColumns([{ t: 10_000, hits: 0, misses: 0, hitRate: 0, bytesCache: 0, bytesUpstream: 0 }, { t: 20_000, hits: 1, misses: 2, hitRate: 1 / 3, bytesCache: 0, bytesUpstream: 0 }]), [[10, 20], [null, 33.3]]);
   });
 
+  it('puts the last hour up to now on the time axis, and labels ticks with the time of day', () => {
+    const s = Date.UTC(2025, 5, 1, 12, 0, 0) / 1000;
+    assert.deepEqual(timeWindow(s * 1000 + 400), [s + 1 - 3600, s + 1], 'whole seconds, ending at or just after now');
+    assert.deepEqual(timeWindow(s * 1000, 600), [s - 600, s]);
+    const local = new Date(2025, 5, 1, 9, 5, 59);
+    assert.equal(tickLabel(local.getTime() / 1000), '09:05');
+  });
+
+  it("counts the overview's worst lag as the tray does: none without pins or parent, else 0 and up", () => {
+    assert.deepEqual(worstLag(makeStats()), { seconds: null, level: 'ok' });
+    assert.deepEqual(worstLag(makeStats({ pins: { count: 2, lagging: 0, maxLagSeconds: 0, lagThresholdSeconds: 900 } })), { seconds: 0, level: 'ok' });
+    assert.deepEqual(worstLag(makeStats({ pins: { count: 2, lagging: 1, maxLagSeconds: 60, lagThresholdSeconds: 900 } })), { seconds: 60, level: 'warn' });
+    const replication = { parent: 'http://parent', appliedSeq: 1, parentSeq: 3, lagSeconds: 1000, connected: false };
+    assert.deepEqual(worstLag(makeStats({ replication })), { seconds: 1000, level: 'bad' });
+  });
+
   it('parses routes', () => {
     assert.deepEqual(parseRoute(''), { tab: 'overview' });
     assert.deepEqual(parseRoute('#pins/abc%2Fdef'), { tab: 'pins', item: 'abc/def' });
@@ -79,5 +98,16 @@ describe('dashboard model', () => {
     const job = { state: 'running', total: 4, done: 2, failed: 1 } as Job;
     assert.equal(jobProgress(job), 0.75);
     assert.equal(jobProgress({ ...job, total: 0, state: 'done' }), 1);
+  });
+
+  it('keeps the newer snapshot of a job when a late POST answer arrives after its live events', () => {
+    const queued: Job = { id: 'j1', state: 'queued', createdAt: 1, source: 'x', items: [], bytes: 0, done: 0, failed: 0, total: 2 };
+    const running: Job = { ...queued, state: 'running', done: 1, bytes: 10 };
+    const done: Job = { ...queued, state: 'done', done: 2, bytes: 20 };
+    assert.equal(newerJob(undefined, queued), queued);
+    assert.equal(newerJob(done, queued), done);
+    assert.equal(newerJob(queued, running), running);
+    assert.equal(newerJob(running, { ...running, done: 0, bytes: 5 }), running);
+    assert.equal(newerJob(running, done), done);
   });
 });

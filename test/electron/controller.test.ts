@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AdminApiError, AdminClient, readAdminToken } from '../../electron/main/admin-client.js';
+import { AdminError, TrayAdminClient, readAdminToken } from '../../electron/main/admin-client.js';
 import { AppController } from '../../electron/main/app-controller.js';
 import { Notifier } from '../../electron/main/notifier.js';
 import { trayState, type TraySnapshot } from '../../electron/main/tray-model.js';
@@ -51,7 +51,7 @@ describe('tray app controller against an admin API', () => {
     const notes: Array<{ title: string; body: string; route?: string }> = [];
     const opened: Array<string | undefined> = [];
     const supervisorStops: string[] = [];
-    const client = new AdminClient({ baseUrl: fake.url, token: () => readAdminToken(dataDir) });
+    const client = new TrayAdminClient({ baseUrl: fake.url, token: () => readAdminToken(dataDir) });
     const ctl = new AppController({
       supervisor: { start: async () => 'attached', stop: async () => void supervisorStops.push('stop'), on: () => undefined },
       client,
@@ -154,12 +154,12 @@ describe('tray app controller against an admin API', () => {
 
   it('re-reads a rotated token after a 401', async () => {
     let reads = 0;
-    const client = new AdminClient({ baseUrl: fake.url, token: async () => (reads++ === 0 ? 'stale-token' : fake.token) });
+    const client = new TrayAdminClient({ baseUrl: fake.url, token: async () => (reads++ === 0 ? 'stale-token' : fake.token) });
     const stats = await client.stats();
     assert.equal(typeof stats.hitRate, 'number');
     assert.equal(reads, 2);
-    const never = new AdminClient({ baseUrl: fake.url, token: async () => 'wrong' });
-    await assert.rejects(never.stats(), (e: unknown) => e instanceof AdminApiError && e.status === 401 && e.code === 'E_UNAUTHORIZED');
+    const never = new TrayAdminClient({ baseUrl: fake.url, token: async () => 'wrong' });
+    await assert.rejects(never.stats(), (e: unknown) => e instanceof AdminError && e.status === 401 && e.code === 'E_UNAUTHORIZED');
   });
 
   it('marks the daemon down (error icon) when it stops answering', async () => {

@@ -1,7 +1,7 @@
 /** The main process's SSE parser and LiveEvent decoding (both daemon wire shapes). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { toLiveEvent } from '../../electron/main/admin-client.js';
+import { parseLiveEvent } from '../../daemon/admin/client.js';
 import { SseParser } from '../../electron/main/sse.js';
 
 describe('SSE parsing in main', () => {
@@ -21,9 +21,9 @@ describe('SSE parsing in main', () => {
   });
 
   it('decodes named payload events and whole LiveEvents', () => {
-    assert.deepEqual(toLiveEvent('pin-removed', '{"id":"p1"}'), { type: 'pin-removed', data: { id: 'p1' } });
-    assert.deepEqual(toLiveEvent('message', '{"type":"job","data":{"id":"j"}}'), { type: 'job', data: { id: 'j' } });
-    assert.equal(toLiveEvent('message', '{"id":"p1"}'), undefined);
-    assert.equal(toLiveEvent('stats', '{oops'), undefined);
+    assert.deepEqual(parseLiveEvent('pin-removed', '{"id":"p1"}'), { type: 'pin-removed', data: { id: 'p1' } });
+    assert.deepEqual(parseLiveEvent('message', '{"type":"job","data":{"id":"j"}}'), { type: 'job', data: { id: 'j' } });
+    assert.equal(parseLiveEvent('message', '{"id":"p1"}'), undefined);
+    assert.equal(parseLiveEvent('stats', '{oops'), undefined);
   });
 });
