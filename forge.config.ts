@@ -11,7 +11,12 @@ import { FusesPlugin } from '@electron-forge/plugin-fuses';
 import { FUSES } from './electron/packaging/fuses.js';
 
 /** Paths (relative to the project, with a leading slash) that go into the app. */
-const SHIPPED = [/^\/package\.json$/, /^\/dist(\/(daemon|renderer)(\/.*)?)?$/, /^\/dist\/electron(\/(main|preload)(\/.*)?|\/daemon-host\.js)?$/, /^\/node_modules(\/.*)?$/];
+const SHIPPED = [
+  /^\/package\.json$/,
+  /^\/dist(\/(daemon|renderer)(\/.*)?)?$/,
+  /^\/dist\/electron(\/(main|preload)(\/.*)?|\/daemon-host\.js)?$/,
+  /^\/node_modules(\/.*)?$/,
+];
 
 /** Packager ignore filter: everything except SHIPPED, and never source maps. */
 export function ignored(path: string): boolean {
@@ -37,7 +42,20 @@ const config: ForgeConfig = {
   makers: [
     { name: '@electron-forge/maker-zip', platforms: ['darwin', 'linux'], config: {} },
     { name: '@electron-forge/maker-dmg', platforms: ['darwin'], config: { format: 'ULFO', icon: 'resources/icons/larder.icns' } },
-    { name: '@electron-forge/maker-deb', platforms: ['linux'], config: { options: { name: 'larder-app', productName: 'Larder', maintainer: 'Larder developers', homepage: 'https://larder.dev', icon: 'resources/icons/larder.png', categories: ['Development'] } } },
+    {
+      name: '@electron-forge/maker-deb',
+      platforms: ['linux'],
+      config: {
+        options: {
+          name: 'larder-app',
+          productName: 'Larder',
+          maintainer: 'Larder developers',
+          homepage: 'https://larder.dev',
+          icon: 'resources/icons/larder.png',
+          categories: ['Development'],
+        },
+      },
+    },
     { name: '@electron-forge/maker-squirrel', platforms: ['win32'], config: { setupIcon: 'resources/icons/larder.ico' } },
   ],
   plugins: [new FusesPlugin(FUSES)],

@@ -77,7 +77,9 @@ export function compareFirstBytes(label: string, larder: FirstByte[], direct: Fi
   const tl = stats(larder.map((r) => r.totalMs));
   const td = stats(direct.map((r) => r.totalMs));
   report[`firstBytes.${label}`] = { larder: h, direct: d, added, totalLarder: tl, totalDirect: td };
-  return `${label}: ${larder.length} sequential GETs; ` +
+  return (
+    `${label}: ${larder.length} sequential GETs; ` +
     `first byte median ${ms(h.median)} (p90 ${ms(h.p90)}) vs direct ${ms(d.median)} (p90 ${ms(d.p90)}): ` +
-      `added median ${ms(added.median)}, p90 ${ms(added.p90)}; complete, summed: ${ms(tl.sum)} vs ${ms(td.sum)}`;
+    `added median ${ms(added.median)}, p90 ${ms(added.p90)}; complete, summed: ${ms(tl.sum)} vs ${ms(td.sum)}`
+  );
 }

@@ -27,14 +27,20 @@ if (nice !== 0) {
     log('note: could not set the autogroup priority');
   }
 }
-const cli = process.argv.includes('--no-build') ? join(WORK, 'dist', 'daemon', 'cli.js') : await buildDaemon(join(BENCH, '..'), join(WORK, 'dist'), log);
+const cli = process.argv.includes('--no-build')
+  ? join(WORK, 'dist', 'daemon', 'cli.js')
+  : await buildDaemon(join(BENCH, '..'), join(WORK, 'dist'), log);
 const upstream = await startUpstream(BENCH, join(WORK, 'fixture'));
 try {
   const app = await prepareApp(WORK, upstream.fixture, upstream.url);
   // A process that served something else before (JIT-warm), its cache still cold for the app: a tarball the app does not lock.
   const lock = JSON.parse(await readFile(join(app.dir, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
-  const locked = new Set(Object.entries(lock.packages).map(([k, v]) => `${k.slice(k.lastIndexOf('node_modules/') + 13)}@${v.version ?? ''}`));
-  const others = upstream.fixture.packages.flatMap((p) => p.tarballs.filter((t) => !locked.has(`${p.name}@${t.version}`)).map((t) => ({ p, t })));
+  const locked = new Set(
+    Object.entries(lock.packages).map(([k, v]) => `${k.slice(k.lastIndexOf('node_modules/') + 13)}@${v.version ?? ''}`),
+  );
+  const others = upstream.fixture.packages.flatMap((p) =>
+    p.tarballs.filter((t) => !locked.has(`${p.name}@${t.version}`)).map((t) => ({ p, t })),
+  );
   const warmProcess = async (registry: string): Promise<void> => {
     for (const { p, t } of others.slice(0, 5)) {
       const r = await fetch(`${registry}${p.name}/-/${t.name.split('/').pop()}-${t.version}.tgz`);
@@ -57,7 +63,9 @@ try {
     log(`round ${i + 1}: direct ${direct.at(-1)} cold ${cold.at(-1)} warm ${warm.at(-1)}`);
   }
   const d = median(direct);
-  console.log(`direct ${d} ms, cold ${median(cold)} ms (${(median(cold) / d).toFixed(2)}x), warm ${median(warm)} ms (${(median(warm) / d).toFixed(2)}x)`);
+  console.log(
+    `direct ${d} ms, cold ${median(cold)} ms (${(median(cold) / d).toFixed(2)}x), warm ${median(warm)} ms (${(median(warm) / d).toFixed(2)}x)`,
+  );
 } finally {
   await upstream.stop();
 }

@@ -119,7 +119,7 @@ export function formatSummary(title: string, s: ProfileSummary): string {
   const lines = [
     `${title}: window ${s.windowMs.toFixed(0)} ms, ` +
       `daemon busy ${s.busyMs.toFixed(0)} ms (${pct(s.windowMs ? s.busyMs / s.windowMs : 0)}), idle ${s.idleMs.toFixed(0)} ms, ` +
-        `GC ${s.gcMs.toFixed(0)} ms`,
+      `GC ${s.gcMs.toFixed(0)} ms`,
     '  self time by file/package:',
     ...s.topFiles.map((r) => `    ${r.ms.toFixed(0).padStart(7)} ms ${pct(r.share).padStart(6)}  ${r.name}`),
     '  self time by function:',

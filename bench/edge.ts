@@ -56,7 +56,13 @@ async function startUpstream(blob: string, sums: { sha512: string; sha1: string 
       const doc = {
         name: NAME,
         'dist-tags': { latest: '1.0.0' },
-        versions: { '1.0.0': { name: NAME, version: '1.0.0', dist: { tarball: `${base}/${NAME}/-/${FILE}`, integrity: `sha512-${sums.sha512}`, shasum: sums.sha1 } } },
+        versions: {
+          '1.0.0': {
+            name: NAME,
+            version: '1.0.0',
+            dist: { tarball: `${base}/${NAME}/-/${FILE}`, integrity: `sha512-${sums.sha512}`, shasum: sums.sha1 },
+          },
+        },
       };
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(doc));
     } else if (req.url === `/${NAME}/-/${FILE}` || req.url === '/plain') {
@@ -131,7 +137,8 @@ async function main(): Promise<void> {
     let tRegion = 0;
     let peakLag = 0;
     for (;;) {
-      if (!tRegion && (await api<Pin[]>(region.d, region.token, '/pins')).some((p) => p.status === 'ok')) tRegion = (performance.now() - t0) / 1000;
+      if (!tRegion && (await api<Pin[]>(region.d, region.token, '/pins')).some((p) => p.status === 'ok'))
+        tRegion = (performance.now() - t0) / 1000;
       const s = await api<Stats>(edge.d, edge.token, '/stats');
       peakLag = Math.max(peakLag, s.replication?.lagSeconds ?? 0);
       const ok = (await api<Pin[]>(edge.d, edge.token, '/pins')).some((p) => p.status === 'ok');
@@ -158,7 +165,10 @@ async function main(): Promise<void> {
     const tExport = (performance.now() - te) / 1000;
     clearInterval(sampler);
     const bundleBytes = (await stat(bundle)).size;
-    const site = await spawnDaemon({ ...base, remotes: { local: { type: 'npm', url: 'http://127.0.0.1:9/' } } } as Parameters<typeof spawnDaemon>[0], join(work, 'site'));
+    const site = await spawnDaemon(
+      { ...base, remotes: { local: { type: 'npm', url: 'http://127.0.0.1:9/' } } } as Parameters<typeof spawnDaemon>[0],
+      join(work, 'site'),
+    );
     daemons.push(site);
     const siteToken = (await readFile(join(work, 'site', 'admin-token'), 'utf8')).trim();
     const ti = performance.now();
@@ -175,7 +185,10 @@ async function main(): Promise<void> {
     const rss = (d: ChildDaemon) => `${((readMemory(d.child.pid!)?.hwm ?? 0) / 2 ** 20).toFixed(0)} MiB`;
     const rows: Array<[string, string]> = [
       ['closure', `${mb.toFixed(0)} MB (one npm tarball, sha512-verified at every hop)`],
-      ['plain copy over loopback (http → disk, fsync)', `${plain.toFixed(2)} s median of ${copies.map((c) => c.toFixed(2)).join(' / ')} s  (${(mb / plain).toFixed(0)} MB/s)`],
+      [
+        'plain copy over loopback (http → disk, fsync)',
+        `${plain.toFixed(2)} s median of ${copies.map((c) => c.toFixed(2)).join(' / ')} s  (${(mb / plain).toFixed(0)} MB/s)`,
+      ],
       ['pin at root: upstream → root', `${tRoot.toFixed(2)} s`],
       ['root → region (region has the pin)', `${(tRegion - tRoot).toFixed(2)} s`],
       ['region → edge (edge pin ok, lag 0)', `${(tEdge - tRegion).toFixed(2)} s`],
@@ -185,8 +198,14 @@ async function main(): Promise<void> {
       ['ratio: root → edge (2 hops) / plain copy', `${(tEdge - tRoot) / plain > 0 ? ((tEdge - tRoot) / plain).toFixed(2) : '?'}x`],
       ['edge lag seen during the run (max)', `${peakLag} s`],
       ['peak RSS root / region / edge', `${rss(root.d)} / ${rss(region.d)} / ${rss(edge.d)}`],
-      ['export the edge pins (bundle → disk)', `${tExport.toFixed(2)} s  (${(bundleBytes / 1e6).toFixed(0)} MB, ${(bundleBytes / 1e6 / tExport).toFixed(0)} MB/s; edge RSS during export ≤ ${(exportRss / 2 ** 20).toFixed(0)} MiB)`],
-      ['import into a daemon with no upstream', `${tImport.toFixed(2)} s  (${report.blobs.added} blobs, ${report.entries.added} entries, ${report.pins} pin; peak RSS ${rss(site)})`],
+      [
+        'export the edge pins (bundle → disk)',
+        `${tExport.toFixed(2)} s  (${(bundleBytes / 1e6).toFixed(0)} MB, ${(bundleBytes / 1e6 / tExport).toFixed(0)} MB/s; edge RSS during export ≤ ${(exportRss / 2 ** 20).toFixed(0)} MiB)`,
+      ],
+      [
+        'import into a daemon with no upstream',
+        `${tImport.toFixed(2)} s  (${report.blobs.added} blobs, ${report.entries.added} entries, ${report.pins} pin; peak RSS ${rss(site)})`,
+      ],
     ];
     const w = Math.max(...rows.map(([k]) => k.length));
     for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);

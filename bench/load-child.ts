@@ -79,8 +79,15 @@ async function httpLoop(spec: LoadSpec): Promise<Measured> {
   agent.destroy();
   latencies.sort((a, b) => a - b);
   return {
-    requestsPerSec: latencies.length / seconds, bytesPerSec: bytes / seconds, requests: latencies.length, bytes, seconds,
-    latencyP50Ms: percentile(latencies, 50), latencyP99Ms: percentile(latencies, 99), errors, non2xx,
+    requestsPerSec: latencies.length / seconds,
+    bytesPerSec: bytes / seconds,
+    requests: latencies.length,
+    bytes,
+    seconds,
+    latencyP50Ms: percentile(latencies, 50),
+    latencyP99Ms: percentile(latencies, 99),
+    errors,
+    non2xx,
   };
 }
 

@@ -49,11 +49,11 @@ export interface LoadResult {
 
 /** Runs the load child once. */
 export async function runLoad(benchDir: string, spec: LoadSpec): Promise<LoadResult> {
-  const { stdout } = await execFileAsync(
-    process.execPath,
-    ['--import', 'tsx', join(benchDir, 'load-child.ts'), JSON.stringify(spec)],
-    { cwd: benchDir, timeout: (spec.seconds + 60) * 1000, maxBuffer: 1024 * 1024 },
-  );
+  const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', join(benchDir, 'load-child.ts'), JSON.stringify(spec)], {
+    cwd: benchDir,
+    timeout: (spec.seconds + 60) * 1000,
+    maxBuffer: 1024 * 1024,
+  });
   const line = stdout.trim().split('\n').pop() ?? '';
   return JSON.parse(line) as LoadResult;
 }

@@ -172,11 +172,22 @@ async function measure(cli: string, upstream: { url: string; fixture: RegistryFi
 function table(cli: string, rows: Row[]): string {
   const head = ['phase', 'VmRSS', 'VmHWM', 'anon', 'file', 'heapUsed', 'heapTotal', 'new', 'external', 'maxHeap', 'maxExt', 'rate'];
   const lines = rows.map((r) => [
-    r.phase, mb(r.rss), mb(r.hwm), mb(r.anon), mb(r.file), mb(r.heapUsed), mb(r.heapTotal), mb(r.newSpace), mb(r.external),
-    mb(r.peakHeap), mb(r.peakExternal), r.rate ?? '',
+    r.phase,
+    mb(r.rss),
+    mb(r.hwm),
+    mb(r.anon),
+    mb(r.file),
+    mb(r.heapUsed),
+    mb(r.heapTotal),
+    mb(r.newSpace),
+    mb(r.external),
+    mb(r.peakHeap),
+    mb(r.peakExternal),
+    r.rate ?? '',
   ]);
   const width = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const fmt = (l: string[]): string => l.map((c, i) => (i === 0 || i === l.length - 1 ? c.padEnd(width[i]!) : c.padStart(width[i]!))).join('  ');
+  const fmt = (l: string[]): string =>
+    l.map((c, i) => (i === 0 || i === l.length - 1 ? c.padEnd(width[i]!) : c.padStart(width[i]!))).join('  ');
   return [`${cli}  (MB)`, fmt(head), ...lines.map(fmt)].join('\n');
 }
 

@@ -109,7 +109,7 @@ export async function runNpmCiPhase(c: NpmCiContext): Promise<NpmCiPhase> {
       c.log(
         `npm ci round ${round + 1}/${c.rounds}: direct ${last(t.direct)} ms, ` +
           `larder cold ${last(t.larderCold)} warm ${last(t.larderWarm)}, nginx ${last(t.nginxWarm)}; +${c.delayMs} ms: ` +
-            `direct ${last(t.directDelayed)}, larder cold ${last(t.larderColdDelayed)}`,
+          `direct ${last(t.directDelayed)}, larder cold ${last(t.larderColdDelayed)}`,
       );
     }
   } finally {

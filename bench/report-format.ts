@@ -77,20 +77,14 @@ export function formatReport(r: BenchResults): string {
     lines.push(
       `  upstream traffic of one cold npm ci (+${n.delayMs} ms): ` +
         `direct ${d.connections} connections / ${d.responses} responses / ${mib(d.bytesDown)} MiB; ` +
-          `Larder ${l.connections} / ${l.responses} / ${mib(l.bytesDown)} MiB`,
+        `Larder ${l.connections} / ${l.responses} / ${mib(l.bytesDown)} MiB`,
     );
   }
   const o = r.oci;
   if (o) {
     lines.push(row([`skopeo copy --all, ${o.pulls.length} images, ${mib(o.totalBytes)} MiB`, 'Larder', 'floor', 'ratio', '']));
     lines.push(
-      row([
-        '  cold vs direct',
-        sec(o.larderCold),
-        sec(o.direct),
-        spread(x.ociCold_larderOverDirect),
-        'skopeo straight from the upstream',
-      ]),
+      row(['  cold vs direct', sec(o.larderCold), sec(o.direct), spread(x.ociCold_larderOverDirect), 'skopeo straight from the upstream']),
     );
     lines.push(
       row([
@@ -123,7 +117,7 @@ export function formatReport(r: BenchResults): string {
     lines.push(
       `big document ${mib(b.documentBytes)} MiB, ${fmt(b.versions)} versions: ` +
         `RSS idle ${mib(b.idleRss)} → after one cold GET ${mib(b.rssAfterColdGet)} MiB (peak ${mib(b.hwmAfterColdGet)}, ` +
-          `GET ${fmt(b.coldGetMs)} ms); ${b.clients} clients × ${b.seconds} s: peak ${mib(b.peakRss)} MiB`,
+        `GET ${fmt(b.coldGetMs)} ms); ${b.clients} clients × ${b.seconds} s: peak ${mib(b.peakRss)} MiB`,
     );
     lines.push(
       `  served: full ${rate(b.load.full)}, ` +

@@ -169,8 +169,8 @@ async function main(): Promise<void> {
       notes.push(
         `npm ci: ${CI_ROUNDS} interleaved rounds (order reversed every round), a fresh Larder (empty storage) per cold run, ` +
           `fresh npm cache and directory per run, --replace-registry-host=always; the warm floor is nginx (worker_processes auto, ` +
-            `sendfile, files read once beforehand); ` +
-              `+${DELAY_MS} ms = a userspace proxy adding ${DELAY_MS} ms before each new upstream connection and before each response's first byte, for both sides`,
+          `sendfile, files read once beforehand); ` +
+          `+${DELAY_MS} ms = a userspace proxy adding ${DELAY_MS} ms before each new upstream connection and before each response's first byte, for both sides`,
       );
     }
     if (ONLY.has('load')) {

@@ -43,15 +43,37 @@ function bigTarballs(fixture: RegistryFixture): FixtureTarball[] {
 export function scenarios(fixture: RegistryFixture, connections: number): Scenario[] {
   const packuments = fixture.packages.map((p) => packumentPath(p.name));
   return [
-    { name: 'packumentFull', title: 'warm packument, full (hits/s)', paths: packuments, accept: ACCEPT_FULL, connections, engine: 'autocannon' },
-    { name: 'packumentAbbrev', title: 'warm packument, abbreviated (hits/s)', paths: packuments, accept: ACCEPT_ABBREVIATED, connections, engine: 'autocannon' },
     {
-      name: 'tarballSmall', title: 'warm small tarballs (req/s)',
-      paths: smallTarballs(fixture).map((t) => t.urlPath), accept: '*/*', connections, engine: 'autocannon',
+      name: 'packumentFull',
+      title: 'warm packument, full (hits/s)',
+      paths: packuments,
+      accept: ACCEPT_FULL,
+      connections,
+      engine: 'autocannon',
     },
     {
-      name: 'tarballBig', title: 'warm big tarball (MB/s)',
-      paths: bigTarballs(fixture).map((t) => t.urlPath), accept: '*/*', connections, engine: 'http',
+      name: 'packumentAbbrev',
+      title: 'warm packument, abbreviated (hits/s)',
+      paths: packuments,
+      accept: ACCEPT_ABBREVIATED,
+      connections,
+      engine: 'autocannon',
+    },
+    {
+      name: 'tarballSmall',
+      title: 'warm small tarballs (req/s)',
+      paths: smallTarballs(fixture).map((t) => t.urlPath),
+      accept: '*/*',
+      connections,
+      engine: 'autocannon',
+    },
+    {
+      name: 'tarballBig',
+      title: 'warm big tarball (MB/s)',
+      paths: bigTarballs(fixture).map((t) => t.urlPath),
+      accept: '*/*',
+      connections,
+      engine: 'http',
     },
   ];
 }
@@ -89,7 +111,10 @@ export async function prime(server: BenchServer, fixture: RegistryFixture): Prom
   for (let pass = 0; pass < 2; pass++) {
     const check = pass === 1;
     const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-    for (const [key, accept] of [['packumentFull', ACCEPT_FULL], ['packumentAbbrev', ACCEPT_ABBREVIATED]] as const) {
+    for (const [key, accept] of [
+      ['packumentFull', ACCEPT_FULL],
+      ['packumentAbbrev', ACCEPT_ABBREVIATED],
+    ] as const) {
       const lens: number[] = [];
       for (const p of fixture.packages) {
         const { body, cache } = await get(server, packumentPath(p.name), accept);
@@ -100,7 +125,10 @@ export async function prime(server: BenchServer, fixture: RegistryFixture): Prom
       }
       sizes[key] = mean(lens);
     }
-    for (const [key, list] of [['tarballSmall', smallTarballs(fixture)], ['tarballBig', bigTarballs(fixture)]] as const) {
+    for (const [key, list] of [
+      ['tarballSmall', smallTarballs(fixture)],
+      ['tarballBig', bigTarballs(fixture)],
+    ] as const) {
       const lens: number[] = [];
       for (const t of list) {
         const { body, cache } = await get(server, t.urlPath, '*/*');

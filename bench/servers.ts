@@ -103,7 +103,13 @@ async function launch(
   }
   const memory = new MemoryMonitor(child.pid ?? 0);
   return {
-    name, origin, registry: `${origin}${prefix}/`, prefix, child, memory, output,
+    name,
+    origin,
+    registry: `${origin}${prefix}/`,
+    prefix,
+    child,
+    memory,
+    output,
     stop: async () => {
       memory.stop();
       await stopChild(child);
@@ -126,7 +132,9 @@ export function startLarder(cliJs: string, workDir: string, upstreamUrl: string,
 
 /** The node flags `npm start` runs the daemon with (package.json's start script), so the bench measures what users run. */
 export function startFlags(): string[] {
-  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8')) as { scripts: { start: string } };
+  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8')) as {
+    scripts: { start: string };
+  };
   return pkg.scripts.start.split(/\s+/).filter((a) => a.startsWith('--'));
 }
 
@@ -143,7 +151,17 @@ export async function startLarderWith(
   const port = await freePort();
   const config = { remotes, ...extra, log: { level: LOG_LEVEL } };
   await writeFile(join(dir, 'larder.yaml'), stringify(config));
-  const argv = [...nodeArgs, cliJs, 'serve', '--config', join(dir, 'larder.yaml'), '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data')];
+  const argv = [
+    ...nodeArgs,
+    cliJs,
+    'serve',
+    '--config',
+    join(dir, 'larder.yaml'),
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--data-dir',
+    join(dir, 'data'),
+  ];
   return launch('larder', dir, argv, port, '/npm', '/readyz');
 }
 

@@ -21,7 +21,9 @@ export async function ensureInstalled(dir: string, log: (line: string) => void):
   log(`installing benchmark packages into ${dir} …`);
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   await execFileAsync(npm, ['install', '--prefix', dir, '--no-audit', '--no-fund', '--loglevel=error'], {
-    cwd: dir, timeout: 600_000, maxBuffer: 16 * 1024 * 1024,
+    cwd: dir,
+    timeout: 600_000,
+    maxBuffer: 16 * 1024 * 1024,
   });
 }
 
@@ -34,7 +36,9 @@ export async function buildDaemon(root: string, outDir: string, log: (line: stri
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   try {
     await execFileAsync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', outDir], {
-      cwd: root, timeout: 300_000, maxBuffer: 16 * 1024 * 1024,
+      cwd: root,
+      timeout: 300_000,
+      maxBuffer: 16 * 1024 * 1024,
     });
   } catch (err) {
     const out = (err as { stdout?: string }).stdout ?? '';
@@ -89,7 +93,9 @@ export async function toolVersion(cmd: string, args: string[]): Promise<string> 
 export async function commitOf(root: string): Promise<string> {
   try {
     const head = (await execFileAsync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root })).stdout.trim();
-    const status = (await execFileAsync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results'], { cwd: root })).stdout.trim();
+    const status = (
+      await execFileAsync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results'], { cwd: root })
+    ).stdout.trim();
     return status ? `${head}+dirty` : head;
   } catch {
     return 'unknown';

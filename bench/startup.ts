@@ -91,7 +91,12 @@ async function child(root: string, dataDir: string): Promise<void> {
   const { validateConfig } = (await import(join(root, 'daemon/config/load.ts'))) as typeof import('../daemon/config/load.js');
   const { createLogger } = (await import(join(root, 'daemon/log.ts'))) as typeof import('../daemon/log.js');
   const cfg = validateConfig(
-    { listen: '127.0.0.1:0', dataDir: resolve(dataDir), remotes: { local: { type: 'npm', url: 'http://127.0.0.1:9' } }, storage: { maxSize: '1TB', minFree: '1MB' } },
+    {
+      listen: '127.0.0.1:0',
+      dataDir: resolve(dataDir),
+      remotes: { local: { type: 'npm', url: 'http://127.0.0.1:9' } },
+      storage: { maxSize: '1TB', minFree: '1MB' },
+    },
     'bench',
   );
   const t0 = performance.now();
@@ -102,19 +107,29 @@ async function child(root: string, dataDir: string): Promise<void> {
   const firstAnswerMs = Math.round(performance.now() - t0);
   const cpu = process.cpuUsage(c0);
   // An empty cache has nothing to hit: any answer counts there.
-  if (entries > 0 && (res.status !== 200 || res.headers.get('x-larder-cache') !== 'HIT')) throw new Error(`expected a HIT, got ${res.status}`);
+  if (entries > 0 && (res.status !== 200 || res.headers.get('x-larder-cache') !== 'HIT'))
+    throw new Error(`expected a HIT, got ${res.status}`);
   const atFirstAnswer = await memory();
   const recovered = (daemon as { recovered?: Promise<unknown> }).recovered;
   if (recovered) await recovered;
   const reconciledMs = Math.round(performance.now() - t0);
   const afterReconcile = await memory();
   await daemon.stop();
-  const run: Run = { firstAnswerMs, firstAnswerCpuMs: Math.round((cpu.user + cpu.system) / 1000), atFirstAnswer, reconciledMs, afterReconcile };
+  const run: Run = {
+    firstAnswerMs,
+    firstAnswerCpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    atFirstAnswer,
+    reconciledMs,
+    afterReconcile,
+  };
   console.log(JSON.stringify(run));
 }
 
 async function measureOnce(dataDir: string, root: string): Promise<Run> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'child', resolve(dataDir), '--root', root], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'child', resolve(dataDir), '--root', root], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
   const code = await new Promise((r) => proc.once('exit', r));

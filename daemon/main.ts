@@ -96,14 +96,20 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
       upstreamBytes: (n) => metricEvents.upstreamBytes?.(n),
       storageFull: (key) => {
         metricEvents.storageFull?.(key);
-        log.warn({ key: key.slice(0, 200) }, 'disk full: not stored (streamed through, or the transfer failed); free space or lower storage.maxSize');
+        log.warn(
+          { key: key.slice(0, 200) },
+          'disk full: not stored (streamed through, or the transfer failed); free space or lower storage.maxSize',
+        );
         admin?.events.activity('error', `disk full: ${key.slice(0, 200)} was not stored`);
       },
     },
     hotMaxBody: Math.min(4 * 1024 * 1024, Math.floor(cfg.storage.memoryCache / 8)),
     later: new WriteBehind(clock),
   };
-  deps.guard = new StorageGuard(deps, { minFree: cfg.storage.minFree, reclaim: (need, extra) => admin?.keeper.reclaim(need, extra) ?? Promise.resolve(0) });
+  deps.guard = new StorageGuard(deps, {
+    minFree: cfg.storage.minFree,
+    reclaim: (need, extra) => admin?.keeper.reclaim(need, extra) ?? Promise.resolve(0),
+  });
   const access = new AccessTracker(deps);
   blobCache = new BlobCache(deps, access);
   documents = new DocumentCache(deps, access);
@@ -152,7 +158,12 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     metrics,
     log,
     warmers: protocols.warmers,
-    remotes: [...remotes.values()].map((r) => ({ name: r.name, type: r.settings.config.type, url: r.settings.config.url, offline: () => r.offline })),
+    remotes: [...remotes.values()].map((r) => ({
+      name: r.name,
+      type: r.settings.config.type,
+      url: r.settings.config.url,
+      offline: () => r.offline,
+    })),
     repair: protocols.repair,
     flushAccess: () => access.flush(),
     isOffline: () => offline,
@@ -172,7 +183,12 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     ready: () => ready,
     observe: (r) => {
       adminParts.stats.record(r.cache === 'NONE' ? undefined : (r.cache as CacheState), r.bytes, r.fromCache);
-      adminParts.events.activity('request', `${r.method} ${r.path.slice(0, 200)}`, { protocol: r.protocol, cache: r.cache, status: r.status, path: r.path.slice(0, 200) });
+      adminParts.events.activity('request', `${r.method} ${r.path.slice(0, 200)}`, {
+        protocol: r.protocol,
+        cache: r.cache,
+        status: r.status,
+        path: r.path.slice(0, 200),
+      });
     },
     extra: [adminParts.routes, (ctx) => serveUi(ctx, defaultUiDir())],
     hop: edge.hop,
@@ -195,8 +211,14 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   if (!publicUrl) publicUrl = url;
   ready = true;
   adminParts.start();
-  const orphans = new OrphanScan(blobs, index, recovery, { before: startedAt, onOrphan: () => metrics.evictions.inc({ reason: 'orphan' }) });
-  orphans.done.then((r) => log.info({ dataDir: cfg.dataDir, ...r }, 'store reconciled'), (err: Error) => log.error({ err: err.message }, 'orphan blob scan failed'));
+  const orphans = new OrphanScan(blobs, index, recovery, {
+    before: startedAt,
+    onOrphan: () => metrics.evictions.inc({ reason: 'orphan' }),
+  });
+  orphans.done.then(
+    (r) => log.info({ dataDir: cfg.dataDir, ...r }, 'store reconciled'),
+    (err: Error) => log.error({ err: err.message }, 'orphan blob scan failed'),
+  );
   log.info({ url, publicUrl }, 'larder listening');
 
   let stopping: Promise<void> | undefined;

@@ -17,9 +17,19 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const ELECTRON_DIST_DIR = join(ROOT, 'dist', 'electron');
 
 /** Bundles every entry; returns the output paths by role. */
-export async function buildElectron(outDir: string = ELECTRON_DIST_DIR): Promise<Record<'main' | 'preload' | 'daemonHost' | 'afterPack', string>> {
+export async function buildElectron(
+  outDir: string = ELECTRON_DIST_DIR,
+): Promise<Record<'main' | 'preload' | 'daemonHost' | 'afterPack', string>> {
   await rm(outDir, { recursive: true, force: true });
-  const common: BuildOptions = { absWorkingDir: ROOT, bundle: true, platform: 'node', target: 'node20', logLevel: 'silent', legalComments: 'none', sourcemap: false };
+  const common: BuildOptions = {
+    absWorkingDir: ROOT,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    logLevel: 'silent',
+    legalComments: 'none',
+    sourcemap: false,
+  };
   const out = {
     main: join(outDir, 'main', 'index.js'),
     preload: join(outDir, 'preload', 'index.cjs'),
@@ -29,8 +39,22 @@ export async function buildElectron(outDir: string = ELECTRON_DIST_DIR): Promise
   // Native and optional modules stay external to the main bundle.
   const banner = { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" };
   await Promise.all([
-    build({ ...common, entryPoints: [join(ROOT, 'electron/main/index.ts')], outfile: out.main, format: 'esm', external: ['electron'], banner }),
-    build({ ...common, entryPoints: [join(ROOT, 'electron/preload/index.ts')], outfile: out.preload, format: 'cjs', platform: 'browser', external: ['electron'] }),
+    build({
+      ...common,
+      entryPoints: [join(ROOT, 'electron/main/index.ts')],
+      outfile: out.main,
+      format: 'esm',
+      external: ['electron'],
+      banner,
+    }),
+    build({
+      ...common,
+      entryPoints: [join(ROOT, 'electron/preload/index.ts')],
+      outfile: out.preload,
+      format: 'cjs',
+      platform: 'browser',
+      external: ['electron'],
+    }),
     build({ ...common, entryPoints: [join(ROOT, 'electron/daemon-host.ts')], outfile: out.daemonHost, format: 'esm' }),
     build({ ...common, entryPoints: [join(ROOT, 'electron/packaging/after-pack.ts')], outfile: out.afterPack, format: 'cjs' }),
   ]);

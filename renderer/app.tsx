@@ -20,7 +20,8 @@ import { Storage } from './views/storage.js';
 /** The overall state shown in the header (the tray uses the same rules). */
 export function overallStatus(s: Stats): { tone: Tone; label: string } {
   if (s.offline) return { tone: 'muted', label: 'Offline mode' };
-  if (s.remotes.some((r) => r.health === 'down' || r.health === 'offline')) return { tone: 'bad', label: 'Upstream unreachable · serving stale' };
+  if (s.remotes.some((r) => r.health === 'down' || r.health === 'offline'))
+    return { tone: 'bad', label: 'Upstream unreachable · serving stale' };
   if (s.remotes.some((r) => r.health === 'degraded')) return { tone: 'warn', label: 'Upstream degraded' };
   if (s.pins.lagging > 0) return { tone: 'warn', label: `${s.pins.lagging} pin${s.pins.lagging === 1 ? '' : 's'} lagging` };
   return { tone: 'ok', label: 'Healthy' };
@@ -34,7 +35,10 @@ function SignIn() {
         <h2>Sign-in needed</h2>
         <p>The dashboard uses a one-time login link. Run</p>
         <pre>larder ui</pre>
-        <p>on the machine running the daemon and open the link it prints (the link from the start-up output of <code>larder serve</code> works once too).</p>
+        <p>
+          on the machine running the daemon and open the link it prints (the link from the start-up output of <code>larder serve</code>{' '}
+          works once too).
+        </p>
       </div>
     </main>
   );
@@ -79,7 +83,8 @@ function Banners({ s }: { s: Stats }) {
       ) : null}
       {down.length > 0 ? (
         <div class="banner banner-bad" role="alert" data-testid="upstream-banner">
-          <strong>{down.map((r) => r.name).join(', ')}</strong> {down.length === 1 ? 'is' : 'are'} {down.every((r) => r.offline) ? 'offline' : 'unreachable'}: serving stale content from the cache.
+          <strong>{down.map((r) => r.name).join(', ')}</strong> {down.length === 1 ? 'is' : 'are'}{' '}
+          {down.every((r) => r.offline) ? 'offline' : 'unreachable'}: serving stale content from the cache.
         </div>
       ) : null}
     </>
@@ -100,7 +105,10 @@ export function App({ store }: { store: Store }) {
   if (state.signedIn === false) return <SignIn />;
   const stats = state.stats.status === 'ready' ? state.stats.value : undefined;
   const status = stats ? overallStatus(stats) : undefined;
-  const live = state.live === 'open' ? { tone: 'ok' as const, label: 'Live' } : { tone: 'muted' as const, label: state.live === 'connecting' ? 'Connecting…' : 'Reconnecting…' };
+  const live =
+    state.live === 'open'
+      ? { tone: 'ok' as const, label: 'Live' }
+      : { tone: 'muted' as const, label: state.live === 'connecting' ? 'Connecting…' : 'Reconnecting…' };
   const badges: Partial<Record<TabId, number>> = {};
   if (stats && stats.pins.lagging > 0) badges.pins = stats.pins.lagging;
   if (stats && stats.jobs.running > 0) badges.prewarm = stats.jobs.running;
@@ -122,6 +130,7 @@ export function App({ store }: { store: Store }) {
       </header>
       {stats ? <Banners s={stats} /> : null}
       <Tabs current={route.tab} onSelect={(tab) => navigate({ tab })} badges={badges} />
+      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a tab panel is focusable so keyboard users reach its content (WAI-ARIA tabs pattern) */}
       <main id={`panel-${route.tab}`} class="panel" role="tabpanel" aria-labelledby={`tab-${route.tab}`} tabIndex={0}>
         {route.tab === 'overview' ? <Overview state={state} store={store} /> : null}
         {route.tab === 'pins' ? <Pins state={state} store={store} focus={route.item} /> : null}

@@ -261,7 +261,6 @@ export interface EvictRequest {
   toLowWatermark?: boolean;
 }
 
-
 export interface AuditRecord {
   seq: number;
   at: number;

@@ -48,7 +48,11 @@ async function warmAll(d: ExportDeps, items: PlannedItem[], deps: boolean, signa
     for (let item = queue.shift(); item; item = queue.shift()) {
       const ref = parseRef(item.ref);
       const warmer = d.warmers.get(ref.protocol);
-      if (!warmer) throw new LarderError('E_BAD_REQUEST', `cannot export ${ref.raw}: no ${ref.protocol} warmer is configured (export it by key prefix)`);
+      if (!warmer)
+        throw new LarderError(
+          'E_BAD_REQUEST',
+          `cannot export ${ref.raw}: no ${ref.protocol} warmer is configured (export it by key prefix)`,
+        );
       try {
         const expect: ExpectedDigest[] | undefined = item.expect;
         const c = await warmer.warm(ref, { signal, deps, onBytes: () => undefined, ...(expect ? { expect } : {}) });
@@ -78,9 +82,16 @@ export async function planExport(d: ExportDeps, req: ExportRequest, signal: Abor
     for (const p of d.pins.list()) {
       if (wanted && !wanted.has(p.id) && !wanted.has(p.ref)) continue;
       const stored = d.pins.byRef(p.ref);
-      if (!stored || p.status === 'resolving') throw new LarderError('E_BAD_REQUEST', `pin ${p.ref} has no closure yet (status ${p.status})`);
+      if (!stored || p.status === 'resolving')
+        throw new LarderError('E_BAD_REQUEST', `pin ${p.ref} has no closure yet (status ${p.status})`);
       for (const k of [...stored.keys, ...stored.history.flatMap((h) => h.keys)]) keys.add(k);
-      pins.push({ ref: p.ref, mutable: p.mutable, keys: stored.keys, size: p.size, ...(p.resolved !== undefined ? { resolved: p.resolved } : {}) });
+      pins.push({
+        ref: p.ref,
+        mutable: p.mutable,
+        keys: stored.keys,
+        size: p.size,
+        ...(p.resolved !== undefined ? { resolved: p.resolved } : {}),
+      });
     }
     if (wanted && pins.length < wanted.size) throw new LarderError('E_NOT_FOUND', 'some of the requested pins do not exist');
   }

@@ -78,9 +78,11 @@ export async function importBundle(d: ImportDeps, source: AsyncIterable<Buffer>)
         if (temp) await temp.write(chunk);
       }
       const got = hasher.digests();
-      if (`sha256:${got.sha256}` !== digest) throw new LarderError('E_INTEGRITY', `bundle blob ${digest} does not match its name (sha256 ${got.sha256}); nothing was imported`);
+      if (`sha256:${got.sha256}` !== digest)
+        throw new LarderError('E_INTEGRITY', `bundle blob ${digest} does not match its name (sha256 ${got.sha256}); nothing was imported`);
       for (const [algo, hex] of Object.entries(want) as Array<[HashAlgo, string]>) {
-        if (got[algo] !== hex) throw new LarderError('E_INTEGRITY', `bundle blob ${digest} does not match the ${algo} its entry recorded; nothing was imported`);
+        if (got[algo] !== hex)
+          throw new LarderError('E_INTEGRITY', `bundle blob ${digest} does not match the ${algo} its entry recorded; nothing was imported`);
       }
       if (already) present.add(digest);
     }
@@ -114,7 +116,13 @@ export async function importBundle(d: ImportDeps, source: AsyncIterable<Buffer>)
     }
     let pins = 0;
     for (const p of manifest.pins) if (await d.pins.restore(p, 'import')) pins++;
-    return { blobs: { added: committed, present: present.size }, bytes, entries: { added, updated }, pins, unknownRemotes: [...unknown].sort() };
+    return {
+      blobs: { added: committed, present: present.size },
+      bytes,
+      entries: { added, updated },
+      pins,
+      unknownRemotes: [...unknown].sort(),
+    };
   } finally {
     for (const temp of staged.values()) {
       await temp.abort().catch(() => undefined);

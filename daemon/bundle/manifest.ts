@@ -51,15 +51,19 @@ const bad = (why: string): LarderError => new LarderError('E_BAD_REQUEST', `not 
 
 function checkEntry(e: unknown, i: number): Entry {
   const x = e as Partial<Entry> | null;
-  if (typeof x !== 'object' || x === null || typeof x.key !== 'string' || !x.key || x.key.length > 4096) throw bad(`entries[${i}] has no key`);
+  if (typeof x !== 'object' || x === null || typeof x.key !== 'string' || !x.key || x.key.length > 4096)
+    throw bad(`entries[${i}] has no key`);
   if (typeof x.digest !== 'string' || !DIGEST.test(x.digest)) throw bad(`entry ${x.key} has no sha256 digest`);
   if (!Number.isSafeInteger(x.size) || (x.size ?? -1) < 0) throw bad(`entry ${x.key} has no size`);
-  if (typeof x.fetchedAt !== 'number' || typeof x.expiresAt !== 'number' || typeof x.immutable !== 'boolean') throw bad(`entry ${x.key} lacks times`);
+  if (typeof x.fetchedAt !== 'number' || typeof x.expiresAt !== 'number' || typeof x.immutable !== 'boolean')
+    throw bad(`entry ${x.key} lacks times`);
   for (const [name, v] of Object.entries(x.variants ?? {})) {
-    if (typeof v !== 'object' || v === null || !DIGEST.test(String(v.digest)) || !Number.isSafeInteger(v.size)) throw bad(`entry ${x.key} variant ${name} is malformed`);
+    if (typeof v !== 'object' || v === null || !DIGEST.test(String(v.digest)) || !Number.isSafeInteger(v.size))
+      throw bad(`entry ${x.key} variant ${name} is malformed`);
   }
   for (const [algo, hex] of Object.entries(x.verified ?? {})) {
-    if (!['sha1', 'sha256', 'sha512'].includes(algo) || typeof hex !== 'string' || !HEX.test(hex)) throw bad(`entry ${x.key} has a malformed ${algo} digest`);
+    if (!['sha1', 'sha256', 'sha512'].includes(algo) || typeof hex !== 'string' || !HEX.test(hex))
+      throw bad(`entry ${x.key} has a malformed ${algo} digest`);
   }
   return x as Entry;
 }
@@ -76,13 +80,17 @@ export function parseManifest(text: string): BundleManifest {
   if (!Array.isArray(doc.blobs) || !Array.isArray(doc.entries)) throw bad('blobs and entries must be arrays');
   const sizes = new Map<string, number>();
   for (const b of doc.blobs) {
-    if (typeof b !== 'object' || b === null || !DIGEST.test(String(b.digest)) || !Number.isSafeInteger(b.size) || b.size < 0) throw bad('a blob is malformed');
+    if (typeof b !== 'object' || b === null || !DIGEST.test(String(b.digest)) || !Number.isSafeInteger(b.size) || b.size < 0)
+      throw bad('a blob is malformed');
     if (sizes.has(b.digest)) throw bad(`blob ${b.digest} is listed twice`);
     sizes.set(b.digest, b.size);
   }
   const entries = doc.entries.map(checkEntry);
   for (const e of entries) {
-    const needed: Array<[string, number]> = [[e.digest, e.size], ...Object.values(e.variants ?? {}).map((v): [string, number] => [v.digest, v.size])];
+    const needed: Array<[string, number]> = [
+      [e.digest, e.size],
+      ...Object.values(e.variants ?? {}).map((v): [string, number] => [v.digest, v.size]),
+    ];
     for (const [d, size] of needed) {
       if (sizes.get(d) !== size) throw bad(`entry ${e.key} needs ${d} (${size} bytes), which the bundle does not list with that size`);
     }

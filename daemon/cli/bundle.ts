@@ -23,12 +23,14 @@ function mb(n: number): string {
 
 export async function exportCommand(c: AdminClient, refs: string[], flags: Flags): Promise<number> {
   const file = flags.out;
-  if (typeof file !== 'string' || !file) throw new CliError('larder export needs --out FILE', EXIT.usage, 'e.g. larder export --out site.tar --pins');
+  if (typeof file !== 'string' || !file)
+    throw new CliError('larder export needs --out FILE', EXIT.usage, 'e.g. larder export --out site.tar --pins');
   const req: ExportRequest = {};
   if (flags.pins === true) req.pins = true;
   if (refs.length) req.refs = refs;
   const lockfiles = (flags.lockfile as string[] | undefined) ?? [];
-  if (lockfiles.length) req.files = await Promise.all(lockfiles.map(async (f) => ({ name: basename(f), content: await readFile(f, 'utf8') })));
+  if (lockfiles.length)
+    req.files = await Promise.all(lockfiles.map(async (f) => ({ name: basename(f), content: await readFile(f, 'utf8') })));
   const prefixes = (flags.prefix as string[] | undefined) ?? [];
   if (prefixes.length) req.prefixes = prefixes;
   if (flags.deps === true) req.deps = true;
@@ -47,12 +49,17 @@ export async function exportCommand(c: AdminClient, refs: string[], flags: Flags
   });
   try {
     await pipeline(res, count, createWriteStream(partial, { mode: 0o644 }));
-    if (Number.isFinite(expected) && n !== expected) throw new CliError(`the bundle was cut short (${n} of ${expected} bytes)`, EXIT.failed);
+    if (Number.isFinite(expected) && n !== expected)
+      throw new CliError(`the bundle was cut short (${n} of ${expected} bytes)`, EXIT.failed);
     await rename(partial, file);
   } catch (err) {
     await rm(partial, { force: true });
     if (err instanceof CliError) throw err;
-    throw new CliError(`the export failed after ${mb(n)}: ${(err as Error).message}`, EXIT.failed, 'the daemon log says why (a blob missing from the store?)');
+    throw new CliError(
+      `the export failed after ${mb(n)}: ${(err as Error).message}`,
+      EXIT.failed,
+      'the daemon log says why (a blob missing from the store?)',
+    );
   }
   out(flags.json ? JSON.stringify({ file, bytes: n }) : `wrote ${file} (${mb(n)})`);
   return EXIT.ok;
@@ -62,14 +69,19 @@ export async function importCommand(c: AdminClient, args: string[], flags: Flags
   const [file, extra] = args;
   if (!file || extra !== undefined) throw new CliError('larder import needs exactly one FILE', EXIT.usage, 'e.g. larder import site.tar');
   const size = (await stat(file)).size;
-  const res = await c.stream('POST', '/import', { stream: createReadStream(file, { highWaterMark: 1024 * 1024 }), type: 'application/x-tar' });
+  const res = await c.stream('POST', '/import', {
+    stream: createReadStream(file, { highWaterMark: 1024 * 1024 }),
+    type: 'application/x-tar',
+  });
   const chunks: Buffer[] = [];
   for await (const c of res) chunks.push(c as Buffer);
   const r = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ImportReport;
   if (flags.json) out(JSON.stringify(r));
   else {
-    out(`imported ${file} (${mb(size)}): ${r.blobs.added} blobs added (${mb(r.bytes)}), ${r.blobs.present} already present; ` +
-      `${r.entries.added} entries added, ${r.entries.updated} updated; ${r.pins} pins`);
+    out(
+      `imported ${file} (${mb(size)}): ${r.blobs.added} blobs added (${mb(r.bytes)}), ${r.blobs.present} already present; ` +
+        `${r.entries.added} entries added, ${r.entries.updated} updated; ${r.pins} pins`,
+    );
     if (r.unknownRemotes.length) out(`warning: entries for remotes this daemon does not configure: ${r.unknownRemotes.join(', ')}`);
   }
   return EXIT.ok;

@@ -23,12 +23,20 @@ async function prewarm(c: AdminClient, args: string[], flags: Flags): Promise<nu
   for (const f of (flags.lockfile as string[] | undefined) ?? []) files.push({ name: basename(f), content: await readFile(f, 'utf8') });
   if (typeof flags.from === 'string') {
     const text = await readFile(flags.from, 'utf8');
-    refs.push(...text.split(/\r?\n/).map((l) => l.replace(/#.*$/, '').trim()).filter(Boolean));
+    refs.push(
+      ...text
+        .split(/\r?\n/)
+        .map((l) => l.replace(/#.*$/, '').trim())
+        .filter(Boolean),
+    );
   }
-  if (!refs.length && !files.length) throw new CliError('nothing to pre-warm', EXIT.usage, 'give references, --lockfile FILE or --from FILE');
+  if (!refs.length && !files.length)
+    throw new CliError('nothing to pre-warm', EXIT.usage, 'give references, --lockfile FILE or --from FILE');
   let job = await c.call<Job>('POST', '/jobs', { refs, files, deps: flags['no-deps'] !== true });
   const tty = process.stdout.isTTY && flags.json !== true;
-  const bar = tty ? new cliProgress.SingleBar({ format: ' {bar} {value}/{total} items | {mb} | {state}' }, cliProgress.Presets.shades_classic) : undefined;
+  const bar = tty
+    ? new cliProgress.SingleBar({ format: ' {bar} {value}/{total} items | {mb} | {state}' }, cliProgress.Presets.shades_classic)
+    : undefined;
   bar?.start(job.total, 0, { mb: mb(0), state: job.state });
   while (job.state === 'running' || job.state === 'queued') {
     await new Promise((r) => setTimeout(r, 300));
@@ -51,7 +59,11 @@ async function pin(c: AdminClient, args: string[], flags: Flags): Promise<number
     let status: number = EXIT.ok;
     for (const ref of rest) {
       const p = await c.call<Pin>('POST', '/pins', { ref });
-      out(flags.json ? JSON.stringify(p) : `${p.status === 'error' ? 'error' : 'pinned'} ${p.ref} → ${p.resolved ?? '?'} (${p.id})${p.error ? `: ${p.error}` : ''}`);
+      out(
+        flags.json
+          ? JSON.stringify(p)
+          : `${p.status === 'error' ? 'error' : 'pinned'} ${p.ref} → ${p.resolved ?? '?'} (${p.id})${p.error ? `: ${p.error}` : ''}`,
+      );
       if (p.status === 'error') status = EXIT.failed;
     }
     return status;
@@ -69,7 +81,11 @@ async function pin(c: AdminClient, args: string[], flags: Flags): Promise<number
   if (sub === 'ls' || sub === undefined) {
     const pins = await c.call<Pin[]>('GET', '/pins');
     if (flags.json) out(JSON.stringify(pins));
-    else for (const p of pins) out(`${p.id}  ${p.status.padEnd(9)} lag ${String(p.lagSeconds).padStart(5)}s  ${mb(p.size).padStart(9)}  ${p.ref} → ${p.resolved ?? '?'}`);
+    else
+      for (const p of pins)
+        out(
+          `${p.id}  ${p.status.padEnd(9)} lag ${String(p.lagSeconds).padStart(5)}s  ${mb(p.size).padStart(9)}  ${p.ref} → ${p.resolved ?? '?'}`,
+        );
     return EXIT.ok;
   }
   throw new CliError(`unknown pin command ${sub}`, EXIT.usage, 'larder pin add|rm|ls');
@@ -88,28 +104,41 @@ export async function runCommand(cmd: string, args: string[], flags: Flags, clie
       return importCommand(c, args, flags);
     case 'status': {
       const s = await c.call<Stats>('GET', '/stats');
-      if (flags.json) return out(JSON.stringify(s)), EXIT.ok;
-      out(`hit rate ${(s.hitRate * 100).toFixed(1)}%  requests ${s.requests.total}  saved ${mb(s.bytesSaved)}${s.offline ? '  OFFLINE' : ''}`);
+      if (flags.json) return (out(JSON.stringify(s)), EXIT.ok);
+      out(
+        `hit rate ${(s.hitRate * 100).toFixed(1)}%  requests ${s.requests.total}  saved ${mb(s.bytesSaved)}${s.offline ? '  OFFLINE' : ''}`,
+      );
       out(`storage ${mb(s.storage.usedBytes)} of ${mb(s.storage.maxBytes)}  (${s.storage.entries} entries, ${s.storage.blobs} blobs)`);
       out(`pins ${s.pins.count}  lagging ${s.pins.lagging}  worst lag ${s.pins.maxLagSeconds}s`);
-      for (const r of s.remotes) out(`remote ${r.name.padEnd(12)} ${r.type.padEnd(5)} ${r.health}${r.lastError ? `  (${r.lastError})` : ''}`);
+      for (const r of s.remotes)
+        out(`remote ${r.name.padEnd(12)} ${r.type.padEnd(5)} ${r.health}${r.lastError ? `  (${r.lastError})` : ''}`);
       const rep = s.replication;
       if (rep) {
         const state = rep.connected ? 'connected' : `unreachable${rep.lastError ? ` (${rep.lastError})` : ''}`;
         out(`parent ${rep.parent}  ${state}  applied ${rep.appliedSeq}/${rep.parentSeq}  lag ${rep.lagSeconds}s`);
       }
-      for (const c of s.children ?? []) out(`child ${c.id.padEnd(20)} seq ${c.lastSeenSeq}  lag ${c.lagSeconds}s${c.connected ? '' : '  (not polling)'}`);
+      for (const c of s.children ?? [])
+        out(`child ${c.id.padEnd(20)} seq ${c.lastSeenSeq}  lag ${c.lagSeconds}s${c.connected ? '' : '  (not polling)'}`);
       return EXIT.ok;
     }
     case 'evict': {
-      const body = typeof flags.key === 'string' ? { key: flags.key } : typeof flags.digest === 'string' ? { digest: flags.digest } : { toLowWatermark: true };
+      const body =
+        typeof flags.key === 'string'
+          ? { key: flags.key }
+          : typeof flags.digest === 'string'
+            ? { digest: flags.digest }
+            : { toLowWatermark: true };
       const r = await c.call<{ removed: number; bytes: number }>('POST', '/evict', body);
       out(flags.json ? JSON.stringify(r) : `evicted ${r.removed} blobs, ${mb(r.bytes)}`);
       return EXIT.ok;
     }
     case 'scrub': {
       const r = await c.call<ScrubStatus>('POST', '/scrub', { now: flags.now === true });
-      out(flags.json ? JSON.stringify(r) : `scrub ${r.running ? 'started' : 'done'}: ${r.checked} checked, ${r.corrupt} corrupt, ${r.repaired} repaired`);
+      out(
+        flags.json
+          ? JSON.stringify(r)
+          : `scrub ${r.running ? 'started' : 'done'}: ${r.checked} checked, ${r.corrupt} corrupt, ${r.repaired} repaired`,
+      );
       return r.corrupt > r.repaired ? EXIT.failed : EXIT.ok;
     }
     case 'gc': {

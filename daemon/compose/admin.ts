@@ -90,11 +90,23 @@ export async function buildAdmin(p: AdminParts) {
     onRemoved: async (r) => {
       metrics.evictions.inc({ reason: r.reason }, 1);
       if (r.reason === 'evict') service.evictions = { count: service.evictions.count + 1, bytes: service.evictions.bytes + r.bytes };
-      await audit.append({ action: 'delete', actor: r.reason === 'operator' ? 'admin-api' : 'daemon', target: r.digest, reason: r.reason, details: { bytes: r.bytes, entries: r.keys.length } });
-      if (r.reason !== 'gc') events.activity('eviction', `${r.reason}: removed ${r.digest.slice(0, 19)}… (${r.bytes} bytes, ${r.keys.length} entries)`);
+      await audit.append({
+        action: 'delete',
+        actor: r.reason === 'operator' ? 'admin-api' : 'daemon',
+        target: r.digest,
+        reason: r.reason,
+        details: { bytes: r.bytes, entries: r.keys.length },
+      });
+      if (r.reason !== 'gc')
+        events.activity('eviction', `${r.reason}: removed ${r.digest.slice(0, 19)}… (${r.bytes} bytes, ${r.keys.length} entries)`);
     },
   });
-  const keeper = new BudgetKeeper({ maintenance, budget, usage: () => index.usage(), onError: (err) => log.error({ err: (err as Error).message }, 'eviction failed') });
+  const keeper = new BudgetKeeper({
+    maintenance,
+    budget,
+    usage: () => index.usage(),
+    onError: (err) => log.error({ err: (err as Error).message }, 'eviction failed'),
+  });
   index.onGrow((u) => keeper.grew(u));
   const scrubber = new Scrubber({
     blobs: p.blobs,
@@ -197,14 +209,18 @@ export async function buildAdmin(p: AdminParts) {
           metrics.setPinLag(pins.lag().all);
         }, 2_000),
       );
-      if (cfg.storage.scrubInterval > 0) timers.push(setInterval(() => void scrubber.run().catch(() => undefined), cfg.storage.scrubInterval));
+      if (cfg.storage.scrubInterval > 0)
+        timers.push(setInterval(() => void scrubber.run().catch(() => undefined), cfg.storage.scrubInterval));
       for (const t of timers) t.unref();
       if (cfg.prewarm.watch.length) {
         const warm = (name: string, content: string): void =>
-          void service.startJob({ files: [{ name, content }], deps: false }, 'watch').catch((err: Error) => log.warn({ path: name, err: err.message }, 'cannot pre-warm watched file'));
+          void service
+            .startJob({ files: [{ name, content }], deps: false }, 'watch')
+            .catch((err: Error) => log.warn({ path: name, err: err.message }, 'cannot pre-warm watched file'));
         watchers.push(watchLockfiles(cfg.prewarm.watch, warm, log));
       }
-      const pinFile = cfg.pins.file ?? (cfg.source.endsWith('.yaml') || cfg.source.endsWith('.yml') ? join(dirname(cfg.source), 'pins.txt') : undefined);
+      const pinFile =
+        cfg.pins.file ?? (cfg.source.endsWith('.yaml') || cfg.source.endsWith('.yml') ? join(dirname(cfg.source), 'pins.txt') : undefined);
       if (pinFile) watchers.push(watchPinFile(pinFile, (refs) => pins.syncFile(refs), log));
       void enforce();
     },

@@ -43,12 +43,15 @@ export interface EdgeParts extends EdgeOptions {
   publicUrl(): string;
 }
 
-
 /**
  * The daemon id (created at first start), its `Via` name, the parent link
  * every remote resolves through, and the options of {@link buildEdge}.
  */
-export async function edgeSetup(cfg: LoadedConfig, paths: DataPaths, client: UpstreamClient): Promise<{ hop: string; parentLink?: ParentLink; options: EdgeOptions }> {
+export async function edgeSetup(
+  cfg: LoadedConfig,
+  paths: DataPaths,
+  client: UpstreamClient,
+): Promise<{ hop: string; parentLink?: ParentLink; options: EdgeOptions }> {
   const daemonId = await loadDaemonId(paths);
   const hop = hopName(daemonId);
   const options: EdgeOptions = { daemonId, remoteNames: Object.keys(cfg.remotes) };
@@ -57,7 +60,13 @@ export async function edgeSetup(cfg: LoadedConfig, paths: DataPaths, client: Ups
   const authorization = cfg.parent.token ? `Bearer ${cfg.parent.token}` : undefined;
   const kinds = PROTOCOLS.flatMap((p) => p.remotes);
   const parentLink: ParentLink = { base, fallback: cfg.parent.fallback, kinds, ...(authorization ? { authorization } : {}) };
-  const feed = new ParentFeedClient({ client, parent: base, hop, child: cfg.parent.id ?? daemonId, ...(authorization ? { authorization } : {}) });
+  const feed = new ParentFeedClient({
+    client,
+    parent: base,
+    hop,
+    child: cfg.parent.id ?? daemonId,
+    ...(authorization ? { authorization } : {}),
+  });
   options.parent = { url: base.toString(), feed };
   return { hop, parentLink, options };
 }

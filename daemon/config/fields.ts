@@ -11,7 +11,8 @@ export const duration = (help: string) =>
     .union([z.string(), z.number()])
     .transform((v, ctx) => {
       const ms = parseDuration(v);
-      if (ms === undefined) ctx.addIssue({ code: 'custom', message: `expected a duration like "30s", "5m" or "1h", got ${JSON.stringify(v)}` });
+      if (ms === undefined)
+        ctx.addIssue({ code: 'custom', message: `expected a duration like "30s", "5m" or "1h", got ${JSON.stringify(v)}` });
       return ms ?? 0;
     })
     .describe(help);

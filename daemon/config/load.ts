@@ -34,7 +34,8 @@ export function configError(message: string): LarderError {
 
 function formatIssue(issue: ZodIssue): string {
   const path = issue.path.length ? issue.path.join('.') : '(root)';
-  if (issue.code === 'unrecognized_keys') return `${path}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys')
+    return `${path}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   if (issue.code === 'invalid_union_discriminator') return `${path}: expected one of ${issue.options.map(String).join(', ')}`;
   return `${path}: ${issue.message}`;
 }

@@ -31,7 +31,11 @@ export const RemoteSchema = z.unknown().transform((value, ctx): RemoteConfig => 
 export const ParentSchema = z
   .object({
     url: httpUrl('Base URL of the parent Larder (e.g. a regional mirror); every remote resolves through it'),
-    token: z.string().min(1).optional().describe("The parent's admin token, for its change feed (supports ${ENV}); sent only to the parent"),
+    token: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The parent's admin token, for its change feed (supports ${ENV}); sent only to the parent"),
     fallback: z.boolean().default(false).describe("Fetch from this daemon's own upstreams when the parent is unreachable or fails"),
     id: z
       .string()
@@ -57,7 +61,9 @@ const BaseConfigSchema = z
         maxSize: size('Disk budget for cached content').default('50GB'),
         memoryCache: size('Bytes of small bodies kept in memory').default('32MB'),
         maxArtifactSize: size('Largest single artifact accepted from an upstream').default('20GB'),
-        minFree: size('Free space always left on the cache disk; a miss that would go below it is streamed through without being stored').default('256MB'),
+        minFree: size(
+          'Free space always left on the cache disk; a miss that would go below it is streamed through without being stored',
+        ).default('256MB'),
         highWatermark: z.number().gt(0).lte(1).default(0.95).describe('Fraction of maxSize above which eviction starts'),
         lowWatermark: z.number().gt(0).lte(1).default(0.85).describe('Fraction of maxSize eviction brings usage down to'),
         checkInterval: duration('How often the budget is checked').default('30s'),
@@ -83,7 +89,9 @@ const BaseConfigSchema = z
       })
       .strict()
       .default({}),
-    remotes: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'remote names are lower-case letters, digits, - and _'), RemoteSchema).default({}),
+    remotes: z
+      .record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'remote names are lower-case letters, digits, - and _'), RemoteSchema)
+      .default({}),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level') })
       .strict()

@@ -29,10 +29,7 @@ export class MultiHasher {
 }
 
 /** Returns the first expected digest that does not match, or undefined when all match. */
-export function findMismatch(
-  expected: readonly ExpectedDigest[],
-  actual: Partial<Record<HashAlgo, string>>,
-): ExpectedDigest | undefined {
+export function findMismatch(expected: readonly ExpectedDigest[], actual: Partial<Record<HashAlgo, string>>): ExpectedDigest | undefined {
   return expected.find((e) => actual[e.algo] !== e.hex);
 }
 

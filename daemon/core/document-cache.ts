@@ -241,7 +241,11 @@ export class DocumentCache {
     slot.done = (async () => {
       try {
         await before;
-        await writeLater(this.deps.later, bodies.reduce((n, [, b]) => n + b.length, 0), persist);
+        await writeLater(
+          this.deps.later,
+          bodies.reduce((n, [, b]) => n + b.length, 0),
+          persist,
+        );
       } catch (err) {
         this.held.hold(bodies);
         if (isNoSpace(err)) {

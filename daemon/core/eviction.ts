@@ -149,7 +149,11 @@ export class Maintenance {
     let freed = 0;
     const remove = async (digest: string): Promise<void> => {
       const entries = (refs.get(digest) ?? []).map((k) => index.getEntry(k)).filter((e): e is Entry => e !== undefined);
-      const r = await this.removeBlob(digest, entries.map((e) => e.key), 'evict');
+      const r = await this.removeBlob(
+        digest,
+        entries.map((e) => e.key),
+        'evict',
+      );
       for (const e of entries) droppedKeys.add(e.key);
       freed += r.bytes;
       removed++;

@@ -81,9 +81,11 @@ export class LiveBodies {
         return body;
       });
       const p = pending;
-      void p.finally(() => {
-        if (this.reading.get(digest) === p) this.reading.delete(digest);
-      }).catch(() => undefined);
+      void p
+        .finally(() => {
+          if (this.reading.get(digest) === p) this.reading.delete(digest);
+        })
+        .catch(() => undefined);
       this.reading.set(digest, p);
     }
     return pending;

@@ -245,7 +245,12 @@ export class HttpCache {
     const expiry = ttl === undefined ? IMMUTABLE_EXPIRY : capped(req.maxTtlMs, expiresAt(freshnessHeaders(res), ttl, received), received);
     const fields = storedFields(req.key, res, { received, expiry, immutable: req.immutable, meta: req.meta });
     const fill = await this.pipeline.start({
-      spec: { key: req.key, expected: [...(req.expected ?? []), ...(req.expectFromResponse?.(res) ?? [])], expectedSize, maxBytes: req.maxBytes },
+      spec: {
+        key: req.key,
+        expected: [...(req.expected ?? []), ...(req.expectFromResponse?.(res) ?? [])],
+        expectedSize,
+        maxBytes: req.maxBytes,
+      },
       res,
       fields,
       onCommitted: (committed) => req.onCommitted?.(committed, previous),

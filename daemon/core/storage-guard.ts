@@ -46,7 +46,8 @@ export class StorageGuard {
     private readonly deps: { blobs: BlobStore; clock: Clock; events: CacheEvents },
     private readonly opts: StorageGuardOptions,
   ) {
-    if (!Number.isFinite(opts.minFree) || opts.minFree < 0) throw new TypeError(`expected opts.minFree to be a size >= 0, got ${opts.minFree}`);
+    if (!Number.isFinite(opts.minFree) || opts.minFree < 0)
+      throw new TypeError(`expected opts.minFree to be a size >= 0, got ${opts.minFree}`);
     this.holdMs = opts.holdMs ?? 30_000;
   }
 

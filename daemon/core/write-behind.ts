@@ -94,13 +94,16 @@ export class WriteBehind {
 
   private arm(): void {
     if (this.timer || this.queue.length === 0) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      const now = this.clock.now();
-      const oldest = this.queue[0];
-      if (now - this.lastTouch >= this.quietMs || (oldest && now - oldest.queuedAt >= this.maxDelayMs)) this.urgent();
-      else this.arm();
-    }, Math.max(10, Math.floor(this.quietMs / 3)));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        const now = this.clock.now();
+        const oldest = this.queue[0];
+        if (now - this.lastTouch >= this.quietMs || (oldest && now - oldest.queuedAt >= this.maxDelayMs)) this.urgent();
+        else this.arm();
+      },
+      Math.max(10, Math.floor(this.quietMs / 3)),
+    );
     // Not unref'd: armed only while work is queued, it keeps a process alive until that work ran (at most maxDelayMs).
   }
 }

@@ -61,14 +61,20 @@ function actor(ctx: Context): string {
 
 function strings(v: unknown, what: string): string[] | undefined {
   if (v === undefined) return undefined;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new LarderError('E_BAD_REQUEST', `${what} must be an array of strings`);
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+    throw new LarderError('E_BAD_REQUEST', `${what} must be an array of strings`);
   return v as string[];
 }
 
 function sse(ctx: Context, events: EventBus): void {
   ctx.respond = false;
   const res = ctx.res;
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
   res.write(': larder events\n\n');
   const unsubscribe = events.subscribe((e) => res.write(`event: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`));
   const beat = setInterval(() => res.write(': ping\n\n'), 15_000);
@@ -165,7 +171,12 @@ async function route(ctx: Context, path: string, d: AdminRouteDeps): Promise<voi
     ctx.body = job;
   } else if (m === 'POST' && path === '/evict') {
     const body = await readJson<EvictRequest>(ctx);
-    await d.audit.append({ action: 'evict', actor: who, target: body.key ?? body.digest ?? 'to-low-watermark', reason: 'operator request' });
+    await d.audit.append({
+      action: 'evict',
+      actor: who,
+      target: body.key ?? body.digest ?? 'to-low-watermark',
+      reason: 'operator request',
+    });
     ctx.body = await d.service.evict(body, who);
   } else if (m === 'POST' && path === '/scrub') {
     const body = await readJson<{ now?: boolean }>(ctx);

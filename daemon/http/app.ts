@@ -47,7 +47,11 @@ const MAX_BODY = 16 * 1024 * 1024;
 
 function genericError(err: LarderError): RenderedError {
   const message = err.expose ? err.message : 'internal error';
-  return { status: err.status, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ error: message, code: err.code })) };
+  return {
+    status: err.status,
+    headers: { 'content-type': 'application/json' },
+    body: Buffer.from(JSON.stringify({ error: message, code: err.code })),
+  };
 }
 
 function protoRequest(ctx: Context, path: string, deps: AppDeps): ProtoRequest {
@@ -94,7 +98,11 @@ export function createApp(deps: AppDeps): Koa {
       deps.metrics.duration.observe({ protocol, cache }, seconds);
       if (path === '/healthz' || path === '/readyz' || path === '/metrics') return;
       if (protocol !== 'other') deps.observe?.({ protocol, cache, status, bytes, fromCache, path, method: ctx.method });
-      if (deps.log.isLevelEnabled('info')) deps.log.info({ method: ctx.method, path: path.slice(0, 512), status, cache, protocol, ms: Math.round(seconds * 1e4) / 10, bytes }, 'request');
+      if (deps.log.isLevelEnabled('info'))
+        deps.log.info(
+          { method: ctx.method, path: path.slice(0, 512), status, cache, protocol, ms: Math.round(seconds * 1e4) / 10, bytes },
+          'request',
+        );
     };
     let adapter: ProtocolAdapter | undefined;
     try {
@@ -124,7 +132,10 @@ export function createApp(deps: AppDeps): Koa {
           protocol = adapter.protocol;
           const via = ctx.get('via') || undefined;
           if (deps.hop && viaIncludes(via, deps.hop)) {
-            throw new LarderError('E_LOOP', `request loop: this request already passed through ${deps.hop} (Via: ${(via ?? '').slice(0, 300)})`);
+            throw new LarderError(
+              'E_LOOP',
+              `request loop: this request already passed through ${deps.hop} (Via: ${(via ?? '').slice(0, 300)})`,
+            );
           }
           const proto = protoRequest(ctx, sub, deps);
           const handler = adapter;

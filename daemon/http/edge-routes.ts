@@ -44,9 +44,15 @@ function clientGone(ctx: Context): AbortSignal {
 function checkExport(b: ExportRequest): ExportRequest {
   const strings = (v: unknown): boolean => v === undefined || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
   if (!(b.pins === undefined || typeof b.pins === 'boolean' || strings(b.pins)) || !strings(b.refs) || !strings(b.prefixes)) {
-    throw new LarderError('E_BAD_REQUEST', 'expected {"pins": true|[ids], "refs": [...], "files": [{name, content}], "prefixes": [...], "deps": bool}');
+    throw new LarderError(
+      'E_BAD_REQUEST',
+      'expected {"pins": true|[ids], "refs": [...], "files": [{name, content}], "prefixes": [...], "deps": bool}',
+    );
   }
-  if (b.files !== undefined && (!Array.isArray(b.files) || b.files.some((f) => typeof f?.name !== 'string' || typeof f?.content !== 'string'))) {
+  if (
+    b.files !== undefined &&
+    (!Array.isArray(b.files) || b.files.some((f) => typeof f?.name !== 'string' || typeof f?.content !== 'string'))
+  ) {
     throw new LarderError('E_BAD_REQUEST', 'files must be [{"name", "content"}]');
   }
   return b;
@@ -62,7 +68,8 @@ export function edgeRoutes(d: EdgeRouteDeps): (ctx: Context, path: string, actor
       const wait = intParam(q.wait, 0, MAX_WAIT_S);
       const limit = Math.max(1, intParam(q.limit, 100, 1000));
       const child = typeof q.child === 'string' && q.child ? q.child : undefined;
-      if (child !== undefined && !CHILD.test(child)) throw new LarderError('E_BAD_REQUEST', 'child must be 1-64 letters, digits, ".", "_" or "-"');
+      if (child !== undefined && !CHILD.test(child))
+        throw new LarderError('E_BAD_REQUEST', 'child must be 1-64 letters, digits, ".", "_" or "-"');
       if (child === d.daemonId || viaIncludes(ctx.get('via') || undefined, hopName(d.daemonId))) {
         throw new LarderError('E_LOOP', 'a daemon cannot replicate from itself (its parent URL points back at it)');
       }
@@ -106,7 +113,11 @@ export function edgeRoutes(d: EdgeRouteDeps): (ctx: Context, path: string, actor
     }
     if (m === 'POST' && path === '/import') {
       const report = await d.importBundle(ctx.req as AsyncIterable<Buffer>);
-      await d.audit.append({ action: 'import', actor, details: { blobs: report.blobs.added, entries: report.entries.added + report.entries.updated, bytes: report.bytes } });
+      await d.audit.append({
+        action: 'import',
+        actor,
+        details: { blobs: report.blobs.added, entries: report.entries.added + report.entries.updated, bytes: report.bytes },
+      });
       ctx.body = report;
       return true;
     }

@@ -35,7 +35,11 @@ export function etagMatches(ifNoneMatch: string | undefined, etag: string | unde
  * RFC 9110 §13.2.2 for GET/HEAD: If-None-Match when present (weak
  * comparison), else If-Modified-Since against Last-Modified.
  */
-export function notModified(ifNoneMatch: string | undefined, ifModifiedSince: string | undefined, headers: Record<string, string>): boolean {
+export function notModified(
+  ifNoneMatch: string | undefined,
+  ifModifiedSince: string | undefined,
+  headers: Record<string, string>,
+): boolean {
   if (ifNoneMatch) return etagMatches(ifNoneMatch, headers.etag);
   if (!ifModifiedSince || !headers['last-modified']) return false;
   const since = Date.parse(ifModifiedSince);

@@ -33,7 +33,10 @@ const TYPES: Record<string, string> = {
  * from TypeScript) or next to the compiled daemon (dist/daemon → dist/renderer).
  */
 export function defaultUiDir(): string {
-  const candidates = [fileURLToPath(new URL('../../dist/renderer/', import.meta.url)), fileURLToPath(new URL('../../renderer/', import.meta.url))];
+  const candidates = [
+    fileURLToPath(new URL('../../dist/renderer/', import.meta.url)),
+    fileURLToPath(new URL('../../renderer/', import.meta.url)),
+  ];
   return candidates.find((d) => existsSync(join(d, 'index.html'))) ?? candidates[0]!;
 }
 

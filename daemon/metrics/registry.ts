@@ -163,12 +163,18 @@ export class Metrics {
         },
       });
     };
-    edgeGauge('larder_replication_lag_seconds', 'Seconds since the oldest parent pin change not yet applied here (0 = caught up)', (g) => g.lagSeconds);
+    edgeGauge(
+      'larder_replication_lag_seconds',
+      'Seconds since the oldest parent pin change not yet applied here (0 = caught up)',
+      (g) => g.lagSeconds,
+    );
     edgeGauge('larder_replication_applied_seq', 'Last parent feed record applied here', (g) => g.appliedSeq);
     edgeGauge('larder_replication_parent_seq', 'Newest parent feed record known here', (g) => g.parentSeq);
-    edgeGauge('larder_replication_connected', '1 when the last exchange with the parent feed succeeded', (g) => (g.connected === undefined ? undefined : g.connected ? 1 : 0));
+    edgeGauge('larder_replication_connected', '1 when the last exchange with the parent feed succeeded', (g) =>
+      g.connected === undefined ? undefined : g.connected ? 1 : 0,
+    );
     edgeGauge('larder_feed_seq', "Sequence number of this daemon's newest pin change feed record", (g) => g.feedSeq);
-    edgeGauge('larder_children', 'Child daemons that poll this daemon\'s feed', (g) => g.children);
+    edgeGauge('larder_children', "Child daemons that poll this daemon's feed", (g) => g.children);
     edgeGauge('larder_children_max_lag_seconds', 'Largest replication lag of any child daemon', (g) => g.childrenMaxLag);
     collectDefaultMetrics({ register: this.registry, prefix: 'larder_process_' });
   }

@@ -25,7 +25,8 @@ export async function warmClosure(warmers: Map<string, Warmer>, root: Ref, signa
     for (let raw = queue.shift(); raw !== undefined; raw = queue.shift()) {
       if (seen.has(raw)) continue;
       seen.add(raw);
-      if (seen.size > MAX_REFS) throw new LarderError('E_BAD_REQUEST', `${root.raw}: the dependency tree has more than ${MAX_REFS} references`);
+      if (seen.size > MAX_REFS)
+        throw new LarderError('E_BAD_REQUEST', `${root.raw}: the dependency tree has more than ${MAX_REFS} references`);
       const ref = parseRef(raw);
       const warmer = warmers.get(ref.protocol);
       if (!warmer) continue;

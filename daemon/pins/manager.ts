@@ -86,7 +86,8 @@ export class PinManager {
 
   async add(refText: string, opts: { history?: number; source?: Pin['source']; actor?: string } = {}): Promise<Pin> {
     const ref = parseRef(refText);
-    if (!this.opts.warmers.has(ref.protocol)) throw new LarderError('E_BAD_REQUEST', `cannot pin ${ref.raw}: no ${ref.protocol} adapter is configured`);
+    if (!this.opts.warmers.has(ref.protocol))
+      throw new LarderError('E_BAD_REQUEST', `cannot pin ${ref.raw}: no ${ref.protocol} adapter is configured`);
     const id = pinId(ref.raw);
     const existing = this.opts.table.get(id);
     if (existing) return this.view(existing);
@@ -201,7 +202,13 @@ export class PinManager {
       if (fresh.resolved !== undefined && fresh.resolved !== closure.resolved && fresh.historyLimit > 0) {
         fresh.history = [{ resolved: fresh.resolved, keys: fresh.keys }, ...fresh.history].slice(0, fresh.historyLimit);
       }
-      Object.assign(fresh, { resolved: closure.resolved, keys: closure.keys, size: closure.bytes, items: closure.keys.length, status: 'ok' });
+      Object.assign(fresh, {
+        resolved: closure.resolved,
+        keys: closure.keys,
+        size: closure.bytes,
+        items: closure.keys.length,
+        status: 'ok',
+      });
       fresh.lastCheckedAt = Date.now();
       delete fresh.changeSeenAt;
       delete fresh.error;
@@ -242,7 +249,8 @@ export class PinManager {
     for (const [id, p] of [...this.opts.table.range()]) {
       if (p.source === 'file' && !want.has(id)) await this.remove(id, 'pin-file');
     }
-    for (const [id, r] of want) if (!this.opts.table.get(id)) await this.add(r, { source: 'file', actor: 'pin-file' }).catch(() => undefined);
+    for (const [id, r] of want)
+      if (!this.opts.table.get(id)) await this.add(r, { source: 'file', actor: 'pin-file' }).catch(() => undefined);
   }
 
   /** Largest lag and the number of pins lagging past `threshold` seconds (for metrics and stats). */

@@ -48,7 +48,17 @@ export class PrewarmRunner {
   start(items: PlannedItem[], req: Pick<JobRequest, 'deps' | 'concurrency'>, source: string): Job {
     if (items.length === 0) throw new LarderError('E_BAD_REQUEST', 'nothing to pre-warm: no references given');
     for (const it of items) parseRef(it.ref);
-    const job: Job = { id: randomUUID(), state: 'queued', createdAt: Date.now(), source, items: [], bytes: 0, done: 0, failed: 0, total: 0 };
+    const job: Job = {
+      id: randomUUID(),
+      state: 'queued',
+      createdAt: Date.now(),
+      source,
+      items: [],
+      bytes: 0,
+      done: 0,
+      failed: 0,
+      total: 0,
+    };
     const running: Running = { job, controller: new AbortController(), plan: new Map() };
     const seen = new Set<string>();
     for (const it of items) this.add(running, it, seen);

@@ -71,7 +71,11 @@ export function watchLockfiles(globs: string[], warm: (name: string, content: st
       log.warn({ path, err: (err as Error).message }, 'cannot pre-warm watched file');
     }
   });
-  const w = chokidar.watch(roots, { ignoreInitial: false, awaitWriteFinish: { stabilityThreshold: 200, pollInterval: 50 }, ignored: /node_modules/ });
+  const w = chokidar.watch(roots, {
+    ignoreInitial: false,
+    awaitWriteFinish: { stabilityThreshold: 200, pollInterval: 50 },
+    ignored: /node_modules/,
+  });
   w.on('add', onFile).on('change', onFile);
   return { close: () => w.close() };
 }

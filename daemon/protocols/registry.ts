@@ -12,10 +12,4 @@ import { npmProtocol } from './npm/index.js';
 import { ociProtocol } from './oci/index.js';
 import { pypiProtocol } from './pypi/index.js';
 
-export const PROTOCOLS: readonly Protocol[] = [
-  npmProtocol,
-  pypiProtocol,
-  goProtocol,
-  filesProtocol,
-  ociProtocol,
-];
+export const PROTOCOLS: readonly Protocol[] = [npmProtocol, pypiProtocol, goProtocol, filesProtocol, ociProtocol];

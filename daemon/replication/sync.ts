@@ -116,7 +116,10 @@ export class ReplicationSync {
       this.lastContactAt = Date.now();
       this.offsetMs = page.now - this.lastContactAt;
       if (this.st.parentId !== undefined && (page.daemon !== this.st.parentId || page.head < this.st.appliedSeq)) {
-        this.o.log.warn({ parent: this.o.parentUrl, was: this.st.parentId, now: page.daemon, head: page.head }, 'replication: the parent feed was reset or replaced; replaying it from the start');
+        this.o.log.warn(
+          { parent: this.o.parentUrl, was: this.st.parentId, now: page.daemon, head: page.head },
+          'replication: the parent feed was reset or replaced; replaying it from the start',
+        );
         await this.save({ parentId: page.daemon, appliedSeq: 0, parentSeq: page.head });
         continue;
       }
@@ -129,7 +132,10 @@ export class ReplicationSync {
         if (signal.aborted) break;
         const e = toLarderError(err);
         this.lastError = `${e.code}: ${e.message}`;
-        this.o.log.warn({ parent: this.o.parentUrl, err: this.lastError, appliedSeq: this.st.appliedSeq }, 'replication: could not apply a parent change; retrying');
+        this.o.log.warn(
+          { parent: this.o.parentUrl, err: this.lastError, appliedSeq: this.st.appliedSeq },
+          'replication: could not apply a parent change; retrying',
+        );
         await sleep(backoff, signal);
         backoff = Math.min(max, backoff * 2);
       }
@@ -180,7 +186,8 @@ export class ReplicationSync {
     const after = pins.byRef(rec.ref);
     if (!after || rec.resolved === undefined) return; // unpinned meanwhile, or the parent could not resolve it either
     if (after.status === 'ok' && after.resolved === rec.resolved) return;
-    const why = after.status === 'ok' ? `resolved to ${after.resolved ?? '?'}, the parent has ${rec.resolved}` : (after.error ?? after.status);
+    const why =
+      after.status === 'ok' ? `resolved to ${after.resolved ?? '?'}, the parent has ${rec.resolved}` : (after.error ?? after.status);
     throw new LarderError('E_UPSTREAM', `${rec.ref}: ${why}`);
   }
 }

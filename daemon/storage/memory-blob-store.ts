@@ -73,9 +73,7 @@ export class MemoryBlobStore implements BlobStore {
   private used = 0;
   private seq = 0;
 
-  constructor(
-    private readonly opts: { capacity?: number; now?: () => number } = {},
-  ) {}
+  constructor(private readonly opts: { capacity?: number; now?: () => number } = {}) {}
 
   /** Counts `n` more bytes against the capacity (ENOSPC beyond it). */
   take(n: number): void {

@@ -25,8 +25,13 @@ const KINDS = new Set(['add', 'remove', 'resolve']);
 function isRecord(v: unknown): v is FeedRecord {
   const r = v as Partial<FeedRecord> | null;
   return (
-    typeof r === 'object' && r !== null && Number.isSafeInteger(r.seq) && typeof r.at === 'number' && typeof r.ref === 'string' &&
-    KINDS.has(String(r.kind)) && (r.resolved === undefined || typeof r.resolved === 'string')
+    typeof r === 'object' &&
+    r !== null &&
+    Number.isSafeInteger(r.seq) &&
+    typeof r.at === 'number' &&
+    typeof r.ref === 'string' &&
+    KINDS.has(String(r.kind)) &&
+    (r.resolved === undefined || typeof r.resolved === 'string')
   );
 }
 
@@ -45,7 +50,8 @@ export class ParentFeedClient {
     if (res.status !== 200) {
       drain(res);
       const where = `parent feed ${url.origin}`;
-      if (res.status === 401 || res.status === 403) throw new LarderError('E_UNAUTHORIZED', `${where} refused the token (set parent.token to the parent's admin token)`);
+      if (res.status === 401 || res.status === 403)
+        throw new LarderError('E_UNAUTHORIZED', `${where} refused the token (set parent.token to the parent's admin token)`);
       if (res.status === 508) throw new LarderError('E_LOOP', `${where}: this daemon is its own ancestor (parent loop)`);
       throw new LarderError('E_UPSTREAM_STATUS', `${where} answered ${res.status}`, { details: { upstreamStatus: res.status } });
     }
@@ -56,7 +62,13 @@ export class ParentFeedClient {
     } catch {
       throw new LarderError('E_UPSTREAM', 'parent feed: the answer is not JSON');
     }
-    if (typeof page.daemon !== 'string' || !Number.isSafeInteger(page.head) || typeof page.now !== 'number' || !Array.isArray(page.records) || !page.records.every(isRecord)) {
+    if (
+      typeof page.daemon !== 'string' ||
+      !Number.isSafeInteger(page.head) ||
+      typeof page.now !== 'number' ||
+      !Array.isArray(page.records) ||
+      !page.records.every(isRecord)
+    ) {
       throw new LarderError('E_UPSTREAM', 'parent feed: unexpected answer (is the parent a Larder daemon?)');
     }
     return page as FeedPage;

@@ -120,7 +120,10 @@ export class Remote {
     const res = await this.send(req);
     if (res.status === 508) {
       drain(res);
-      throw new LarderError('E_LOOP', `request loop: ${new URL(req.url).origin} refused a request that already passed through it (check the parent settings of the mirror hierarchy)`);
+      throw new LarderError(
+        'E_LOOP',
+        `request loop: ${new URL(req.url).origin} refused a request that already passed through it (check the parent settings of the mirror hierarchy)`,
+      );
     }
     return res;
   }

@@ -108,7 +108,9 @@ export class AppController {
         this.update({ daemon: 'up', stats: ev.data, error: undefined });
         break;
       case 'pin': {
-        const pins = this.snapshot.pins.some((p) => p.id === ev.data.id) ? this.snapshot.pins.map((p) => (p.id === ev.data.id ? ev.data : p)) : [...this.snapshot.pins, ev.data];
+        const pins = this.snapshot.pins.some((p) => p.id === ev.data.id)
+          ? this.snapshot.pins.map((p) => (p.id === ev.data.id ? ev.data : p))
+          : [...this.snapshot.pins, ev.data];
         this.deps.notifier.onPins(pins);
         this.update({ pins });
         break;

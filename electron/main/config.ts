@@ -33,7 +33,12 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const listen = env.LARDER_LISTEN || DEFAULT_LISTEN;
   const dataDir = env.LARDER_DATA_DIR || envPaths('larder', { suffix: '' }).data;
   const lag = Number(env.LARDER_LAG_THRESHOLD_SECONDS);
-  const cfg: AppConfig = { listen, daemonUrl: urlForListen(listen), dataDir, lagThresholdSeconds: Number.isFinite(lag) && lag > 0 ? lag : 15 * 60 };
+  const cfg: AppConfig = {
+    listen,
+    daemonUrl: urlForListen(listen),
+    dataDir,
+    lagThresholdSeconds: Number.isFinite(lag) && lag > 0 ? lag : 15 * 60,
+  };
   if (env.LARDER_CONFIG) cfg.configFile = env.LARDER_CONFIG;
   return cfg;
 }

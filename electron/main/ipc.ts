@@ -31,7 +31,9 @@ export interface IpcMainLike {
 }
 
 /** Implementation of each contract entry. */
-export type IpcHandlers = { [K in keyof IpcInvoke]: (...args: IpcInvoke[K]['args']) => Promise<IpcInvoke[K]['result']> | IpcInvoke[K]['result'] };
+export type IpcHandlers = {
+  [K in keyof IpcInvoke]: (...args: IpcInvoke[K]['args']) => Promise<IpcInvoke[K]['result']> | IpcInvoke[K]['result'];
+};
 
 /** Registration options. */
 export interface IpcOptions {

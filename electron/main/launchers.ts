@@ -53,7 +53,11 @@ export function nodeLauncher(nodePath: string, script: string[], args: string[],
  */
 export function utilityLauncher(up: UtilityProcessApi, hostModule: string, cliModule: string, args: string[]): () => DaemonProcess {
   return () => {
-    const p = up.fork(hostModule, ['--larder-cli', cliModule, ...args], { serviceName: 'Larder daemon', stdio: 'inherit', execArgv: [...DAEMON_EXEC_ARGV] });
+    const p = up.fork(hostModule, ['--larder-cli', cliModule, ...args], {
+      serviceName: 'Larder daemon',
+      stdio: 'inherit',
+      execArgv: [...DAEMON_EXEC_ARGV],
+    });
     return {
       get pid() {
         return p.pid;

@@ -55,7 +55,10 @@ export class Notifier {
 
   private flushIntegrity(): void {
     const added = this.pendingFailures;
-    const detail = this.details.length > 0 ? this.details[this.details.length - 1]! : 'An artifact from an upstream did not match its digest and was not stored.';
+    const detail =
+      this.details.length > 0
+        ? this.details[this.details.length - 1]!
+        : 'An artifact from an upstream did not match its digest and was not stored.';
     this.pendingFailures = 0;
     this.pendingTimer = undefined;
     this.details = [];
@@ -70,7 +73,12 @@ export class Notifier {
       const change = String(p.changeSeenAt ?? 'unknown');
       if (this.notified.get(p.id) === change) continue;
       this.notified.set(p.id, change);
-      if (this.pinsSeen) this.notify({ title: 'Pin lagging behind upstream', body: `${p.ref} is ${formatLag(p.lagSeconds)} behind its upstream.`, route: `pins/${p.id}` });
+      if (this.pinsSeen)
+        this.notify({
+          title: 'Pin lagging behind upstream',
+          body: `${p.ref} is ${formatLag(p.lagSeconds)} behind its upstream.`,
+          route: `pins/${p.id}`,
+        });
     }
     this.pinsSeen = true;
   }

@@ -8,7 +8,14 @@
 import type { WebPreferences } from 'electron';
 
 /** Hosts whose https links may be opened in the default browser. */
-export const DEFAULT_EXTERNAL_ALLOWLIST: readonly string[] = ['github.com', 'larder.dev', 'www.npmjs.com', 'pypi.org', 'pkg.go.dev', 'hub.docker.com'];
+export const DEFAULT_EXTERNAL_ALLOWLIST: readonly string[] = [
+  'github.com',
+  'larder.dev',
+  'www.npmjs.com',
+  'pypi.org',
+  'pkg.go.dev',
+  'hub.docker.com',
+];
 
 /** The webPreferences of every app window. */
 export function secureWebPreferences(preload: string): WebPreferences {
@@ -47,7 +54,7 @@ export function isAllowedNavigation(url: string, daemonOrigin: string): boolean 
 /** External links: https, no credentials, host on the allow-list (exact or subdomain). */
 export function isAllowedExternal(url: string, allowlist: readonly string[] = DEFAULT_EXTERNAL_ALLOWLIST): boolean {
   const u = parse(url);
-  if (!u || u.protocol !== 'https:' || u.username || u.password) return false;
+  if (u?.protocol !== 'https:' || u.username || u.password) return false;
   const host = u.hostname.toLowerCase();
   return allowlist.some((h) => host === h || host.endsWith(`.${h}`));
 }
@@ -57,7 +64,9 @@ export interface HardenableContents {
   on(event: 'will-navigate' | 'will-redirect', listener: (e: { preventDefault(): void }, url: string) => void): unknown;
   on(event: 'will-attach-webview', listener: (e: { preventDefault(): void }) => void): unknown;
   setWindowOpenHandler(handler: (details: { url: string }) => { action: 'deny' } | { action: 'allow' }): void;
-  session: { setPermissionRequestHandler(handler: ((wc: unknown, permission: string, cb: (granted: boolean) => void) => void) | null): void };
+  session: {
+    setPermissionRequestHandler(handler: ((wc: unknown, permission: string, cb: (granted: boolean) => void) => void) | null): void;
+  };
 }
 
 /** Options of {@link hardenContents}. */

@@ -82,7 +82,12 @@ export function statusLine(s: TraySnapshot): string {
 /** Tooltip: hit rate, bytes saved today and worst lag (one per line). */
 export function tooltip(s: TraySnapshot): string {
   if (s.daemon !== 'up' || !s.stats) return `Larder — ${statusLine(s)}`;
-  return [`Larder — ${trayState(s)}`, `Hit rate: ${Math.round(s.stats.hitRate * 100)}%`, `Saved today: ${formatSize(s.stats.bytesSavedToday)}`, `Worst lag: ${formatLag(worstLag(s))}`].join('\n');
+  return [
+    `Larder — ${trayState(s)}`,
+    `Hit rate: ${Math.round(s.stats.hitRate * 100)}%`,
+    `Saved today: ${formatSize(s.stats.bytesSavedToday)}`,
+    `Worst lag: ${formatLag(worstLag(s))}`,
+  ].join('\n');
 }
 
 /** One pin's menu label: "npm:x@1 — ok" or "… — lagging 12m". */
@@ -99,7 +104,9 @@ export function menuTemplate(s: TraySnapshot, a: TrayActions): MenuItemConstruct
   const pinItems: MenuItemConstructorOptions[] =
     pins.length === 0
       ? [{ label: 'No pinned artifacts', enabled: false }]
-      : pins.slice(0, MAX_PINS_IN_MENU).map((p) => ({ id: `pin:${p.id}`, label: pinLabel(p, s.lagThresholdSeconds), click: () => a.openDashboard(`pins/${p.id}`) }));
+      : pins
+          .slice(0, MAX_PINS_IN_MENU)
+          .map((p) => ({ id: `pin:${p.id}`, label: pinLabel(p, s.lagThresholdSeconds), click: () => a.openDashboard(`pins/${p.id}`) }));
   if (pins.length > MAX_PINS_IN_MENU) pinItems.push({ label: `All ${pins.length} pins…`, click: () => a.openDashboard('pins') });
   const offline = s.stats?.offline ?? false;
   return [

@@ -26,7 +26,20 @@ export class Windows {
 
   constructor(private readonly deps: WindowDeps) {
     this.popover = new Popover({
-      createWindow: () => this.track(this.deps.createWindow({ width: 420, height: 560, show: false, frame: false, resizable: false, skipTaskbar: true, alwaysOnTop: true, fullscreenable: false, webPreferences: secureWebPreferences(this.deps.preload) })),
+      createWindow: () =>
+        this.track(
+          this.deps.createWindow({
+            width: 420,
+            height: 560,
+            show: false,
+            frame: false,
+            resizable: false,
+            skipTaskbar: true,
+            alwaysOnTop: true,
+            fullscreenable: false,
+            webPreferences: secureWebPreferences(this.deps.preload),
+          }),
+        ),
       url: () => this.deps.loginLink(),
       workArea: (b) => this.deps.workArea(b),
     });
@@ -50,7 +63,17 @@ export class Windows {
       this.main.focus();
       return;
     }
-    const win = this.track(this.deps.createWindow({ width: 1200, height: 820, minWidth: 720, minHeight: 480, show: false, title: 'Larder', webPreferences: secureWebPreferences(this.deps.preload) }));
+    const win = this.track(
+      this.deps.createWindow({
+        width: 1200,
+        height: 820,
+        minWidth: 720,
+        minHeight: 480,
+        show: false,
+        title: 'Larder',
+        webPreferences: secureWebPreferences(this.deps.preload),
+      }),
+    );
     this.main = win;
     win.on('closed', () => {
       if (this.main === win) this.main = undefined;

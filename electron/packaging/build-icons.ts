@@ -22,13 +22,19 @@ const JAR = '#8a94a3';
 
 async function render(page: Page, svg: string, px: number, color: string, badge: string): Promise<Buffer> {
   const sized = svg.replace(/width="\d+" height="\d+"/, `width="${px}" height="${px}"`);
-  await page.setContent(`<!doctype html><html><body style="margin:0;background:transparent"><div id="i" style="width:${px}px;height:${px}px;color:${color};--badge:${badge};line-height:0">${sized}</div></body></html>`);
+  await page.setContent(
+    `<!doctype html><html><body style="margin:0;background:transparent"><div id="i" style="width:${px}px;height:${px}px;color:${color};--badge:${badge};line-height:0">${sized}</div></body></html>`,
+  );
   return page.locator('#i').screenshot({ omitBackground: true, type: 'png' });
 }
 
 /** Renders every icon; returns the files written. */
 export async function buildIcons(): Promise<string[]> {
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  });
   const written: string[] = [];
   const put = async (rel: string, data: Buffer): Promise<void> => {
     await writeFile(join(DIR, rel), data);

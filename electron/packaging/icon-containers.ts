@@ -51,7 +51,15 @@ export function decodeIco(ico: Buffer): Array<{ width: number; height: number; p
 }
 
 /** icns element types holding PNGs of a given pixel size. */
-export const ICNS_TYPES: Record<number, string> = { 16: 'icp4', 32: 'icp5', 64: 'icp6', 128: 'ic07', 256: 'ic08', 512: 'ic09', 1024: 'ic10' };
+export const ICNS_TYPES: Record<number, string> = {
+  16: 'icp4',
+  32: 'icp5',
+  64: 'icp6',
+  128: 'ic07',
+  256: 'ic08',
+  512: 'ic09',
+  1024: 'ic10',
+};
 
 /** A .icns with one PNG element per image (sizes from ICNS_TYPES). */
 export function encodeIcns(pngs: Buffer[]): Buffer {

@@ -84,9 +84,26 @@ function options(p: TimeChartProps, width: number, el: HTMLElement): uPlot.Optio
           return labels;
         },
       },
-      { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 70, values: (_u, vals) => vals.map((v) => p.format(v)) },
+      {
+        stroke: muted,
+        grid: { stroke: grid, width: 1 },
+        ticks: { stroke: grid },
+        size: 70,
+        values: (_u, vals) => vals.map((v) => p.format(v)),
+      },
     ],
-    series: [{ value: (_u, v) => (v === null || v === undefined ? '—' : formatClock(v * 1000)) }, ...p.series.map((s) => ({ label: s.label, stroke: s.stroke.startsWith('--') ? cssVar(s.stroke, '#36c') : s.stroke, fill: s.fill, width: 2, spanGaps: false, value: fmt, points: { show: true, size: 6 } }))],
+    series: [
+      { value: (_u, v) => (v === null || v === undefined ? '—' : formatClock(v * 1000)) },
+      ...p.series.map((s) => ({
+        label: s.label,
+        stroke: s.stroke.startsWith('--') ? cssVar(s.stroke, '#36c') : s.stroke,
+        fill: s.fill,
+        width: 2,
+        spanGaps: false,
+        value: fmt,
+        points: { show: true, size: 6 },
+      })),
+    ],
   };
 }
 

@@ -44,7 +44,17 @@ export function ErrorPanel({ error, onRetry, what }: { error: AdminError; onRetr
 }
 
 /** Renders a Loadable: loading and error states, else `children(value)`. */
-export function LoadableView<T>({ data, what, onRetry, children }: { data: Loadable<T>; what: string; onRetry?: () => void; children: (value: T) => ComponentChildren }) {
+export function LoadableView<T>({
+  data,
+  what,
+  onRetry,
+  children,
+}: {
+  data: Loadable<T>;
+  what: string;
+  onRetry?: () => void;
+  children: (value: T) => ComponentChildren;
+}) {
   if (data.status === 'loading') return <Loading label={`Loading ${what}…`} />;
   if (data.status === 'error') return <ErrorPanel error={data.error} what={what} onRetry={onRetry} />;
   return <>{children(data.value)}</>;
@@ -63,7 +73,19 @@ export function Badge({ tone, children, title }: { tone: Tone; children: Compone
 }
 
 /** A labelled progress bar (role=progressbar with aria values). */
-export function Progress({ value, max, label, tone = 'info', marks = [] }: { value: number; max: number; label: string; tone?: Tone; marks?: number[] }) {
+export function Progress({
+  value,
+  max,
+  label,
+  tone = 'info',
+  marks = [],
+}: {
+  value: number;
+  max: number;
+  label: string;
+  tone?: Tone;
+  marks?: number[];
+}) {
   const pct = max > 0 ? Math.min(100, Math.max(0, (value / max) * 100)) : 0;
   return (
     <div class="progress" role="progressbar" aria-label={label} aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(pct)}>

@@ -6,7 +6,15 @@ import { useRef } from 'preact/hooks';
 import { TABS, type TabId } from '../route.js';
 
 /** Tab list; `onSelect` is called on click and on arrow-key moves. */
-export function Tabs({ current, onSelect, badges }: { current: TabId; onSelect: (id: TabId) => void; badges?: Partial<Record<TabId, number>> }) {
+export function Tabs({
+  current,
+  onSelect,
+  badges,
+}: {
+  current: TabId;
+  onSelect: (id: TabId) => void;
+  badges?: Partial<Record<TabId, number>>;
+}) {
   const refs = useRef<Array<HTMLButtonElement | null>>([]);
   const move = (from: number, delta: number | 'home' | 'end'): void => {
     const n = TABS.length;
@@ -24,6 +32,7 @@ export function Tabs({ current, onSelect, badges }: { current: TabId; onSelect: 
     move(i, d);
   };
   return (
+    // biome-ignore lint/a11y/noNoninteractiveElementToInteractiveRole: the WAI-ARIA tabs pattern: the tab list is a nav landmark too
     <nav class="tabs" role="tablist" aria-label="Dashboard sections">
       {TABS.map((t, i) => {
         const selected = t.id === current;
@@ -45,7 +54,11 @@ export function Tabs({ current, onSelect, badges }: { current: TabId; onSelect: 
             onKeyDown={onKey(i)}
           >
             {t.label}
-            {badge ? <span class="tab-badge" aria-label={`${badge} need attention`}>{badge}</span> : null}
+            {badge ? (
+              <span class="tab-badge" aria-label={`${badge} need attention`}>
+                {badge}
+              </span>
+            ) : null}
           </button>
         );
       })}

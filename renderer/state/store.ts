@@ -75,7 +75,10 @@ export class Store {
     for (const fn of this.listeners) fn();
   }
 
-  private async load<K extends 'stats' | 'series' | 'pins' | 'jobs' | 'activity'>(key: K, fetcher: () => Promise<AppState[K] extends Loadable<infer T> ? T : never>): Promise<void> {
+  private async load<K extends 'stats' | 'series' | 'pins' | 'jobs' | 'activity'>(
+    key: K,
+    fetcher: () => Promise<AppState[K] extends Loadable<infer T> ? T : never>,
+  ): Promise<void> {
     try {
       const value = await fetcher();
       this.set({ [key]: { status: 'ready', value }, signedIn: true } as Partial<AppState>);
@@ -127,15 +130,29 @@ export class Store {
         this.set({ stats: { status: 'ready', value: ev.data }, signedIn: true });
         break;
       case 'pin':
-        if (this.state.pins.status === 'ready') this.set({ pins: { status: 'ready', value: upsert(this.state.pins.value, ev.data, false) } });
+        if (this.state.pins.status === 'ready')
+          this.set({ pins: { status: 'ready', value: upsert(this.state.pins.value, ev.data, false) } });
         break;
       case 'pin-removed':
-        if (this.state.pins.status === 'ready') this.set({ pins: { status: 'ready', value: this.state.pins.value.filter((p) => p.id !== ev.data.id) } });
+        if (this.state.pins.status === 'ready')
+          this.set({ pins: { status: 'ready', value: this.state.pins.value.filter((p) => p.id !== ev.data.id) } });
         break;
       case 'job':
         if (this.state.jobs.status === 'ready') {
           const jobs = this.state.jobs.value;
-          this.set({ jobs: { status: 'ready', value: upsert(jobs, newerJob(jobs.find((j) => j.id === ev.data.id), ev.data), true) } });
+          this.set({
+            jobs: {
+              status: 'ready',
+              value: upsert(
+                jobs,
+                newerJob(
+                  jobs.find((j) => j.id === ev.data.id),
+                  ev.data,
+                ),
+                true,
+              ),
+            },
+          });
         }
         break;
       case 'activity': {

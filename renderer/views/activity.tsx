@@ -74,7 +74,11 @@ export function Activity({ state, store }: { state: AppState; store: Store }) {
       <LoadableView data={state.activity} what="activity" onRetry={() => void store.reload('activity')}>
         {(items) =>
           items.length === 0 ? (
-            <Empty title={current ? `No ${KINDS.find((k) => k.kind === current)?.label.toLowerCase() ?? current} recently` : 'No activity yet'}>New requests and events show up here as they happen.</Empty>
+            <Empty
+              title={current ? `No ${KINDS.find((k) => k.kind === current)?.label.toLowerCase() ?? current} recently` : 'No activity yet'}
+            >
+              New requests and events show up here as they happen.
+            </Empty>
           ) : (
             <table class="table table-compact" aria-label="Recent activity" aria-live="polite">
               <thead>

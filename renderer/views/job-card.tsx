@@ -8,7 +8,14 @@ import { api, toFailure } from '../api.js';
 import { Badge, Progress, type Tone } from '../components/status.js';
 import { formatAgo, formatBytes, formatCount } from '../format.js';
 
-const ITEM_TONE: Record<ItemState, Tone> = { queued: 'muted', running: 'info', done: 'ok', cached: 'ok', failed: 'bad', cancelled: 'muted' };
+const ITEM_TONE: Record<ItemState, Tone> = {
+  queued: 'muted',
+  running: 'info',
+  done: 'ok',
+  cached: 'ok',
+  failed: 'bad',
+  cancelled: 'muted',
+};
 const JOB_TONE: Record<Job['state'], Tone> = { queued: 'muted', running: 'info', done: 'ok', failed: 'bad', cancelled: 'muted' };
 const SHOWN_ITEMS = 200;
 
@@ -29,7 +36,14 @@ function ItemRow({ item }: { item: JobItem }) {
         <Badge tone={ITEM_TONE[item.state]}>{item.state}</Badge>
       </td>
       <td class="item-progress">
-        {item.totalBytes ? <Progress label={`${item.ref} downloaded`} value={finished ? item.totalBytes : item.bytes} max={item.totalBytes} tone={ITEM_TONE[item.state]} /> : null}
+        {item.totalBytes ? (
+          <Progress
+            label={`${item.ref} downloaded`}
+            value={finished ? item.totalBytes : item.bytes}
+            max={item.totalBytes}
+            tone={ITEM_TONE[item.state]}
+          />
+        ) : null}
         <span class="muted">
           {item.state === 'cached'
             ? `already cached${item.totalBytes ? ` · ${formatBytes(item.totalBytes)}` : ''}`
@@ -68,7 +82,12 @@ export function JobCard({ job }: { job: Job }) {
           {pct}%
         </div>
       </header>
-      <Progress label={`Job ${job.source} progress`} value={job.done + job.failed} max={Math.max(1, job.total)} tone={job.failed > 0 ? 'warn' : job.state === 'done' ? 'ok' : 'info'} />
+      <Progress
+        label={`Job ${job.source} progress`}
+        value={job.done + job.failed}
+        max={Math.max(1, job.total)}
+        tone={job.failed > 0 ? 'warn' : job.state === 'done' ? 'ok' : 'info'}
+      />
       <div class="job-foot">
         <span>
           {formatCount(job.done)} done · {formatCount(job.failed)} failed · {formatCount(job.total)} total

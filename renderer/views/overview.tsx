@@ -76,13 +76,24 @@ function Headline({ s }: { s: Stats }) {
   const st = s.storage;
   return (
     <section class="grid-stats" aria-label="Key figures">
-      <Stat testId="hit-rate" label="Hit rate" value={formatPercent(s.hitRate)} sub={`${formatCount(cached)} of ${formatCount(cached + s.requests.miss)} cacheable requests`} />
+      <Stat
+        testId="hit-rate"
+        label="Hit rate"
+        value={formatPercent(s.hitRate)}
+        sub={`${formatCount(cached)} of ${formatCount(cached + s.requests.miss)} cacheable requests`}
+      />
       <Pinned s={s} />
       <Lag s={s} />
       <div class="stat" data-testid="storage">
         <div class="stat-label">Storage</div>
         <div class="stat-value">{formatBytes(st.usedBytes)}</div>
-        <Progress label="Storage used of budget" value={st.usedBytes} max={st.maxBytes} tone={storageTone(st)} marks={[st.lowWatermark, st.highWatermark]} />
+        <Progress
+          label="Storage used of budget"
+          value={st.usedBytes}
+          max={st.maxBytes}
+          tone={storageTone(st)}
+          marks={[st.lowWatermark, st.highWatermark]}
+        />
         <div class="stat-sub">
           of {formatBytes(st.maxBytes)} budget · {formatCount(st.blobs)} blobs
         </div>
@@ -93,7 +104,8 @@ function Headline({ s }: { s: Stats }) {
         value={formatCount(s.requests.total)}
         sub={
           <>
-            <span data-testid="requests-cache">{formatCount(cached)}</span> from cache · <span data-testid="requests-upstream">{formatCount(s.requests.miss)}</span> upstream
+            <span data-testid="requests-cache">{formatCount(cached)}</span> from cache ·{' '}
+            <span data-testid="requests-upstream">{formatCount(s.requests.miss)}</span> upstream
           </>
         }
       />
@@ -103,7 +115,8 @@ function Headline({ s }: { s: Stats }) {
         value={formatBytes(s.bytesServed.cache + s.bytesServed.upstream)}
         sub={
           <>
-            <span data-testid="bytes-cache">{formatBytes(s.bytesServed.cache)}</span> from cache · <span data-testid="bytes-upstream">{formatBytes(s.bytesServed.upstream)}</span> upstream
+            <span data-testid="bytes-cache">{formatBytes(s.bytesServed.cache)}</span> from cache ·{' '}
+            <span data-testid="bytes-upstream">{formatBytes(s.bytesServed.upstream)}</span> upstream
           </>
         }
       />
@@ -126,7 +139,9 @@ function RemoteRow({ r }: { r: RemoteStats }) {
         </Badge>{' '}
         {r.health === 'down' || r.health === 'offline' ? <Badge tone="warn">serving stale</Badge> : null}
       </td>
-      <td>{r.staleServes > 0 ? <span data-testid="stale-serves">{formatCount(r.staleServes)} stale</span> : <span class="muted">0</span>}</td>
+      <td>
+        {r.staleServes > 0 ? <span data-testid="stale-serves">{formatCount(r.staleServes)} stale</span> : <span class="muted">0</span>}
+      </td>
       <td>
         {formatAgo(r.lastSuccessAt)}
         {r.lastError ? <div class="error-text">{r.lastError}</div> : null}
@@ -142,7 +157,9 @@ function Remotes({ s }: { s: Stats }) {
       <thead>
         <tr>
           <th scope="col">Remote</th>
-          <th scope="col" class="hide-narrow">URL</th>
+          <th scope="col" class="hide-narrow">
+            URL
+          </th>
           <th scope="col">Health</th>
           <th scope="col">Stale serves</th>
           <th scope="col">Last success</th>
@@ -158,12 +175,19 @@ function Remotes({ s }: { s: Stats }) {
 }
 
 function Charts({ points }: { points: StatsPoint[] }) {
-  if (!points.some((p) => p.hits + p.misses > 0)) return <Empty title="No traffic in the last hour">The chart fills in as clients use the mirror.</Empty>;
+  if (!points.some((p) => p.hits + p.misses > 0))
+    return <Empty title="No traffic in the last hour">The chart fills in as clients use the mirror.</Empty>;
   return (
     <div class="charts">
       <figure class="card">
         <figcaption>Hit rate (10 s buckets)</figcaption>
-        <TimeChart label="Cache hit rate over the last hour" data={hitRateColumns(points)} series={[{ label: 'Hit rate', stroke: '--accent' }]} format={(v) => `${v.toFixed(0)}%`} yRange={[0, 100]} />
+        <TimeChart
+          label="Cache hit rate over the last hour"
+          data={hitRateColumns(points)}
+          series={[{ label: 'Hit rate', stroke: '--accent' }]}
+          format={(v) => `${v.toFixed(0)}%`}
+          yRange={[0, 100]}
+        />
       </figure>
       <figure class="card">
         <figcaption>Bytes served</figcaption>
@@ -191,14 +215,20 @@ export function Overview({ state, store }: { state: AppState; store: Store }) {
             <Headline s={s} />
             {s.replication ? (
               <p class="summary" data-testid="replication-summary">
-                Replicating from {s.replication.parent} · {s.replication.connected ? <Badge tone="ok">connected</Badge> : <Badge tone="warn">parent unreachable</Badge>}
+                Replicating from {s.replication.parent} ·{' '}
+                {s.replication.connected ? <Badge tone="ok">connected</Badge> : <Badge tone="warn">parent unreachable</Badge>}
                 {` · change ${s.replication.appliedSeq}/${s.replication.parentSeq} · `}
-                {s.replication.lagSeconds > 0 ? <Badge tone="warn">lag {formatDuration(s.replication.lagSeconds)}</Badge> : <Badge tone="ok">caught up</Badge>}
+                {s.replication.lagSeconds > 0 ? (
+                  <Badge tone="warn">lag {formatDuration(s.replication.lagSeconds)}</Badge>
+                ) : (
+                  <Badge tone="ok">caught up</Badge>
+                )}
               </p>
             ) : null}
             {s.children?.length ? (
               <p class="summary" data-testid="children-summary">
-                {s.children.length} child site{s.children.length === 1 ? '' : 's'} · worst lag {formatDuration(Math.max(0, ...s.children.map((c) => c.lagSeconds)))}
+                {s.children.length} child site{s.children.length === 1 ? '' : 's'} · worst lag{' '}
+                {formatDuration(Math.max(0, ...s.children.map((c) => c.lagSeconds)))}
               </p>
             ) : null}
           </>

@@ -73,13 +73,22 @@ export function AddPinForm({ onAdded }: { onAdded: (pin: Pin) => void }) {
           </div>
         ) : (
           <div id="pin-ref-help" class="help">
-            {hint ?? 'npm:<name>@<version|range|tag>, oci:<host>/<repo>:<tag>|@<digest>, pypi:<name>==<version>, go:<module>@<version>, url:<remote>/<path>'}
+            {hint ??
+              'npm:<name>@<version|range|tag>, oci:<host>/<repo>:<tag>|@<digest>, pypi:<name>==<version>, go:<module>@<version>, url:<remote>/<path>'}
           </div>
         )}
       </div>
       <div class="field field-narrow">
         <label for="pin-history">Keep previous</label>
-        <input id="pin-history" class="input input-narrow" type="number" min={0} max={100} value={history} onInput={(e) => setHistory(Math.max(0, Number(e.currentTarget.value) || 0))} />
+        <input
+          id="pin-history"
+          class="input input-narrow"
+          type="number"
+          min={0}
+          max={100}
+          value={history}
+          onInput={(e) => setHistory(Math.max(0, Number(e.currentTarget.value) || 0))}
+        />
       </div>
       <button type="submit" class="btn btn-primary" disabled={busy}>
         {busy ? 'Pinning…' : 'Pin'}

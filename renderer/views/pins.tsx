@@ -56,7 +56,14 @@ function PinRow({ pin, thresholdSeconds, focused, now }: { pin: Pin; thresholdSe
     }
   };
   return (
-    <tr ref={row} class={focused ? 'row-focused' : undefined} data-testid="pin-row" data-pin-id={pin.id} data-status={pin.status} tabIndex={focused ? -1 : undefined}>
+    <tr
+      ref={row}
+      class={focused ? 'row-focused' : undefined}
+      data-testid="pin-row"
+      data-pin-id={pin.id}
+      data-status={pin.status}
+      tabIndex={focused ? -1 : undefined}
+    >
       <th scope="row">
         <code>{pin.ref}</code>
         {pin.mutable ? <span class="muted"> · follows upstream</span> : null}
@@ -117,13 +124,23 @@ export function Pins({ state, store, focus }: { state: AppState; store: Store; f
       <div class="toolbar">
         <label>
           Lag threshold{' '}
-          <input type="number" min={1} step={1} value={minutes} class="input input-narrow" onChange={(e) => onThreshold(Number(e.currentTarget.value))} /> minutes
+          <input
+            type="number"
+            min={1}
+            step={1}
+            value={minutes}
+            class="input input-narrow"
+            onChange={(e) => onThreshold(Number(e.currentTarget.value))}
+          />{' '}
+          minutes
         </label>
       </div>
       <LoadableView data={state.pins} what="pins" onRetry={() => void store.reload('pins')}>
         {(pins) =>
           pins.length === 0 ? (
-            <Empty title="Nothing is pinned yet">Pinned artifacts are kept through eviction and refreshed when their upstream changes.</Empty>
+            <Empty title="Nothing is pinned yet">
+              Pinned artifacts are kept through eviction and refreshed when their upstream changes.
+            </Empty>
           ) : (
             <table class="table" aria-label="Pinned artifacts">
               <thead>

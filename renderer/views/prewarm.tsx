@@ -78,9 +78,19 @@ function PrewarmForm({ store }: { store: Store }) {
     <form class="card form form-stack" onSubmit={(e) => void submit(e)} aria-label="Start a pre-warm" noValidate>
       <div class="field">
         <label for="prewarm-refs">References</label>
-        <textarea id="prewarm-refs" class="input" rows={4} spellcheck={false} placeholder={'npm:react@18.3.1\noci:docker.io/library/alpine:3.20'} value={text} onInput={(e) => setText(e.currentTarget.value)} aria-describedby="prewarm-help" />
+        <textarea
+          id="prewarm-refs"
+          class="input"
+          rows={4}
+          spellcheck={false}
+          placeholder={'npm:react@18.3.1\noci:docker.io/library/alpine:3.20'}
+          value={text}
+          onInput={(e) => setText(e.currentTarget.value)}
+          aria-describedby="prewarm-help"
+        />
         <div id="prewarm-help" class="help">
-          One reference per line, or add lockfiles: package-lock.json, pnpm-lock.yaml, yarn.lock, requirements.txt, go.sum, docker-compose.yml, Dockerfile.
+          One reference per line, or add lockfiles: package-lock.json, pnpm-lock.yaml, yarn.lock, requirements.txt, go.sum,
+          docker-compose.yml, Dockerfile.
         </div>
       </div>
       <div class="row">
@@ -105,7 +115,12 @@ function PrewarmForm({ store }: { store: Store }) {
           {files.map((f, i) => (
             <li key={`${f.name}-${i}`}>
               <code>{f.name}</code> <span class="muted">{formatBytes(f.content.length)}</span>{' '}
-              <button type="button" class="btn btn-small" aria-label={`Remove ${f.name}`} onClick={() => setFiles((old) => old.filter((_, j) => j !== i))}>
+              <button
+                type="button"
+                class="btn btn-small"
+                aria-label={`Remove ${f.name}`}
+                onClick={() => setFiles((old) => old.filter((_, j) => j !== i))}
+              >
                 ×
               </button>
             </li>
@@ -128,7 +143,17 @@ export function Prewarm({ state, store }: { state: AppState; store: Store }) {
       <PrewarmForm store={store} />
       <h2>Jobs</h2>
       <LoadableView data={state.jobs} what="jobs" onRetry={() => void store.reload('jobs')}>
-        {(jobs) => (jobs.length === 0 ? <Empty title="No pre-warm jobs yet">Submitted jobs and their progress appear here.</Empty> : <div class="jobs">{jobs.map((j) => <JobCard key={j.id} job={j} />)}</div>)}
+        {(jobs) =>
+          jobs.length === 0 ? (
+            <Empty title="No pre-warm jobs yet">Submitted jobs and their progress appear here.</Empty>
+          ) : (
+            <div class="jobs">
+              {jobs.map((j) => (
+                <JobCard key={j.id} job={j} />
+              ))}
+            </div>
+          )
+        }
       </LoadableView>
     </>
   );

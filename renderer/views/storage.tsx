@@ -27,7 +27,10 @@ function Actions({ running }: { running: boolean }) {
         setResult({ ok: true, text: 'Scrub started.' });
       } else {
         const r = a === 'gc' ? await api.gc() : await api.evict({ toLowWatermark: true });
-        setResult({ ok: true, text: `${a === 'gc' ? 'Garbage collection' : 'Eviction'} removed ${formatCount(r.removed)} items (${formatBytes(r.bytes)}).` });
+        setResult({
+          ok: true,
+          text: `${a === 'gc' ? 'Garbage collection' : 'Eviction'} removed ${formatCount(r.removed)} items (${formatBytes(r.bytes)}).`,
+        });
       }
     } catch (err) {
       setResult({ ok: false, text: toFailure(err).message });
@@ -69,20 +72,44 @@ function Body({ s }: { s: Stats }) {
     <>
       <section class="card">
         <h3>Usage</h3>
-        <Progress label="Storage used of budget" value={st.usedBytes} max={st.maxBytes} tone={storageTone(st)} marks={[st.lowWatermark, st.highWatermark]} />
+        <Progress
+          label="Storage used of budget"
+          value={st.usedBytes}
+          max={st.maxBytes}
+          tone={storageTone(st)}
+          marks={[st.lowWatermark, st.highWatermark]}
+        />
         <p>
-          <strong>{formatBytes(st.usedBytes)}</strong> of {formatBytes(st.maxBytes)} ({formatPercent(st.maxBytes > 0 ? st.usedBytes / st.maxBytes : 0)}) · eviction starts at {formatPercent(st.highWatermark, 0)} and stops at{' '}
-          {formatPercent(st.lowWatermark, 0)}
+          <strong>{formatBytes(st.usedBytes)}</strong> of {formatBytes(st.maxBytes)} (
+          {formatPercent(st.maxBytes > 0 ? st.usedBytes / st.maxBytes : 0)}) · eviction starts at {formatPercent(st.highWatermark, 0)} and
+          stops at {formatPercent(st.lowWatermark, 0)}
         </p>
       </section>
       <section class="grid-stats" aria-label="Storage figures">
         <Stat label="Blobs" value={formatCount(st.blobs)} sub={`${formatCount(st.entries)} index entries`} />
-        <Stat testId="evictions" label="Evictions" value={formatCount(s.evictions.count)} sub={`${formatBytes(s.evictions.bytes)} reclaimed`} />
-        <Stat label="Integrity failures" value={formatCount(s.integrityFailures)} sub={s.integrityFailures > 0 ? <Badge tone="bad">see Activity</Badge> : 'none'} />
+        <Stat
+          testId="evictions"
+          label="Evictions"
+          value={formatCount(s.evictions.count)}
+          sub={`${formatBytes(s.evictions.bytes)} reclaimed`}
+        />
+        <Stat
+          label="Integrity failures"
+          value={formatCount(s.integrityFailures)}
+          sub={s.integrityFailures > 0 ? <Badge tone="bad">see Activity</Badge> : 'none'}
+        />
         <Stat
           testId="scrub"
           label="Scrub"
-          value={sc.running ? <Badge tone="info">running</Badge> : <Badge tone={sc.corrupt > 0 ? 'bad' : sc.lastFinishedAt ? 'ok' : 'muted'}>{sc.corrupt > 0 ? `${formatCount(sc.corrupt)} corrupt` : sc.lastFinishedAt ? 'clean' : 'never run'}</Badge>}
+          value={
+            sc.running ? (
+              <Badge tone="info">running</Badge>
+            ) : (
+              <Badge tone={sc.corrupt > 0 ? 'bad' : sc.lastFinishedAt ? 'ok' : 'muted'}>
+                {sc.corrupt > 0 ? `${formatCount(sc.corrupt)} corrupt` : sc.lastFinishedAt ? 'clean' : 'never run'}
+              </Badge>
+            )
+          }
           sub={`${formatCount(sc.checked)} checked · ${formatCount(sc.corrupt)} corrupt · ${formatCount(sc.repaired)} repaired · last ${formatAgo(sc.lastFinishedAt ?? sc.lastRunAt)}${sc.running && sc.bytesPerSecond > 0 ? ` · ${formatBytes(sc.bytesPerSecond)}/s` : ''}`}
         />
       </section>

@@ -30,7 +30,15 @@ export async function launchChromium(): Promise<TestBrowser> {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
     viewport: { width: 1280, height: 900 },
     colorScheme: 'light',
   });
@@ -75,6 +83,7 @@ export async function waitUntil<T>(what: string, read: () => Promise<T>, ok: (v:
 
 /** Text of a locator, trimmed (short timeout so waitUntil keeps polling). */
 export function text(l: Locator): Promise<string> {
+  // biome-ignore lint/performance/useDomNodeTextContent: the text a user sees, as rendered (hidden parts left out)
   return l.innerText({ timeout: 1000 }).then((t) => t.trim());
 }
 

@@ -36,20 +36,45 @@ describe('dashboard model', () => {
 
   it('adds live stats deltas to the current 10 s bucket, or starts a new one', () => {
     const t0 = 1_700_000_000_000 - (1_700_000_000_000 % STEP_MS);
-    const a = makeStats({ now: t0 + 1000, requests: { total: 10, hit: 6, miss: 4, revalidated: 0, stale: 0, bypass: 0 }, bytesServed: { cache: 600, upstream: 400 } });
+    const a = makeStats({
+      now: t0 + 1000,
+      requests: { total: 10, hit: 6, miss: 4, revalidated: 0, stale: 0, bypass: 0 },
+      bytesServed: { cache: 600, upstream: 400 },
+    });
     const hist: StatsPoint[] = [{ t: t0, hits: 6, misses: 4, hitRate: 0.6, bytesCache: 600, bytesUpstream: 400 }];
-    const b = makeStats({ now: t0 + 5000, requests: { total: 14, hit: 9, miss: 5, revalidated: 0, stale: 0, bypass: 0 }, bytesServed: { cache: 900, upstream: 500 } });
+    const b = makeStats({
+      now: t0 + 5000,
+      requests: { total: 14, hit: 9, miss: 5, revalidated: 0, stale: 0, bypass: 0 },
+      bytesServed: { cache: 900, upstream: 500 },
+    });
     const s1 = addSnapshot(hist, a, b);
     assert.deepEqual(s1, [{ t: t0, hits: 9, misses: 5, hitRate: 9 / 14, bytesCache: 900, bytesUpstream: 500 }]);
     assert.equal(hist[0]!.hits, 6, 'input not modified');
-    const c = makeStats({ now: t0 + STEP_MS + 10, requests: { total: 16, hit: 11, miss: 5, revalidated: 0, stale: 0, bypass: 0 }, bytesServed: { cache: 1000, upstream: 500 } });
+    const c = makeStats({
+      now: t0 + STEP_MS + 10,
+      requests: { total: 16, hit: 11, miss: 5, revalidated: 0, stale: 0, bypass: 0 },
+      bytesServed: { cache: 1000, upstream: 500 },
+    });
     const s2 = addSnapshot(s1, b, c);
     assert.equal(s2.length, 2);
     assert.deepEqual(s2[1], { t: t0 + STEP_MS, hits: 2, misses: 0, hitRate: 1, bytesCache: 100, bytesUpstream: 0 });
     // A daemon restart resets counters: the new totals are the delta.
-    const restarted = makeStats({ now: t0 + STEP_MS + 20, requests: { total: 1, hit: 1, miss: 0, revalidated: 0, stale: 0, bypass: 0 }, bytesServed: { cache: 5, upstream: 0 } });
+    const restarted = makeStats({
+      now: t0 + STEP_MS + 20,
+      requests: { total: 1, hit: 1, miss: 0, revalidated: 0, stale: 0, bypass: 0 },
+      bytesServed: { cache: 5, upstream: 0 },
+    });
     assert.equal(addSnapshot(s2, c, restarted)[1]!.hits, 3);
-    assert.deepEqual(hitRateColumns([{ t: 10_000, hits: 0, misses: 0, hitRate: 0, bytesCache: 0, bytesUpstream: 0 }, { t: 20_000, hits: 1, misses: 2, hitRate: 1 / 3, bytesCache: 0, bytesUpstream: 0 }]), [[10, 20], [null, 33.3]]);
+    assert.deepEqual(
+      hitRateColumns([
+        { t: 10_000, hits: 0, misses: 0, hitRate: 0, bytesCache: 0, bytesUpstream: 0 },
+        { t: 20_000, hits: 1, misses: 2, hitRate: 1 / 3, bytesCache: 0, bytesUpstream: 0 },
+      ]),
+      [
+        [10, 20],
+        [null, 33.3],
+      ],
+    );
   });
 
   it('puts the last hour up to now on the time axis, and labels ticks with the time of day', () => {
@@ -62,8 +87,14 @@ describe('dashboard model', () => {
 
   it("counts the overview's worst lag as the tray does: none without pins or parent, else 0 and up", () => {
     assert.deepEqual(worstLag(makeStats()), { seconds: null, level: 'ok' });
-    assert.deepEqual(worstLag(makeStats({ pins: { count: 2, lagging: 0, maxLagSeconds: 0, lagThresholdSeconds: 900 } })), { seconds: 0, level: 'ok' });
-    assert.deepEqual(worstLag(makeStats({ pins: { count: 2, lagging: 1, maxLagSeconds: 60, lagThresholdSeconds: 900 } })), { seconds: 60, level: 'warn' });
+    assert.deepEqual(worstLag(makeStats({ pins: { count: 2, lagging: 0, maxLagSeconds: 0, lagThresholdSeconds: 900 } })), {
+      seconds: 0,
+      level: 'ok',
+    });
+    assert.deepEqual(worstLag(makeStats({ pins: { count: 2, lagging: 1, maxLagSeconds: 60, lagThresholdSeconds: 900 } })), {
+      seconds: 60,
+      level: 'warn',
+    });
     const replication = { parent: 'http://parent', appliedSeq: 1, parentSeq: 3, lagSeconds: 1000, connected: false };
     assert.deepEqual(worstLag(makeStats({ replication })), { seconds: 1000, level: 'bad' });
   });
@@ -79,7 +110,10 @@ describe('dashboard model', () => {
   it('reads both SSE wire shapes, and ignores junk', () => {
     const stats = makeStats();
     assert.deepEqual(parseLiveEvent('stats', JSON.stringify(stats)), { type: 'stats', data: stats });
-    assert.deepEqual(parseLiveEvent('message', JSON.stringify({ type: 'pin-removed', data: { id: 'x' } })), { type: 'pin-removed', data: { id: 'x' } });
+    assert.deepEqual(parseLiveEvent('message', JSON.stringify({ type: 'pin-removed', data: { id: 'x' } })), {
+      type: 'pin-removed',
+      data: { id: 'x' },
+    });
     assert.equal(parseLiveEvent('message', JSON.stringify({ id: 'x' })), undefined);
     assert.equal(parseLiveEvent('stats', 'not json'), undefined);
     assert.equal(parseLiveEvent('unknown', '{}'), undefined);

@@ -109,10 +109,22 @@ describe('dashboard overview for a new user, in Chromium', { concurrency: false 
       body: JSON.stringify({ ref: `npm:${pkg.name}@${pkg.versions[0]}` }),
     });
     assert.equal(res.status, 201, await res.text());
-    await waitUntil('the pin on the overview', () => text(page.locator('[data-testid=pins-count]')), (t) => t === '1 pin');
+    await waitUntil(
+      'the pin on the overview',
+      () => text(page.locator('[data-testid=pins-count]')),
+      (t) => t === '1 pin',
+    );
     assert.equal(await text(page.locator('[data-testid=pins-lagging]')), '0 lagging');
-    await waitUntil('lag 0s', () => text(page.locator('[data-testid=lag-value]')), (t) => t === '0s');
-    assert.deepEqual(browser.errors.filter((e) => !/status of 40[01]/.test(e)), [], 'no page errors');
+    await waitUntil(
+      'lag 0s',
+      () => text(page.locator('[data-testid=lag-value]')),
+      (t) => t === '0s',
+    );
+    assert.deepEqual(
+      browser.errors.filter((e) => !/status of 40[01]/.test(e)),
+      [],
+      'no page errors',
+    );
     await browser.screenshot('overview-new-user');
   });
 });

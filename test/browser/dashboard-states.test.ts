@@ -77,7 +77,10 @@ describe('dashboard states against the fake admin API', { concurrency: false }, 
     await row.getByRole('button', { name: /Remove pin/ }).click();
     await row.getByRole('button', { name: 'Confirm remove' }).click();
     await row.waitFor({ state: 'detached' });
-    assert.equal(fake.state.pins.some((p) => p.id === pin.id), false);
+    assert.equal(
+      fake.state.pins.some((p) => p.id === pin.id),
+      false,
+    );
   });
 
   it('filters activity by kind', async () => {
@@ -87,7 +90,11 @@ describe('dashboard states against the fake admin API', { concurrency: false }, 
     await page.getByRole('tab', { name: 'Activity' }).click();
     await page.locator('[data-testid=activity-row][data-kind=integrity]').first().waitFor();
     await page.getByRole('button', { name: 'Integrity failures' }).click();
-    await waitUntil('only integrity rows', () => page.locator('[data-testid=activity-row]').evaluateAll((els) => els.map((e) => e.getAttribute('data-kind'))), (kinds) => kinds.length > 0 && kinds.every((k) => k === 'integrity'));
+    await waitUntil(
+      'only integrity rows',
+      () => page.locator('[data-testid=activity-row]').evaluateAll((els) => els.map((e) => e.getAttribute('data-kind'))),
+      (kinds) => kinds.length > 0 && kinds.every((k) => k === 'integrity'),
+    );
     assert.equal(await page.getByRole('button', { name: 'Integrity failures' }).getAttribute('aria-pressed'), 'true');
     await page.getByRole('button', { name: 'Stale serves' }).click();
     await page.getByText('No stale serves recently').waitFor();
@@ -99,8 +106,16 @@ describe('dashboard states against the fake admin API', { concurrency: false }, 
     await page.getByRole('button', { name: 'Collect garbage' }).click();
     assert.equal(await text(page.locator('[data-testid=storage-result]')), 'Garbage collection removed 2 items (4.00 KiB).');
     await page.getByRole('button', { name: 'Run scrub' }).click();
-    await waitUntil('scrub result', () => text(page.locator('[data-testid=storage-result]')), (t) => t === 'Scrub started.');
-    await waitUntil('scrub status', () => text(page.locator('[data-testid=scrub]')), (t) => /clean/.test(t) && /1,234 checked/.test(t));
+    await waitUntil(
+      'scrub result',
+      () => text(page.locator('[data-testid=storage-result]')),
+      (t) => t === 'Scrub started.',
+    );
+    await waitUntil(
+      'scrub status',
+      () => text(page.locator('[data-testid=scrub]')),
+      (t) => /clean/.test(t) && /1,234 checked/.test(t),
+    );
     await browser.screenshot('states-03-storage');
   });
 
@@ -124,11 +139,23 @@ describe('dashboard states against the fake admin API', { concurrency: false }, 
     await page.getByText('requirements.txt').first().waitFor();
     await page.getByRole('button', { name: 'Start pre-warm' }).click();
     const job = page.locator('[data-testid=job]', { hasText: 'requirements.txt' });
-    await waitUntil('job from the picked file done', () => job.getAttribute('data-state'), (s) => s === 'done', 20_000);
+    await waitUntil(
+      'job from the picked file done',
+      () => job.getAttribute('data-state'),
+      (s) => s === 'done',
+      20_000,
+    );
     assert.equal(await text(job.locator('[data-testid=job-percent]')), '100%');
     await page.evaluate(() => (window as unknown as { __navigate(r: string): void }).__navigate('storage'));
-    await waitUntil('navigated by the app', async () => page.url(), (u) => u.endsWith('#storage'));
+    await waitUntil(
+      'navigated by the app',
+      async () => page.url(),
+      (u) => u.endsWith('#storage'),
+    );
     await page.close();
-    assert.deepEqual(browser.errors.filter((e) => !/status of (401|503)/.test(e)), []);
+    assert.deepEqual(
+      browser.errors.filter((e) => !/status of (401|503)/.test(e)),
+      [],
+    );
   });
 });

@@ -44,7 +44,11 @@ describe('dashboard in Chromium against the real daemon', { concurrency: false }
     await buildUi();
     ({ root, fixture } = await setupFixture('larder-ui-'));
     upstream = await startNpmUpstream(fixture);
-    daemon = await startTestDaemon({ remotes: { npmjs: { type: 'npm', url: upstream.url, timeout: '2s', ttl: '1s' } }, npm: { default: 'npmjs' }, pins: { interval: '1s' } });
+    daemon = await startTestDaemon({
+      remotes: { npmjs: { type: 'npm', url: upstream.url, timeout: '2s', ttl: '1s' } },
+      npm: { default: 'npmjs' },
+      pins: { interval: '1s' },
+    });
     pkgs = fixture.packages.filter((p) => !p.name.startsWith('@') && p.name !== fixture.bigPackage && p.tarballs.length > 0).slice(0, 9);
     assert.ok(pkgs.length >= 9, 'fixture has enough small packages');
     browser = await launchChromium();
@@ -63,7 +67,11 @@ describe('dashboard in Chromium against the real daemon', { concurrency: false }
     await page.goto(link);
     assert.match(page.url(), /\/_\/ui\/(#.*)?$/);
     await page.locator('[data-testid=hit-rate]').waitFor();
-    await waitUntil('live stream', () => page.locator('[data-testid=live]').getAttribute('data-live'), (v) => v === 'open');
+    await waitUntil(
+      'live stream',
+      () => page.locator('[data-testid=live]').getAttribute('data-live'),
+      (v) => v === 'open',
+    );
     const cookies = await context.cookies(daemon.url);
     const session = cookies.find((c) => c.name === 'larder_session');
     assert.ok(session, 'session cookie set');
@@ -92,7 +100,11 @@ describe('dashboard in Chromium against the real daemon', { concurrency: false }
       }
       await sleep(300);
     }
-    await waitUntil('12 requests on the page', () => text(page.locator('[data-testid=requests] .stat-value')), (t) => count(t) === 12);
+    await waitUntil(
+      '12 requests on the page',
+      () => text(page.locator('[data-testid=requests] .stat-value')),
+      (t) => count(t) === 12,
+    );
     // The page shows what the API says, and the rate is computed from the counters shown.
     const stats = await admin<Stats>('/stats');
     assert.equal(stats.requests.total, 12);
@@ -107,7 +119,11 @@ describe('dashboard in Chromium against the real daemon', { concurrency: false }
     // More hits move the rate again without a reload.
     for (let i = 0; i < 4; i++) assert.equal(await get(`/npm${pkgs[0]!.tarballs[0]!.urlPath}`), 200);
     const expected = `${(((c1 + 4) / (c1 + 4 + u1)) * 100).toFixed(1)}%`;
-    await waitUntil(`hit rate ${expected} after 4 more hits`, () => text(hitRate), (t) => t === expected);
+    await waitUntil(
+      `hit rate ${expected} after 4 more hits`,
+      () => text(hitRate),
+      (t) => t === expected,
+    );
     assert.equal(count(await text(cached)), c1 + 4);
     assert.equal(upstream.hits(pkgs[0]!.tarballs[0]!.urlPath), 1, 'the tarball came from upstream once');
     await page.locator('.chart canvas').first().waitFor();
@@ -131,7 +147,11 @@ describe('dashboard in Chromium against the real daemon', { concurrency: false }
     await page.getByRole('button', { name: 'Pin', exact: true }).click();
     const row = page.locator('[data-testid=pin-row]', { hasText: `npm:${p.name}@${version}` });
     await row.waitFor();
-    await waitUntil('pin resolved', () => row.getAttribute('data-status'), (s) => s === 'ok');
+    await waitUntil(
+      'pin resolved',
+      () => row.getAttribute('data-status'),
+      (s) => s === 'ok',
+    );
     assert.equal(await row.locator('[data-testid=pin-lag]').getAttribute('data-level'), 'ok');
     assert.equal(await text(row.locator('[data-testid=pin-lag]')), 'up to date');
     assert.notEqual(await text(row.locator('[data-testid=pin-digest]')), '—');
@@ -145,23 +165,40 @@ describe('dashboard in Chromium against the real daemon', { concurrency: false }
     await page.locator('#pin-ref').fill(ref);
     await page.getByRole('button', { name: 'Pin', exact: true }).click();
     const row = page.locator('[data-testid=pin-row]', { hasText: ref });
-    await waitUntil('mutable pin resolved', () => row.getAttribute('data-status'), (s) => s === 'ok');
+    await waitUntil(
+      'mutable pin resolved',
+      () => row.getAttribute('data-status'),
+      (s) => s === 'ok',
+    );
     const before = await text(row.locator('[data-testid=pin-digest]'));
     // The upstream moves to 9.0.0, but its tarball arrives corrupt: the pin cannot be mirrored.
     upstream.setCorrupt((path) => path.endsWith('-9.0.0.tgz'));
     await upstream.publish(p.name, '9.0.0');
-    await waitUntil('pin lagging', () => row.getAttribute('data-status'), (s) => s === 'lagging');
+    await waitUntil(
+      'pin lagging',
+      () => row.getAttribute('data-status'),
+      (s) => s === 'lagging',
+    );
     const lag = row.locator('[data-testid=pin-lag]');
     assert.equal(await lag.getAttribute('data-level'), 'warn', 'below the 15 min threshold: amber');
     assert.match(await text(lag), /\d+s behind/);
     const s1 = Number(await lag.getAttribute('data-seconds'));
-    await waitUntil('lag ticking', async () => Number(await lag.getAttribute('data-seconds')), (s) => s >= s1 + 2);
+    await waitUntil(
+      'lag ticking',
+      async () => Number(await lag.getAttribute('data-seconds')),
+      (s) => s >= s1 + 2,
+    );
     assert.equal(await text(row.locator('[data-testid=pin-digest]')), before, 'still holds the old closure');
     await page.getByRole('tab', { name: 'Pins' }).click();
     await browser.screenshot('dashboard-03b-pin-lagging');
     // The upstream heals: the next check mirrors 9.0.0 and the lag goes away.
     upstream.setCorrupt(null);
-    await waitUntil('pin mirrored', () => row.getAttribute('data-status'), (s) => s === 'ok', 30_000);
+    await waitUntil(
+      'pin mirrored',
+      () => row.getAttribute('data-status'),
+      (s) => s === 'ok',
+      30_000,
+    );
     assert.equal(await text(lag), 'up to date');
     assert.equal(await text(row.locator('[data-testid=pin-digest]')), '9.0.0');
   });
@@ -174,11 +211,17 @@ describe('dashboard in Chromium against the real daemon', { concurrency: false }
     await page.getByRole('button', { name: 'Start pre-warm' }).click();
     const job = page.locator('[data-testid=job]').first();
     await job.waitFor();
-    await waitUntil('job done', () => job.getAttribute('data-state'), (s) => s === 'done', 60_000);
+    await waitUntil(
+      'job done',
+      () => job.getAttribute('data-state'),
+      (s) => s === 'done',
+      60_000,
+    );
     assert.equal(await text(job.locator('[data-testid=job-percent]')), '100%');
     const items = job.locator('[data-testid=job-item]');
     assert.ok((await items.count()) >= refs.length);
-    for (const s of await items.evaluateAll((els) => els.map((e) => e.getAttribute('data-state')))) assert.ok(s === 'done' || s === 'cached', `item state ${s}`);
+    for (const s of await items.evaluateAll((els) => els.map((e) => e.getAttribute('data-state'))))
+      assert.ok(s === 'done' || s === 'cached', `item state ${s}`);
     await browser.screenshot('dashboard-04-prewarm');
   });
 
@@ -214,7 +257,11 @@ describe('dashboard in Chromium against the real daemon', { concurrency: false }
     const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
     assert.equal(outline, 'solid');
     await page.locator('[data-testid=scrub]').waitFor();
-    assert.deepEqual(browser.errors.filter((e) => !/status of 40[01]/.test(e)), [], 'no page errors');
+    assert.deepEqual(
+      browser.errors.filter((e) => !/status of 40[01]/.test(e)),
+      [],
+      'no page errors',
+    );
     await browser.screenshot('dashboard-07-storage');
   });
 });

@@ -21,7 +21,11 @@ let server: Server;
 let base: string;
 
 /** Raw request (the path is sent exactly as given, no URL normalisation). */
-function raw(method: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function raw(
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(`${base}${path}`, { method, headers, path }, (res) => {
       let body = '';
@@ -110,7 +114,16 @@ describe('serveUi', () => {
   });
 
   it('never serves files outside the directory or dotfiles', async () => {
-    for (const p of ['/_/ui/../secret.txt', '/_/ui/%2e%2e/secret.txt', '/_/ui/%2E%2E%2Fsecret.txt', '/_/ui/sub/..%2F..%2Fsecret.txt', '/_/ui/..%5Csecret.txt', '/_/ui/.env', '/_/ui/%00', '/_/ui/%E0%A4%A']) {
+    for (const p of [
+      '/_/ui/../secret.txt',
+      '/_/ui/%2e%2e/secret.txt',
+      '/_/ui/%2E%2E%2Fsecret.txt',
+      '/_/ui/sub/..%2F..%2Fsecret.txt',
+      '/_/ui/..%5Csecret.txt',
+      '/_/ui/.env',
+      '/_/ui/%00',
+      '/_/ui/%E0%A4%A',
+    ]) {
       const r = await raw('GET', p);
       assert.doesNotMatch(r.body, /outside|SECRET/, p);
     }

@@ -70,7 +70,9 @@ export function rawGet(port: number, path: string): Promise<Got> {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', () => undefined);
-      res.on('close', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), complete: res.complete }));
+      res.on('close', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), complete: res.complete }),
+      );
     });
     req.on('error', () => resolve({ status: 0, headers: {}, body: Buffer.alloc(0), complete: false }));
     req.end();
@@ -85,7 +87,10 @@ async function files(dir: string, root = dir): Promise<string[]> {
     if (e.isDirectory()) {
       if (relative(root, p) !== 'index') out.push(...(await files(p, root)));
     } else {
-      const size = await stat(p).then((st) => st.size, () => undefined); // a fill of an earlier case may just have committed
+      const size = await stat(p).then(
+        (st) => st.size,
+        () => undefined,
+      ); // a fill of an earlier case may just have committed
       if (size !== undefined) out.push(`${relative(root, p)} ${size}`);
     }
   }
@@ -184,7 +189,8 @@ export function protocolSuite(protocol: Protocol, fixture: ConformanceFixture): 
     test('a body cut short is never committed; the client sees a failed transfer', () => refused(s.artifacts[2], 'truncate'));
 
     if (fixture.noDigest === undefined) {
-      test('a corrupt body (one wrong byte) is never committed; the client sees a failed transfer', () => refused(s.artifacts[1], 'corrupt'));
+      test('a corrupt body (one wrong byte) is never committed; the client sees a failed transfer', () =>
+        refused(s.artifacts[1], 'corrupt'));
     }
 
     test('upstream down: cached metadata served STALE, a cached immutable artifact served (HIT)', async () => {

@@ -108,7 +108,9 @@ describe('tray app controller against an admin API', () => {
     await until(() => trayState(good.last()) === 'lagging');
     await until(() => good.notes.length > 0);
     await sleep(300);
-    assert.deepEqual(good.notes, [{ title: 'Pin lagging behind upstream', body: 'npm:left-pad@1.3.0 is 30 min behind its upstream.', route: `pins/${pin.id}` }]);
+    assert.deepEqual(good.notes, [
+      { title: 'Pin lagging behind upstream', body: 'npm:left-pad@1.3.0 is 30 min behind its upstream.', route: `pins/${pin.id}` },
+    ]);
     fake.state.setPinLag(pin.id, 0);
     await until(() => trayState(good.last()) === 'healthy');
     await good.ctl.stop();
@@ -148,7 +150,9 @@ describe('tray app controller against an admin API', () => {
     fake.state.pushStats();
     await until(() => h.notes.length > 0);
     await sleep(300);
-    assert.deepEqual(h.notes, [{ title: 'Integrity failure', body: 'npm/left-pad-1.3.0.tgz: sha512 mismatch, not stored', route: 'activity' }]);
+    assert.deepEqual(h.notes, [
+      { title: 'Integrity failure', body: 'npm/left-pad-1.3.0.tgz: sha512 mismatch, not stored', route: 'activity' },
+    ]);
     await h.ctl.stop();
   });
 

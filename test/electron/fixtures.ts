@@ -29,5 +29,18 @@ export function makeStats(over: Partial<Stats> = {}): Stats {
 
 /** A pin in state ok with no lag. */
 export function makePin(id: string, over: Partial<Pin> = {}): Pin {
-  return { id, ref: `npm:pkg-${id}@1.0.0`, mutable: false, status: 'ok', resolved: `sha256:${'a'.repeat(64)}`, size: 1000, items: 1, createdAt: 1, lastCheckedAt: Date.now(), lagSeconds: 0, source: 'api', ...over };
+  return {
+    id,
+    ref: `npm:pkg-${id}@1.0.0`,
+    mutable: false,
+    status: 'ok',
+    resolved: `sha256:${'a'.repeat(64)}`,
+    size: 1000,
+    items: 1,
+    createdAt: 1,
+    lastCheckedAt: Date.now(),
+    lagSeconds: 0,
+    source: 'api',
+    ...over,
+  };
 }

@@ -35,7 +35,12 @@ describe('tray and app icons', () => {
     const files = new Set(await readdir(TRAY));
     for (const s of STATES) {
       assert.ok(files.has(`${s}.svg`), `${s}.svg`);
-      for (const [name, px] of [[`${s}Template.png`, 16], [`${s}Template@2x.png`, 32], [`${s}.png`, 16], [`${s}@2x.png`, 32]] as const) {
+      for (const [name, px] of [
+        [`${s}Template.png`, 16],
+        [`${s}Template@2x.png`, 32],
+        [`${s}.png`, 16],
+        [`${s}@2x.png`, 32],
+      ] as const) {
         assert.ok(files.has(name), name);
         assert.deepEqual(pngSize(await readFile(join(TRAY, name))), { width: px, height: px }, name);
       }
@@ -57,7 +62,13 @@ describe('tray and app icons', () => {
       const [r, g, b] = hex(TRAY_STATES[s]);
       let badge = 0;
       for (let i = 0; i < c.pixels.length; i += 4) {
-        if (c.pixels[i + 3] === 255 && Math.abs(c.pixels[i]! - r) < 8 && Math.abs(c.pixels[i + 1]! - g) < 8 && Math.abs(c.pixels[i + 2]! - b) < 8) badge++;
+        if (
+          c.pixels[i + 3] === 255 &&
+          Math.abs(c.pixels[i]! - r) < 8 &&
+          Math.abs(c.pixels[i + 1]! - g) < 8 &&
+          Math.abs(c.pixels[i + 2]! - b) < 8
+        )
+          badge++;
       }
       assert.ok(badge >= 10, `${s} badge drawn in ${TRAY_STATES[s]} (${badge} px)`);
     }

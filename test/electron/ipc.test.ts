@@ -26,11 +26,11 @@ function setup() {
     openDataFolder: () => (calls.push(['openDataFolder', []]), true),
   };
   const rejected: string[] = [];
-  const remove = registerIpc(
-    { handle: (ch, l) => void handlers.set(ch, l), removeHandler: (ch) => void handlers.delete(ch) },
-    impl,
-    { isAppSender: (s) => s === appWindow, daemonOrigin: () => ORIGIN, log: (_m, f) => rejected.push(String(f?.err)) },
-  );
+  const remove = registerIpc({ handle: (ch, l) => void handlers.set(ch, l), removeHandler: (ch) => void handlers.delete(ch) }, impl, {
+    isAppSender: (s) => s === appWindow,
+    daemonOrigin: () => ORIGIN,
+    log: (_m, f) => rejected.push(String(f?.err)),
+  });
   const call = (channel: string, event: InvokeEventLike, ...args: unknown[]) => {
     const h = handlers.get(channel);
     assert.ok(h, `handler for ${channel}`);
@@ -64,7 +64,11 @@ describe('ipc main', () => {
       ['same origin, not the dashboard', { sender: t.appWindow, senderFrame: { url: `${ORIGIN}/npm/left-pad` } }],
     ];
     for (const [name, ev] of cases) {
-      await assert.rejects(t.call(INVOKE_CHANNELS.getAppInfo, ev), (err: unknown) => err instanceof IpcSenderError && err.code === 'E_IPC_SENDER', name);
+      await assert.rejects(
+        t.call(INVOKE_CHANNELS.getAppInfo, ev),
+        (err: unknown) => err instanceof IpcSenderError && err.code === 'E_IPC_SENDER',
+        name,
+      );
     }
     assert.deepEqual(t.calls, []);
     assert.equal(t.rejected.length, cases.length);
@@ -82,7 +86,11 @@ describe('ipc main', () => {
       [INVOKE_CHANNELS.pickLockfile, [{ path: '/etc/passwd' }]],
     ];
     for (const [ch, args] of bad) {
-      await assert.rejects(t.call(ch, t.ok, ...args), (err: unknown) => err instanceof IpcPayloadError, `${ch} ${JSON.stringify(args).slice(0, 40)}`);
+      await assert.rejects(
+        t.call(ch, t.ok, ...args),
+        (err: unknown) => err instanceof IpcPayloadError,
+        `${ch} ${JSON.stringify(args).slice(0, 40)}`,
+      );
     }
     assert.deepEqual(t.calls, []);
     assert.equal((await t.call(INVOKE_CHANNELS.getAppInfo, t.ok)) !== undefined, true);
@@ -92,7 +100,11 @@ describe('ipc main', () => {
 describe('preload bridge', () => {
   it('exposes one function per contract entry, each invoking its own channel', async () => {
     const invoked: Array<[string, unknown[]]> = [];
-    const bridge = createBridge({ invoke: async (ch, ...args) => (invoked.push([ch, args]), `r:${ch}`), on: () => undefined, removeListener: () => undefined });
+    const bridge = createBridge({
+      invoke: async (ch, ...args) => (invoked.push([ch, args]), `r:${ch}`),
+      on: () => undefined,
+      removeListener: () => undefined,
+    });
     assert.deepEqual(Object.keys(bridge).sort(), [...Object.keys(INVOKE_CHANNELS), 'onNavigate'].sort());
     assert.equal(await bridge.openExternal('https://github.com'), `r:${INVOKE_CHANNELS.openExternal}`);
     await bridge.getAppInfo();

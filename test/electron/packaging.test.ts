@@ -27,7 +27,9 @@ const require = createRequire(import.meta.url);
 type Validate = (c: Configuration, logger: unknown) => Promise<void>;
 const { validateConfiguration } = require('app-builder-lib/out/util/config/config.js') as { validateConfiguration: Validate };
 const { DebugLogger } = require('builder-util') as { DebugLogger: new (enabled: boolean) => unknown };
-const { resolveFunction } = require('app-builder-lib/out/util/resolve.js') as { resolveFunction: (type: string, p: string, name: string) => Promise<unknown> };
+const { resolveFunction } = require('app-builder-lib/out/util/resolve.js') as {
+  resolveFunction: (type: string, p: string, name: string) => Promise<unknown>;
+};
 const SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
 
 async function builderConfig(): Promise<Configuration> {
@@ -42,7 +44,10 @@ describe('electron-builder configuration', () => {
   it("passes electron-builder's schema validation (and the validation is live)", async () => {
     const cfg = await builderConfig();
     await validateConfiguration(cfg, new DebugLogger(false));
-    await assert.rejects(validateConfiguration({ ...cfg, notAnOption: true } as Configuration, new DebugLogger(false)), /unknown property 'notAnOption'/);
+    await assert.rejects(
+      validateConfiguration({ ...cfg, notAnOption: true } as Configuration, new DebugLogger(false)),
+      /unknown property 'notAnOption'/,
+    );
   });
 
   it('builds AppImage and deb, dmg, and nsis, with icons in the right formats', async () => {
@@ -54,9 +59,15 @@ describe('electron-builder configuration', () => {
     const png = pngSize(await readFile(join(ROOT, cfg.linux!.icon!)));
     assert.ok(png.width >= 512 && png.width === png.height, `linux icon ${png.width}px`);
     const icns = decodeIcns(await readFile(join(ROOT, cfg.mac!.icon!)));
-    assert.ok(icns.some((e) => e.type === 'ic10' && pngSize(e.data).width === 1024), 'icns has a 1024 px image');
+    assert.ok(
+      icns.some((e) => e.type === 'ic10' && pngSize(e.data).width === 1024),
+      'icns has a 1024 px image',
+    );
     const ico = decodeIco(await readFile(join(ROOT, cfg.win!.icon!)));
-    assert.deepEqual(ico.map((e) => e.width), [16, 32, 48, 64, 128, 256]);
+    assert.deepEqual(
+      ico.map((e) => e.width),
+      [16, 32, 48, 64, 128, 256],
+    );
     for (const e of ico) assert.equal(pngSize(e.png).width, e.width);
     const ent = await readFile(join(ROOT, cfg.mac!.entitlements!), 'utf8');
     assert.match(ent, /com\.apple\.security\.cs\.allow-jit/);
@@ -93,11 +104,34 @@ describe('forge configuration', () => {
   });
 
   it('makes deb, dmg, squirrel and zip, and packages only built output', () => {
-    assert.deepEqual(forge.makers?.map((m) => (m as { name: string }).name).sort(), ['@electron-forge/maker-deb', '@electron-forge/maker-dmg', '@electron-forge/maker-squirrel', '@electron-forge/maker-zip']);
-    for (const keep of ['/package.json', '/dist', '/dist/daemon/cli.js', '/dist/renderer/app.js', '/dist/electron', '/dist/electron/main/index.js', '/dist/electron/preload/index.cjs', '/dist/electron/daemon-host.js', '/node_modules/koa/package.json']) {
+    assert.deepEqual(forge.makers?.map((m) => (m as { name: string }).name).sort(), [
+      '@electron-forge/maker-deb',
+      '@electron-forge/maker-dmg',
+      '@electron-forge/maker-squirrel',
+      '@electron-forge/maker-zip',
+    ]);
+    for (const keep of [
+      '/package.json',
+      '/dist',
+      '/dist/daemon/cli.js',
+      '/dist/renderer/app.js',
+      '/dist/electron',
+      '/dist/electron/main/index.js',
+      '/dist/electron/preload/index.cjs',
+      '/dist/electron/daemon-host.js',
+      '/node_modules/koa/package.json',
+    ]) {
       assert.equal(ignored(keep), false, keep);
     }
-    for (const drop of ['/electron/main/index.ts', '/test/browser/dashboard.test.ts', '/daemon/main.ts', '/dist/electron/packaging/after-pack.cjs', '/dist/daemon/cli.js.map', '/README.md', '/.git']) {
+    for (const drop of [
+      '/electron/main/index.ts',
+      '/test/browser/dashboard.test.ts',
+      '/daemon/main.ts',
+      '/dist/electron/packaging/after-pack.cjs',
+      '/dist/daemon/cli.js.map',
+      '/README.md',
+      '/.git',
+    ]) {
       assert.equal(ignored(drop), true, drop);
     }
   });
@@ -131,7 +165,12 @@ describe('Electron bundles and the afterPack hook', () => {
       const exe = join(appOutDir, 'larder-app');
       await writeFile(exe, binary);
       const hook = (await resolveFunction('module', built.afterPack, 'afterPack')) as (ctx: unknown) => Promise<number>;
-      const ctx = { appOutDir, electronPlatformName: 'linux', arch: 1, packager: { appInfo: { productFilename: 'Larder' }, executableName: 'larder-app' } };
+      const ctx = {
+        appOutDir,
+        electronPlatformName: 'linux',
+        arch: 1,
+        packager: { appInfo: { productFilename: 'Larder' }, executableName: 'larder-app' },
+      };
       assert.equal(await hook(ctx), 1);
       const after = await readFile(exe);
       const at = after.indexOf(SENTINEL) + SENTINEL.length + 2;

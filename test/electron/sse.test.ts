@@ -7,7 +7,8 @@ import { SseParser } from '../../electron/main/sse.js';
 describe('SSE parsing in main', () => {
   it('parses frames split anywhere, with comments, CRLF and multi-line data', () => {
     const p = new SseParser();
-    const wire = ': larder events\n\nevent: stats\ndata: {"a":1}\n\r\nevent: pin\r\ndata: {"b":\r\ndata: 2}\r\nid: 7\r\n\r\ndata: plain\n\n';
+    const wire =
+      ': larder events\n\nevent: stats\ndata: {"a":1}\n\r\nevent: pin\r\ndata: {"b":\r\ndata: 2}\r\nid: 7\r\n\r\ndata: plain\n\n';
     const out = [];
     for (let i = 0; i < wire.length; i += 5) out.push(...p.push(wire.slice(i, i + 5)));
     assert.deepEqual(out, [

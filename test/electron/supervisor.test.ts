@@ -121,7 +121,12 @@ describe('daemon supervisor', () => {
   it('doubles the backoff while the daemon keeps crashing, up to the cap', async () => {
     const port = await freePort();
     const l = launcher(port, [-1]); // exits at once, every time
-    const sup = new DaemonSupervisor({ url: `http://127.0.0.1:${port}`, launch: l.launch, probe: httpProbe, backoff: { initialMs: 50, maxMs: 200 } });
+    const sup = new DaemonSupervisor({
+      url: `http://127.0.0.1:${port}`,
+      launch: l.launch,
+      probe: httpProbe,
+      backoff: { initialMs: 50, maxMs: 200 },
+    });
     const delays: number[] = [];
     sup.on('restart', (_n: number, d: number) => delays.push(d));
     void sup.start();

@@ -48,7 +48,9 @@ describe('tray model', () => {
   });
 
   it('upstream down or offline mode: stale icon and a status line that says so', () => {
-    const down = snap({ stats: makeStats({ remotes: [{ name: 'npmjs', type: 'npm', url: 'x', offline: false, health: 'down', staleServes: 4 }] }) });
+    const down = snap({
+      stats: makeStats({ remotes: [{ name: 'npmjs', type: 'npm', url: 'x', offline: false, health: 'down', staleServes: 4 }] }),
+    });
     assert.equal(trayState(down), 'stale');
     assert.match(statusLine(down), /upstream unreachable/);
     const offline = snap({ stats: makeStats({ offline: true }) });
@@ -85,7 +87,10 @@ describe('tray model', () => {
 
   it('menu: status line, pins submenu sorted by lag opening the dashboard at the pin, actions', () => {
     const { actions, calls } = recorder();
-    const pins = [makePin('a', { ref: 'npm:a@1.0.0' }), makePin('b', { ref: 'oci:docker.io/library/alpine:3.20', mutable: true, status: 'lagging', lagSeconds: 1200 })];
+    const pins = [
+      makePin('a', { ref: 'npm:a@1.0.0' }),
+      makePin('b', { ref: 'oci:docker.io/library/alpine:3.20', mutable: true, status: 'lagging', lagSeconds: 1200 }),
+    ];
     const menu = menuTemplate(snap({ pins }), actions);
     assert.deepEqual(
       menu.map((m) => m.id ?? m.type),
@@ -107,7 +112,10 @@ describe('tray model', () => {
     for (const id of ['pins', 'open', 'prewarm', 'pin-clipboard', 'offline']) assert.equal(item(menu, id).enabled, false, id);
     for (const id of ['data', 'quit']) assert.notEqual(item(menu, id).enabled, false, id);
     const empty = item(menuTemplate(snap(), recorder().actions), 'pins').submenu as MenuItemConstructorOptions[];
-    assert.deepEqual(empty.map((m) => [m.label, m.enabled]), [['No pinned artifacts', false]]);
+    assert.deepEqual(
+      empty.map((m) => [m.label, m.enabled]),
+      [['No pinned artifacts', false]],
+    );
   });
 });
 

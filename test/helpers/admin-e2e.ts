@@ -20,7 +20,13 @@ export async function adminToken(dataDir: string): Promise<string> {
 }
 
 /** Calls the admin API; `token: null` sends no Authorization header. */
-export async function api<T = unknown>(base: string, token: string | null, method: string, path: string, body?: unknown): Promise<ApiAnswer<T>> {
+export async function api<T = unknown>(
+  base: string,
+  token: string | null,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<ApiAnswer<T>> {
   const headers: Record<string, string> = {};
   if (token !== null) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -53,10 +59,14 @@ export function adminClient(base: string, token: string) {
     job: (id: string) => ok<Job>('GET', `/jobs/${id}`),
     /** Polls a job until it is no longer queued or running. */
     async waitJob(id: string, timeoutMs = 60_000): Promise<Job> {
-      return waitFor(async () => {
-        const j = await ok<Job>('GET', `/jobs/${id}`);
-        return j.state === 'queued' || j.state === 'running' ? undefined : j;
-      }, timeoutMs, `job ${id} to finish`);
+      return waitFor(
+        async () => {
+          const j = await ok<Job>('GET', `/jobs/${id}`);
+          return j.state === 'queued' || j.state === 'running' ? undefined : j;
+        },
+        timeoutMs,
+        `job ${id} to finish`,
+      );
     },
   };
 }

@@ -26,7 +26,14 @@ export async function makeCore(): Promise<CoreHarness> {
   const store = new FsBlobStore(paths);
   await store.init();
   const index = new LmdbIndex(paths.indexDir);
-  const deps: CoreDeps = { blobs: store, index, hot: new LruHotCache(1 << 20), clock: { now: () => Date.now() }, events: {}, hotMaxBody: 64 * 1024 };
+  const deps: CoreDeps = {
+    blobs: store,
+    index,
+    hot: new LruHotCache(1 << 20),
+    clock: { now: () => Date.now() },
+    events: {},
+    hotMaxBody: 64 * 1024,
+  };
   const access = new AccessTracker(deps);
   return {
     dir,
@@ -43,7 +50,10 @@ export async function makeCore(): Promise<CoreHarness> {
 }
 
 /** An upstream response whose body is written in chunks with a delay between them. */
-export function slowResponse(body: Buffer, opts: { status?: number; chunk?: number; delayMs?: number; headers?: UpstreamResponse['headers'] } = {}): UpstreamResponse {
+export function slowResponse(
+  body: Buffer,
+  opts: { status?: number; chunk?: number; delayMs?: number; headers?: UpstreamResponse['headers'] } = {},
+): UpstreamResponse {
   const stream = new PassThrough();
   const chunk = opts.chunk ?? 32 * 1024;
   void (async () => {
@@ -53,7 +63,12 @@ export function slowResponse(body: Buffer, opts: { status?: number; chunk?: numb
     }
     stream.end();
   })();
-  return { status: opts.status ?? 200, headers: { 'content-length': String(body.length), ...(opts.headers ?? {}) }, body: stream, url: 'http://upstream/x' };
+  return {
+    status: opts.status ?? 200,
+    headers: { 'content-length': String(body.length), ...(opts.headers ?? {}) },
+    body: stream,
+    url: 'http://upstream/x',
+  };
 }
 
 export function statusResponse(status: number): UpstreamResponse {

@@ -26,7 +26,10 @@ export interface TestDaemon extends RunningDaemon {
 }
 
 /** The real daemon, in this process, on a free loopback port. */
-export async function startTestDaemon(config: Omit<ConfigInput, 'listen'>, opts: { dataDir?: string; listen?: string } = {}): Promise<TestDaemon> {
+export async function startTestDaemon(
+  config: Omit<ConfigInput, 'listen'>,
+  opts: { dataDir?: string; listen?: string } = {},
+): Promise<TestDaemon> {
   const dataDir = opts.dataDir ?? (await tempDir());
   // `listen` lets a test restart a daemon on the port it had (its children keep their parent URL).
   const cfg = validateConfig({ listen: opts.listen ?? '127.0.0.1:0', ...config, dataDir }, 'test');
@@ -55,7 +58,19 @@ export async function spawnDaemon(config: Omit<ConfigInput, 'listen'>, dataDir: 
   await writeFile(file, stringify(config));
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(ROOT, 'daemon/cli.ts'), 'serve', '--config', file, '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...extraArgs],
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'daemon/cli.ts'),
+      'serve',
+      '--config',
+      file,
+      '--listen',
+      '127.0.0.1:0',
+      '--data-dir',
+      dataDir,
+      ...extraArgs,
+    ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';

@@ -17,7 +17,11 @@ export interface ChainDaemon {
 }
 
 /** Starts a daemon; `parent` (url and token) makes it a child. */
-export async function startNode(config: Omit<ConfigInput, 'listen'>, parent?: { url: string; token: string }, opts: { dataDir?: string; listen?: string } = {}): Promise<ChainDaemon> {
+export async function startNode(
+  config: Omit<ConfigInput, 'listen'>,
+  parent?: { url: string; token: string },
+  opts: { dataDir?: string; listen?: string } = {},
+): Promise<ChainDaemon> {
   const full: Omit<ConfigInput, 'listen'> = { ...config, ...(parent ? { parent: { url: parent.url, token: parent.token } } : {}) };
   const d = await startTestDaemon(full, opts);
   const token = (await readFile(d.tokenFile, 'utf8')).trim();
@@ -47,7 +51,12 @@ export const pins = (n: ChainDaemon): Promise<Pin[]> => api<Pin[]>(n, '/pins');
 export const children = (n: ChainDaemon): Promise<ChildStatus[]> => api<ChildStatus[]>(n, '/children');
 
 /** Polls until `check` returns a value (not undefined), or fails after `ms` with the last `describe()`. */
-export async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 20_000, describe?: () => Promise<string>): Promise<T> {
+export async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  ms = 20_000,
+  describe?: () => Promise<string>,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await check();

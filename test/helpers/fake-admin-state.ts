@@ -21,7 +21,8 @@ export function checkRef(ref: string): string | undefined {
   if (!m) return `invalid reference ${JSON.stringify(ref)}: expected <type>:<reference> with type npm, oci, pypi, go or url`;
   const re = REF_RE[m[1]!];
   if (!re) return `invalid reference ${JSON.stringify(ref)}: unknown type ${JSON.stringify(m[1])} (expected npm, oci, pypi, go or url)`;
-  if (!re.test(m[2]!)) return `invalid ${m[1]} reference ${JSON.stringify(ref)}: expected ${m[1] === 'npm' ? 'npm:<name>@<version|range|tag>' : m[1] === 'oci' ? 'oci:<host>/<repo>:<tag> or @<digest>' : m[1] === 'pypi' ? 'pypi:<name>==<version>' : m[1] === 'go' ? 'go:<module>@<version>' : 'url:<remote>/<path>'}`;
+  if (!re.test(m[2]!))
+    return `invalid ${m[1]} reference ${JSON.stringify(ref)}: expected ${m[1] === 'npm' ? 'npm:<name>@<version|range|tag>' : m[1] === 'oci' ? 'oci:<host>/<repo>:<tag> or @<digest>' : m[1] === 'pypi' ? 'pypi:<name>==<version>' : m[1] === 'go' ? 'go:<module>@<version>' : 'url:<remote>/<path>'}`;
   return undefined;
 }
 
@@ -32,7 +33,9 @@ export class FakeAdminState {
   requests = { total: 0, hit: 0, miss: 0, revalidated: 0, stale: 0, bypass: 0 };
   bytes = { cache: 0, upstream: 0 };
   storage = { usedBytes: 3 * 1024 ** 3, maxBytes: 10 * 1024 ** 3, highWatermark: 0.9, lowWatermark: 0.8, blobs: 1234, entries: 2345 };
-  remotes: RemoteStats[] = [{ name: 'npmjs', type: 'npm', url: 'http://127.0.0.1:4873/', offline: false, health: 'ok', staleServes: 0, lastSuccessAt: Date.now() }];
+  remotes: RemoteStats[] = [
+    { name: 'npmjs', type: 'npm', url: 'http://127.0.0.1:4873/', offline: false, health: 'ok', staleServes: 0, lastSuccessAt: Date.now() },
+  ];
   pins: Pin[] = [];
   jobs: Job[] = [];
   activity: ActivityItem[] = [];
@@ -61,11 +64,19 @@ export class FakeAdminState {
       bytesSavedToday: this.bytes.cache,
       storage: { ...this.storage },
       remotes: this.remotes.map((x) => ({ ...x, offline: x.offline || this.offline, health: this.offline ? 'offline' : x.health })),
-      pins: { count: this.pins.length, lagging, maxLagSeconds: Math.max(0, ...this.pins.map((p) => p.lagSeconds)), lagThresholdSeconds: 900 },
+      pins: {
+        count: this.pins.length,
+        lagging,
+        maxLagSeconds: Math.max(0, ...this.pins.map((p) => p.lagSeconds)),
+        lagThresholdSeconds: 900,
+      },
       integrityFailures: this.integrityFailures,
       evictions: { ...this.evictions },
       scrub: { ...this.scrub },
-      jobs: { running: this.jobs.filter((j) => j.state === 'running').length, queued: this.jobs.filter((j) => j.state === 'queued').length },
+      jobs: {
+        running: this.jobs.filter((j) => j.state === 'running').length,
+        queued: this.jobs.filter((j) => j.state === 'queued').length,
+      },
     };
   }
 
@@ -93,7 +104,14 @@ export class FakeAdminState {
     p.hitRate = p.hits / (p.hits + p.misses);
     p[fromCache ? 'bytesCache' : 'bytesUpstream'] += bytes;
     this.history.set(t, p);
-    this.log({ kind: cache === 'stale' ? 'stale' : 'request', message: `GET ${path}`, protocol: 'npm', cache: cache.toUpperCase(), status: 200, path });
+    this.log({
+      kind: cache === 'stale' ? 'stale' : 'request',
+      message: `GET ${path}`,
+      protocol: 'npm',
+      cache: cache.toUpperCase(),
+      status: 200,
+      path,
+    });
   }
 
   setHealth(name: string, health: Health, lastError?: string): void {
@@ -110,12 +128,28 @@ export class FakeAdminState {
   }
 
   addPin(ref: string): Pin {
-    const pin: Pin = { id: `p${++this.seq}`, ref, mutable: !/@\d+\.\d+\.\d+$|==|@sha256:/.test(ref), status: 'resolving', size: 0, items: 0, createdAt: Date.now(), lagSeconds: 0, source: 'api' };
+    const pin: Pin = {
+      id: `p${++this.seq}`,
+      ref,
+      mutable: !/@\d+\.\d+\.\d+$|==|@sha256:/.test(ref),
+      status: 'resolving',
+      size: 0,
+      items: 0,
+      createdAt: Date.now(),
+      lagSeconds: 0,
+      source: 'api',
+    };
     this.pins.push(pin);
     this.emit({ type: 'pin', data: { ...pin } });
     this.log({ kind: 'pin', message: `pinned ${ref}` });
     setTimeout(() => {
-      Object.assign(pin, { status: 'ok', resolved: `sha256:${createHash('sha256').update(ref).digest('hex')}`, size: 48_213 + ref.length * 1000, items: 3, lastCheckedAt: Date.now() });
+      Object.assign(pin, {
+        status: 'ok',
+        resolved: `sha256:${createHash('sha256').update(ref).digest('hex')}`,
+        size: 48_213 + ref.length * 1000,
+        items: 3,
+        lastCheckedAt: Date.now(),
+      });
       this.emit({ type: 'pin', data: { ...pin } });
       this.pushStats();
     }, 150).unref();
@@ -144,14 +178,25 @@ export class FakeAdminState {
   startJob(req: JobRequest, itemMs: number): Job {
     const refs = [...(req.refs ?? [])];
     for (const f of req.files ?? []) for (const line of f.content.split('\n')) if (line.trim()) refs.push(`${f.name}:${line.trim()}`);
-    const job: Job = { id: `j${++this.seq}`, state: 'queued', createdAt: Date.now(), source: req.files?.length ? req.files.map((f) => f.name).join(', ') : 'references', items: refs.map((ref) => ({ ref, state: 'queued', bytes: 0, totalBytes: 200_000, attempts: 0 })), bytes: 0, done: 0, failed: 0, total: refs.length };
+    const job: Job = {
+      id: `j${++this.seq}`,
+      state: 'queued',
+      createdAt: Date.now(),
+      source: req.files?.length ? req.files.map((f) => f.name).join(', ') : 'references',
+      items: refs.map((ref) => ({ ref, state: 'queued', bytes: 0, totalBytes: 200_000, attempts: 0 })),
+      bytes: 0,
+      done: 0,
+      failed: 0,
+      total: refs.length,
+    };
     this.jobs.unshift(job);
     const ticks = 4;
     const timer = setInterval(() => {
       if (job.state === 'cancelled') return clearInterval(timer);
       job.state = 'running';
       const running = job.items.filter((i) => i.state === 'running');
-      for (const it of job.items) if (running.length < 2 && it.state === 'queued') (it.state = 'running'), (it.attempts = 1), running.push(it);
+      for (const it of job.items)
+        if (running.length < 2 && it.state === 'queued') (it.state = 'running'), (it.attempts = 1), running.push(it);
       for (const it of running) {
         if (it.ref.includes('fail')) Object.assign(it, { state: 'failed', error: 'upstream answered 404' });
         else if ((it.bytes += (it.totalBytes ?? 0) / ticks) >= (it.totalBytes ?? 0)) it.state = 'done';

@@ -180,7 +180,8 @@ export async function startFakeAdmin(opts: FakeAdminOptions = {}): Promise<FakeA
     token,
     state,
     loginLink: mint,
-    failNext: (path, status, code = `E_HTTP_${status}`, message = `injected failure (${status})`) => failures.set(path, { status, code, message }),
+    failNext: (path, status, code = `E_HTTP_${status}`, message = `injected failure (${status})`) =>
+      failures.set(path, { status, code, message }),
     sseClients: () => clients.size,
     close: () => {
       closing ??= (async () => {

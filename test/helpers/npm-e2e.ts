@@ -137,4 +137,3 @@ export function npmHttpLog(stderr: string): Array<{ method: string; status: numb
   for (const m of stderr.matchAll(/npm http fetch (\w+) (\d{3}) (\S+)/g)) out.push({ method: m[1]!, status: Number(m[2]), url: m[3]! });
   return out;
 }
-

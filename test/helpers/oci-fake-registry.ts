@@ -28,7 +28,12 @@ interface Listening {
 async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Listening & { server: Server }> {
   const requests: SeenRequest[] = [];
   const server = createServer((req, res) => {
-    requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', authorization: req.headers.authorization, accept: req.headers.accept });
+    requests.push({
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      authorization: req.headers.authorization,
+      accept: req.headers.accept,
+    });
     handler(req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -52,7 +57,9 @@ export async function startCdn(blobs: Map<string, Buffer>): Promise<Listening> {
     const digest = /\/cdn\/(sha256:[0-9a-f]{64})/.exec(req.url ?? '')?.[1];
     const body = digest ? blobs.get(digest) : undefined;
     if (!body) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length) }).end(req.method === 'HEAD' ? undefined : body);
+    res
+      .writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length) })
+      .end(req.method === 'HEAD' ? undefined : body);
   });
 }
 
@@ -100,11 +107,17 @@ export async function startFakeRegistry(opts: { basic?: { username: string; pass
     let m = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(url.pathname);
     if (m) {
       const [, name, ref] = m as unknown as [string, string, string];
-      if (!ref.includes(':') && state.tagStatus !== undefined) return error(res, state.tagStatus, 'TOOMANYREQUESTS', { 'retry-after': '17' });
+      if (!ref.includes(':') && state.tagStatus !== undefined)
+        return error(res, state.tagStatus, 'TOOMANYREQUESTS', { 'retry-after': '17' });
       const found = state.manifests.get(ref.includes(':') ? `${name}@${ref}` : `${name}:${ref}`);
       if (!found) return error(res, 404, 'MANIFEST_UNKNOWN');
       const digest = sha256(found.body);
-      res.writeHead(200, { 'content-type': found.mediaType, 'content-length': String(found.body.length), 'docker-content-digest': digest, etag: `"${digest}"` });
+      res.writeHead(200, {
+        'content-type': found.mediaType,
+        'content-length': String(found.body.length),
+        'docker-content-digest': digest,
+        etag: `"${digest}"`,
+      });
       return void res.end(head ? undefined : found.body);
     }
     m = /^\/v2\/(.+)\/blobs\/(sha256:[0-9a-f]{64})$/.exec(url.pathname);
@@ -115,7 +128,11 @@ export async function startFakeRegistry(opts: { basic?: { username: string; pass
       if (state.redirectBlobs && !head) {
         return void res.writeHead(307, { location: `${state.redirectBlobs}/cdn/${digest}?sig=one-time-${Date.now()}` }).end();
       }
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length), 'docker-content-digest': digest });
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': String(body.length),
+        'docker-content-digest': digest,
+      });
       return void res.end(head ? undefined : body);
     }
     m = /^\/v2\/(.+)\/tags\/list$/.exec(url.pathname);

@@ -6,7 +6,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * `undefined` or `false`, and returns that; throws naming `what` once
  * `timeoutMs` has passed.
  */
-export async function waitFor<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, what: string, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs: number,
+  what: string,
+  everyMs = 50,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

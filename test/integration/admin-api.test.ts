@@ -89,7 +89,10 @@ test('every endpoint answers 401 without a token, with a wrong one, or with a fo
       assert.equal(r.body.error.code, 'E_UNAUTHORIZED');
       assert.match(r.headers.get('www-authenticate') ?? '', /^Bearer /);
     }
-    const basic = await fetch(`${daemon.url}/_/api/v1${path}`, { method, headers: { authorization: `Basic ${Buffer.from(`admin:${token}`).toString('base64')}` } });
+    const basic = await fetch(`${daemon.url}/_/api/v1${path}`, {
+      method,
+      headers: { authorization: `Basic ${Buffer.from(`admin:${token}`).toString('base64')}` },
+    });
     assert.equal(basic.status, 401, `${method} ${path} with Basic auth`);
     const cookie = await fetch(`${daemon.url}/_/api/v1${path}`, { method, headers: { cookie: 'larder_session=forged' } });
     assert.equal(cookie.status, 401, `${method} ${path} with a forged session`);
@@ -126,7 +129,8 @@ test('/config shows the effective config with every secret redacted', async () =
   assert.equal(cfg.dataDir, daemon.dataDir);
   assert.deepEqual(cfg.remotes.private!.auth, { username: 'bob', password: '[redacted]' });
   assert.deepEqual(cfg.remotes.tokened!.auth, { token: '[redacted]' });
-  for (const secret of ['hunter2-secret', 'tok-secret-xyz', await adminToken(daemon.dataDir)]) assert.ok(!text.includes(secret), `${secret.slice(0, 6)}… leaked`);
+  for (const secret of ['hunter2-secret', 'tok-secret-xyz', await adminToken(daemon.dataDir)])
+    assert.ok(!text.includes(secret), `${secret.slice(0, 6)}… leaked`);
 });
 
 test('SSE /events delivers stats ticks and job progress', async () => {

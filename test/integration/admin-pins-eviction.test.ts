@@ -60,7 +60,10 @@ test('quota pressure evicts least-recently-used unpinned content and never a pin
     assert.ok(pinnedNames.size >= 2, `dependencies are pinned too: ${[...pinnedNames].join(', ')}`);
 
     // Clients pull unpinned packages one after the other, and keep pulling the first one.
-    const order = fixture.packages.filter((p) => p.name !== fixture.bigPackage && !pinnedNames.has(p.name)).slice(0, 16).map((p) => latest(p.name));
+    const order = fixture.packages
+      .filter((p) => p.name !== fixture.bigPackage && !pinnedNames.has(p.name))
+      .slice(0, 16)
+      .map((p) => latest(p.name));
     const hot = order[0]!;
     const pull = async (t: FixtureTarball): Promise<string | null> => {
       assert.equal((await get(`${daemon.url}/npm/${t.name.replace('/', '%2f')}`)).status, 200);
@@ -80,7 +83,11 @@ test('quota pressure evicts least-recently-used unpinned content and never a pin
     const keys = new Set((await admin.entries()).map((e) => e.key));
     for (const k of pinnedKeys) assert.ok(keys.has(k), `pinned ${k} kept`);
     assert.ok(keys.has(tgzKey(hot)) && keys.has(`npm:local:doc:${hot.name}`), 'the package clients keep pulling stays');
-    assert.deepEqual(hotStates.slice(1), hotStates.slice(1).map(() => 'HIT'), 'it was never evicted meanwhile');
+    assert.deepEqual(
+      hotStates.slice(1),
+      hotStates.slice(1).map(() => 'HIT'),
+      'it was never evicted meanwhile',
+    );
     assert.equal(upstream.hits(hot.urlPath), 1);
     assert.equal(upstream.hits(`/${hot.name}`), 1);
     assert.ok(keys.has(tgzKey(order.at(-1)!)), 'the newest stays');
@@ -125,7 +132,9 @@ test('a mutable pin follows a dist-tag moved upstream and reports the lag while 
   const daemon = await startTestDaemon({ remotes: { local: { type: 'npm', url: upstream.url } }, pins: { interval: '500ms' } });
   try {
     const admin = adminClient(daemon.url, await adminToken(daemon.dataDir));
-    const pkg = fixture.packages.find((p) => p.name !== fixture.bigPackage && !p.distTags.next && !(upstream.packument(p.name)!.versions[p.distTags.latest!]!.dependencies))!;
+    const pkg = fixture.packages.find(
+      (p) => p.name !== fixture.bigPackage && !p.distTags.next && !upstream.packument(p.name)!.versions[p.distTags.latest!]!.dependencies,
+    )!;
     const before = pkg.distTags.latest!;
     const created = await admin.call<Pin>('POST', '/pins', { ref: `npm:${pkg.name}@latest` });
     assert.equal(created.status, 201);
@@ -141,7 +150,12 @@ test('a mutable pin follows a dist-tag moved upstream and reports the lag while 
     const done = await waitFor(
       async () => {
         const p = await admin.pin(pin.id);
-        seen.push({ status: p.status, lag: p.lagSeconds, metric: await metric(daemon.url, 'larder_pin_lag_seconds_max'), resolved: p.resolved });
+        seen.push({
+          status: p.status,
+          lag: p.lagSeconds,
+          metric: await metric(daemon.url, 'larder_pin_lag_seconds_max'),
+          resolved: p.resolved,
+        });
         return p.resolved === next && p.status === 'ok' ? p : undefined;
       },
       30_000,
@@ -151,9 +165,15 @@ test('a mutable pin follows a dist-tag moved upstream and reports the lag while 
     upstream.setDelay(0);
     const lagging = seen.filter((s) => s.status === 'lagging');
     assert.ok(lagging.length >= 3, `lag observed while the new closure was fetched: ${JSON.stringify(seen.slice(0, 5))}`);
-    assert.ok(lagging.every((s) => s.lag > 0 && s.resolved === before), 'lag > 0 and still the old closure until the new one is in');
+    assert.ok(
+      lagging.every((s) => s.lag > 0 && s.resolved === before),
+      'lag > 0 and still the old closure until the new one is in',
+    );
     assert.ok(lagging.at(-1)!.lag > lagging[0]!.lag, 'the lag grows');
-    assert.ok(lagging.some((s) => (s.metric ?? 0) > 0), 'Prometheus larder_pin_lag_seconds_max > 0 meanwhile');
+    assert.ok(
+      lagging.some((s) => (s.metric ?? 0) > 0),
+      'Prometheus larder_pin_lag_seconds_max > 0 meanwhile',
+    );
     assert.equal(done.lagSeconds, 0);
     assert.equal(done.changeSeenAt, undefined);
     assert.ok(done.lastCheckedAt! >= pin.createdAt);

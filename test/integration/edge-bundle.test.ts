@@ -40,7 +40,11 @@ const config = (npmUrl: string, ociUrl: string) => ({
 
 async function cli(n: ChainDaemon, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'daemon/cli.ts'), ...args, '--listen', `127.0.0.1:${n.d.port}`, '--data-dir', n.d.dataDir], { cwd: ROOT, timeout: 120_000 });
+    const r = await run(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'daemon/cli.ts'), ...args, '--listen', `127.0.0.1:${n.d.port}`, '--data-dir', n.d.dataDir],
+      { cwd: ROOT, timeout: 120_000 },
+    );
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -53,7 +57,11 @@ const closure = (i: FixtureImage): string[] => [i.digest, ...i.children.flatMap(
 
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'larder-edge-bundle-'));
-  [fixture, reg, small] = await Promise.all([generateRegistry(join(work, 'registry'), { bigTarballBytes: 2 * 1024 * 1024 }), startRegistry(), buildSmallLayout()]);
+  [fixture, reg, small] = await Promise.all([
+    generateRegistry(join(work, 'registry'), { bigTarballBytes: 2 * 1024 * 1024 }),
+    startRegistry(),
+    buildSmallLayout(),
+  ]);
   upstream = await startNpmUpstream(fixture);
   await pushImage(small, 'multi', reg, 'fixtures/small');
   source = await startNode(config(upstream.url, reg.url));
@@ -82,10 +90,26 @@ test('export a lockfile, a pin and cached OCI content; import into a daemon with
   const pinRef = `npm:${pinned.name}@${pinned.distTags.latest}`;
   await api(source, '/pins', { method: 'POST', body: { ref: pinRef } });
   // OCI: pull once through the source daemon so the image is cached there.
-  await skopeo(['copy', '--all', '--src-tls-verify=false', '--src-no-creds', `docker://127.0.0.1:${source.d.port}/docker.io/fixtures/small:multi`, `oci:${join(work, 'pulled')}:multi`]);
+  await skopeo([
+    'copy',
+    '--all',
+    '--src-tls-verify=false',
+    '--src-no-creds',
+    `docker://127.0.0.1:${source.d.port}/docker.io/fixtures/small:multi`,
+    `oci:${join(work, 'pulled')}:multi`,
+  ]);
 
   const bundle = join(work, 'site.tar');
-  const exp = await cli(source, ['export', '--out', bundle, '--pins', '--lockfile', join(app, 'package-lock.json'), '--prefix', 'oci:hub:']);
+  const exp = await cli(source, [
+    'export',
+    '--out',
+    bundle,
+    '--pins',
+    '--lockfile',
+    join(app, 'package-lock.json'),
+    '--prefix',
+    'oci:hub:',
+  ]);
   assert.equal(exp.code, 0, exp.stderr);
   assert.match(exp.stdout, /wrote .*site\.tar/);
   // Standard tools read it: GNU tar lists the manifest first and one file per blob, named by its sha256.
@@ -106,7 +130,10 @@ test('export a lockfile, a pin and cached OCI content; import into a daemon with
   const tarballs = new Set(project.installed.map(([, e]) => e.resolved).filter(Boolean)).size;
   assert.ok(manifest.entries.filter((e) => e.key.includes(':tgz:')).length >= tarballs, 'every locked tarball is in the bundle');
   assert.ok(manifest.entries.some((e) => e.key.startsWith('oci:hub:blob:')));
-  assert.deepEqual(manifest.pins.map((p) => p.ref), [pinRef]);
+  assert.deepEqual(
+    manifest.pins.map((p) => p.ref),
+    [pinRef],
+  );
 
   // The upstreams go away; a fresh daemon that cannot reach them imports the bundle.
   await upstream.close();
@@ -121,17 +148,27 @@ test('export a lockfile, a pin and cached OCI content; import into a daemon with
   assert.deepEqual(report.unknownRemotes, []);
   assert.deepEqual(await tempFiles(site.d.dataDir), []);
   const sitePins = await api<Array<{ ref: string; status: string; source: string }>>(site, '/pins');
-  assert.deepEqual(sitePins.map((p) => [p.ref, p.status, p.source]), [[pinRef, 'ok', 'bundle']]);
+  assert.deepEqual(
+    sitePins.map((p) => [p.ref, p.status, p.source]),
+    [[pinRef, 'ok', 'bundle']],
+  );
   // Importing again adds nothing and changes nothing.
   const again = JSON.parse((await cli(site, ['import', bundle, '--json'])).stdout) as ImportReport;
-  assert.deepEqual([again.blobs.added, again.blobs.present, again.entries.added, again.entries.updated, again.pins], [0, manifest.blobs.length, 0, 0, 0]);
+  assert.deepEqual(
+    [again.blobs.added, again.blobs.present, again.entries.added, again.entries.updated, again.pins],
+    [0, manifest.blobs.length, 0, 0, 0],
+  );
 
   // npm ci from the site (the lockfile's upstream host is swapped for the site by npm).
   const ci = join(work, 'ci');
   await run('mkdir', ['-p', ci]);
   await copyFile(join(app, 'package.json'), join(ci, 'package.json'));
   await copyFile(join(app, 'package-lock.json'), join(ci, 'package-lock.json'));
-  await runNpm(['ci', '--no-audit', '--no-fund', '--ignore-scripts', '--replace-registry-host=127.0.0.1'], { cwd: ci, registry: `${site.d.url}/npm/`, cacheDir: join(work, 'npm-cache-ci') });
+  await runNpm(['ci', '--no-audit', '--no-fund', '--ignore-scripts', '--replace-registry-host=127.0.0.1'], {
+    cwd: ci,
+    registry: `${site.d.url}/npm/`,
+    cacheDir: join(work, 'npm-cache-ci'),
+  });
   const big = JSON.parse(await readFile(join(ci, 'node_modules', fixture.bigPackage, 'package.json'), 'utf8')) as { version: string };
   assert.ok(big.version);
   assert.equal((await stat(join(ci, 'node_modules', fixture.bigPackage, 'data', 'blob.bin'))).size, fixture.bigTarballBytes);
@@ -139,7 +176,14 @@ test('export a lockfile, a pin and cached OCI content; import into a daemon with
 
   // skopeo copy from the site: the same image, byte for byte.
   const out = join(work, 'from-site');
-  await skopeo(['copy', '--all', '--src-tls-verify=false', '--src-no-creds', `docker://127.0.0.1:${site.d.port}/docker.io/fixtures/small:multi`, `oci:${out}:multi`]);
+  await skopeo([
+    'copy',
+    '--all',
+    '--src-tls-verify=false',
+    '--src-no-creds',
+    `docker://127.0.0.1:${site.d.port}/docker.io/fixtures/small:multi`,
+    `oci:${out}:multi`,
+  ]);
   const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> };
   const multi = small.images.multi!;
   assert.equal(index.manifests[0]?.digest, multi.digest);
@@ -151,7 +195,9 @@ test('export a lockfile, a pin and cached OCI content; import into a daemon with
 
 test('a corrupt or cut bundle is rejected without committing anything; the full one then imports', async () => {
   const bundle = join(work, 'site.tar');
-  const manifest = JSON.parse((await run('tar', ['-xOf', bundle, 'manifest.json'], { maxBuffer: 64 * 1024 * 1024 })).stdout) as { blobs: Array<{ digest: string; size: number }> };
+  const manifest = JSON.parse((await run('tar', ['-xOf', bundle, 'manifest.json'], { maxBuffer: 64 * 1024 * 1024 })).stdout) as {
+    blobs: Array<{ digest: string; size: number }>;
+  };
   const largest = [...manifest.blobs].sort((a, b) => b.size - a.size)[0]!;
   // Find the blob's bytes in the tar (after its 512-byte header) and flip one in the middle.
   const bytes = await readFile(bundle);

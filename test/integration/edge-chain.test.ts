@@ -71,12 +71,16 @@ test('a pin added at the root is mirrored at the edge; its lag goes from positiv
   await api(top, '/pins', { method: 'POST', body: { ref } });
 
   let sawLag = 0;
-  const done = await until('the edge to hold the pin', async () => {
-    const s = await stats(edge);
-    sawLag = Math.max(sawLag, s.replication?.lagSeconds ?? 0);
-    const p = await pinOf(edge, ref);
-    return p?.status === 'ok' && s.replication?.lagSeconds === 0 ? { s, p } : undefined;
-  }, 30_000);
+  const done = await until(
+    'the edge to hold the pin',
+    async () => {
+      const s = await stats(edge);
+      sawLag = Math.max(sawLag, s.replication?.lagSeconds ?? 0);
+      const p = await pinOf(edge, ref);
+      return p?.status === 'ok' && s.replication?.lagSeconds === 0 ? { s, p } : undefined;
+    },
+    30_000,
+  );
   assert.ok(sawLag >= 1, `lag was positive while the closure crossed the thin link (max ${sawLag}s)`);
   assert.equal(done.p.source, 'parent');
   assert.equal(done.p.resolved, tarball.version);
@@ -118,10 +122,15 @@ test('a dist-tag moved upstream of the root propagates to the edge', async () =>
   });
   assert.equal(first.resolved, pkg.distTags.latest);
   await upstream.publish(pkg.name, '9.0.0', { tag: 'latest' });
-  const moved = await until('the edge to follow the moved dist-tag', async () => {
-    const p = await pinOf(edge, ref);
-    return p?.resolved === '9.0.0' && p.status === 'ok' ? p : undefined;
-  }, 30_000, async () => JSON.stringify({ edge: await pinOf(edge, ref), region: await pinOf(region, ref), top: await pinOf(top, ref) }));
+  const moved = await until(
+    'the edge to follow the moved dist-tag',
+    async () => {
+      const p = await pinOf(edge, ref);
+      return p?.resolved === '9.0.0' && p.status === 'ok' ? p : undefined;
+    },
+    30_000,
+    async () => JSON.stringify({ edge: await pinOf(edge, ref), region: await pinOf(region, ref), top: await pinOf(top, ref) }),
+  );
   assert.equal(moved.lagSeconds, 0);
   const tgz = await get(`${edge.d.url}/npm/${pkg.name}/-/${pkg.name}-9.0.0.tgz`);
   assert.equal(tgz.status, 200);
@@ -155,11 +164,15 @@ test('with the region cut off the edge serves its cache and lag rises; restored,
   assert.ok(rising.lastError, 'the edge says why');
 
   region = await restartNode(region);
-  const back = await until('the edge to catch up', async () => {
-    const s = await stats(edge);
-    const p = await pinOf(edge, otherRef);
-    return s.replication?.connected && s.replication.lagSeconds === 0 && p?.status === 'ok' ? { s, p } : undefined;
-  }, 40_000);
+  const back = await until(
+    'the edge to catch up',
+    async () => {
+      const s = await stats(edge);
+      const p = await pinOf(edge, otherRef);
+      return s.replication?.connected && s.replication.lagSeconds === 0 && p?.status === 'ok' ? { s, p } : undefined;
+    },
+    40_000,
+  );
   assert.equal(back.s.replication!.appliedSeq, back.s.replication!.parentSeq);
   const all = new Set((await pins(edge)).map((p) => p.ref));
   for (const p of await pins(top)) assert.ok(all.has(p.ref), `${p.ref} reached the edge`);

@@ -95,15 +95,23 @@ test('parent and upstream credentials stay apart; fallback uses the own upstream
     await get(`${child.d.url}/npm/other-pkg`, { headers: { via: '1.1 larder-someoneelse' } });
     const viaParent = seen.splice(0);
     assert.ok(viaParent.length >= 3);
-    assert.ok(viaParent.every((x) => x.auth === 'Bearer P-secret'), `only the parent's upstream credentials: ${JSON.stringify(viaParent)}`);
-    assert.ok(viaParent.every((x) => x.via?.startsWith('1.1 larder-someoneelse, ') || x.via === `1.1 larder-${child.id}, 1.1 larder-${parent.id}`));
+    assert.ok(
+      viaParent.every((x) => x.auth === 'Bearer P-secret'),
+      `only the parent's upstream credentials: ${JSON.stringify(viaParent)}`,
+    );
+    assert.ok(
+      viaParent.every((x) => x.via?.startsWith('1.1 larder-someoneelse, ') || x.via === `1.1 larder-${child.id}, 1.1 larder-${parent.id}`),
+    );
     assert.ok(viaParent.some((x) => x.via === `1.1 larder-someoneelse, 1.1 larder-${child.id}, 1.1 larder-${parent.id}`));
 
     // Parent unreachable, fallback on: the daemon's own upstream, with its own credentials only.
     assert.equal((await get(`${fb.d.url}/npm/left-pad`)).status, 502);
     const direct = seen.splice(0);
     assert.ok(direct.length >= 1);
-    assert.ok(direct.every((x) => x.auth === 'Bearer F-secret' && x.via === `1.1 larder-${fb.id}`), JSON.stringify(direct));
+    assert.ok(
+      direct.every((x) => x.auth === 'Bearer F-secret' && x.via === `1.1 larder-${fb.id}`),
+      JSON.stringify(direct),
+    );
 
     const all = JSON.stringify([...viaParent, ...direct]);
     for (const secret of [parent.token, child.token, 'C-secret', 'client-secret', 'd'.repeat(20)]) assert.ok(!all.includes(secret));

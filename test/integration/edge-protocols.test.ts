@@ -50,7 +50,11 @@ before(async () => {
   const remotes = (live: boolean) => ({
     remotes: {
       hub: { type: 'oci' as const, url: live ? reg.url : DEAD, host: 'docker.io' },
-      py: { type: 'pypi' as const, url: live ? `${py.indexUrl}/simple/` : `${DEAD}/simple/`, ...(live ? { filesUrl: `${py.filesUrl}/` } : {}) },
+      py: {
+        type: 'pypi' as const,
+        url: live ? `${py.indexUrl}/simple/` : `${DEAD}/simple/`,
+        ...(live ? { filesUrl: `${py.filesUrl}/` } : {}),
+      },
       gop: { type: 'go' as const, url: live ? `${goProxy.url}/` : `${DEAD}/` },
       web: { type: 'http' as const, url: live ? `${files.url}/` : `${DEAD}/`, rules: [{ match: 'dist/**', policy: 'immutable' as const }] },
     },
@@ -78,7 +82,14 @@ const closure = (i: FixtureImage): string[] => [i.digest, ...i.children.flatMap(
 
 test('OCI: skopeo copy --all from the edge, byte for byte; each blob pulled from the registry once', async () => {
   const out = join(work, 'oci-out');
-  await skopeo(['copy', '--all', '--src-tls-verify=false', '--src-no-creds', `docker://127.0.0.1:${edge.d.port}/docker.io/fixtures/small:multi`, `oci:${out}:multi`]);
+  await skopeo([
+    'copy',
+    '--all',
+    '--src-tls-verify=false',
+    '--src-no-creds',
+    `docker://127.0.0.1:${edge.d.port}/docker.io/fixtures/small:multi`,
+    `oci:${out}:multi`,
+  ]);
   const multi = small.images.multi!;
   const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> };
   assert.equal(index.manifests[0]?.digest, multi.digest);
@@ -125,10 +136,20 @@ test('an OCI pin made at the root reaches the edge, closure included', async () 
   const [root] = nodes;
   const ref = 'oci:docker.io/fixtures/small:single';
   await api(root!, '/pins', { method: 'POST', body: { ref } });
-  const pin = await until('the edge to hold the OCI pin', async () => {
-    const p = (await api<Pin[]>(edge, '/pins')).find((x) => x.ref === ref);
-    return p?.status === 'ok' && p.source === 'parent' ? p : undefined;
-  }, 30_000, async () => JSON.stringify(await Promise.all(nodes.map(async (n) => ({ pins: await api(n, '/pins'), rep: (await api<{ replication?: unknown }>(n, '/stats')).replication })))));
+  const pin = await until(
+    'the edge to hold the OCI pin',
+    async () => {
+      const p = (await api<Pin[]>(edge, '/pins')).find((x) => x.ref === ref);
+      return p?.status === 'ok' && p.source === 'parent' ? p : undefined;
+    },
+    30_000,
+    async () =>
+      JSON.stringify(
+        await Promise.all(
+          nodes.map(async (n) => ({ pins: await api(n, '/pins'), rep: (await api<{ replication?: unknown }>(n, '/stats')).replication })),
+        ),
+      ),
+  );
   const single = small.images.single!;
   assert.equal(pin.resolved, single.digest);
   for (const b of single.blobs) {

@@ -90,7 +90,10 @@ test('apt-get update/download across an index update: no Hash Sum mismatch, new 
     assert.equal(up.log.filter((l) => l.path === IN_RELEASE).at(-1)?.status, 304, 'the second InRelease use is a conditional 304');
 
     // The upstream publishes 2.0 (new Packages, new InRelease) between two runs of the same client.
-    await repo.publish([{ name: 'tiny', version: '1.0' }, { name: 'tiny', version: '2.0' }]);
+    await repo.publish([
+      { name: 'tiny', version: '1.0' },
+      { name: 'tiny', version: '2.0' },
+    ]);
     const u2 = await a.update();
     assert.equal(u2.code, 0, u2.output);
     assert.doesNotMatch(u2.output, MISMATCH);
@@ -125,13 +128,20 @@ test('apt-get update/download across an index update: no Hash Sum mismatch, new 
 });
 
 test('control: a plain HTTP cache of the same upstream produces the mismatch apt reports', async () => {
-  await repo.publish([{ name: 'tiny', version: '1.0' }, { name: 'tiny', version: '2.0' }]);
+  await repo.publish([
+    { name: 'tiny', version: '1.0' },
+    { name: 'tiny', version: '2.0' },
+  ]);
   await backdateIndexes(repo.root);
   const d = await daemon('plain');
   try {
     const a = await createAptClient(join(dir, 'control'), `${d.url}/files/debian`, 'stable', repo.keyring);
     assert.equal((await a.update()).code, 0);
-    await repo.publish([{ name: 'tiny', version: '1.0' }, { name: 'tiny', version: '2.0' }, { name: 'tiny', version: '3.0' }]);
+    await repo.publish([
+      { name: 'tiny', version: '1.0' },
+      { name: 'tiny', version: '2.0' },
+      { name: 'tiny', version: '3.0' },
+    ]);
     const u2 = await a.update();
     assert.match(u2.output, MISMATCH, u2.output);
   } finally {
@@ -140,7 +150,12 @@ test('control: a plain HTTP cache of the same upstream produces the mismatch apt
 });
 
 test('a pool file that does not match the cached Packages (after a restart) is refused, never committed, and refetched once fixed', async () => {
-  await repo.publish([{ name: 'tiny', version: '1.0' }, { name: 'tiny', version: '2.0' }, { name: 'tiny', version: '3.0' }, { name: 'tiny', version: '4.0' }]);
+  await repo.publish([
+    { name: 'tiny', version: '1.0' },
+    { name: 'tiny', version: '2.0' },
+    { name: 'tiny', version: '3.0' },
+    { name: 'tiny', version: '4.0' },
+  ]);
   const first = await daemon('apt');
   const warm = await createAptClient(join(dir, 'corrupt-warm'), `${first.url}/files/debian`, 'stable', repo.keyring);
   assert.equal((await warm.update()).code, 0);
@@ -195,7 +210,13 @@ test('by-hash repositories: indexes fetched and verified by hash', async () => {
     const fake = `dists/stable/main/binary-all/by-hash/SHA256/${'0'.repeat(64)}`;
     upstream.redirects.set(`/${fake}`, () => `${upstream.url}${byHashHits[0]}`);
     const res = await fetch(`${d.url}/files/deb/${fake}`).then(
-      async (r) => ({ status: r.status, ok: await r.arrayBuffer().then(() => true, () => false) }),
+      async (r) => ({
+        status: r.status,
+        ok: await r.arrayBuffer().then(
+          () => true,
+          () => false,
+        ),
+      }),
       () => ({ status: 0, ok: false }),
     );
     assert.ok(res.status >= 500 || !res.ok, `got ${res.status}`);

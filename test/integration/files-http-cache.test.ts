@@ -30,7 +30,8 @@ before(async () => {
   const root = join(dir, 'root');
   await mkdir(join(root, 'f'), { recursive: true });
   for (const name of ['big.bin', 'cold.bin', 'herd.bin']) files.set(name, randomBytes(name === 'herd.bin' ? 2_000_000 : BIG));
-  for (const name of ['fresh', 'expires', 'nocache', 'nostore', 'private', 'strict', 'lenient', 'sie', 'swr', 'cond']) files.set(`${name}.txt`, Buffer.from(`${name} v1\n`));
+  for (const name of ['fresh', 'expires', 'nocache', 'nostore', 'private', 'strict', 'lenient', 'sie', 'swr', 'cond'])
+    files.set(`${name}.txt`, Buffer.from(`${name} v1\n`));
   for (const [name, body] of files) await writeFile(join(root, 'f', name), body);
   up = await startStaticUpstream(root);
   up.headers = (p) => headers.get(p) ?? {};

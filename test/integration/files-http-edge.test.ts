@@ -90,7 +90,10 @@ test('signed redirects are followed, never cached as a Location, and re-signed o
   assert.equal(r1.headers.location, undefined);
   assert.equal(sha256(r1.body), sha256(asset.v1));
   assert.equal(github.log.at(-1)?.headers.authorization, 'Bearer remote-secret');
-  assert.ok(objects.log.every((l) => l.headers.authorization === undefined), 'credentials never follow the redirect to another host');
+  assert.ok(
+    objects.log.every((l) => l.headers.authorization === undefined),
+    'credentials never follow the redirect to another host',
+  );
 
   const l1 = await get('/files/gh/o/r/releases/latest/download/tool.bin');
   assert.equal(l1.headers['x-larder-cache'], 'MISS');
@@ -102,12 +105,22 @@ test('signed redirects are followed, never cached as a Location, and re-signed o
   assert.equal(l2.status, 200);
   assert.equal(l2.headers['x-larder-cache'], 'REVALIDATED', 'releases/latest is revalidated on every use');
   assert.equal(github.hitCount('/o/r/releases/latest/download/tool.bin'), 2, 'revalidation starts again at the unsigned URL');
-  assert.ok(objects.log.every((l) => l.status !== 403), 'an expired signed URL was never requested');
+  assert.ok(
+    objects.log.every((l) => l.status !== 403),
+    'an expired signed URL was never requested',
+  );
 
   await writeFile(join(dir, 'objects', 'assets', 'tool-latest.bin'), asset.v2);
   const l3 = await get('/files/gh/o/r/releases/latest/download/tool.bin');
   assert.equal(sha256(l3.body), sha256(asset.v2), 'a replaced asset is seen');
-  const c = await curl(['-s', '-o', '/dev/null', '-w', '%{http_code} %{redirect_url}', `${d.url}/files/gh/o/r/releases/latest/download/tool.bin`]);
+  const c = await curl([
+    '-s',
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code} %{redirect_url}',
+    `${d.url}/files/gh/o/r/releases/latest/download/tool.bin`,
+  ]);
   assert.equal(c.stdout.trim(), '200', 'curl sees no redirect');
 });
 
@@ -137,7 +150,14 @@ test('a body that contradicts its published checksum header is rejected, not com
 
 test('path validation: traversal, encoded separators, NUL and overlong paths are refused before any upstream request', async () => {
   const before = web.log.length;
-  for (const p of ['/files/web/../etc/passwd', '/files/web/a/%2e%2e/%2e%2e/x', '/files/web/a%2fb', '/files/web/a%5cb', '/files/web/a%00b', `/files/web/${'x'.repeat(3000)}`]) {
+  for (const p of [
+    '/files/web/../etc/passwd',
+    '/files/web/a/%2e%2e/%2e%2e/x',
+    '/files/web/a%2fb',
+    '/files/web/a%5cb',
+    '/files/web/a%00b',
+    `/files/web/${'x'.repeat(3000)}`,
+  ]) {
     const r = await get(p);
     assert.equal(r.status, 400, p);
     assert.match(String(r.headers['content-type']), /^text\/plain/);

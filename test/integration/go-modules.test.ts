@@ -17,7 +17,11 @@ import { buildModule, goSum, writeProxyDir, type BuiltModule } from '../helpers/
 import { serveProxyDir, type StaticProxy } from '../helpers/go/proxy-server.js';
 
 const SUMDB = 'sum.larder.test';
-const upper = buildModule({ path: 'example.com/Upper/Mod', version: 'v1.0.0', files: { 'mod.go': 'package mod\n\nconst Name = "Upper"\n' } });
+const upper = buildModule({
+  path: 'example.com/Upper/Mod',
+  version: 'v1.0.0',
+  files: { 'mod.go': 'package mod\n\nconst Name = "Upper"\n' },
+});
 const lib10 = buildModule({ path: 'example.com/lib', version: 'v1.0.0', files: { 'lib.go': 'package lib\n\nconst Version = "v1.0.0"\n' } });
 const lib11 = buildModule({ path: 'example.com/lib', version: 'v1.1.0', files: { 'lib.go': 'package lib\n\nconst Version = "v1.1.0"\n' } });
 const checked = buildModule({ path: 'example.com/sumchecked', version: 'v1.0.0', files: { 'c.go': 'package sumchecked\n' } });
@@ -54,7 +58,8 @@ describe('go modules through larder', () => {
       go: { default: 'gomain' },
     });
     app = join(work, 'app');
-    const main = 'package main\n\nimport (\n\t"fmt"\n\n\tmod "example.com/Upper/Mod"\n\t"example.com/lib"\n)\n\nfunc main() { fmt.Println(mod.Name, lib.Version) }\n';
+    const main =
+      'package main\n\nimport (\n\t"fmt"\n\n\tmod "example.com/Upper/Mod"\n\t"example.com/lib"\n)\n\nfunc main() { fmt.Println(mod.Name, lib.Version) }\n';
     await writeApp(app, [upper, lib11], main);
   });
 
@@ -98,7 +103,11 @@ describe('go modules through larder', () => {
   });
 
   it('answers unknown modules with 404 so GOPROXY falls through to the next proxy', async () => {
-    for (const p of ['/go/example.com/onlysecond/@v/list', '/go/example.com/onlysecond/@v/v0.1.0.info', '/go/example.com/onlysecond/@v/v0.1.0.zip']) {
+    for (const p of [
+      '/go/example.com/onlysecond/@v/list',
+      '/go/example.com/onlysecond/@v/v0.1.0.info',
+      '/go/example.com/onlysecond/@v/v0.1.0.zip',
+    ]) {
       const r = await get(p);
       assert.equal(r.status, 404, p);
       assert.equal(r.headers.get('content-type'), 'text/plain; charset=utf-8');
@@ -124,7 +133,9 @@ describe('go modules through larder', () => {
     const latest = await get('/go/example.com/lib/@latest');
     assert.equal(latest.status, 404);
     assert.equal((await get('/go/example.com/lib/@v/list', { method: 'POST' })).status, 405);
-    const zips = await Promise.all(Array.from({ length: 10 }, async () => Buffer.from(await (await get('/go/example.com/lib/@v/v1.0.0.zip')).arrayBuffer())));
+    const zips = await Promise.all(
+      Array.from({ length: 10 }, async () => Buffer.from(await (await get('/go/example.com/lib/@v/v1.0.0.zip')).arrayBuffer())),
+    );
     for (const z of zips) assert.ok(z.equals(lib10.zip));
     assert.equal(proxyA.hit('/example.com/lib/@v/v1.0.0.zip'), 1);
   });

@@ -73,14 +73,18 @@ function startDownload(url: string, bytes: number): Download {
 /** The recovery report the daemon logged at start ("store reconciled"). */
 async function recoveryOf(d: ChildDaemon): Promise<Record<string, number>> {
   let rec: Record<string, number> | undefined;
-  await waitFor(() => {
-    for (const line of d.output().split('\n')) {
-      if (!line.includes('"store reconciled"')) continue;
-      const o = JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>;
-      rec = o as Record<string, number>;
-    }
-    return rec !== undefined;
-  }, 5_000, 'the recovery report');
+  await waitFor(
+    () => {
+      for (const line of d.output().split('\n')) {
+        if (!line.includes('"store reconciled"')) continue;
+        const o = JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>;
+        rec = o as Record<string, number>;
+      }
+      return rec !== undefined;
+    },
+    5_000,
+    'the recovery report',
+  );
   assert.ok(rec, `no recovery report in:\n${d.output()}`);
   return rec;
 }
@@ -115,7 +119,11 @@ test('kill -9 mid-download: after restart the temp file is swept and nothing par
   assert.equal(res.body.length, t.size);
   assert.equal(sri512(res.body), t.integrity);
   assert.equal(upstream.hits(t.urlPath), hitsBefore + 1);
-  await waitFor(async () => (await get(`${second.url}/npm${t.urlPath}`)).headers.get('x-larder-cache') === 'HIT', 10_000, 'the tarball to be a HIT');
+  await waitFor(
+    async () => (await get(`${second.url}/npm${t.urlPath}`)).headers.get('x-larder-cache') === 'HIT',
+    10_000,
+    'the tarball to be a HIT',
+  );
   assert.equal(await second.kill('SIGTERM'), 0);
 });
 
@@ -145,7 +153,12 @@ test('SIGTERM during a download exits 0 and leaves a store that reopens cleanly'
   const second = await spawn(dataDir);
   const rec = await recoveryOf(second);
   assert.deepEqual(
-    { tempSwept: rec.tempSwept, entriesDropped: rec.entriesDropped, blobRowsDropped: rec.blobRowsDropped, strayBlobsDeleted: rec.strayBlobsDeleted },
+    {
+      tempSwept: rec.tempSwept,
+      entriesDropped: rec.entriesDropped,
+      blobRowsDropped: rec.blobRowsDropped,
+      strayBlobsDeleted: rec.strayBlobsDeleted,
+    },
     { tempSwept: 0, entriesDropped: 0, blobRowsDropped: 0, strayBlobsDeleted: 0 },
   );
   const res = await get(`${second.url}/npm${t.urlPath}`);

@@ -93,7 +93,10 @@ test('the conventional tarball request goes out before the packument arrives; on
     assert.ok(Buffer.from(await r.arrayBuffer()).equals(body));
   }
   const tarball = seen.find((s) => s.path === '/alpha/-/alpha-1.0.0.tgz')!;
-  assert.ok(tarball.at < packumentSentAt, `tarball asked ${tarball.at - started} ms in, packument answered ${packumentSentAt - started} ms in`);
+  assert.ok(
+    tarball.at < packumentSentAt,
+    `tarball asked ${tarball.at - started} ms in, packument answered ${packumentSentAt - started} ms in`,
+  );
   assert.equal(count('/alpha/-/alpha-1.0.0.tgz'), 1, 'eight concurrent cold requests, one upstream tarball request');
   assert.equal(count('/alpha'), 1);
 });
@@ -130,7 +133,11 @@ test('a fresh packument means no early request: the tarball is fetched once, aft
   const before = seen.length;
   const r = await fetch(`${daemon.url}/npm/gamma/-/gamma-2.0.0.tgz`);
   assert.ok(Buffer.from(await r.arrayBuffer()).equals(v2));
-  assert.deepEqual(seen.slice(before).map((s) => s.path), ['/gamma/-/gamma-2.0.0.tgz'], 'the packument was fresh: only the tarball went upstream');
+  assert.deepEqual(
+    seen.slice(before).map((s) => s.path),
+    ['/gamma/-/gamma-2.0.0.tgz'],
+    'the packument was fresh: only the tarball went upstream',
+  );
 });
 
 test('a request joining a tarball fill in flight sends no early request, even with its packument stale', async () => {

@@ -12,10 +12,28 @@ import { after, before, test } from 'node:test';
 import { makeProject, runNpm } from '../helpers/npm-fixture/project.js';
 import { startNpmUpstream, type NpmUpstream } from '../helpers/npm-fixture/server.js';
 import type { FixtureTarball, RegistryFixture } from '../helpers/npm-fixture/types.js';
-import { CORGI_ACCEPT, blobsOnDisk, get, setupFixture, sha256hex, sri512, startLoggingDaemon, tempFiles, treeDigest } from '../helpers/npm-e2e.js';
+import {
+  CORGI_ACCEPT,
+  blobsOnDisk,
+  get,
+  setupFixture,
+  sha256hex,
+  sri512,
+  startLoggingDaemon,
+  tempFiles,
+  treeDigest,
+} from '../helpers/npm-e2e.js';
 import { waitFor } from '../helpers/wait.js';
 
-const NPM_FLAGS = ['--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=http', '--fetch-retries=1', '--fetch-retry-mintimeout=100', '--fetch-retry-maxtimeout=200'];
+const NPM_FLAGS = [
+  '--no-audit',
+  '--no-fund',
+  '--ignore-scripts',
+  '--loglevel=http',
+  '--fetch-retries=1',
+  '--fetch-retry-mintimeout=100',
+  '--fetch-retry-maxtimeout=200',
+];
 let root = '';
 let fixture: RegistryFixture;
 let upstream: NpmUpstream;
@@ -93,7 +111,11 @@ test('a corrupted tarball fails the transfer, is never committed, and a retry af
     upstream.setCorrupt((p) => p === t.urlPath || p === small.urlPath);
     // A multi-MB body streams until the digest fails (the last 64 KiB are held back); a small one never starts.
     upstream.setDelay(5, 64 * 1024); // paced, so the client keeps up with the fill until the digest fails
-    for (const [tb, attempt] of [[t, 1], [t, 2], [small, 1]] as const) {
+    for (const [tb, attempt] of [
+      [t, 1],
+      [t, 2],
+      [small, 1],
+    ] as const) {
       const r = await download(`${daemon.url}/npm${tb.urlPath}`);
       if (tb === t) {
         assert.ok(r.error, 'the transfer fails instead of ending cleanly');
@@ -120,9 +142,8 @@ test('a corrupted tarball fails the transfer, is never committed, and a retry af
     const dir = join(root, 'app-corrupt');
     const registry = `${daemon.url}/npm/`;
     await makeProject(dir, fixture, registry, { cacheDir: join(root, 'cache-corrupt-lock'), dependencies: { [t.name]: t.version } });
-    await assert.rejects(
-      runNpm(['ci', ...NPM_FLAGS], { cwd: dir, registry, cacheDir: join(root, 'cache-corrupt-1') }),
-      (err: Error) => /ECONNRESET|EINTEGRITY|terminated|aborted|socket hang up|premature close|E502/i.test(err.message),
+    await assert.rejects(runNpm(['ci', ...NPM_FLAGS], { cwd: dir, registry, cacheDir: join(root, 'cache-corrupt-1') }), (err: Error) =>
+      /ECONNRESET|EINTEGRITY|terminated|aborted|socket hang up|premature close|E502/i.test(err.message),
     );
     assert.equal((await blobsOnDisk(daemon.dataDir)).has(good), false);
 
@@ -155,7 +176,11 @@ test('upstream down, then gone: warm installs come from the cache; uncached name
     const uncached = fixture.packages.find((p) => !tree.has(`${p.name}/package.json`))?.name ?? 'never-published-package';
 
     const someTarball = fixture.packages.find((p) => tree.has(`${p.name}/package.json`))!.name;
-    for (const [i, mode] of [[1, 'refuse'], [2, '503'], [3, 'closed']] as const) {
+    for (const [i, mode] of [
+      [1, 'refuse'],
+      [2, '503'],
+      [3, 'closed'],
+    ] as const) {
       if (mode === 'closed') await own.close();
       else own.setDown(true, mode);
       await new Promise((r) => setTimeout(r, 1100)); // packuments are past their TTL now
@@ -177,7 +202,10 @@ test('upstream down, then gone: warm installs come from the cache; uncached name
         const resolveDir = join(root, `app-resolve-${i}`);
         await makeProject(resolveDir, fixture, registry, { cacheDir: join(root, `cache-resolve-${i}`) });
         const docs = daemon.requests.filter((r) => !r.path.endsWith('.tgz'));
-        assert.ok(docs.length > 0 && docs.every((r) => r.status === 200 && (r.cache === 'STALE' || r.cache === 'HIT')), `${mode}: packuments`);
+        assert.ok(
+          docs.length > 0 && docs.every((r) => r.status === 200 && (r.cache === 'STALE' || r.cache === 'HIT')),
+          `${mode}: packuments`,
+        );
         assert.ok(docs.some((r) => r.cache === 'STALE'));
       }
       const missing = await get(`${registry}${uncached}`);

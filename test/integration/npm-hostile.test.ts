@@ -124,11 +124,19 @@ test('hostile paths and names: all 4xx, nothing reaches the upstream or the disk
   const bad = answers.filter(([, s]) => s < 400 || s >= 500);
   assert.deepEqual(bad, [], 'every hostile request gets a 4xx');
   const seen = upstream.requests.map((r) => r.url);
-  assert.deepEqual(seen.filter((u) => /\.\.|%00|\u0000|passwd|\\|%5c/i.test(u)), [], 'nothing hostile went upstream');
+  assert.deepEqual(
+    seen.filter((u) => /\.\.|%00|\u0000|passwd|\\|%5c/i.test(u)),
+    [],
+    'nothing hostile went upstream',
+  );
   assert.deepEqual(await treeDigest(sandbox, (rel) => rel === 'data'), before, 'no file outside the data dir');
   assert.deepEqual(await treeDigest(join(sandbox, 'data'), notStore), dataBefore, 'no new file in the data dir but blobs and index');
   const blobs = [...(await treeDigest(join(sandbox, 'data', 'blobs'))).keys()];
-  assert.deepEqual(blobs.filter((p) => !/^sha256\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(p)), [], 'only content-addressed blob names');
+  assert.deepEqual(
+    blobs.filter((p) => !/^sha256\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(p)),
+    [],
+    'only content-addressed blob names',
+  );
   assert.equal((await get(`${daemon.url}/healthz`)).status, 200);
 });
 
@@ -171,7 +179,11 @@ test('writes on the read-only mirror get an npm-style 405 JSON error', async () 
     const json = JSON.parse(r.text.slice(r.text.indexOf('\r\n\r\n') + 4)) as { error?: string };
     assert.match(json.error ?? '', /read-only/i, `${method} ${path}`);
   }
-  assert.deepEqual(upstream.requests.filter((r) => r.method !== 'GET'), [], 'no write reached the upstream');
+  assert.deepEqual(
+    upstream.requests.filter((r) => r.method !== 'GET'),
+    [],
+    'no write reached the upstream',
+  );
 });
 
 test('a TLS ClientHello on the plain port is refused and the daemon stays up', async () => {

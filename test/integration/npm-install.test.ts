@@ -59,8 +59,14 @@ test('npm ci through the mirror: cold, then warm with a fresh npm cache', async 
   const project = await makeProject(dir, fixture, registry, { cacheDir: join(root, 'cache-lock') });
   const entries = project.installed.filter(([, e]) => e.resolved);
   assert.ok(entries.length >= 30, `a realistic tree (${entries.length} packages)`);
-  assert.ok(entries.some(([p]) => p.includes('node_modules/@')), 'scoped packages');
-  assert.ok(entries.some(([p]) => p.endsWith(`node_modules/${fixture.bigPackage}`)), 'the multi-MB package');
+  assert.ok(
+    entries.some(([p]) => p.includes('node_modules/@')),
+    'scoped packages',
+  );
+  assert.ok(
+    entries.some(([p]) => p.endsWith(`node_modules/${fixture.bigPackage}`)),
+    'the multi-MB package',
+  );
   for (const [, e] of entries) assert.ok(e.resolved!.startsWith(`${registry}`), `${e.resolved} is on the mirror`);
   const docLog = daemon.requests.filter((r) => !r.path.endsWith('.tgz'));
   assert.ok(docLog.length >= entries.length / 2 && docLog.every((r) => r.status === 200));
@@ -76,11 +82,15 @@ test('npm ci through the mirror: cold, then warm with a fresh npm cache', async 
   const coldFetches = npmHttpLog(cold.stderr).filter((f) => f.url.endsWith('.tgz'));
   assert.deepEqual(new Set(coldFetches.map((f) => new URL(f.url).pathname.slice('/npm'.length))), tarballs);
   const coldLog = daemon.requests.filter((r) => r.path.endsWith('.tgz'));
-  assert.ok(coldLog.every((r) => r.status === 200 && (r.cache === 'MISS' || r.cache === 'HIT')), JSON.stringify(coldLog));
+  assert.ok(
+    coldLog.every((r) => r.status === 200 && (r.cache === 'MISS' || r.cache === 'HIT')),
+    JSON.stringify(coldLog),
+  );
   const coldTree = await treeDigest(join(dir, 'node_modules'), skipHidden);
 
   const big = fixture.packages.find((p) => p.name === fixture.bigPackage)!;
-  const bigVersion = (JSON.parse(await readFile(join(dir, 'node_modules', big.name, 'package.json'), 'utf8')) as { version: string }).version;
+  const bigVersion = (JSON.parse(await readFile(join(dir, 'node_modules', big.name, 'package.json'), 'utf8')) as { version: string })
+    .version;
   const blobSize = (await stat(join(dir, 'node_modules', big.name, 'data', 'blob.bin'))).size;
   assert.equal(blobSize, fixture.bigTarballBytes, `${big.name}@${bigVersion} unpacked completely`);
   const lock = await readLockfile(dir);
@@ -98,7 +108,10 @@ test('npm ci through the mirror: cold, then warm with a fresh npm cache', async 
   assert.ok(npmHttpLog(warm.stderr).filter((f) => f.url.endsWith('.tgz')).length >= tarballs.size);
   const warmTarballs = daemon.requests.filter((r) => r.path.endsWith('.tgz'));
   assert.deepEqual(new Set(warmTarballs.map((r) => r.path.slice('/npm'.length))), tarballs);
-  assert.ok(warmTarballs.every((r) => r.cache === 'HIT' && r.status === 200), JSON.stringify(warmTarballs.slice(0, 3)));
+  assert.ok(
+    warmTarballs.every((r) => r.cache === 'HIT' && r.status === 200),
+    JSON.stringify(warmTarballs.slice(0, 3)),
+  );
   const warmTree = await treeDigest(join(dir, 'node_modules'), skipHidden);
   assert.deepEqual(warmTree, coldTree);
   installedTree = coldTree;
@@ -134,7 +147,10 @@ test('a lockfile made against the upstream installs through the mirror, root tar
     const fetched = npmHttpLog(run.stderr).filter((f) => f.url.endsWith('.tgz'));
     const locked = new Set(project.installed.filter(([, e]) => e.resolved).map(([, e]) => new URL(e.resolved!).pathname));
     assert.deepEqual(new Set(fetched.map((f) => new URL(f.url).pathname.replace(/^\/npm\//, '/'))), locked);
-    assert.ok(fetched.every((f) => f.url.startsWith(`${fresh.url}/`) && f.status === 200), JSON.stringify(fetched[0]));
+    assert.ok(
+      fetched.every((f) => f.url.startsWith(`${fresh.url}/`) && f.status === 200),
+      JSON.stringify(fetched[0]),
+    );
     assert.equal(tarballRequests(upstream).length, locked.size, 'each tarball fetched upstream exactly once');
     assert.ok(installedTree, 'the first test installed the same tree');
     assert.deepEqual(await treeDigest(join(dir, 'node_modules'), skipHidden), installedTree);
@@ -147,14 +163,20 @@ test('a lockfile made against the upstream installs through the mirror, root tar
     fresh.requests.length = 0;
     const packDir = join(root, 'packed');
     await mkdir(packDir);
-    const packed = await runNpm(['pack', ...urls, '--json', `--pack-destination=${packDir}`, '--replace-registry-host=always', '--loglevel=http'], {
-      cwd: root,
-      registry,
-      cacheDir: join(root, 'cache-pack'),
-    });
+    const packed = await runNpm(
+      ['pack', ...urls, '--json', `--pack-destination=${packDir}`, '--replace-registry-host=always', '--loglevel=http'],
+      {
+        cwd: root,
+        registry,
+        cacheDir: join(root, 'cache-pack'),
+      },
+    );
     const roots = fresh.requests.filter((r) => r.path.endsWith('.tgz'));
     assert.deepEqual(new Set(roots.map((r) => r.path)), new Set([scoped.urlPath, plain.urlPath]), 'asked at the root, without /npm/');
-    assert.ok(roots.every((r) => r.status === 200 || r.status === 304), JSON.stringify(roots));
+    assert.ok(
+      roots.every((r) => r.status === 200 || r.status === 304),
+      JSON.stringify(roots),
+    );
     assert.ok(roots.some((r) => r.status === 200 && r.cache === 'MISS'));
     const results = JSON.parse(packed.stdout) as Array<{ name: string; integrity: string; shasum: string }>;
     assert.deepEqual(results.map((r) => r.integrity).sort(), [scoped.integrity, plain.integrity].sort());

@@ -59,7 +59,10 @@ test('full and abbreviated forms by Accept, Vary, distinct ETags, 304s', async (
   assert.equal(latest.hasInstallScript, true);
   assert.equal(Object.hasOwn(latest, 'scripts') || Object.hasOwn(latest, '_npmUser') || Object.hasOwn(latest, 'readme'), false);
 
-  for (const [etag, accept] of [[fullEtag, undefined], [abbrEtag, CORGI_ACCEPT]] as const) {
+  for (const [etag, accept] of [
+    [fullEtag, undefined],
+    [abbrEtag, CORGI_ACCEPT],
+  ] as const) {
     const headers: Record<string, string> = { 'if-none-match': etag };
     if (accept) headers.accept = accept;
     const nm = await get(url, { headers });
@@ -69,7 +72,7 @@ test('full and abbreviated forms by Accept, Vary, distinct ETags, 304s', async (
     assert.equal(nm.headers.get('etag'), etag);
   }
   const cross = await get(url, { headers: { 'if-none-match': abbrEtag } });
-  assert.equal(cross.status, 200, "the abbreviated ETag does not validate the full form");
+  assert.equal(cross.status, 200, 'the abbreviated ETag does not validate the full form');
   assert.ok(cross.body.equals(full.body));
 });
 
@@ -78,7 +81,9 @@ test('scoped names in all three encodings give the same bodies', async () => {
   const [scope, bare] = name.split('/') as [string, string];
   for (const accept of [undefined, CORGI_ACCEPT]) {
     const init = accept ? { headers: { accept } } : {};
-    const forms = await Promise.all([`${scope}%2f${bare}`, `${scope}%2F${bare}`, `${scope}/${bare}`].map((p) => get(`${daemon.url}/npm/${p}`, init)));
+    const forms = await Promise.all(
+      [`${scope}%2f${bare}`, `${scope}%2F${bare}`, `${scope}/${bare}`].map((p) => get(`${daemon.url}/npm/${p}`, init)),
+    );
     for (const r of forms) assert.equal(r.status, 200);
     assert.ok(forms[1]!.body.equals(forms[0]!.body) && forms[2]!.body.equals(forms[0]!.body));
     assert.equal(new Set(forms.map((r) => r.headers.get('etag'))).size, 1);
@@ -108,7 +113,9 @@ test('dist.tarball is absolute at publicUrl; everything else is as upstream', as
   // Version documents and dist-tags come from the same cached packument.
   const name = scopedName();
   const latest = upstream.packument(name)!['dist-tags'].latest!;
-  const byTag = json<{ version: string; dist: { tarball: string } }>((await get(`${daemon.url}/npm/${name.replace('/', '%2f')}/latest`)).body);
+  const byTag = json<{ version: string; dist: { tarball: string } }>(
+    (await get(`${daemon.url}/npm/${name.replace('/', '%2f')}/latest`)).body,
+  );
   assert.equal(byTag.version, latest);
   assert.ok(byTag.dist.tarball.startsWith(`${PUBLIC_URL}/npm/`));
   const tags = json<Record<string, string>>((await get(`${daemon.url}/npm/-/package/${name.replace('/', '%2f')}/dist-tags`)).body);
@@ -122,7 +129,13 @@ test('a version published upstream is visible after the TTL, also to npm view', 
     const name = fixture.binPackage;
     const registry = `${short.url}/npm/`;
     const view = async (i: number): Promise<string> =>
-      (await runNpm(['view', name, 'dist-tags.latest', '--prefer-online'], { cwd: root, registry, cacheDir: join(root, `cache-view-${i}`) })).stdout.trim();
+      (
+        await runNpm(['view', name, 'dist-tags.latest', '--prefer-online'], {
+          cwd: root,
+          registry,
+          cacheDir: join(root, `cache-view-${i}`),
+        })
+      ).stdout.trim();
     const before = upstream.packument(name)!['dist-tags'].latest!;
     assert.equal(await view(0), before);
     const [maj, min] = before.split('.').map(Number) as [number, number];

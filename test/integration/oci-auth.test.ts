@@ -96,7 +96,14 @@ describe('OCI upstream auth: Basic, Bearer tokens, anonymous tokens', { timeout:
       }
     }
     const dest = join(await tempDir('larder-oci-auth-copy-'), 'token-copy');
-    await skopeo(['copy', '--all', '--src-tls-verify=false', '--src-no-creds', `docker://127.0.0.1:${larder.port}/token.test/${REPO}:multi`, `oci:${dest}:multi`]);
+    await skopeo([
+      'copy',
+      '--all',
+      '--src-tls-verify=false',
+      '--src-no-creds',
+      `docker://127.0.0.1:${larder.port}/token.test/${REPO}:multi`,
+      `oci:${dest}:multi`,
+    ]);
     const index = JSON.parse(await readFile(join(dest, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> };
     assert.equal(index.manifests[0]?.digest, small.images.multi!.digest);
     await rm(join(dest, '..'), { recursive: true, force: true });
@@ -111,7 +118,10 @@ describe('OCI upstream auth: Basic, Bearer tokens, anonymous tokens', { timeout:
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('docker-content-digest'), small.images.single!.digest);
     }
-    assert.ok(tokenReg.requests().filter((r) => r.method === 'HEAD').length >= headsBefore + 10, 'each request revalidated upstream (ttl 0)');
+    assert.ok(
+      tokenReg.requests().filter((r) => r.method === 'HEAD').length >= headsBefore + 10,
+      'each request revalidated upstream (ttl 0)',
+    );
     assert.equal(tokenReg.tokenRequests - tokensBefore, 1, '10 upstream manifest requests, 1 token request');
     const last = tokenReg.token!.requests.at(-1)!;
     assert.equal(last.user, 'larder');
@@ -131,7 +141,10 @@ describe('OCI upstream auth: Basic, Bearer tokens, anonymous tokens', { timeout:
   test('missing or wrong credentials give OCI UNAUTHORIZED', async () => {
     assert.deepEqual(await codeOf(`/v2/nocreds.test/${REPO}/manifests/single`), { status: 401, code: 'UNAUTHORIZED' });
     assert.deepEqual(await codeOf(`/v2/wrong.test/${REPO}/manifests/single`), { status: 401, code: 'UNAUTHORIZED' });
-    assert.deepEqual(await codeOf(`/v2/nocreds.test/${REPO}/blobs/${small.images.single!.blobs[0]!.digest}`), { status: 401, code: 'UNAUTHORIZED' });
+    assert.deepEqual(await codeOf(`/v2/nocreds.test/${REPO}/blobs/${small.images.single!.blobs[0]!.digest}`), {
+      status: 401,
+      code: 'UNAUTHORIZED',
+    });
   });
 
   test('credentials never reach the logs', () => {

@@ -37,12 +37,14 @@ function putImage(reg: FakeRegistry, name: string, tag: string, layer: Buffer): 
   const configDigest = reg.putBlob(config);
   const layerDigest = sha256(layer);
   reg.blobs.set(layerDigest, layer);
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layerDigest, size: layer.length }],
-  }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layerDigest, size: layer.length }],
+    }),
+  );
   return { manifest: reg.putManifest(name, manifest, OCI_MANIFEST, tag), layer: layerDigest, config: configDigest };
 }
 
@@ -56,7 +58,12 @@ describe('OCI adapter against a fault-injecting registry', () => {
     larder = await startTestDaemon({
       remotes: {
         fake: { type: 'oci', url: fake.url, host: 'fake.test', ttl: 0 },
-        authed: { type: 'oci', url: authed.url, host: 'auth.test', auth: { username: '${LARDER_TEST_OCI_USER}', password: '${LARDER_TEST_OCI_PASS}' } },
+        authed: {
+          type: 'oci',
+          url: authed.url,
+          host: 'auth.test',
+          auth: { username: '${LARDER_TEST_OCI_USER}', password: '${LARDER_TEST_OCI_PASS}' },
+        },
       },
       oci: { default: 'fake' },
     });
@@ -219,11 +226,13 @@ describe('OCI adapter against a fault-injecting registry', () => {
 
   test('referrers are passed through (with artifactType) and answered as an empty index when upstream has none', async () => {
     const subject = putImage(fake, 'signed', 'v1', randomBytes(100)).manifest;
-    const index = Buffer.from(JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: [{ mediaType: OCI_MANIFEST, digest: sha256('sig'), size: 3, artifactType: 'application/vnd.example.sig' }],
-    }));
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [{ mediaType: OCI_MANIFEST, digest: sha256('sig'), size: 3, artifactType: 'application/vnd.example.sig' }],
+      }),
+    );
     fake.referrers.set(subject, index);
     const res = await get(`/v2/signed/referrers/${subject}?artifactType=application%2Fvnd.example.sig`);
     assert.equal(res.status, 200);

@@ -22,7 +22,11 @@ let work: string;
 let token: string;
 
 const img = (tag: string): FixtureImage => small.images[tag]!;
-const blobGets = (): string[] => reg.requests().filter((r) => r.method === 'GET' && r.path.includes('/blobs/')).map((r) => r.path.slice(r.path.lastIndexOf('/') + 1));
+const blobGets = (): string[] =>
+  reg
+    .requests()
+    .filter((r) => r.method === 'GET' && r.path.includes('/blobs/'))
+    .map((r) => r.path.slice(r.path.lastIndexOf('/') + 1));
 const api = async <T>(method: string, path: string, body?: unknown): Promise<{ status: number; data: T }> => {
   const r = await fetch(`${larder.url}/_/api/v1${path}`, {
     method,
@@ -68,18 +72,40 @@ describe('OCI pre-warm jobs and pins', { timeout: 120_000 }, () => {
     assert.deepEqual(job.items.map((i) => i.state).sort(), ['done', 'done']);
     const want = [...arm.blobs, ...img('single').blobs].map((b) => b.digest).sort();
     assert.deepEqual(blobGets().sort(), want, 'exactly the arm64 and single closures were fetched');
-    assert.equal(job.bytes, want.reduce((n, d) => n + [...arm.blobs, ...img('single').blobs].find((b) => b.digest === d)!.size, 0));
+    assert.equal(
+      job.bytes,
+      want.reduce((n, d) => n + [...arm.blobs, ...img('single').blobs].find((b) => b.digest === d)!.size, 0),
+    );
     const again = await runJob({ refs: [`oci:registry.test/${REPO}:multi linux/arm64`] });
-    assert.deepEqual(again.items.map((i) => i.state), ['cached']);
+    assert.deepEqual(
+      again.items.map((i) => i.state),
+      ['cached'],
+    );
     assert.equal(blobGets().length, want.length);
 
     await reg.down();
     try {
       const base = `docker://127.0.0.1:${larder.port}/registry.test/${REPO}`;
-      await skopeo(['--override-arch', 'arm64', '--override-variant', 'v8', 'copy', '--src-tls-verify=false', '--src-no-creds', `${base}:multi`, `oci:${join(work, 'arm')}:x`]);
+      await skopeo([
+        '--override-arch',
+        'arm64',
+        '--override-variant',
+        'v8',
+        'copy',
+        '--src-tls-verify=false',
+        '--src-no-creds',
+        `${base}:multi`,
+        `oci:${join(work, 'arm')}:x`,
+      ]);
       const index = JSON.parse(await readFile(join(work, 'arm', 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> };
       assert.equal(index.manifests[0]?.digest, arm.digest);
-      await skopeo(['copy', '--src-tls-verify=false', '--src-no-creds', `${base}@${img('single').digest}`, `oci:${join(work, 'single')}:x`]);
+      await skopeo([
+        'copy',
+        '--src-tls-verify=false',
+        '--src-no-creds',
+        `${base}@${img('single').digest}`,
+        `oci:${join(work, 'single')}:x`,
+      ]);
     } finally {
       await reg.up();
     }

@@ -42,7 +42,8 @@ const image = (tag: string): FixtureImage => {
 /** The registry target of each client layout skopeo can express. */
 const viaPrefix = () => ({ host: `127.0.0.1:${larder.port}/docker.io`, credentials: null });
 const viaBare = () => ({ host: `127.0.0.1:${larder.port}`, credentials: null });
-const upstreamGets = (path: string): number => reg.requests().filter((r) => r.method === 'GET' && r.path === path && r.status === 200).length;
+const upstreamGets = (path: string): number =>
+  reg.requests().filter((r) => r.method === 'GET' && r.path === path && r.status === 200).length;
 
 /** Streams a response body through sha256 without keeping it. */
 async function hashBody(res: Response): Promise<{ digest: string; size: number }> {
@@ -180,13 +181,27 @@ describe('OCI pull-through from docker-registry with skopeo', { timeout: 240_000
 
   test('skopeo copy --all through Larder produces identical copies (oci: and dir:)', async () => {
     const ociDir = join(work, 'multi-oci');
-    await skopeo(['copy', '--all', '--src-tls-verify=false', '--src-no-creds', `docker://127.0.0.1:${larder.port}/docker.io/${REPO}:multi`, `oci:${ociDir}:multi`]);
+    await skopeo([
+      'copy',
+      '--all',
+      '--src-tls-verify=false',
+      '--src-no-creds',
+      `docker://127.0.0.1:${larder.port}/docker.io/${REPO}:multi`,
+      `oci:${ociDir}:multi`,
+    ]);
     const index = JSON.parse(await readFile(join(ociDir, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> };
     assert.equal(index.manifests[0]?.digest, image('multi').digest);
     const ociBlobs = await verifiedBlobs(join(ociDir, 'blobs', 'sha256'));
     assert.deepEqual([...ociBlobs].sort(), [...new Set(closureDigests(image('multi')))].sort());
     const dir = join(work, 'docker-list-dir');
-    await skopeo(['copy', '--all', '--src-tls-verify=false', '--src-no-creds', `docker://127.0.0.1:${larder.port}/${REPO}:docker-list`, `dir:${dir}`]);
+    await skopeo([
+      'copy',
+      '--all',
+      '--src-tls-verify=false',
+      '--src-no-creds',
+      `docker://127.0.0.1:${larder.port}/${REPO}:docker-list`,
+      `dir:${dir}`,
+    ]);
     assert.ok((await readFile(join(dir, 'manifest.json'))).equals(image('docker-list').manifest));
     const dirBlobs = await verifiedBlobs(dir);
     assert.deepEqual([...dirBlobs].sort(), [...new Set(closureDigests(image('docker-list')).slice(1))].sort());
@@ -280,7 +295,13 @@ describe('OCI pull-through from docker-registry with skopeo', { timeout: 240_000
     assert.equal(warm.headers.get('x-larder-cache'), 'HIT');
     assert.ok(Buffer.from(await warm.arrayBuffer()).equals(await fileSlice(file, 500, 1499)));
     const dest = join(work, 'big-oci');
-    await skopeo(['copy', '--src-tls-verify=false', '--src-no-creds', `docker://127.0.0.1:${larder.port}/fixtures/big:big`, `oci:${dest}:big`]);
+    await skopeo([
+      'copy',
+      '--src-tls-verify=false',
+      '--src-no-creds',
+      `docker://127.0.0.1:${larder.port}/fixtures/big:big`,
+      `oci:${dest}:big`,
+    ]);
     assert.deepEqual([...(await verifiedBlobs(join(dest, 'blobs', 'sha256')))].sort(), [...new Set(closureDigests(image('big')))].sort());
     assert.equal(upstreamGets(path), 1);
     console.log(`# 32 cold pulls + 2 ranges of ${layer.size} bytes in ${ms} ms`);
@@ -301,13 +322,22 @@ describe('OCI pull-through from docker-registry with skopeo', { timeout: 240_000
         },
         new GotUpstreamClient(),
       );
-      const oci = new OciAdapter({ remotes: new Map([['hub', remote]]), defaultRemote: 'hub', documents: core.documents, blobs: core.blobs, clock: { now: () => Date.now() } });
+      const oci = new OciAdapter({
+        remotes: new Map([['hub', remote]]),
+        defaultRemote: 'hub',
+        documents: core.documents,
+        blobs: core.blobs,
+        clock: { now: () => Date.now() },
+      });
       const multi = image('multi');
       const all = await oci.expandImage(`docker.io/${REPO}:multi`);
       assert.equal(all.remote, 'hub');
       assert.equal(all.name, REPO);
       assert.equal(all.digest, multi.digest);
-      assert.deepEqual(all.manifests.map((m) => [m.digest, m.kind]), [[multi.digest, 'index'], ...multi.children.map((c) => [c.digest, 'manifest'])]);
+      assert.deepEqual(
+        all.manifests.map((m) => [m.digest, m.kind]),
+        [[multi.digest, 'index'], ...multi.children.map((c) => [c.digest, 'manifest'])],
+      );
       assert.deepEqual(all.blobs.map((b) => b.digest).sort(), multi.blobs.map((b) => b.digest).sort());
       for (const b of all.blobs) {
         const want = multi.blobs.find((x) => x.digest === b.digest)!;
@@ -316,17 +346,26 @@ describe('OCI pull-through from docker-registry with skopeo', { timeout: 240_000
       }
       const arm = multi.children.find((c) => c.platform?.architecture === 'arm64')!;
       const armOnly = await oci.expandImage(`${REPO}@${multi.digest}`, { platform: 'linux/arm64' });
-      assert.deepEqual(armOnly.manifests.map((m) => m.digest), [multi.digest, arm.digest]);
+      assert.deepEqual(
+        armOnly.manifests.map((m) => m.digest),
+        [multi.digest, arm.digest],
+      );
       assert.equal(armOnly.manifests[1]?.platform, 'linux/arm64/v8');
       assert.deepEqual(armOnly.blobs.map((b) => b.digest).sort(), arm.blobs.map((b) => b.digest).sort());
       assert.ok(armOnly.blobs.every((b) => b.kind === (b.mediaType.includes('config') ? 'config' : 'layer')));
-      await assert.rejects(oci.expandImage(`${REPO}:multi`, { platform: 'windows/amd64' }), (e: Error & { details?: { oci?: string } }) => e.details?.oci === 'MANIFEST_UNKNOWN');
+      await assert.rejects(
+        oci.expandImage(`${REPO}:multi`, { platform: 'windows/amd64' }),
+        (e: Error & { details?: { oci?: string } }) => e.details?.oci === 'MANIFEST_UNKNOWN',
+      );
       const hello = await oci.expandImage('hello');
       assert.equal(hello.name, 'library/hello');
       assert.equal(hello.digest, image('single').digest);
       assert.equal(hello.totalBytes, image('single').size + image('single').blobs.reduce((n, b) => n + b.size, 0));
       const dl = await oci.expandImage(`docker.io/${REPO}:docker-list`, { platform: { os: 'linux', architecture: 'amd64' } });
-      assert.deepEqual(dl.manifests.map((m) => m.digest), [image('docker-list').digest, image('docker-list').children[0]!.digest]);
+      assert.deepEqual(
+        dl.manifests.map((m) => m.digest),
+        [image('docker-list').digest, image('docker-list').children[0]!.digest],
+      );
       const gets = reg.requests().filter((r) => r.method === 'GET').length;
       await oci.expandImage(`docker.io/${REPO}:multi`);
       assert.equal(reg.requests().filter((r) => r.method === 'GET').length, gets, 'a second expansion is served from the cache');

@@ -64,9 +64,12 @@ describe('OCI tags: HEAD revalidation, stale-serve while the upstream is down, m
     );
     try {
       // skopeo 1.9.3 ignores CONTAINERS_REGISTRIES_CONF; the global flag selects the file.
-      const raw = await sandbox.run(['--registries-conf', sandbox.registriesConf, 'inspect', '--raw', '--no-creds', `docker://registry.test/${REPO}:v1`], {
-        timeoutMs: 60_000,
-      });
+      const raw = await sandbox.run(
+        ['--registries-conf', sandbox.registriesConf, 'inspect', '--raw', '--no-creds', `docker://registry.test/${REPO}:v1`],
+        {
+          timeoutMs: 60_000,
+        },
+      );
       assert.ok(raw.stdout.equals(small.images.single!.manifest));
       assert.equal(manifestRequests('GET'), 1, 'one manifest GET, by digest');
       assert.equal(manifestRequests('HEAD'), 1, 'the tag resolved with one HEAD');

@@ -50,7 +50,8 @@ after(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
 
-const tarball = (name: string, version: string): FixtureTarball => fixture.packages.find((p) => p.name === name)!.tarballs.find((t) => t.version === version)!;
+const tarball = (name: string, version: string): FixtureTarball =>
+  fixture.packages.find((p) => p.name === name)!.tarballs.find((t) => t.version === version)!;
 /** The distinct tarballs a lockfile locks (one name@version may sit at several paths). */
 const lockedTarballs = (l: PackageLock): FixtureTarball[] => [
   ...new Set(
@@ -99,7 +100,9 @@ test('a package-lock.json job fetches every locked tarball with byte progress; t
   for (const t of expected) assert.ok(onDisk.has(sha256hex(await readFile(t.file))), `${t.name}@${t.version} committed`);
 
   // A second identical job finds everything cached.
-  const again = await admin.waitJob((await admin.ok<Job>('POST', '/jobs', { files: [{ name: 'package-lock.json', content: lockText }] })).id);
+  const again = await admin.waitJob(
+    (await admin.ok<Job>('POST', '/jobs', { files: [{ name: 'package-lock.json', content: lockText }] })).id,
+  );
   assert.equal(again.state, 'done');
   assert.ok(again.items.every((i) => i.state === 'cached' && i.bytes === 0));
   assert.equal(again.bytes, 0);
@@ -164,7 +167,9 @@ test('a lockfile whose integrity disagrees with the upstream is reported and not
   // The same disagreement on a tarball that is already cached (verified against the upstream) is reported too.
   const cached = lockedTarballs(lock)[0]!;
   const stale = { ...bad, packages: { '': { name: 'bad-app' }, [`node_modules/${cached.name}`]: entry(cached) } };
-  const j2 = await admin.waitJob((await admin.ok<Job>('POST', '/jobs', { files: [{ name: 'package-lock.json', content: JSON.stringify(stale) }] })).id);
+  const j2 = await admin.waitJob(
+    (await admin.ok<Job>('POST', '/jobs', { files: [{ name: 'package-lock.json', content: JSON.stringify(stale) }] })).id,
+  );
   assert.equal(j2.items[0]!.state, 'failed');
   assert.match(j2.items[0]!.error!, /^E_INTEGRITY: /);
   const served = await get(`${daemon.url}/npm${cached.urlPath}`);
@@ -179,7 +184,10 @@ test('a watched folder warms a lockfile that appears, and again when it changes'
     lockfileVersion: 3,
     packages: Object.fromEntries([
       ['', { name: 'watched-app' }],
-      ...ts.map((t) => [`node_modules/${t.name}`, { version: t.version, resolved: `${upstream.url}${t.urlPath.slice(1)}`, integrity: t.integrity }]),
+      ...ts.map((t) => [
+        `node_modules/${t.name}`,
+        { version: t.version, resolved: `${upstream.url}${t.urlPath.slice(1)}`, integrity: t.integrity },
+      ]),
     ]),
   });
   const dir = join(watched(), 'team', 'service');
@@ -201,7 +209,11 @@ test('a watched folder warms a lockfile that appears, and again when it changes'
   await sleep(1500);
   assert.equal((await jobsFor()).length, 1, 'unchanged content is not warmed again');
   await writeFile(file, JSON.stringify(lockOf(second)));
-  const j2 = await waitFor(async () => (await jobsFor()).find((j) => j.id !== j1.id && j.state === 'done'), 15_000, 'the changed lockfile to be warmed');
+  const j2 = await waitFor(
+    async () => (await jobsFor()).find((j) => j.id !== j1.id && j.state === 'done'),
+    15_000,
+    'the changed lockfile to be warmed',
+  );
   const states = Object.fromEntries(j2.items.map((i) => [i.ref, i.state]));
   assert.deepEqual(states, Object.fromEntries(second.map((t, i) => [`npm:${t.name}@${t.version}`, i < 2 ? 'cached' : 'done'])));
   assert.equal(upstream.hits(second[2]!.urlPath), 1);

@@ -113,7 +113,13 @@ describe('pre-warm and pins for PyPI and Go', () => {
   it('a requirements.txt job fetches exactly the hashed files and their metadata', async () => {
     const job = await runJob([{ name: 'requirements.txt', content: requirements }]);
     assert.equal(job.state, 'done', JSON.stringify(job));
-    assert.deepEqual(job.items.map((i) => [i.ref, i.state]), [['pypi:Delta==1.0', 'done'], ['pypi:epsilon==1.0', 'done']]);
+    assert.deepEqual(
+      job.items.map((i) => [i.ref, i.state]),
+      [
+        ['pypi:Delta==1.0', 'done'],
+        ['pypi:epsilon==1.0', 'done'],
+      ],
+    );
     const expected = delta10.data.length + delta10.metadata.length + epsilon.data.length;
     assert.equal(job.bytes, expected);
     assert.equal(job.items[0]!.totalBytes, delta10.data.length + delta10.metadata.length);
@@ -126,7 +132,10 @@ describe('pre-warm and pins for PyPI and Go', () => {
     for (const h of [delta10.sha256, delta10.metadataSha256, epsilon.sha256]) assert.ok(blobs.has(h), h);
 
     const again = await runJob([{ name: 'requirements.txt', content: requirements }]);
-    assert.deepEqual(again.items.map((i) => i.state), ['cached', 'cached']);
+    assert.deepEqual(
+      again.items.map((i) => i.state),
+      ['cached', 'cached'],
+    );
     assert.equal(again.bytes, 0);
     assert.equal(up.hit(`/files/${delta10.filename}`), 1);
   });
@@ -134,7 +143,9 @@ describe('pre-warm and pins for PyPI and Go', () => {
   it('a hash the upstream disagrees with, and a corrupt upstream file, fail as E_INTEGRITY and store nothing', async () => {
     up.corrupt.add(eta.filename);
     const wrong = 'ab'.repeat(32);
-    const job = await runJob([{ name: 'requirements-dev.txt', content: `zeta==1.0 --hash=sha256:${wrong}\neta==1.0 --hash=sha256:${eta.sha256}\n` }]);
+    const job = await runJob([
+      { name: 'requirements-dev.txt', content: `zeta==1.0 --hash=sha256:${wrong}\neta==1.0 --hash=sha256:${eta.sha256}\n` },
+    ]);
     assert.equal(job.state, 'failed');
     const [z, e] = job.items;
     assert.equal(z!.state, 'failed');
@@ -179,7 +190,10 @@ describe('pre-warm and pins for PyPI and Go', () => {
   it('a go.sum job warms .info, .mod and .zip of every module', async () => {
     const job = await runJob([{ name: 'go.sum', content: goSum([modA, modB]) }]);
     assert.equal(job.state, 'done', JSON.stringify(job));
-    assert.deepEqual(job.items.map((i) => i.ref), [`go:${modA.path}@v1.0.0`, `go:${modB.path}@v1.2.0`]);
+    assert.deepEqual(
+      job.items.map((i) => i.ref),
+      [`go:${modA.path}@v1.0.0`, `go:${modB.path}@v1.2.0`],
+    );
     assert.equal(job.bytes, goBytes(modA) + goBytes(modB));
     for (const ext of ['info', 'mod', 'zip']) {
       assert.equal(proxy.hit(`/example.com/warm/a/@v/v1.0.0.${ext}`), 1);
@@ -197,7 +211,18 @@ describe('pre-warm and pins for PyPI and Go', () => {
     const req = join(work, 'requirements.txt');
     await writeFile(req, requirements);
     const dl = join(work, 'dl');
-    const pip = await (await venv).pip(['download', '--require-hashes', '-r', req, '-d', dl, '-i', `${daemon.url}/pypi/simple/`, '--retries', '0']);
+    const pip = await (await venv).pip([
+      'download',
+      '--require-hashes',
+      '-r',
+      req,
+      '-d',
+      dl,
+      '-i',
+      `${daemon.url}/pypi/simple/`,
+      '--retries',
+      '0',
+    ]);
     assert.equal(pip.code, 0, pip.stderr + pip.stdout);
     assert.deepEqual((await readdir(dl)).sort(), [delta10.filename, epsilon.filename]);
     assert.ok((await readFile(join(dl, delta10.filename))).equals(delta10.data));
@@ -206,7 +231,10 @@ describe('pre-warm and pins for PyPI and Go', () => {
     const app = join(work, 'app');
     await mkdir(app, { recursive: true });
     const mods = [modA, modB, pinned];
-    await writeFile(join(app, 'go.mod'), `module example.com/app\n\ngo 1.19\n\nrequire (\n${mods.map((m) => `\t${m.path} ${m.version}\n`).join('')})\n`);
+    await writeFile(
+      join(app, 'go.mod'),
+      `module example.com/app\n\ngo 1.19\n\nrequire (\n${mods.map((m) => `\t${m.path} ${m.version}\n`).join('')})\n`,
+    );
     await writeFile(join(app, 'go.sum'), goSum(mods));
     const home = join(work, 'gohome');
     const go = await runGo(['mod', 'download'], app, goEnv(home, { GOPROXY: `${daemon.url}/go` }));

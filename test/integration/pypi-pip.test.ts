@@ -82,7 +82,10 @@ describe('pypi with pip', () => {
     const page = JSON.parse(text) as { meta: { 'api-version': string }; name: string; files: Array<Record<string, unknown>> };
     assert.equal(page.meta['api-version'], '1.0');
     assert.equal(page.name, 'beta-pkg');
-    assert.deepEqual(page.files.map((f) => f.filename), [beta10.filename, beta11.filename, beta90.filename]);
+    assert.deepEqual(
+      page.files.map((f) => f.filename),
+      [beta10.filename, beta11.filename, beta90.filename],
+    );
     assert.equal(page.files[1]!.url, `${daemon.url}/pypi/pyjson/files/beta-pkg/${beta11.filename}`);
     assert.deepEqual(page.files[1]!.hashes, { sha256: beta11.sha256 });
     assert.deepEqual(page.files[1]!['core-metadata'], { sha256: beta11.metadataSha256 });
@@ -117,7 +120,10 @@ describe('pypi with pip', () => {
     const list = await (await get('/pypi/pyhtml/simple/')).text();
     assert.ok(list.includes('<a href="beta-pkg/">beta-pkg</a>'));
     const listJson = (await (await get('/pypi/pyhtml/simple/', PIP_ACCEPT)).json()) as { projects: Array<{ name: string }> };
-    assert.deepEqual(listJson.projects.map((p) => p.name), ['alpha', 'beta-pkg', 'gamma', 'faraway']);
+    assert.deepEqual(
+      listJson.projects.map((p) => p.name),
+      ['alpha', 'beta-pkg', 'gamma', 'faraway'],
+    );
 
     const far = (await (await get('/pypi/pyjson/simple/faraway/', PIP_ACCEPT)).json()) as { files: Array<{ url: string }> };
     assert.equal(far.files[0]!.url, `http://127.0.0.1:9/elsewhere/${faraway.filename}`, 'files on other origins are not proxied');
@@ -197,7 +203,9 @@ describe('pypi with pip', () => {
 
   it('concurrent cold requests for a file make one upstream fetch', async () => {
     const bodies = await Promise.all(
-      Array.from({ length: 12 }, async () => Buffer.from(await (await get(`/pypi/pyjson/files/beta-pkg/${beta10.filename}`)).arrayBuffer())),
+      Array.from({ length: 12 }, async () =>
+        Buffer.from(await (await get(`/pypi/pyjson/files/beta-pkg/${beta10.filename}`)).arrayBuffer()),
+      ),
     );
     for (const b of bodies) assert.ok(b.equals(beta10.data));
     assert.equal(up.hit(`/files/${beta10.filename}`), 1);

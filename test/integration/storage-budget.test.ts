@@ -42,7 +42,9 @@ const small = (): FixtureTarball[] => fixture.packages.filter((p) => p.name !== 
 
 /** Pins a small package with no dependencies; returns its pinned entries (key, digest). */
 async function pinOne(admin: AdminClient): Promise<{ name: string; pinned: Array<{ key: string; digest: string }> }> {
-  const p = fixture.packages.find((x) => x.name !== fixture.bigPackage && !upstream.packument(x.name)!.versions[x.distTags.latest!]!.dependencies)!;
+  const p = fixture.packages.find(
+    (x) => x.name !== fixture.bigPackage && !upstream.packument(x.name)!.versions[x.distTags.latest!]!.dependencies,
+  )!;
   const pin = (await admin.call<Pin>('POST', '/pins', { ref: `npm:${p.name}@${p.distTags.latest}` })).body;
   assert.equal(pin.status, 'ok', JSON.stringify(pin));
   const pinned = (await admin.entries()).filter((e) => e.pinned).map((e) => ({ key: e.key, digest: e.digest }));
@@ -87,12 +89,16 @@ test('a burst of misses well past maxSize ends at or under the high watermark, p
     }
     await waitFor(() => committed(admin, burst), 20_000, 'every fill of the burst to commit');
     // Once nothing moves, the index's running total (the stats cache it for a few seconds) matches the files.
-    const used = await waitFor(async () => {
-      // A file evicted between listing and stat makes the sum fail: look again.
-      const files = await blobBytes(d.dataDir).catch(() => undefined);
-      const total = (await admin.stats()).storage.usedBytes;
-      return files === total && files <= MAX * HIGH && (await tempFiles(d.dataDir)).length === 0 ? files : undefined;
-    }, 20_000, 'usage on disk to come under the high watermark');
+    const used = await waitFor(
+      async () => {
+        // A file evicted between listing and stat makes the sum fail: look again.
+        const files = await blobBytes(d.dataDir).catch(() => undefined);
+        const total = (await admin.stats()).storage.usedBytes;
+        return files === total && files <= MAX * HIGH && (await tempFiles(d.dataDir)).length === 0 ? files : undefined;
+      },
+      20_000,
+      'usage on disk to come under the high watermark',
+    );
     assert.ok(used <= MAX * HIGH, `${used} bytes of blobs on disk, high watermark ${MAX * HIGH}`);
     assert.ok(((await metric(d.url, 'larder_evictions_total')) ?? 0) > 0, 'evicted');
     for (const e of pinned) assert.ok(await stat(blobPath(d.dataDir, e.digest)), `pinned ${e.key} kept`);
@@ -122,7 +128,10 @@ test('a disk filling up below maxSize evicts unpinned blobs and stores the new a
   let d: TestDaemon | undefined;
   try {
     const MIN_FREE = 1024 * 1024;
-    d = await startTestDaemon({ remotes: { local: { type: 'npm', url: upstream.url } }, storage: { minFree: MIN_FREE, checkInterval: '1h' } }, { dataDir: join(disk, 'data') });
+    d = await startTestDaemon(
+      { remotes: { local: { type: 'npm', url: upstream.url } }, storage: { minFree: MIN_FREE, checkInterval: '1h' } },
+      { dataDir: join(disk, 'data') },
+    );
     const daemon = d;
     const admin = adminClient(daemon.url, await adminToken(daemon.dataDir));
     const { name, pinned } = await pinOne(admin);
@@ -139,7 +148,11 @@ test('a disk filling up below maxSize evicts unpinned blobs and stores the new a
     assert.equal(r.status, 200);
     assert.equal(r.headers.get('x-larder-cache'), 'MISS', 'stored, not passed through (BYPASS)');
     assert.equal(sri512(r.body), fresh.integrity);
-    await waitFor(async () => (await get(`${daemon.url}/npm${fresh.urlPath}`)).headers.get('x-larder-cache') === 'HIT', 10_000, 'the new tarball to be a HIT');
+    await waitFor(
+      async () => (await get(`${daemon.url}/npm${fresh.urlPath}`)).headers.get('x-larder-cache') === 'HIT',
+      10_000,
+      'the new tarball to be a HIT',
+    );
     assert.equal(await metric(daemon.url, 'larder_storage_full_total'), 0, 'nothing was refused or streamed through');
     assert.ok(((await metric(daemon.url, 'larder_evictions_total')) ?? 0) > 0, 'unpinned blobs were evicted');
     const keys = new Set((await admin.entries()).map((e) => e.key));

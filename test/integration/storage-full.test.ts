@@ -91,7 +91,9 @@ test('disk full on a tmpfs: hits served, misses streamed through or refused clea
   const small = fixture.packages.filter((p) => p.name !== fixture.bigPackage).map((p) => p.tarballs.at(-1)!);
   const cached = small.slice(0, 3);
   const big = fixture.packages.find((p) => p.name === fixture.bigPackage)!.tarballs.at(-1)!;
-  const bigHex = createHash('sha256').update(await readFile(big.file)).digest('hex');
+  const bigHex = createHash('sha256')
+    .update(await readFile(big.file))
+    .digest('hex');
   let d = await start();
   const admin = adminClient(d.url, await adminToken(d.dataDir));
   for (const t of cached) {
@@ -99,7 +101,11 @@ test('disk full on a tmpfs: hits served, misses streamed through or refused clea
     assert.equal(sri512((await get(tarballUrl(d, t))).body), t.integrity);
   }
   // Commits and document writes wait for the clients to pause (write-behind): wait for them.
-  await waitFor(async () => (await admin.entries(':tgz:')).length === cached.length && (await admin.entries(':doc:')).length === cached.length, 10_000, 'the fills and documents to commit');
+  await waitFor(
+    async () => (await admin.entries(':tgz:')).length === cached.length && (await admin.entries(':doc:')).length === cached.length,
+    10_000,
+    'the fills and documents to commit',
+  );
 
   // The disk fills up while the 6 MiB tarball is being stored: the transfer fails (never a complete
   // body that was not stored), nothing is left behind, and the next misses pass through at once.
@@ -136,7 +142,10 @@ test('disk full on a tmpfs: hits served, misses streamed through or refused clea
   assert.equal(upstream.hits(big.urlPath), 4, 'each pass-through is its own upstream fetch');
   assert.deepEqual(await admin.entries(`:tgz:${big.name}/`), [], 'a pass-through is never indexed');
   assert.ok(((await metric(d.url, 'larder_storage_full_total')) ?? 0) >= 3, 'counted');
-  assert.ok((await admin.ok<Array<{ kind: string; message: string }>>('GET', '/activity?kind=error')).some((a) => /disk full/.test(a.message)), 'logged');
+  assert.ok(
+    (await admin.ok<Array<{ kind: string; message: string }>>('GET', '/activity?kind=error')).some((a) => /disk full/.test(a.message)),
+    'logged',
+  );
 
   // Completely full now (ENOSPC for anyone): hits still served, new misses streamed through.
   await fill(filler, 0);
@@ -157,7 +166,9 @@ test('disk full on a tmpfs: hits served, misses streamed through or refused clea
   const stats = await admin.stats();
   assert.equal(stats.storage.entries, 2 * cached.length + 1, 'nothing new was indexed');
   // Writing the admin tables is impossible: a clear 507, not a crash.
-  const pin = await admin.call<{ error: { code: string; message: string } }>('POST', '/pins', { ref: `npm:${fresh.name}@${fresh.version}` });
+  const pin = await admin.call<{ error: { code: string; message: string } }>('POST', '/pins', {
+    ref: `npm:${fresh.name}@${fresh.version}`,
+  });
   assert.equal(pin.status, 507);
   assert.equal(pin.body.error.code, 'E_STORAGE_FULL');
   assert.match(pin.body.error.message, /disk is full/);

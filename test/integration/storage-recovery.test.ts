@@ -32,7 +32,15 @@ async function fillIndexed(paths: DataPaths, n: number): Promise<string[]> {
         await writeFile(paths.blob(digest).file, body);
         const at = Date.now();
         const key = `npm:local:tgz:p${i + k}/p${i + k}-1.0.0.tgz`;
-        const entry = { key, digest, size: body.length, fetchedAt: at, expiresAt: 8.64e15, immutable: true, meta: { protocol: 'npm', name: `p${i + k}`, file: `p${i + k}-1.0.0.tgz`, remote: 'local' } };
+        const entry = {
+          key,
+          digest,
+          size: body.length,
+          fetchedAt: at,
+          expiresAt: 8.64e15,
+          immutable: true,
+          meta: { protocol: 'npm', name: `p${i + k}`, file: `p${i + k}-1.0.0.tgz`, remote: 'local' },
+        };
         await index.putEntry(entry, [[digest, { size: body.length, createdAt: at, lastAccess: at }]]);
       }),
     );

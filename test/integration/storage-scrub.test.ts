@@ -48,7 +48,10 @@ async function rot(file: string, n = 16): Promise<void> {
 }
 
 test('scrub finds every rotten blob, quarantines it, repairs what was used, and never serves it again', async () => {
-  const tarballs: FixtureTarball[] = fixture.packages.filter((p) => p.name !== fixture.bigPackage).slice(0, 6).map((p) => p.tarballs[0]!);
+  const tarballs: FixtureTarball[] = fixture.packages
+    .filter((p) => p.name !== fixture.bigPackage)
+    .slice(0, 6)
+    .map((p) => p.tarballs[0]!);
   for (const t of tarballs) {
     const r = await get(`${daemon.url}/npm${t.urlPath}`);
     assert.equal(sri512(r.body), t.integrity);
@@ -74,7 +77,11 @@ test('scrub finds every rotten blob, quarantines it, repairs what was used, and 
   // Quarantined, never served again: the repaired tarballs are the right bytes, the packument is fetched anew.
   const quarantined = await readdir(join(daemon.dataDir, 'quarantine'));
   assert.equal(quarantined.length, 4);
-  for (const d of [...rottenDigests, doc.digest]) assert.ok(quarantined.some((q) => q.startsWith(`${d.slice(7)}-`)), `${d} quarantined`);
+  for (const d of [...rottenDigests, doc.digest])
+    assert.ok(
+      quarantined.some((q) => q.startsWith(`${d.slice(7)}-`)),
+      `${d} quarantined`,
+    );
   for (const t of tarballs) {
     const r = await get(`${daemon.url}/npm${t.urlPath}`);
     assert.equal(r.status, 200);
@@ -92,12 +99,19 @@ test('scrub finds every rotten blob, quarantines it, repairs what was used, and 
   assert.equal(await metric(daemon.url, 'larder_scrub_corrupt_total'), 4);
   const audit = await admin.audit();
   for (const d of [...rottenDigests, doc.digest]) {
-    assert.ok(audit.some((a) => a.action === 'delete' && a.target === d && /^scrub/.test(a.reason ?? '')), `audit has the deletion of ${d}`);
+    assert.ok(
+      audit.some((a) => a.action === 'delete' && a.target === d && /^scrub/.test(a.reason ?? '')),
+      `audit has the deletion of ${d}`,
+    );
   }
   assert.ok(audit.some((a) => a.action === 'scrub'));
 
   // A second pass finds nothing wrong (once the refetched packument's bodies, written after it was answered, are on disk).
-  await waitFor(async () => (await admin.entries(`npm:local:doc:${tarballs[5]!.name}`)).length === 1, 5_000, 'the refetched packument to be indexed');
+  await waitFor(
+    async () => (await admin.entries(`npm:local:doc:${tarballs[5]!.name}`)).length === 1,
+    5_000,
+    'the refetched packument to be indexed',
+  );
   const again = await admin.ok<ScrubStatus>('POST', '/scrub', { now: true });
   assert.equal(again.corrupt, 0);
   assert.equal(again.checked, (await blobsOnDisk(daemon.dataDir)).size);

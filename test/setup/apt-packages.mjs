@@ -12,7 +12,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 /** Every package named in `<root>/.ci/apt-packages*.txt` (comments and blank lines skipped), once each. */
 export function requiredPackages(root) {
   const dir = join(root, '.ci');
-  const lists = readdirSync(dir).filter((f) => /^apt-packages.*\.txt$/.test(f)).sort();
+  const lists = readdirSync(dir)
+    .filter((f) => /^apt-packages.*\.txt$/.test(f))
+    .sort();
   const lines = lists.flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n'));
   const names = lines.map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
   return [...new Set(names.flatMap((l) => l.split(/\s+/)))];
@@ -23,7 +25,10 @@ export function missingPackages(pkgs) {
   const r = spawnSync('dpkg-query', ['-W', '-f=${Package}\t${db:Status-Abbrev}\n', ...pkgs], { encoding: 'utf8' });
   if (r.error) return [...pkgs];
   const installed = new Set(
-    r.stdout.split('\n').filter((l) => /\tii\s*$/.test(l)).map((l) => l.split('\t')[0].replace(/:.*$/, '')),
+    r.stdout
+      .split('\n')
+      .filter((l) => /\tii\s*$/.test(l))
+      .map((l) => l.split('\t')[0].replace(/:.*$/, '')),
   );
   return pkgs.filter((p) => !installed.has(p));
 }

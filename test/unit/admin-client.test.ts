@@ -66,7 +66,8 @@ describe('shared admin client against a real http server', () => {
   });
   after(() => new Promise<void>((r) => server.close(() => r())));
 
-  const client = (over: Partial<AdminClientOptions> = {}): AdminClient => new AdminClient({ baseUrl: base, auth: { bearer: 'tok' }, ...over });
+  const client = (over: Partial<AdminClientOptions> = {}): AdminClient =>
+    new AdminClient({ baseUrl: base, auth: { bearer: 'tok' }, ...over });
 
   it("decodes the API's error body into its code, status and message", async () => {
     handler = (_req, res) => json(res, 404, { error: { code: 'E_NOT_FOUND', message: 'job j1 not found' } });

@@ -48,7 +48,10 @@ test('unknown keys are errors that name the key path', async () => {
     loadConfig({ file: await file('remotes:\n  up: { type: npm, url: "http://127.0.0.1:9/", tll: 5m }\n'), env: {} }),
     /remotes\.up: unknown key "tll"/,
   );
-  await rejectsConfig(loadConfig({ file: await file('remotes:\n  up: { type: nuget, url: "http://x/" }\n'), env: {} }), /remotes\.up\.type/);
+  await rejectsConfig(
+    loadConfig({ file: await file('remotes:\n  up: { type: nuget, url: "http://x/" }\n'), env: {} }),
+    /remotes\.up\.type/,
+  );
   await rejectsConfig(loadConfig({ file: await file(`${REMOTE}npm: { default: up, scope: {} }\n`), env: {} }), /npm: unknown key "scope"/);
 });
 
@@ -66,7 +69,10 @@ test('bad durations, sizes, URLs and listen addresses name their path', async ()
     ['remotes:\n  Bad_Name: { type: npm, url: "http://127.0.0.1:9/" }\n', /remotes\.Bad_Name/],
   ];
   for (const [yaml, re] of cases) await rejectsConfig(loadConfig({ file: await file(yaml), env: {} }), re);
-  const ok = await loadConfig({ file: await file('remotes:\n  up: { type: npm, url: "http://127.0.0.1:9/", ttl: 90s, timeout: 2m }\nstorage: { maxSize: 2GiB }\n'), env: {} });
+  const ok = await loadConfig({
+    file: await file('remotes:\n  up: { type: npm, url: "http://127.0.0.1:9/", ttl: 90s, timeout: 2m }\nstorage: { maxSize: 2GiB }\n'),
+    env: {},
+  });
   assert.equal(ok.remotes.up!.ttl, 90_000);
   assert.equal(ok.remotes.up!.timeout, 120_000);
   assert.equal(ok.storage.maxSize, 2 * 1024 ** 3);
@@ -75,7 +81,8 @@ test('bad durations, sizes, URLs and listen addresses name their path', async ()
 });
 
 test('${ENV} interpolation in credentials, and the missing-variable error', async () => {
-  const yaml = 'remotes:\n  corp: { type: npm, url: "https://npm.corp.test/", auth: { token: "${CORP_TOKEN}" } }\n  basic: { type: npm, url: "https://b.test/", auth: { username: "u-${WHO}", password: "${PASS}" } }\n';
+  const yaml =
+    'remotes:\n  corp: { type: npm, url: "https://npm.corp.test/", auth: { token: "${CORP_TOKEN}" } }\n  basic: { type: npm, url: "https://b.test/", auth: { username: "u-${WHO}", password: "${PASS}" } }\n';
   const p = await file(yaml);
   const cfg = await loadConfig({ file: p, env: { CORP_TOKEN: 's3cret', WHO: 'bot', PASS: 'pw' } });
   assert.equal(cfg.remotes.corp!.auth!.token, 's3cret');
@@ -120,11 +127,20 @@ test('routing: npm.default and npm.scopes must name npm remotes', () => {
     up: { type: 'npm', url: 'http://127.0.0.1:9/' },
     hub: { type: 'oci', url: 'https://registry.test', host: 'docker.io' },
   };
-  assert.throws(() => validateConfig({ remotes, npm: { default: 'hub' } }, 't', {}), /npm\.default: remote "hub" is of type oci, expected npm/);
+  assert.throws(
+    () => validateConfig({ remotes, npm: { default: 'hub' } }, 't', {}),
+    /npm\.default: remote "hub" is of type oci, expected npm/,
+  );
   assert.throws(() => validateConfig({ remotes, npm: { default: 'nope' } }, 't', {}), /npm\.default: no remote named "nope"/);
-  assert.throws(() => validateConfig({ remotes, npm: { scopes: { '@corp': 'hub' } } }, 't', {}), /npm\.scopes\.@corp: remote "hub" is of type oci/);
+  assert.throws(
+    () => validateConfig({ remotes, npm: { scopes: { '@corp': 'hub' } } }, 't', {}),
+    /npm\.scopes\.@corp: remote "hub" is of type oci/,
+  );
   assert.throws(() => validateConfig({ remotes, npm: { scopes: { corp: 'up' } } }, 't', {}), /npm\.scopes\.corp: expected an npm scope/);
-  assert.throws(() => validateConfig({ remotes, oci: { default: 'up' } }, 't', {}), /oci\.default: remote "up" is of type npm, expected oci/);
+  assert.throws(
+    () => validateConfig({ remotes, oci: { default: 'up' } }, 't', {}),
+    /oci\.default: remote "up" is of type npm, expected oci/,
+  );
   const ok = validateConfig({ remotes, npm: { default: 'up', scopes: { '@corp': 'up' } } }, 't', {});
   assert.deepEqual(ok.npm, { default: 'up', scopes: { '@corp': 'up' } });
 });

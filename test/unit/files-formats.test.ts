@@ -34,6 +34,11 @@ test('Maven sidecars and x-checksum headers', () => {
   assert.deepEqual(parseSidecar(Buffer.from(`${sha1.toUpperCase()}  lib-1.0.jar\n`), 'sha1'), { algo: 'sha1', hex: sha1 });
   assert.equal(parseSidecar(Buffer.from('<html>not found</html>'), 'sha1'), undefined);
   assert.equal(parseSidecar(Buffer.from(sha1), 'sha256'), undefined);
-  const res = { status: 200, url: 'http://x/', body: new PassThrough(), headers: { 'x-checksum-sha1': sha1, 'x-checksum-sha256': 'nothex' } };
+  const res = {
+    status: 200,
+    url: 'http://x/',
+    body: new PassThrough(),
+    headers: { 'x-checksum-sha1': sha1, 'x-checksum-sha256': 'nothex' },
+  };
   assert.deepEqual(checksumHeaders(res), [{ algo: 'sha1', hex: sha1 }]);
 });

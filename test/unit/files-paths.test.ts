@@ -25,12 +25,36 @@ test('paths: decoded key, canonical encoding, remote name', () => {
 });
 
 test('paths: traversal, encoded separators, NUL, control characters and overlong paths are refused', () => {
-  for (const bad of ['/r/../etc/passwd', '/r/a/%2e%2e/b', '/r/a/./b', '/r/a%2Fb', '/r/a%5cb', '/r/a\\b', '/r/a%00b', '/r/a%0ab', '/r/a//b', '/r/a/%zz']) {
-    assert.equal(code(() => parseFilesPath(bad)), 'E_BAD_REQUEST', bad);
+  for (const bad of [
+    '/r/../etc/passwd',
+    '/r/a/%2e%2e/b',
+    '/r/a/./b',
+    '/r/a%2Fb',
+    '/r/a%5cb',
+    '/r/a\\b',
+    '/r/a%00b',
+    '/r/a%0ab',
+    '/r/a//b',
+    '/r/a/%zz',
+  ]) {
+    assert.equal(
+      code(() => parseFilesPath(bad)),
+      'E_BAD_REQUEST',
+      bad,
+    );
   }
-  assert.equal(code(() => parseFilesPath(`/r/${'a'.repeat(MAX_PATH_LENGTH)}`)), 'E_BAD_REQUEST');
-  assert.equal(code(() => parseFilesPath('/r')), 'E_NOT_FOUND');
-  assert.equal(code(() => parseFilesPath('/R/x')), 'E_NOT_FOUND');
+  assert.equal(
+    code(() => parseFilesPath(`/r/${'a'.repeat(MAX_PATH_LENGTH)}`)),
+    'E_BAD_REQUEST',
+  );
+  assert.equal(
+    code(() => parseFilesPath('/r')),
+    'E_NOT_FOUND',
+  );
+  assert.equal(
+    code(() => parseFilesPath('/R/x')),
+    'E_NOT_FOUND',
+  );
 });
 
 test('maven preset: releases and sidecars immutable, metadata and snapshots mutable', () => {
@@ -63,13 +87,22 @@ test('apt preset: pool and by-hash immutable, Release files and indexes mutable'
     assert.deepEqual(a(`dists/bookworm/${p}`), { policy: 'mutable', kind: 'apt-index' }, p);
   }
   const hex = 'ab'.repeat(32);
-  assert.deepEqual(a(`dists/bookworm/main/binary-amd64/by-hash/SHA256/${hex}`), { policy: 'immutable', kind: 'apt-by-hash', algo: 'sha256', hex });
+  assert.deepEqual(a(`dists/bookworm/main/binary-amd64/by-hash/SHA256/${hex}`), {
+    policy: 'immutable',
+    kind: 'apt-by-hash',
+    algo: 'sha256',
+    hex,
+  });
   assert.equal(a(`dists/bookworm/main/binary-amd64/by-hash/MD5Sum/${'ab'.repeat(16)}`).policy, 'immutable');
 });
 
 test('github-releases and plain presets', () => {
   assert.deepEqual(classifyByLayout('github-releases', 'o/r/releases/download/v1.2/tool.tar.gz'), { policy: 'mutable', kind: 'file' });
-  assert.deepEqual(classifyByLayout('github-releases', 'o/r/releases/latest/download/tool.tar.gz'), { policy: 'mutable', kind: 'file', maxTtlMs: 0 });
+  assert.deepEqual(classifyByLayout('github-releases', 'o/r/releases/latest/download/tool.tar.gz'), {
+    policy: 'mutable',
+    kind: 'file',
+    maxTtlMs: 0,
+  });
   assert.deepEqual(classifyByLayout('plain', 'anything/at/all.iso'), { policy: 'mutable', kind: 'file' });
 });
 
@@ -91,13 +124,21 @@ test('user rules: globs and regexes override the preset policy, first match wins
 });
 
 test('config: http remote rules are validated', () => {
-  const ok = ConfigSchema.safeParse({ remotes: { r: { type: 'http', url: 'http://127.0.0.1/', layout: 'maven', rules: [{ match: '**/*.xml', policy: 'mutable', ttl: '1m' }] } } });
+  const ok = ConfigSchema.safeParse({
+    remotes: {
+      r: { type: 'http', url: 'http://127.0.0.1/', layout: 'maven', rules: [{ match: '**/*.xml', policy: 'mutable', ttl: '1m' }] },
+    },
+  });
   assert.ok(ok.success);
   const r = ok.data.remotes.r;
   assert.ok(r && isHttpRemote(r));
   assert.deepEqual(r.rules, [{ match: '**/*.xml', policy: 'mutable', ttl: 60_000 }]);
-  const badRegex = ConfigSchema.safeParse({ remotes: { r: { type: 'http', url: 'http://127.0.0.1/', rules: [{ match: '/(/', policy: 'mutable' }] } } });
+  const badRegex = ConfigSchema.safeParse({
+    remotes: { r: { type: 'http', url: 'http://127.0.0.1/', rules: [{ match: '/(/', policy: 'mutable' }] } },
+  });
   assert.ok(!badRegex.success);
-  const badPolicy = ConfigSchema.safeParse({ remotes: { r: { type: 'http', url: 'http://127.0.0.1/', rules: [{ match: 'x', policy: 'forever' }] } } });
+  const badPolicy = ConfigSchema.safeParse({
+    remotes: { r: { type: 'http', url: 'http://127.0.0.1/', rules: [{ match: 'x', policy: 'forever' }] } },
+  });
   assert.ok(!badPolicy.success);
 });

@@ -22,18 +22,34 @@ test('the verifier refuses a body past its limit or its announced size as soon a
   const ok = new Verifier({ key: 'v', expected: [sha512(body)], expectedSize: 1000 });
   ok.update(body.subarray(0, 400));
   ok.update(body.subarray(400));
-  assert.deepEqual(ok.finish(), { digest: `sha256:${sha256(body)}`, size: 1000, digests: { sha256: sha256(body), sha512: sha512(body).hex } });
+  assert.deepEqual(ok.finish(), {
+    digest: `sha256:${sha256(body)}`,
+    size: 1000,
+    digests: { sha256: sha256(body), sha512: sha512(body).hex },
+  });
 
   const long = new Verifier({ key: 'v', expected: [], expectedSize: 999 });
-  assert.throws(() => long.update(body), (e: unknown) => e instanceof LarderError && e.code === 'E_INTEGRITY');
+  assert.throws(
+    () => long.update(body),
+    (e: unknown) => e instanceof LarderError && e.code === 'E_INTEGRITY',
+  );
   const huge = new Verifier({ key: 'v', expected: [], maxBytes: 500 });
-  assert.throws(() => huge.update(body), (e: unknown) => e instanceof LarderError && e.code === 'E_UPSTREAM');
+  assert.throws(
+    () => huge.update(body),
+    (e: unknown) => e instanceof LarderError && e.code === 'E_UPSTREAM',
+  );
   const short = new Verifier({ key: 'v', expected: [], expectedSize: 1001 });
   short.update(body);
-  assert.throws(() => short.finish(), (e: unknown) => e instanceof LarderError && e.code === 'E_INTEGRITY');
+  assert.throws(
+    () => short.finish(),
+    (e: unknown) => e instanceof LarderError && e.code === 'E_INTEGRITY',
+  );
   const wrong = new Verifier({ key: 'v', expected: [sha512(randomBytes(10))] });
   wrong.update(body);
-  assert.throws(() => wrong.finish(), (e: unknown) => e instanceof LarderError && e.code === 'E_INTEGRITY' && /sha512/.test(e.message));
+  assert.throws(
+    () => wrong.finish(),
+    (e: unknown) => e instanceof LarderError && e.code === 'E_INTEGRITY' && /sha512/.test(e.message),
+  );
 });
 
 test('a small body is answered only after it verified; a large one streams through a temp file before it did', async () => {
@@ -54,7 +70,11 @@ test('a small body is answered only after it verified; a large one streams throu
     assert.equal(served.digest, `sha256:${sha256(small)}`, 'a small body is answered with its digest: it verified before the answer');
     assert.equal(await served.done(), undefined);
 
-    const streaming = await core.blobs.get({ key: 'large', expected: [sha512(large)], fetch: async () => slowResponse(large, { delayMs: 5 }) });
+    const streaming = await core.blobs.get({
+      key: 'large',
+      expected: [sha512(large)],
+      fetch: async () => slowResponse(large, { delayMs: 5 }),
+    });
     assert.equal(streaming.digest, undefined, 'a large body is answered before it verified');
     assert.equal((await readdir(core.paths.tmpDir)).length, 1, 'it streams through one temp file');
     assert.ok((await collect(streaming.open())).equals(large));

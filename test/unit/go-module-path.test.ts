@@ -18,9 +18,18 @@ describe('go module paths', () => {
   it('round-trips the ! case encoding and rejects malformed encodings', () => {
     assert.equal(escapeCase('github.com/Azure/SDK'), 'github.com/!azure/!s!d!k');
     assert.equal(unescapeCase('github.com/!azure/!s!d!k'), 'github.com/Azure/SDK');
-    assert.equal(code(() => unescapeCase('github.com/Azure')), 'E_BAD_NAME');
-    assert.equal(code(() => unescapeCase('github.com/!1')), 'E_BAD_NAME');
-    assert.equal(code(() => unescapeCase('trailing!')), 'E_BAD_NAME');
+    assert.equal(
+      code(() => unescapeCase('github.com/Azure')),
+      'E_BAD_NAME',
+    );
+    assert.equal(
+      code(() => unescapeCase('github.com/!1')),
+      'E_BAD_NAME',
+    );
+    assert.equal(
+      code(() => unescapeCase('trailing!')),
+      'E_BAD_NAME',
+    );
   });
 
   it('parses every proxy route', () => {
@@ -28,15 +37,34 @@ describe('go module paths', () => {
     assert.deepEqual(parseGoPath('/example.com/m/@latest'), { kind: 'latest', module: 'example.com/m' });
     assert.deepEqual(parseGoPath('/example.com/m/@v/v1.2.3-!r!c.1.zip'), { kind: 'zip', module: 'example.com/m', version: 'v1.2.3-RC.1' });
     assert.deepEqual(parseGoPath('/example.com/m/@v/master.info'), { kind: 'info', module: 'example.com/m', version: 'master' });
-    assert.deepEqual(parseGoPath('/sumdb/sum.golang.org/lookup/x.org/m@v1.0.0'), { kind: 'sumdb', db: 'sum.golang.org', path: 'lookup/x.org/m@v1.0.0' });
+    assert.deepEqual(parseGoPath('/sumdb/sum.golang.org/lookup/x.org/m@v1.0.0'), {
+      kind: 'sumdb',
+      db: 'sum.golang.org',
+      path: 'lookup/x.org/m@v1.0.0',
+    });
   });
 
   it('answers paths go never asks for as not found, never as a server error', () => {
-    assert.equal(code(() => parseGoPath('/example.com/m/@v/master.zip')), 'E_NOT_FOUND');
-    assert.equal(code(() => parseGoPath('/example.com/../m/@v/list')), 'E_NOT_FOUND');
-    assert.equal(code(() => parseGoPath('/example.com/m')), 'E_NOT_FOUND');
-    assert.equal(code(() => parseGoPath('/example.com/m/@v/v1.0.0.tar')), 'E_NOT_FOUND');
-    assert.equal(code(() => parseGoPath('/example.com/m%00/@v/list')), 'E_BAD_NAME');
+    assert.equal(
+      code(() => parseGoPath('/example.com/m/@v/master.zip')),
+      'E_NOT_FOUND',
+    );
+    assert.equal(
+      code(() => parseGoPath('/example.com/../m/@v/list')),
+      'E_NOT_FOUND',
+    );
+    assert.equal(
+      code(() => parseGoPath('/example.com/m')),
+      'E_NOT_FOUND',
+    );
+    assert.equal(
+      code(() => parseGoPath('/example.com/m/@v/v1.0.0.tar')),
+      'E_NOT_FOUND',
+    );
+    assert.equal(
+      code(() => parseGoPath('/example.com/m%00/@v/list')),
+      'E_BAD_NAME',
+    );
   });
 
   it('knows canonical versions and checksum database paths', () => {

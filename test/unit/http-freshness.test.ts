@@ -13,8 +13,19 @@ const NOW = Date.parse('2024-06-01T12:00:00Z');
 const http = (ms: number) => new Date(ms).toUTCString();
 
 test('Cache-Control parsing', () => {
-  const cc = parseCacheControl('Public, MAX-AGE=60, s-maxage="120", no-cache, must-revalidate, stale-while-revalidate=30, stale-if-error=600');
-  assert.deepEqual(cc, { maxAge: 60, sMaxAge: 120, noStore: false, noCache: true, private: false, mustRevalidate: true, staleWhileRevalidate: 30, staleIfError: 600 });
+  const cc = parseCacheControl(
+    'Public, MAX-AGE=60, s-maxage="120", no-cache, must-revalidate, stale-while-revalidate=30, stale-if-error=600',
+  );
+  assert.deepEqual(cc, {
+    maxAge: 60,
+    sMaxAge: 120,
+    noStore: false,
+    noCache: true,
+    private: false,
+    mustRevalidate: true,
+    staleWhileRevalidate: 30,
+    staleIfError: 600,
+  });
   assert.equal(parseCacheControl('proxy-revalidate').mustRevalidate, true);
   assert.equal(parseCacheControl('max-age=abc').maxAge, 0);
 });

@@ -157,7 +157,9 @@ test('auxiliary endpoints: ping, whoami, search, audit, 404', async () => {
   assert.equal(search.body.total, 1);
   const audit = { [fixture.bigPackage]: ['1.1.0'] };
   const posted = await fetch(new URL('/-/npm/v1/security/advisories/bulk', upstream.url), {
-    method: 'POST', body: gzipSync(JSON.stringify(audit)), headers: { 'content-encoding': 'gzip', 'content-type': 'application/json' },
+    method: 'POST',
+    body: gzipSync(JSON.stringify(audit)),
+    headers: { 'content-encoding': 'gzip', 'content-type': 'application/json' },
   });
   assert.deepEqual(await posted.json(), {});
   assert.deepEqual(upstream.auditBodies.at(-1), audit);

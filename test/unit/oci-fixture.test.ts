@@ -80,7 +80,10 @@ describe('OCI upstream fixtures', () => {
       assert.deepEqual(Object.keys(small().images).sort(), [...SMALL_TAGS].sort());
       for (const tag of SMALL_TAGS) assert.equal(again.images[tag]?.digest, small().images[tag]?.digest, tag);
       assert.equal(small().images.single?.blobs.length, 3);
-      assert.deepEqual(small().images.multi?.children.map((c) => c.platform?.architecture), ['amd64', 'arm64']);
+      assert.deepEqual(
+        small().images.multi?.children.map((c) => c.platform?.architecture),
+        ['amd64', 'arm64'],
+      );
       assert.equal(small().images['docker-list']?.children.length, 2);
       for (const image of Object.values(small().images)) assert.equal(sha256Digest(image.manifest), image.digest);
     } finally {
@@ -109,9 +112,10 @@ describe('OCI upstream fixtures', () => {
           assert.equal(anon.status, 401);
           const ch = parseChallenge(anon.headers.get('www-authenticate') ?? '');
           assert.equal(ch?.scheme, auth === 'htpasswd' ? 'basic' : 'bearer');
-          const bad = await new RegistryClient(reg.url, { username: 'larder', password: 'wrong' })
-            .manifest(REPO, 'single')
-            .then((r) => r.status, () => 401);
+          const bad = await new RegistryClient(reg.url, { username: 'larder', password: 'wrong' }).manifest(REPO, 'single').then(
+            (r) => r.status,
+            () => 401,
+          );
           assert.equal(bad, 401);
         }
         if (auth === 'token') {

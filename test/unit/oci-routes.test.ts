@@ -17,7 +17,14 @@ import { parseRoute, RemoteTable, type OciRoute } from '../../daemon/protocols/o
 import { paginate, rewriteLink } from '../../daemon/protocols/oci/tags.js';
 
 const D = `sha256:${'a'.repeat(64)}`;
-const table = new RemoteTable([['hub', 'docker.io'], ['ghcr', 'ghcr.io'], ['local', 'registry.local:5000']], 'hub');
+const table = new RemoteTable(
+  [
+    ['hub', 'docker.io'],
+    ['ghcr', 'ghcr.io'],
+    ['local', 'registry.local:5000'],
+  ],
+  'hub',
+);
 const codeOf = (fn: () => unknown): unknown => {
   try {
     fn();
@@ -31,36 +38,78 @@ const target = (r: OciRoute): unknown => ('target' in r ? { remote: r.target.rem
 describe('OCI routing', () => {
   test('bare, path-prefix and ns layouts pick the remote and the upstream name', () => {
     assert.deepEqual(target(parseRoute('GET', '/alpine/manifests/3', undefined, table)), { remote: 'hub', name: 'library/alpine' });
-    assert.deepEqual(target(parseRoute('GET', '/docker.io/alpine/manifests/3', undefined, table)), { remote: 'hub', name: 'library/alpine' });
-    assert.deepEqual(target(parseRoute('HEAD', '/registry-1.docker.io/bitnami/redis/manifests/7', undefined, table)), { remote: 'hub', name: 'bitnami/redis' });
+    assert.deepEqual(target(parseRoute('GET', '/docker.io/alpine/manifests/3', undefined, table)), {
+      remote: 'hub',
+      name: 'library/alpine',
+    });
+    assert.deepEqual(target(parseRoute('HEAD', '/registry-1.docker.io/bitnami/redis/manifests/7', undefined, table)), {
+      remote: 'hub',
+      name: 'bitnami/redis',
+    });
     assert.deepEqual(target(parseRoute('GET', `/ghcr.io/org/tool/blobs/${D}`, undefined, table)), { remote: 'ghcr', name: 'org/tool' });
     assert.deepEqual(target(parseRoute('GET', '/org/tool/manifests/v1', 'ghcr.io', table)), { remote: 'ghcr', name: 'org/tool' });
     assert.deepEqual(target(parseRoute('GET', '/alpine/manifests/3', 'docker.io', table)), { remote: 'hub', name: 'library/alpine' });
-    assert.deepEqual(target(parseRoute('GET', '/docker.io/library/alpine/manifests/3', 'docker.io', table)), { remote: 'hub', name: 'library/alpine' });
+    assert.deepEqual(target(parseRoute('GET', '/docker.io/library/alpine/manifests/3', 'docker.io', table)), {
+      remote: 'hub',
+      name: 'library/alpine',
+    });
     assert.deepEqual(target(parseRoute('GET', '/registry.local:5000/x/tags/list', undefined, table)), { remote: 'local', name: 'x' });
     // Names may contain endpoint words; the last one wins.
-    assert.deepEqual(target(parseRoute('GET', '/a/manifests/b/manifests/latest', undefined, table)), { remote: 'hub', name: 'a/manifests/b' });
+    assert.deepEqual(target(parseRoute('GET', '/a/manifests/b/manifests/latest', undefined, table)), {
+      remote: 'hub',
+      name: 'a/manifests/b',
+    });
   });
 
   test('references, digests, names and writes are validated', () => {
     const r = parseRoute('GET', `/x/y/manifests/${D}`, undefined, table);
     assert.ok(r.kind === 'manifest' && r.byDigest && r.reference === D);
     assert.ok(parseRoute('GET', `/x/y/manifests/${encodeURIComponent(D)}`, undefined, table).kind === 'manifest');
-    assert.equal(codeOf(() => parseRoute('GET', '/x/manifests/sha256:totallywrong', undefined, table)), 'DIGEST_INVALID');
-    assert.equal(codeOf(() => parseRoute('GET', '/x/blobs/latest', undefined, table)), 'DIGEST_INVALID');
-    assert.equal(codeOf(() => parseRoute('GET', `/x/referrers/sha256:${'A'.repeat(64)}`, undefined, table)), 'DIGEST_INVALID');
-    assert.equal(codeOf(() => parseRoute('GET', '/x/manifests/.hidden', undefined, table)), 'TAG_INVALID');
-    assert.equal(codeOf(() => parseRoute('GET', '/x/manifests/%E0%A4%A', undefined, table)), 'TAG_INVALID');
-    assert.equal(codeOf(() => parseRoute('GET', '/UPPER/manifests/x', undefined, table)), 'NAME_INVALID');
-    assert.equal(codeOf(() => parseRoute('GET', '/a//b/manifests/x', undefined, table)), 'NAME_INVALID');
-    assert.equal(codeOf(() => parseRoute('GET', '/x/manifests/1', 'quay.io', table)), 'NAME_UNKNOWN');
-    assert.equal(codeOf(() => parseRoute('GET', '/x/whatever', undefined, table)), 'NAME_UNKNOWN');
+    assert.equal(
+      codeOf(() => parseRoute('GET', '/x/manifests/sha256:totallywrong', undefined, table)),
+      'DIGEST_INVALID',
+    );
+    assert.equal(
+      codeOf(() => parseRoute('GET', '/x/blobs/latest', undefined, table)),
+      'DIGEST_INVALID',
+    );
+    assert.equal(
+      codeOf(() => parseRoute('GET', `/x/referrers/sha256:${'A'.repeat(64)}`, undefined, table)),
+      'DIGEST_INVALID',
+    );
+    assert.equal(
+      codeOf(() => parseRoute('GET', '/x/manifests/.hidden', undefined, table)),
+      'TAG_INVALID',
+    );
+    assert.equal(
+      codeOf(() => parseRoute('GET', '/x/manifests/%E0%A4%A', undefined, table)),
+      'TAG_INVALID',
+    );
+    assert.equal(
+      codeOf(() => parseRoute('GET', '/UPPER/manifests/x', undefined, table)),
+      'NAME_INVALID',
+    );
+    assert.equal(
+      codeOf(() => parseRoute('GET', '/a//b/manifests/x', undefined, table)),
+      'NAME_INVALID',
+    );
+    assert.equal(
+      codeOf(() => parseRoute('GET', '/x/manifests/1', 'quay.io', table)),
+      'NAME_UNKNOWN',
+    );
+    assert.equal(
+      codeOf(() => parseRoute('GET', '/x/whatever', undefined, table)),
+      'NAME_UNKNOWN',
+    );
     assert.equal(parseRoute('POST', '/x/blobs/uploads/', undefined, table).kind, 'write');
     assert.equal(parseRoute('GET', '/x/blobs/uploads/abc', undefined, table).kind, 'write');
     assert.equal(parseRoute('DELETE', `/x/manifests/${D}`, undefined, table).kind, 'write');
     assert.equal(parseRoute('GET', '/', undefined, table).kind, 'base');
     const none = new RemoteTable([], undefined);
-    assert.equal(codeOf(() => parseRoute('GET', '/x/manifests/1', undefined, none)), 'NAME_UNKNOWN');
+    assert.equal(
+      codeOf(() => parseRoute('GET', '/x/manifests/1', undefined, none)),
+      'NAME_UNKNOWN',
+    );
   });
 
   test('Accept parsing and media type detection', () => {
@@ -71,7 +120,10 @@ describe('OCI routing', () => {
     assert.ok(accepts(a, oci));
     assert.ok(!accepts(a, 'application/vnd.docker.distribution.manifest.v2+json'));
     assert.ok(accepts(parseAccept([oci, 'application/json']), oci));
-    assert.equal(manifestTypeOf('application/vnd.oci.image.index.v1+json; charset=utf-8', Buffer.from('{}')), 'application/vnd.oci.image.index.v1+json');
+    assert.equal(
+      manifestTypeOf('application/vnd.oci.image.index.v1+json; charset=utf-8', Buffer.from('{}')),
+      'application/vnd.oci.image.index.v1+json',
+    );
     assert.equal(manifestTypeOf('application/json', Buffer.from('{"manifests":[]}')), 'application/vnd.oci.image.index.v1+json');
     assert.equal(manifestTypeOf(undefined, Buffer.from(`{"mediaType":"${oci}"}`)), oci);
   });
@@ -80,10 +132,13 @@ describe('OCI routing', () => {
     assert.deepEqual(parseChallenges('Bearer realm="https://auth.example/token",service="reg",scope="repository:a/b:pull"'), [
       { scheme: 'bearer', params: { realm: 'https://auth.example/token', service: 'reg', scope: 'repository:a/b:pull' } },
     ]);
-    assert.deepEqual(parseChallenges(['Basic realm="x, y"', 'Bearer realm=r']).map((c) => [c.scheme, c.params.realm]), [
-      ['basic', 'x, y'],
-      ['bearer', 'r'],
-    ]);
+    assert.deepEqual(
+      parseChallenges(['Basic realm="x, y"', 'Bearer realm=r']).map((c) => [c.scheme, c.params.realm]),
+      [
+        ['basic', 'x, y'],
+        ['bearer', 'r'],
+      ],
+    );
     assert.deepEqual(parseImageRef('alpine'), { host: undefined, path: 'alpine', reference: 'latest' });
     assert.deepEqual(parseImageRef('docker.io/library/alpine:3.19'), { host: 'docker.io', path: 'library/alpine', reference: '3.19' });
     assert.deepEqual(parseImageRef(`localhost:5000/a/b:t@${D}`), { host: 'localhost:5000', path: 'a/b', reference: D });
@@ -102,9 +157,16 @@ describe('OCI routing', () => {
     assert.equal(paginate(body, new URLSearchParams('n=10')), undefined);
     assert.equal(paginate(body, new URLSearchParams('')), undefined);
     const t = { remote: 'hub', name: 'library/alpine', clientPath: 'docker.io/alpine', ns: undefined };
-    assert.equal(rewriteLink('</v2/library/alpine/tags/list?last=b&n=2>; rel="next"', t, 'tags/list'), '</v2/docker.io/alpine/tags/list?last=b&n=2>; rel="next"');
     assert.equal(
-      rewriteLink('<https://up.example/v2/library/alpine/tags/list?n=2&last=b>; rel="next"', { ...t, clientPath: 'alpine', ns: 'docker.io' }, 'tags/list'),
+      rewriteLink('</v2/library/alpine/tags/list?last=b&n=2>; rel="next"', t, 'tags/list'),
+      '</v2/docker.io/alpine/tags/list?last=b&n=2>; rel="next"',
+    );
+    assert.equal(
+      rewriteLink(
+        '<https://up.example/v2/library/alpine/tags/list?n=2&last=b>; rel="next"',
+        { ...t, clientPath: 'alpine', ns: 'docker.io' },
+        'tags/list',
+      ),
       '</v2/alpine/tags/list?n=2&last=b&ns=docker.io>; rel="next"',
     );
   });
@@ -114,7 +176,10 @@ describe('OCI routing', () => {
     assert.equal(r.status, 429);
     assert.equal(r.headers['retry-after'], '30');
     assert.deepEqual(JSON.parse(r.body.toString()), { errors: [{ code: 'TOOMANYREQUESTS', message: 'slow down' }] });
-    assert.equal(JSON.parse(renderOciError(new LarderError('E_INTERNAL', 'secret detail', { expose: false })).body.toString()).errors[0].message, 'internal error');
+    assert.equal(
+      JSON.parse(renderOciError(new LarderError('E_INTERNAL', 'secret detail', { expose: false })).body.toString()).errors[0].message,
+      'internal error',
+    );
   });
 });
 
@@ -130,7 +195,9 @@ describe('OCI token cache', () => {
       return { status: 200, headers: {}, body: Readable.from([body]), url: req.url };
     };
     const creds = { username: 'u', password: 'p' };
-    const got = await Promise.all(Array.from({ length: 5 }, () => cache.get('https://auth/token', 'svc', 'repository:a:pull', creds, send)));
+    const got = await Promise.all(
+      Array.from({ length: 5 }, () => cache.get('https://auth/token', 'svc', 'repository:a:pull', creds, send)),
+    );
     assert.deepEqual(new Set(got), new Set(['tok-1']));
     assert.equal(seen.length, 1);
     assert.equal(new URL(seen[0]!.url).searchParams.get('scope'), 'repository:a:pull');
@@ -141,8 +208,20 @@ describe('OCI token cache', () => {
     now += 89_000;
     assert.equal(await cache.get('https://auth/token', 'svc', 'repository:a:pull', creds, send), 'tok-1');
     now += 2_000;
-    assert.equal(await cache.get('https://auth/token', 'svc', 'repository:a:pull', creds, send), 'tok-4', 'renewed after 90% of expires_in');
-    const refused = async (req: UpstreamRequest): Promise<UpstreamResponse> => ({ status: 401, headers: {}, body: Readable.from([]), url: req.url });
-    await assert.rejects(cache.get('https://auth/token', 'svc', 'repository:z:pull', creds, refused), (e: LarderError) => e.code === 'E_UNAUTHORIZED');
+    assert.equal(
+      await cache.get('https://auth/token', 'svc', 'repository:a:pull', creds, send),
+      'tok-4',
+      'renewed after 90% of expires_in',
+    );
+    const refused = async (req: UpstreamRequest): Promise<UpstreamResponse> => ({
+      status: 401,
+      headers: {},
+      body: Readable.from([]),
+      url: req.url,
+    });
+    await assert.rejects(
+      cache.get('https://auth/token', 'svc', 'repository:z:pull', creds, refused),
+      (e: LarderError) => e.code === 'E_UNAUTHORIZED',
+    );
   });
 });

@@ -34,7 +34,11 @@ describe('pypi names and routes', () => {
 
   it('rejects hostile segments', () => {
     for (const p of ['/corp/files/foo/..%2f..%2fetc', '/simple/%ZZ/', '/files/foo/.hidden']) {
-      assert.throws(() => parsePypiPath(p, () => true), (e) => isLarderError(e) && (e.code === 'E_BAD_NAME' || e.code === 'E_NOT_FOUND'), p);
+      assert.throws(
+        () => parsePypiPath(p, () => true),
+        (e) => isLarderError(e) && (e.code === 'E_BAD_NAME' || e.code === 'E_NOT_FOUND'),
+        p,
+      );
     }
   });
 });
@@ -68,7 +72,11 @@ describe('pypi pages', () => {
     const page = parseProjectPage(html, 'https://idx.example/simple/foo/', 'foo');
     assert.equal(page.files[0]!.url, 'https://idx.example/files/foo-1.0-py3-none-any.whl');
     assert.deepEqual(page.files[0]!.coreMetadata, { sha256: M });
-    const d = deriveProject(page, { project: 'foo', fileBase: 'http://m/pypi/r/files/foo/', owns: (u) => u.startsWith('https://idx.example/') });
+    const d = deriveProject(page, {
+      project: 'foo',
+      fileBase: 'http://m/pypi/r/files/foo/',
+      owns: (u) => u.startsWith('https://idx.example/'),
+    });
     const json = JSON.parse(d.variants.json!.body.toString()) as { files: Array<Record<string, unknown>> };
     assert.deepEqual(json.files[0], {
       filename: 'foo-1.0-py3-none-any.whl',
@@ -85,8 +93,20 @@ describe('pypi pages', () => {
     const files = JSON.parse(d.variants.files!.body.toString()) as Record<string, unknown>;
     assert.deepEqual(Object.keys(files), ['foo-1.0-py3-none-any.whl']);
 
-    const fromJson = parseProjectPage(Buffer.from(JSON.stringify({ files: [{ filename: 'f.whl', url: 'f.whl', hashes: { sha256: H }, 'dist-info-metadata': true, yanked: true }] })), 'https://idx.example/simple/foo/', 'foo');
-    assert.deepEqual(fromJson.files[0], { filename: 'f.whl', url: 'https://idx.example/simple/foo/f.whl', hashes: { sha256: H }, yanked: '', coreMetadata: {} });
+    const fromJson = parseProjectPage(
+      Buffer.from(
+        JSON.stringify({ files: [{ filename: 'f.whl', url: 'f.whl', hashes: { sha256: H }, 'dist-info-metadata': true, yanked: true }] }),
+      ),
+      'https://idx.example/simple/foo/',
+      'foo',
+    );
+    assert.deepEqual(fromJson.files[0], {
+      filename: 'f.whl',
+      url: 'https://idx.example/simple/foo/f.whl',
+      hashes: { sha256: H },
+      yanked: '',
+      coreMetadata: {},
+    });
   });
 
   it('reads project lists in both forms', () => {

@@ -51,7 +51,12 @@ async function serve(res: ProtoResponse, method = 'GET'): Promise<Answer> {
 const hello = Buffer.from('hello');
 
 test('a 200 buffer goes out with its headers, length and X-Larder-Cache; HEAD gets the headers only', async () => {
-  const res: ProtoResponse = { status: 200, headers: { 'content-type': 'text/plain', etag: '"e"' }, body: { type: 'buffer', data: hello }, cache: 'HIT' };
+  const res: ProtoResponse = {
+    status: 200,
+    headers: { 'content-type': 'text/plain', etag: '"e"' },
+    body: { type: 'buffer', data: hello },
+    cache: 'HIT',
+  };
   const get = await serve(res);
   assert.equal(get.status, 200);
   assert.equal(get.body, 'hello');

@@ -26,7 +26,10 @@ test('the index keeps a stored running total of its blob rows', async () => {
     index.onGrow((u) => grew.push(u.bytes));
     await index.putEntry(entry('a', d('a'), 100), [[d('a'), row(100)]]);
     await index.putEntry(entry('b', d('a'), 100), [[d('a'), row(100)]]); // the same blob again
-    await index.putEntry(entry('c', d('c'), 50), [[d('c'), row(50)], [d('c'), row(50)]]); // listed twice
+    await index.putEntry(entry('c', d('c'), 50), [
+      [d('c'), row(50)],
+      [d('c'), row(50)],
+    ]); // listed twice
     assert.deepEqual(index.usage(), { bytes: 150, blobs: 2 });
     assert.deepEqual(grew, [100, 150], 'told after each commit that added bytes');
     await index.deleteBlob(d('a'));

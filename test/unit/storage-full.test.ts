@@ -159,7 +159,10 @@ test('a miss larger than the free space is streamed through, verified: ranges wo
     const got: Buffer[] = [];
     const stream = wrong.open();
     stream.on('data', (c: Buffer) => got.push(c));
-    await assert.rejects(new Promise((resolve, reject) => stream.on('end', resolve).on('error', reject)), (e: unknown) => e instanceof LarderError && e.code === 'E_INTEGRITY');
+    await assert.rejects(
+      new Promise((resolve, reject) => stream.on('end', resolve).on('error', reject)),
+      (e: unknown) => e instanceof LarderError && e.code === 'E_INTEGRITY',
+    );
     assert.ok(Buffer.concat(got).length <= body.length - 64 * 1024, 'the held-back tail never reached the client');
 
     // A small miss still fits: not everything is bypassed.
@@ -239,7 +242,10 @@ test('the temp-file guard counts the bytes of a vectored write, not its buffers'
   const h = await harness();
   try {
     const full: string[] = [];
-    const guard = new StorageGuard({ blobs: h.store, clock: { now: () => 0 }, events: { storageFull: (k) => full.push(k) } }, { minFree: 1_000_000 });
+    const guard = new StorageGuard(
+      { blobs: h.store, clock: { now: () => 0 }, events: { storageFull: (k) => full.push(k) } },
+      { minFree: 1_000_000 },
+    );
     h.store.free = 2_000_000;
     const temp = guard.guardTemp(await h.store.createTemp(), 'k');
     const three = [Buffer.alloc(400_000), Buffer.alloc(400_000), Buffer.alloc(400_000)];

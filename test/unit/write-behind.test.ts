@@ -65,10 +65,11 @@ test('busy clients delay work by maxDelayMs at most; maxBytes and urgent run it 
 test('flush starts everything and waits for it', async () => {
   const wb = new WriteBehind(clock, { quietMs: 10_000, maxDelayMs: 10_000 });
   const order: number[] = [];
-  for (const n of [1, 2, 3]) void wb.run(1, async () => {
-    await sleep(20);
-    order.push(n);
-  });
+  for (const n of [1, 2, 3])
+    void wb.run(1, async () => {
+      await sleep(20);
+      order.push(n);
+    });
   await wb.flush();
   assert.deepEqual(order.sort(), [1, 2, 3]);
 });

@@ -47,7 +47,11 @@ export function bypassBlob(res: UpstreamResponse, opts: BypassOptions): ServedBl
     done: () => done,
     open(range) {
       if (opened) {
-        return new Readable({ read() { this.destroy(new LarderError('E_INTERNAL', `${opts.spec.key}: a pass-through body can be read once`)); } });
+        return new Readable({
+          read() {
+            this.destroy(new LarderError('E_INTERNAL', `${opts.spec.key}: a pass-through body can be read once`));
+          },
+        });
       }
       opened = true;
       clearTimeout(timer);

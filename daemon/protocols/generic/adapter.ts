@@ -68,7 +68,9 @@ export class FilesAdapter implements ProtocolAdapter {
       case 'apt-release': {
         const suiteDir = c.suiteDir;
         const invalidates = AptSupport.invalidates(p.path);
-        return this.file(t, { onCommitted: (e, prev) => (invalidates ? this.apt.releaseCommitted(remote.name, suiteDir, e, prev) : undefined) });
+        return this.file(t, {
+          onCommitted: (e, prev) => (invalidates ? this.apt.releaseCommitted(remote.name, suiteDir, e, prev) : undefined),
+        });
       }
       case 'apt-index':
         return this.aptIndex(t);

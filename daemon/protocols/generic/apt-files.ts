@@ -53,7 +53,12 @@ export function parseRelease(body: Buffer): ParsedRelease {
     if (colon < 0) continue;
     const field = line.slice(0, colon).toLowerCase();
     section = field;
-    if (field === 'acquire-by-hash') out.byHash = line.slice(colon + 1).trim().toLowerCase() === 'yes';
+    if (field === 'acquire-by-hash')
+      out.byHash =
+        line
+          .slice(colon + 1)
+          .trim()
+          .toLowerCase() === 'yes';
   }
   return out;
 }

@@ -98,7 +98,8 @@ export class AptSupport {
     const pool = this.pool(remote);
     if (!pool.scanned) {
       pool.scanned = true;
-      for (const e of this.cache.entries(fileKey(remote, ''))) if (typeof e.meta?.aptPackages === 'string') this.packagesCommitted(remote, e);
+      for (const e of this.cache.entries(fileKey(remote, '')))
+        if (typeof e.meta?.aptPackages === 'string') this.packagesCommitted(remote, e);
     }
     await Promise.all([...pool.pending]);
     return pool.files.get(path);

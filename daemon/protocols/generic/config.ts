@@ -28,7 +28,9 @@ export const PathRuleSchema = z
       .max(1024)
       .refine(validPattern, 'expected a glob (`*`, `**`, `?`) or a valid /regular expression/')
       .describe('Glob on the path below the remote (`*` within a segment, `**` across segments), or /regex/'),
-    policy: z.enum(['immutable', 'mutable', 'bypass']).describe('immutable: cache forever; mutable: HTTP caching rules; bypass: never store'),
+    policy: z
+      .enum(['immutable', 'mutable', 'bypass'])
+      .describe('immutable: cache forever; mutable: HTTP caching rules; bypass: never store'),
     ttl: duration('Freshness of matching mutable files when the upstream gives none').optional(),
   })
   .strict();

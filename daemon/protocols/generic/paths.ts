@@ -43,7 +43,8 @@ export function parseFilesPath(sub: string): FilesPath {
   const parts = sub.slice(1).split('/');
   const remote = parts.shift() ?? '';
   if (!REMOTE_NAME.test(remote)) throw new LarderError('E_NOT_FOUND', 'expected /files/<remote>/<path>');
-  if (parts.length === 0 || (parts.length === 1 && parts[0] === '')) throw new LarderError('E_NOT_FOUND', `expected /files/${remote}/<path>`);
+  if (parts.length === 0 || (parts.length === 1 && parts[0] === ''))
+    throw new LarderError('E_NOT_FOUND', `expected /files/${remote}/<path>`);
   const decoded: string[] = [];
   for (const raw of parts) {
     let seg: string;

@@ -18,7 +18,8 @@ export const urlRefs: RefScheme<UrlRef> = {
     const remote = body.slice(0, slash);
     const path = body.slice(slash + 1);
     if (!REMOTE.test(remote)) throw badRef(raw, `"${remote}" is not a remote name`);
-    if (!path || path.split('/').some((s) => s === '..' || s === '.')) throw badRef(raw, 'the path must not be empty or contain . or .. segments');
+    if (!path || path.split('/').some((s) => s === '..' || s === '.'))
+      throw badRef(raw, 'the path must not be empty or contain . or .. segments');
     return { protocol: 'url', raw, remote, path };
   },
   format: (r) => `url:${r.remote}/${r.path}`,

@@ -41,7 +41,8 @@ export class GoAdapter implements ProtocolAdapter {
   }
 
   async handle(req: ProtoRequest): Promise<ProtoResponse> {
-    if (req.method !== 'GET' && req.method !== 'HEAD') throw new LarderError('E_METHOD_NOT_ALLOWED', 'the module proxy protocol is read-only');
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      throw new LarderError('E_METHOD_NOT_ALLOWED', 'the module proxy protocol is read-only');
     const { remote, path } = this.split(req.path);
     const route = parseGoPath(path);
     if (route.kind === 'sumdb') return this.sumdb.handle(remote, route.db, route.path);
@@ -68,7 +69,8 @@ export class GoAdapter implements ProtocolAdapter {
   /** A module's `.info`, `.mod` or `.zip` of a canonical version through the blob cache. */
   async artifactBlob(module: string, version: string, kind: GoArtifact, remote?: string): Promise<ServedBlob> {
     if (!isModulePath(module)) throw new LarderError('E_BAD_REQUEST', `not a valid module path: ${JSON.stringify(module.slice(0, 200))}`);
-    if (!isCanonicalVersion(version)) throw new LarderError('E_BAD_REQUEST', `${kind} files exist only for canonical versions, not ${JSON.stringify(version)}`);
+    if (!isCanonicalVersion(version))
+      throw new LarderError('E_BAD_REQUEST', `${kind} files exist only for canonical versions, not ${JSON.stringify(version)}`);
     return this.artifact(this.remoteNamed(remote), module, version, kind);
   }
 

@@ -16,7 +16,10 @@ export const GoRemoteSchema = z
       .array(z.string().regex(/^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/, 'expected a checksum database name like sum.golang.org'))
       .default([])
       .describe('Checksum databases proxied at /go/<remote>/sumdb/<name>/; go asks any other one directly'),
-    sumdbUrls: z.record(z.string(), httpUrl('Base URL of a checksum database')).optional().describe('Where a proxied checksum database lives (default https://<name>/)'),
+    sumdbUrls: z
+      .record(z.string(), httpUrl('Base URL of a checksum database'))
+      .optional()
+      .describe('Where a proxied checksum database lives (default https://<name>/)'),
   })
   .strict();
 export type GoRemoteConfig = z.output<typeof GoRemoteSchema>;

@@ -100,7 +100,9 @@ export function parseGoPath(path: string): GoRoute {
   if (!m) throw new LarderError('E_NOT_FOUND', `not a module proxy file: ${JSON.stringify(file.slice(0, 100))}`);
   const version = unescapeCase(m[1]!);
   const kind = m[2] as 'info' | 'mod' | 'zip';
-  if (!VERSION.test(version) || version.length > 256) throw new LarderError('E_NOT_FOUND', `not a valid version: ${JSON.stringify(version.slice(0, 100))}`);
-  if (kind !== 'info' && !isCanonicalVersion(version)) throw new LarderError('E_NOT_FOUND', `${kind} files exist only for canonical versions, not ${JSON.stringify(version)}`);
+  if (!VERSION.test(version) || version.length > 256)
+    throw new LarderError('E_NOT_FOUND', `not a valid version: ${JSON.stringify(version.slice(0, 100))}`);
+  if (kind !== 'info' && !isCanonicalVersion(version))
+    throw new LarderError('E_NOT_FOUND', `${kind} files exist only for canonical versions, not ${JSON.stringify(version)}`);
   return { kind, module, version };
 }

@@ -22,7 +22,11 @@ export function blobResponse(blob: ServedBlob, mediaType: string): ProtoResponse
 }
 
 /** A mutable document (list, @latest, version queries, sumdb latest): its `body` variant. */
-export async function documentResponse(documents: DocumentCache, served: ServedDocument, cacheControl = 'public, max-age=60'): Promise<ProtoResponse> {
+export async function documentResponse(
+  documents: DocumentCache,
+  served: ServedDocument,
+  cacheControl = 'public, max-age=60',
+): Promise<ProtoResponse> {
   const ref = served.entry.variants?.body;
   if (!ref) throw new LarderError('E_INTERNAL', `document ${served.entry.key} has no body`, { expose: false });
   return {

@@ -49,7 +49,11 @@ export class SumdbProxy {
     if (!base) throw notFound(`checksum database ${db} (not proxied by remote ${remote.name})`);
     if (!isSumdbPath(path)) throw notFound(`checksum database path ${JSON.stringify(path.slice(0, 200))}`);
     if (path === 'supported') {
-      return { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' }, body: { type: 'empty' } };
+      return {
+        status: 200,
+        headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' },
+        body: { type: 'empty' },
+      };
     }
     const url = new URL(path, base).toString();
     const s = remote.settings;

@@ -23,9 +23,13 @@ export class GoWarmer implements Warmer {
   constructor(private readonly go: GoAdapter) {}
 
   private check(ref: GoRef): void {
-    if (!isModulePath(ref.module)) throw new LarderError('E_BAD_REQUEST', `${ref.raw}: "${ref.module}" is not a module path go would ask for`);
+    if (!isModulePath(ref.module))
+      throw new LarderError('E_BAD_REQUEST', `${ref.raw}: "${ref.module}" is not a module path go would ask for`);
     if (!isCanonicalVersion(ref.version)) {
-      throw new LarderError('E_BAD_REQUEST', `${ref.raw}: "${ref.version}" is not a canonical version (vMAJOR.MINOR.PATCH[-pre][+incompatible])`);
+      throw new LarderError(
+        'E_BAD_REQUEST',
+        `${ref.raw}: "${ref.version}" is not a canonical version (vMAJOR.MINOR.PATCH[-pre][+incompatible])`,
+      );
     }
   }
 
@@ -56,7 +60,13 @@ export class GoWarmer implements Warmer {
   }
 
   /** Reads a MISS to its end (the fill commits it) and checks it was stored; a HIT costs nothing. */
-  private async drain(ref: GoRef, kind: GoArtifact, key: string, served: ServedBlob, onBytes: (n: number) => void): Promise<{ bytes: number; fetched: number }> {
+  private async drain(
+    ref: GoRef,
+    kind: GoArtifact,
+    key: string,
+    served: ServedBlob,
+    onBytes: (n: number) => void,
+  ): Promise<{ bytes: number; fetched: number }> {
     if (served.state !== 'MISS') return { bytes: served.size ?? 0, fetched: 0 };
     let fetched = 0;
     const bytes = await consume(served.open(), (n) => {

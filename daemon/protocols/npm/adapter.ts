@@ -165,7 +165,13 @@ export class NpmAdapter implements ProtocolAdapter {
   }
 
   /** What a tarball miss fetches (the packument's URL) and verifies (its integrity, else shasum). */
-  private async plan(remote: Remote, key: string, name: string, file: string, expect: ExpectedDigest[] | undefined): Promise<ImmutableRequest> {
+  private async plan(
+    remote: Remote,
+    key: string,
+    name: string,
+    file: string,
+    expect: ExpectedDigest[] | undefined,
+  ): Promise<ImmutableRequest> {
     const info = await this.distInfo(name, file);
     const expected: ExpectedDigest[] = [...(expect ?? [])];
     const sri = info.i ? parseSri(info.i) : [];
@@ -234,5 +240,8 @@ function isRead(method: string): boolean {
 }
 
 function readOnly(): LarderError {
-  return new LarderError('E_READ_ONLY', 'Larder is a read-only mirror: publish, unpublish, dist-tag and owner changes must go to the upstream registry');
+  return new LarderError(
+    'E_READ_ONLY',
+    'Larder is a read-only mirror: publish, unpublish, dist-tag and owner changes must go to the upstream registry',
+  );
 }

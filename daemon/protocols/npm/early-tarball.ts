@@ -35,7 +35,10 @@ export class EarlyTarballs {
     return () => {
       if (this.pending.get(key) !== early) return;
       this.pending.delete(key);
-      early.res.then((r) => r.body.destroy(), () => undefined);
+      early.res.then(
+        (r) => r.body.destroy(),
+        () => undefined,
+      );
     };
   }
 

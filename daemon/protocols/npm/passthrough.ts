@@ -11,8 +11,15 @@ const FORWARD_RESPONSE = ['content-type', 'content-length', 'content-encoding', 
 
 /** Endpoint paths (below /-/) that are passed through, by method. */
 export function passthroughKind(method: string, path: string): 'get' | 'post' | undefined {
-  if (method === 'POST' && (path === '/-/npm/v1/security/advisories/bulk' || path === '/-/npm/v1/security/audits/quick' || path === '/-/npm/v1/security/audits')) return 'post';
-  if ((method === 'GET' || method === 'HEAD') && (path === '/-/ping' || path === '/-/whoami' || path === '/-/v1/search' || path === '/-/npm/v1/keys')) {
+  if (
+    method === 'POST' &&
+    (path === '/-/npm/v1/security/advisories/bulk' || path === '/-/npm/v1/security/audits/quick' || path === '/-/npm/v1/security/audits')
+  )
+    return 'post';
+  if (
+    (method === 'GET' || method === 'HEAD') &&
+    (path === '/-/ping' || path === '/-/whoami' || path === '/-/v1/search' || path === '/-/npm/v1/keys')
+  ) {
     return 'get';
   }
   return undefined;

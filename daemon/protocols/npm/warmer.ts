@@ -47,7 +47,10 @@ export class NpmWarmer implements Warmer {
     const tarball = typeof dist.tarball === 'string' ? dist.tarball : '';
     const file = decodeURIComponent(tarball.split('/').pop() ?? '');
     if (!file) throw new LarderError('E_UPSTREAM', `${ref.raw}: version ${version} has no tarball`);
-    const deps = { ...((manifest.dependencies ?? {}) as Record<string, string>), ...((manifest.optionalDependencies ?? {}) as Record<string, string>) };
+    const deps = {
+      ...((manifest.dependencies ?? {}) as Record<string, string>),
+      ...((manifest.optionalDependencies ?? {}) as Record<string, string>),
+    };
     const out: VersionInfo = { version, file, deps };
     if (typeof dist.integrity === 'string') out.integrity = dist.integrity;
     return out;
@@ -64,9 +67,13 @@ export class NpmWarmer implements Warmer {
       const upstream = parseSri(info.integrity);
       const clash = opts.expect.find((e) => upstream.some((u) => u.algo === e.algo && u.hex !== e.hex));
       if (clash) {
-        throw new LarderError('E_INTEGRITY', `${r.name}@${info.version}: the lockfile's ${clash.algo} integrity differs from the upstream's`, {
-          details: { lockfile: clash.hex },
-        });
+        throw new LarderError(
+          'E_INTEGRITY',
+          `${r.name}@${info.version}: the lockfile's ${clash.algo} integrity differs from the upstream's`,
+          {
+            details: { lockfile: clash.hex },
+          },
+        );
       }
     }
     const key = this.npm.tarballKey(r.name, info.file);
@@ -81,13 +88,18 @@ export class NpmWarmer implements Warmer {
       });
       await committed(served);
       // Every byte was read, so it verified: only storing it can have failed.
-      if (!this.npm.tarballKeyCached(key)) throw new LarderError('E_STORAGE', `${r.name}@${info.version}: the tarball verified but could not be stored`);
+      if (!this.npm.tarballKeyCached(key))
+        throw new LarderError('E_STORAGE', `${r.name}@${info.version}: the tarball verified but could not be stored`);
     } else if (opts.expect?.length) {
       // Cached earlier (verified against the upstream): check it against the lockfile's own hash too.
       const hasher = new MultiHasher(opts.expect.map((e) => e.algo));
       for await (const chunk of served.open()) hasher.update(chunk as Buffer);
       const bad = findMismatch(opts.expect, hasher.digests());
-      if (bad) throw new LarderError('E_INTEGRITY', `${r.name}@${info.version}: the cached tarball does not match the lockfile's ${bad.algo} integrity`);
+      if (bad)
+        throw new LarderError(
+          'E_INTEGRITY',
+          `${r.name}@${info.version}: the cached tarball does not match the lockfile's ${bad.algo} integrity`,
+        );
     }
     const children = opts.deps ? Object.entries(info.deps).map(([n, range]) => `npm:${n}@${range}`) : [];
     return { resolved: info.version, keys: [this.npm.documentKey(r.name), key], bytes, fetched, children };

@@ -69,7 +69,11 @@ export class OciAdapter implements ProtocolAdapter, ClosureSource {
     const head = req.method === 'HEAD';
     switch (route.kind) {
       case 'base':
-        return { status: 200, headers: { ...API_VERSION_HEADER, 'content-type': 'application/json' }, body: { type: 'buffer', data: Buffer.from('{}') } };
+        return {
+          status: 200,
+          headers: { ...API_VERSION_HEADER, 'content-type': 'application/json' },
+          body: { type: 'buffer', data: Buffer.from('{}') },
+        };
       case 'write':
         throw ociError('UNSUPPORTED', `Larder is a read-only pull-through mirror: ${route.what} are not supported`);
       case 'manifest': {
@@ -97,7 +101,11 @@ export class OciAdapter implements ProtocolAdapter, ClosureSource {
   }
 
   /** {@link ClosureSource}: a manifest by tag or digest, through the cache. */
-  async manifest(remote: string, name: string, reference: string): Promise<{ digest: string; mediaType: string; size: number; body: Buffer }> {
+  async manifest(
+    remote: string,
+    name: string,
+    reference: string,
+  ): Promise<{ digest: string; mediaType: string; size: number; body: Buffer }> {
     const m = await this.manifests.get(this.upstream(remote), name, reference, ACCEPT_ALL);
     if (!m.body) throw ociError('MANIFEST_UNKNOWN', `manifest ${name}:${reference} has no body`);
     return { digest: m.digest, mediaType: m.mediaType, size: m.size, body: m.body };

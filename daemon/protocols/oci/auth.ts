@@ -105,9 +105,13 @@ export class TokenCache {
       if (res.status !== 200) {
         if (res.status === 401 || res.status === 403) {
           drain(res);
-          throw new LarderError(res.status === 401 ? 'E_UNAUTHORIZED' : 'E_FORBIDDEN', 'the upstream token service refused the configured credentials', {
-            details: { upstreamStatus: res.status },
-          });
+          throw new LarderError(
+            res.status === 401 ? 'E_UNAUTHORIZED' : 'E_FORBIDDEN',
+            'the upstream token service refused the configured credentials',
+            {
+              details: { upstreamStatus: res.status },
+            },
+          );
         }
         throw upstreamStatusError('upstream token service', res);
       }

@@ -57,7 +57,12 @@ export class BlobService {
   /** HEAD of a blob that is not cached: asks the upstream, stores nothing. */
   private async headUpstream(up: OciUpstream, name: string, digest: string): Promise<ProtoResponse> {
     if (up.remote.offline) throw ociError('BLOB_UNKNOWN', `blob ${digest} is not cached and the remote is offline`);
-    const res = await up.request({ method: 'HEAD', path: `v2/${name}/blobs/${digest}`, repo: name, headers: { 'accept-encoding': 'identity' } });
+    const res = await up.request({
+      method: 'HEAD',
+      path: `v2/${name}/blobs/${digest}`,
+      repo: name,
+      headers: { 'accept-encoding': 'identity' },
+    });
     if (isAbsent(res.status)) {
       drain(res);
       throw ociError('BLOB_UNKNOWN', `blob ${digest} is unknown upstream`);
@@ -67,7 +72,12 @@ export class BlobService {
     const size = Number(header(res, 'content-length'));
     return {
       status: 200,
-      headers: { ...API_VERSION_HEADER, 'content-type': 'application/octet-stream', 'docker-content-digest': digest, 'accept-ranges': 'bytes' },
+      headers: {
+        ...API_VERSION_HEADER,
+        'content-type': 'application/octet-stream',
+        'docker-content-digest': digest,
+        'accept-ranges': 'bytes',
+      },
       body: Number.isSafeInteger(size) && size >= 0 ? { type: 'stream', stream: Readable.from([]), length: size } : { type: 'empty' },
       cache: 'BYPASS',
     };

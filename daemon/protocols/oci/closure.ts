@@ -126,7 +126,13 @@ export async function expandImage(source: ClosureSource, ref: string, opts: { pl
     if (seen.has(m.digest)) return;
     seen.add(m.digest);
     const index = isIndexType(m.mediaType);
-    manifests.push({ digest: m.digest, size: m.size, mediaType: m.mediaType, kind: index ? 'index' : 'manifest', ...(platform ? { platform } : {}) });
+    manifests.push({
+      digest: m.digest,
+      size: m.size,
+      mediaType: m.mediaType,
+      kind: index ? 'index' : 'manifest',
+      ...(platform ? { platform } : {}),
+    });
     const doc = JSON.parse(m.body.toString('utf8')) as { manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] };
     if (index) {
       const children = (doc.manifests ?? []).filter((d) => typeof d.digest === 'string' && (!want || matches(want, d.platform)));
@@ -138,7 +144,10 @@ export async function expandImage(source: ClosureSource, ref: string, opts: { pl
       }
       return;
     }
-    const parts: Array<[Descriptor | undefined, 'config' | 'layer']> = [[doc.config, 'config'], ...(doc.layers ?? []).map((l): [Descriptor, 'layer'] => [l, 'layer'])];
+    const parts: Array<[Descriptor | undefined, 'config' | 'layer']> = [
+      [doc.config, 'config'],
+      ...(doc.layers ?? []).map((l): [Descriptor, 'layer'] => [l, 'layer']),
+    ];
     for (const [d, kind] of parts) {
       if (!d || typeof d.digest !== 'string' || blobs.has(d.digest)) continue;
       blobs.set(d.digest, {

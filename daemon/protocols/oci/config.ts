@@ -9,7 +9,11 @@ import { defaultNamed, defaultOnlySection, remoteFields } from '../../config/fie
 import type { ConfigSection, RemoteConfig, RemoteKind } from '../contract.js';
 
 export const OciRemoteSchema = z
-  .object({ type: z.literal('oci'), ...remoteFields, host: z.string().min(1).describe('Registry host this remote stands for, e.g. docker.io') })
+  .object({
+    type: z.literal('oci'),
+    ...remoteFields,
+    host: z.string().min(1).describe('Registry host this remote stands for, e.g. docker.io'),
+  })
   .strict();
 export type OciRemoteConfig = z.output<typeof OciRemoteSchema>;
 

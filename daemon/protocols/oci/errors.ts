@@ -24,8 +24,19 @@ export type OciErrorCode =
   | 'UNKNOWN';
 
 const OCI_CODES: ReadonlySet<string> = new Set<OciErrorCode>([
-  'BLOB_UNKNOWN', 'DIGEST_INVALID', 'MANIFEST_UNKNOWN', 'MANIFEST_INVALID', 'NAME_INVALID', 'NAME_UNKNOWN',
-  'TAG_INVALID', 'UNAUTHORIZED', 'DENIED', 'UNSUPPORTED', 'TOOMANYREQUESTS', 'UNAVAILABLE', 'UNKNOWN',
+  'BLOB_UNKNOWN',
+  'DIGEST_INVALID',
+  'MANIFEST_UNKNOWN',
+  'MANIFEST_INVALID',
+  'NAME_INVALID',
+  'NAME_UNKNOWN',
+  'TAG_INVALID',
+  'UNAUTHORIZED',
+  'DENIED',
+  'UNSUPPORTED',
+  'TOOMANYREQUESTS',
+  'UNAVAILABLE',
+  'UNKNOWN',
 ]);
 
 /** The Larder code (and so the status) each OCI code is raised with. */

@@ -20,7 +20,13 @@ export const ociProtocol: Protocol = {
   planners: ociPlanners,
   defaultRemotes: { dockerhub: { type: 'oci', url: 'https://registry-1.docker.io', host: 'docker.io' } },
   create(s) {
-    const adapter = new OciAdapter({ remotes: s.remotes, defaultRemote: s.defaultRemote, documents: s.documents, blobs: s.blobs, clock: s.clock });
+    const adapter = new OciAdapter({
+      remotes: s.remotes,
+      defaultRemote: s.defaultRemote,
+      documents: s.documents,
+      blobs: s.blobs,
+      clock: s.clock,
+    });
     return { adapter, warmer: new OciWarmer(adapter), repair: (entry) => adapter.repair(entry) };
   },
 };

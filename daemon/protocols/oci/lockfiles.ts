@@ -42,6 +42,10 @@ function dockerfile(text: string): PlannedItem[] {
 }
 
 export const ociPlanners: readonly LockfilePlanner[] = [
-  { reads: 'a Dockerfile', matches: (b) => b === 'dockerfile' || b.endsWith('.dockerfile') || b.startsWith('dockerfile.'), plan: dockerfile },
+  {
+    reads: 'a Dockerfile',
+    matches: (b) => b === 'dockerfile' || b.endsWith('.dockerfile') || b.startsWith('dockerfile.'),
+    plan: dockerfile,
+  },
   { reads: 'a compose/Kubernetes YAML', fallback: true, matches: (b) => b.endsWith('.yml') || b.endsWith('.yaml'), plan: images },
 ];

@@ -24,7 +24,12 @@ export interface ManifestInfo {
 }
 
 /** A response whose body is already in memory. */
-export function syntheticResponse(status: number, body: Buffer, headers: Record<string, string | undefined>, url: string): UpstreamResponse {
+export function syntheticResponse(
+  status: number,
+  body: Buffer,
+  headers: Record<string, string | undefined>,
+  url: string,
+): UpstreamResponse {
   const h: UpstreamResponse['headers'] = { 'content-length': String(body.length) };
   for (const [k, v] of Object.entries(headers)) if (v !== undefined) h[k] = v;
   return { status, headers: h, body: Readable.from([body]), url };

@@ -58,17 +58,23 @@ export class ManifestStore {
     const remote = up.remote;
     const s = remote.settings;
     try {
-      const served = await this.documents.get({
-        key: tagKey(up.name, name, tag),
-        ttlMs: s.ttlMs,
-        negativeTtlMs: s.negativeTtlMs,
-        offline: remote.offline,
-        maxBytes: 64 * 1024,
-        deriveTag: TAG_DERIVE,
-        fetch: (validators, signal) =>
-          headTag(up, name, tag, FULL_ACCEPT, validators.etag, signal, () => this.fetchTagBody(up, name, tag)),
-        derive: (raw) => ({ variants: {}, meta: { ...tagInfo(JSON.parse(raw.toString('utf8'))), protocol: 'oci', kind: 'tag', remote: up.name, name } }),
-      }, { forceRefresh: fresh });
+      const served = await this.documents.get(
+        {
+          key: tagKey(up.name, name, tag),
+          ttlMs: s.ttlMs,
+          negativeTtlMs: s.negativeTtlMs,
+          offline: remote.offline,
+          maxBytes: 64 * 1024,
+          deriveTag: TAG_DERIVE,
+          fetch: (validators, signal) =>
+            headTag(up, name, tag, FULL_ACCEPT, validators.etag, signal, () => this.fetchTagBody(up, name, tag)),
+          derive: (raw) => ({
+            variants: {},
+            meta: { ...tagInfo(JSON.parse(raw.toString('utf8'))), protocol: 'oci', kind: 'tag', remote: up.name, name },
+          }),
+        },
+        { forceRefresh: fresh },
+      );
       return { info: tagInfo(served.entry.meta), state: served.state };
     } catch (err) {
       throw asUnknown(err, 'MANIFEST_UNKNOWN', `manifest ${name}:${tag} is unknown upstream`);

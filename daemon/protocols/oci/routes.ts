@@ -65,7 +65,8 @@ export function checkReference(ref: string): { reference: string; byDigest: bool
 }
 
 export function checkName(name: string): string {
-  if (name.length > 255 || !NAME.test(name)) throw ociError('NAME_INVALID', `invalid repository name ${JSON.stringify(name.slice(0, 140))}`);
+  if (name.length > 255 || !NAME.test(name))
+    throw ociError('NAME_INVALID', `invalid repository name ${JSON.stringify(name.slice(0, 140))}`);
   return name;
 }
 

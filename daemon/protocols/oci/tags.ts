@@ -67,7 +67,12 @@ export async function listTags(up: OciUpstream, target: RepoTarget, query: URLSe
     if (page) {
       body = page.body;
       headers['content-type'] = 'application/json';
-      if (page.last !== undefined) headers.link = rewriteLink(`</?${new URLSearchParams({ n: q.get('n')!, last: page.last }).toString()}>; rel="next"`, target, 'tags/list');
+      if (page.last !== undefined)
+        headers.link = rewriteLink(
+          `</?${new URLSearchParams({ n: q.get('n')!, last: page.last }).toString()}>; rel="next"`,
+          target,
+          'tags/list',
+        );
     }
   }
   return { status: 200, headers, body: { type: 'buffer', data: body }, cache: 'BYPASS' };
@@ -112,7 +117,11 @@ export async function referrers(
 ): Promise<ProtoResponse> {
   const artifactType = query.get('artifactType') ?? undefined;
   const qs = artifactType ? `?${new URLSearchParams({ artifactType }).toString()}` : '';
-  const res = await up.request({ path: `v2/${target.name}/referrers/${digest}${qs}`, repo: target.name, headers: { accept: MediaTypes.ociIndex } });
+  const res = await up.request({
+    path: `v2/${target.name}/referrers/${digest}${qs}`,
+    repo: target.name,
+    headers: { accept: MediaTypes.ociIndex },
+  });
   if (res.status === 200) {
     const headers: Record<string, string> = { ...API_VERSION_HEADER, 'content-type': MediaTypes.ociIndex };
     const filters = header(res, 'oci-filters-applied');

@@ -95,7 +95,12 @@ export class OciUpstream {
     return { header: `Bearer ${token}`, bearer: { realm, service, scope } };
   }
 
-  private async answer(challenges: Challenge[], scope: string, previous: AuthState | undefined, attempt: number): Promise<AuthState | undefined> {
+  private async answer(
+    challenges: Challenge[],
+    scope: string,
+    previous: AuthState | undefined,
+    attempt: number,
+  ): Promise<AuthState | undefined> {
     const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
     if (bearer) {
       const realm = bearer.params.realm!;

@@ -123,7 +123,9 @@ export class PypiAdapter implements ProtocolAdapter {
     const accept = typeof req.headers.accept === 'string' ? req.headers.accept : undefined;
     const format = negotiate(accept, req.query.get('format'));
     if (!format) {
-      throw new LarderError('E_BAD_REQUEST', `none of the accepted types is served; use ${Object.values(PAGE_TYPES).join(', ')}`, { status: 406 });
+      throw new LarderError('E_BAD_REQUEST', `none of the accepted types is served; use ${Object.values(PAGE_TYPES).join(', ')}`, {
+        status: 406,
+      });
     }
     const ref = served.entry.variants?.[format === 'json' ? 'json' : 'html'];
     if (!ref) throw new LarderError('E_INTERNAL', `page ${served.entry.key} has no derived forms`, { expose: false });

@@ -8,7 +8,9 @@ import { z } from 'zod';
 import { defaultNamed, defaultOnlySection, httpUrl, remoteFields } from '../../config/fields.js';
 import type { ConfigSection, RemoteConfig, RemoteKind } from '../contract.js';
 
-export const PypiRemoteSchema = z.object({ type: z.literal('pypi'), ...remoteFields, filesUrl: httpUrl('Base URL of the files host').optional() }).strict();
+export const PypiRemoteSchema = z
+  .object({ type: z.literal('pypi'), ...remoteFields, filesUrl: httpUrl('Base URL of the files host').optional() })
+  .strict();
 export type PypiRemoteConfig = z.output<typeof PypiRemoteSchema>;
 
 export const isPypiRemote = (c: RemoteConfig): c is PypiRemoteConfig => c.type === 'pypi';
@@ -16,7 +18,9 @@ export const isPypiRemote = (c: RemoteConfig): c is PypiRemoteConfig => c.type =
 export const pypiRemote: RemoteKind<PypiRemoteConfig> = {
   type: 'pypi',
   schema: PypiRemoteSchema,
-  parentPrefixes: (name, _config, base, parent) => [{ upstream: base.toString(), parent: new URL(`pypi/${name}/simple/`, parent).toString() }],
+  parentPrefixes: (name, _config, base, parent) => [
+    { upstream: base.toString(), parent: new URL(`pypi/${name}/simple/`, parent).toString() },
+  ],
 };
 
 export const pypiSection: ConfigSection = { key: 'pypi', schema: defaultOnlySection, remotesNamed: defaultNamed('pypi') };

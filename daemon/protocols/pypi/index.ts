@@ -20,7 +20,13 @@ export const pypiProtocol: Protocol = {
   planners: pypiPlanners,
   defaultRemotes: { pypi: { type: 'pypi', url: 'https://pypi.org/simple/', filesUrl: 'https://files.pythonhosted.org/' } },
   create(s) {
-    const adapter = new PypiAdapter({ remotes: s.remotes, defaultRemote: s.defaultRemote, publicUrl: s.publicUrl, documents: s.documents, blobs: s.blobs });
+    const adapter = new PypiAdapter({
+      remotes: s.remotes,
+      defaultRemote: s.defaultRemote,
+      publicUrl: s.publicUrl,
+      documents: s.documents,
+      blobs: s.blobs,
+    });
     return {
       adapter,
       warmer: new PypiWarmer(adapter),
@@ -29,7 +35,12 @@ export const pypiProtocol: Protocol = {
         const file = metaText(entry, 'file');
         if (!project || !file) return false;
         const metadata = file.endsWith('.metadata');
-        const served = await adapter.fileBlob(project, metadata ? file.slice(0, -'.metadata'.length) : file, metadata, metaText(entry, 'remote'));
+        const served = await adapter.fileBlob(
+          project,
+          metadata ? file.slice(0, -'.metadata'.length) : file,
+          metadata,
+          metaText(entry, 'remote'),
+        );
         return refill(served, () => s.indexed(entry.key));
       },
     };

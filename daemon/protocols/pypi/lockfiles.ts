@@ -16,4 +16,6 @@ function requirements(text: string): PlannedItem[] {
   return out;
 }
 
-export const pypiPlanners: readonly LockfilePlanner[] = [{ reads: 'requirements.txt', matches: (b) => /requirements.*\.txt$/.test(b), plan: requirements }];
+export const pypiPlanners: readonly LockfilePlanner[] = [
+  { reads: 'requirements.txt', matches: (b) => /requirements.*\.txt$/.test(b), plan: requirements },
+];

@@ -104,7 +104,12 @@ export class PypiWarmer implements Warmer {
   }
 
   /** Fetches one file through the cache (nothing when it is a HIT) and checks it was committed. */
-  private async fetchPart(ref: PypiRef, project: string, part: Part, onBytes: (n: number) => void): Promise<{ bytes: number; fetched: number }> {
+  private async fetchPart(
+    ref: PypiRef,
+    project: string,
+    part: Part,
+    onBytes: (n: number) => void,
+  ): Promise<{ bytes: number; fetched: number }> {
     const name = `${part.file}${part.metadata ? '.metadata' : ''}`;
     let fetched = 0;
     let bytes: number;
@@ -121,10 +126,14 @@ export class PypiWarmer implements Warmer {
     } catch (err) {
       const e = toLarderError(err);
       if (e.code !== 'E_INTEGRITY') throw e;
-      throw new LarderError('E_INTEGRITY', `${ref.raw}: ${name} does not match the sha256 its page lists (${e.message}); nothing was stored`, {
-        cause: e,
-        details: e.details,
-      });
+      throw new LarderError(
+        'E_INTEGRITY',
+        `${ref.raw}: ${name} does not match the sha256 its page lists (${e.message}); nothing was stored`,
+        {
+          cause: e,
+          details: e.details,
+        },
+      );
     }
     await committed(served);
     if (!this.pypi.isCached(part.key)) throw new LarderError('E_STORAGE', `${ref.raw}: ${name} verified but could not be stored`);

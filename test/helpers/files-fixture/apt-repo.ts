@@ -40,7 +40,11 @@ export async function createAptRepo(dir: string, opts: { suite?: string; byHash?
   const keyring = join(dir, 'archive-key.gpg');
   await mkdir(gnupg, { recursive: true, mode: 0o700 });
   const env = { ...process.env, GNUPGHOME: gnupg };
-  await run('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', 'Larder Test Archive <archive@larder.invalid>', 'ed25519', 'sign', 'never'], { env });
+  await run(
+    'gpg',
+    ['--batch', '--passphrase', '', '--quick-gen-key', 'Larder Test Archive <archive@larder.invalid>', 'ed25519', 'sign', 'never'],
+    { env },
+  );
   await run('gpg', ['--batch', '--yes', '--output', keyring, '--export', 'archive@larder.invalid'], { env });
   const poolPath = (d: DebSpec): string => `pool/main/${d.name[0]}/${d.name}/${d.name}_${d.version}_all.deb`;
   const built = new Set<string>();
@@ -72,13 +76,21 @@ export async function createAptRepo(dir: string, opts: { suite?: string; byHash?
     await run('xz', ['-kf', join(binDir, 'Packages')]);
     if (opts.byHash) {
       for (const f of ['Packages', 'Packages.gz', 'Packages.xz']) {
-        const hex = createHash('sha256').update(await readFile(join(binDir, f))).digest('hex');
+        const hex = createHash('sha256')
+          .update(await readFile(join(binDir, f)))
+          .digest('hex');
         await mkdir(join(binDir, 'by-hash', 'SHA256'), { recursive: true });
         await copyFile(join(binDir, f), join(binDir, 'by-hash', 'SHA256', hex));
       }
     }
     await rm(join(suiteDir, 'Release'), { force: true }); // else apt-ftparchive lists the old Release in the new one
-    const fields = [`Suite=${suite}`, `Codename=${suite}`, 'Architectures=all', 'Components=main', ...(opts.byHash ? ['Acquire-By-Hash=yes'] : [])];
+    const fields = [
+      `Suite=${suite}`,
+      `Codename=${suite}`,
+      'Architectures=all',
+      'Components=main',
+      ...(opts.byHash ? ['Acquire-By-Hash=yes'] : []),
+    ];
     const { stdout: release } = await run(
       'apt-ftparchive',
       [...fields.flatMap((f) => ['-o', `APT::FTPArchive::Release::${f}`]), 'release', '.'],
@@ -87,7 +99,9 @@ export async function createAptRepo(dir: string, opts: { suite?: string; byHash?
     // Written beside, then renamed, so the Release never lists itself and clients never see half a file.
     await writeFile(join(dir, 'Release.new'), release);
     await run('gpg', ['--batch', '--yes', '--clearsign', '--output', join(dir, 'InRelease.new'), join(dir, 'Release.new')], { env });
-    await run('gpg', ['--batch', '--yes', '--armor', '--detach-sign', '--output', join(dir, 'Release.gpg.new'), join(dir, 'Release.new')], { env });
+    await run('gpg', ['--batch', '--yes', '--armor', '--detach-sign', '--output', join(dir, 'Release.gpg.new'), join(dir, 'Release.new')], {
+      env,
+    });
     for (const f of ['Release', 'InRelease', 'Release.gpg']) await rename(join(dir, `${f}.new`), join(suiteDir, f));
   }
 

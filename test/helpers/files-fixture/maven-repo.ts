@@ -65,7 +65,9 @@ export function makeJar(entries: Record<string, Buffer | string>): Buffer {
 export const sha1Hex = (b: Buffer): string => createHash('sha1').update(b).digest('hex');
 
 function pom(c: MavenCoords, deps: MavenDep[]): string {
-  const d = deps.map((x) => `<dependency><groupId>${x.group}</groupId><artifactId>${x.artifact}</artifactId><version>${x.version}</version></dependency>`);
+  const d = deps.map(
+    (x) => `<dependency><groupId>${x.group}</groupId><artifactId>${x.artifact}</artifactId><version>${x.version}</version></dependency>`,
+  );
   return `<?xml version="1.0" encoding="UTF-8"?>\n<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion><groupId>${c.group}</groupId><artifactId>${c.artifact}</artifactId><version>${c.version}</version><dependencies>${d.join('')}</dependencies></project>\n`;
 }
 
@@ -87,7 +89,10 @@ export class MavenRepo {
 
   /** Publishes a POM and a jar; returns the jar bytes. */
   async artifact(c: MavenCoords, deps: MavenDep[] = []): Promise<Buffer> {
-    const jar = makeJar({ 'META-INF/MANIFEST.MF': 'Manifest-Version: 1.0\n', [`${c.artifact}.txt`]: `${c.group}:${c.artifact}:${c.version}\n` });
+    const jar = makeJar({
+      'META-INF/MANIFEST.MF': 'Manifest-Version: 1.0\n',
+      [`${c.artifact}.txt`]: `${c.group}:${c.artifact}:${c.version}\n`,
+    });
     await this.put(MavenRepo.path(c, 'pom'), Buffer.from(pom(c, deps)));
     await this.put(MavenRepo.path(c, 'jar'), jar);
     return jar;
@@ -113,7 +118,10 @@ export async function writeMavenProject(dir: string, ext: MavenCoords, mirrorUrl
     `<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion><groupId>test.larder</groupId><artifactId>consumer</artifactId><version>1</version><packaging>pom</packaging><build><extensions><extension><groupId>${ext.group}</groupId><artifactId>${ext.artifact}</artifactId><version>${ext.version}</version></extension></extensions></build></project>\n`,
   );
   const settings = join(dir, 'settings.xml');
-  await writeFile(settings, `<settings><mirrors><mirror><id>larder</id><mirrorOf>*</mirrorOf><url>${mirrorUrl}</url></mirror></mirrors></settings>\n`);
+  await writeFile(
+    settings,
+    `<settings><mirrors><mirror><id>larder</id><mirrorOf>*</mirrorOf><url>${mirrorUrl}</url></mirror></mirrors></settings>\n`,
+  );
   return { project, settings };
 }
 

@@ -77,7 +77,12 @@ export async function startStaticUpstream(root: string): Promise<StaticUpstream>
       }
       const lastModified = new Date(Math.floor(mtime.getTime() / 1000) * 1000).toUTCString();
       const etag = `"${createHash('sha256').update(body).digest('hex').slice(0, 16)}"`;
-      const headers: Record<string, string> = { 'last-modified': lastModified, etag, 'content-type': 'application/octet-stream', ...up.headers(path) };
+      const headers: Record<string, string> = {
+        'last-modified': lastModified,
+        etag,
+        'content-type': 'application/octet-stream',
+        ...up.headers(path),
+      };
       const inm = req.headers['if-none-match'];
       const ims = req.headers['if-modified-since'];
       if (inm ? inm === etag : ims !== undefined && Date.parse(ims) >= Date.parse(lastModified)) return answer(304, headers);

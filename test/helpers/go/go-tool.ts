@@ -60,7 +60,14 @@ export interface TestSumdb {
 /** Compiles the checksum database server (GOPATH mode against /usr/share/gocode) into `dir`. */
 export async function buildSumdbServer(dir: string): Promise<string> {
   const out = join(dir, 'sumdb-server');
-  const env = { PATH: '/usr/bin:/bin', HOME: dir, GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOCACHE: join(dir, 'gocache'), GOFLAGS: '' };
+  const env = {
+    PATH: '/usr/bin:/bin',
+    HOME: dir,
+    GO111MODULE: 'off',
+    GOPATH: '/usr/share/gocode',
+    GOCACHE: join(dir, 'gocache'),
+    GOFLAGS: '',
+  };
   await run('/usr/bin/go', ['build', '-o', out, join(ROOT, 'test/helpers/go/sumdb-server/main.go')], { env, timeout: 240_000 });
   return out;
 }

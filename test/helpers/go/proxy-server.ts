@@ -34,6 +34,10 @@ export async function serveProxyDir(root: string): Promise<StaticProxy> {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     hits,
     hit: (p) => hits.get(p) ?? 0,
-    close: () => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
   };
 }

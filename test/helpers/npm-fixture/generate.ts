@@ -9,8 +9,14 @@ import { dirname, join } from 'node:path';
 import { planRegistry, type PlannedPackage } from './plan.js';
 import { mapLimit, packFiles, Rng, seededBytes, sha1Hex, type PackageFiles, type PackedTarball } from './tarball.js';
 import {
-  BASE_PLACEHOLDER, NpmFixtureError, tarballUrlPath,
-  type FixturePackage, type NpmPackument, type NpmPerson, type NpmVersionDoc, type RegistryFixture,
+  BASE_PLACEHOLDER,
+  NpmFixtureError,
+  tarballUrlPath,
+  type FixturePackage,
+  type NpmPackument,
+  type NpmPerson,
+  type NpmVersionDoc,
+  type RegistryFixture,
 } from './types.js';
 
 /** Options of {@link generateRegistry}. */
@@ -24,8 +30,19 @@ export interface GenerateOptions {
 }
 
 /** The authored package.json of a version, before the registry adds `_id`, `dist`, ... */
-export type AuthoredManifest = Omit<NpmVersionDoc, '_id' | 'dist' | '_nodeVersion' | '_npmVersion' | '_npmUser'
-  | 'maintainers' | '_hasShrinkwrap' | 'hasInstallScript' | 'directories' | 'deprecated'>;
+export type AuthoredManifest = Omit<
+  NpmVersionDoc,
+  | '_id'
+  | 'dist'
+  | '_nodeVersion'
+  | '_npmVersion'
+  | '_npmUser'
+  | 'maintainers'
+  | '_hasShrinkwrap'
+  | 'hasInstallScript'
+  | 'directories'
+  | 'deprecated'
+>;
 
 /** A built version: its registry document (templated tarball URL) and tarball bytes. */
 export interface BuiltVersion {
@@ -80,9 +97,11 @@ export async function buildVersion(
     dist: opts.oldStyle
       ? { shasum: tarball.shasum, tarball: BASE_PLACEHOLDER + tarballUrlPath(manifest.name, manifest.version) }
       : {
-          integrity: tarball.integrity, shasum: tarball.shasum,
+          integrity: tarball.integrity,
+          shasum: tarball.shasum,
           tarball: BASE_PLACEHOLDER + tarballUrlPath(manifest.name, manifest.version),
-          fileCount: tarball.fileCount, unpackedSize: tarball.unpackedSize,
+          fileCount: tarball.fileCount,
+          unpackedSize: tarball.unpackedSize,
         },
   };
   return { doc, tarball };
@@ -90,7 +109,12 @@ export async function buildVersion(
 
 function manifestFor(p: PlannedPackage, version: string): AuthoredManifest {
   const m: AuthoredManifest = {
-    name: p.name, version, description: p.description, main: 'index.js', license: 'MIT', keywords: p.keywords,
+    name: p.name,
+    version,
+    description: p.description,
+    main: 'index.js',
+    license: 'MIT',
+    keywords: p.keywords,
   };
   if (p.role === 'bin') m.bin = { toolbox: 'bin/toolbox.js' };
   if (p.role === 'install') m.scripts = { install: 'node install.js' };
@@ -104,10 +128,14 @@ function manifestFor(p: PlannedPackage, version: string): AuthoredManifest {
 
 function extraFilesFor(p: PlannedPackage, version: string, seed: number, bigBytes: number): PackageFiles {
   switch (p.role) {
-    case 'big': return { 'data/blob.bin': seededBytes(`${seed}:${p.name}@${version}`, bigBytes) };
-    case 'bin': return { 'bin/toolbox.js': `#!/usr/bin/env node\nconsole.log('toolbox ${version}');\n` };
-    case 'install': return { 'install.js': "// fixture install script: intentionally a no-op\n" };
-    default: return {};
+    case 'big':
+      return { 'data/blob.bin': seededBytes(`${seed}:${p.name}@${version}`, bigBytes) };
+    case 'bin':
+      return { 'bin/toolbox.js': `#!/usr/bin/env node\nconsole.log('toolbox ${version}');\n` };
+    case 'install':
+      return { 'install.js': '// fixture install script: intentionally a no-op\n' };
+    default:
+      return {};
   }
 }
 
@@ -162,10 +190,17 @@ export async function generateRegistry(dir: string, opts: GenerateOptions = {}):
   const nameOf = (role: PlannedPackage['role']): string => plan.packages.find((p) => p.role === role)?.name ?? '';
   const dep = plan.packages.find((p) => p.deprecatedVersion !== undefined);
   const fixture: RegistryFixture = {
-    dir, seed, packages, appDependencies: plan.appDependencies, reachable: plan.reachable,
+    dir,
+    seed,
+    packages,
+    appDependencies: plan.appDependencies,
+    reachable: plan.reachable,
     scopedPackages: plan.packages.filter((p) => p.name.startsWith('@')).map((p) => p.name),
-    bigPackage: nameOf('big'), bigTarballBytes, oldStylePackage: nameOf('old'),
-    binPackage: nameOf('bin'), installScriptPackage: nameOf('install'),
+    bigPackage: nameOf('big'),
+    bigTarballBytes,
+    oldStylePackage: nameOf('old'),
+    binPackage: nameOf('bin'),
+    installScriptPackage: nameOf('install'),
     deprecated: { name: dep?.name ?? '', version: dep?.deprecatedVersion ?? '' },
   };
   await writeFile(join(dir, FIXTURE_FILE), `${JSON.stringify(fixture, null, 2)}\n`);

@@ -44,10 +44,50 @@ export interface RegistryPlan {
   reachable: string[];
 }
 
-const ADJECTIVES = ['quick', 'lazy', 'tiny', 'bright', 'silent', 'rapid', 'amber', 'cobalt', 'brisk', 'mellow',
-  'noble', 'plain', 'royal', 'solid', 'vivid', 'witty', 'fuzzy', 'lunar', 'polar', 'swift'];
-const NOUNS = ['pad', 'parser', 'queue', 'cache', 'logger', 'stream', 'router', 'glob', 'color', 'mime',
-  'hash', 'merge', 'retry', 'shell', 'timer', 'config', 'path', 'event', 'buffer', 'format'];
+const ADJECTIVES = [
+  'quick',
+  'lazy',
+  'tiny',
+  'bright',
+  'silent',
+  'rapid',
+  'amber',
+  'cobalt',
+  'brisk',
+  'mellow',
+  'noble',
+  'plain',
+  'royal',
+  'solid',
+  'vivid',
+  'witty',
+  'fuzzy',
+  'lunar',
+  'polar',
+  'swift',
+];
+const NOUNS = [
+  'pad',
+  'parser',
+  'queue',
+  'cache',
+  'logger',
+  'stream',
+  'router',
+  'glob',
+  'color',
+  'mime',
+  'hash',
+  'merge',
+  'retry',
+  'shell',
+  'timer',
+  'config',
+  'path',
+  'event',
+  'buffer',
+  'format',
+];
 const VERSION_SETS: readonly (readonly string[])[] = [
   ['1.0.0', '1.0.1', '1.1.0'],
   ['1.0.0', '1.1.0', '2.0.0'],
@@ -109,7 +149,11 @@ export function planRegistry(count: number, seed: number): RegistryPlan {
     generated.push(name);
   }
   const make = (name: string, role: PackageRole, versions: readonly string[]): PlannedPackage => ({
-    name, role, versions: [...versions], distTags: distTagsFor(versions), deps: [],
+    name,
+    role,
+    versions: [...versions],
+    distTags: distTagsFor(versions),
+    deps: [],
     description: `Fixture package ${name} (${role})`,
     keywords: ['fixture', name.replace(/^@[^/]+\//, '').split('-')[1] ?? 'misc'],
     time: planTimes(rng, versions),
@@ -140,8 +184,7 @@ export function planRegistry(count: number, seed: number): RegistryPlan {
     for (let k = rng.int(0, 2); k > 0; k--) {
       const to = order[rng.int(i + 1, order.length - 1)] as PlannedPackage;
       const r = rng.next();
-      addDep(from, to, r < 0.55 ? 'dependencies' : r < 0.75 ? 'devDependencies'
-        : r < 0.87 ? 'optionalDependencies' : 'peerDependencies');
+      addDep(from, to, r < 0.55 ? 'dependencies' : r < 0.75 ? 'devDependencies' : r < 0.87 ? 'optionalDependencies' : 'peerDependencies');
     }
   }
   const deprecatedHost = order.find((p) => p.role === 'plain' && p.versions.length > 3);

@@ -94,7 +94,10 @@ function sendJson(res: ServerResponse, status: number, value: unknown, headers: 
 function notModified(req: IncomingMessage, etag: string, lastModified?: string): boolean {
   const inm = req.headers['if-none-match'];
   if (inm !== undefined) {
-    return inm.split(',').map((t) => t.trim().replace(/^W\//, '')).some((t) => t === etag || t === '*');
+    return inm
+      .split(',')
+      .map((t) => t.trim().replace(/^W\//, ''))
+      .some((t) => t === etag || t === '*');
   }
   const ims = req.headers['if-modified-since'];
   return ims !== undefined && lastModified !== undefined && Date.parse(lastModified) <= Date.parse(ims);
@@ -102,7 +105,10 @@ function notModified(req: IncomingMessage, etag: string, lastModified?: string):
 
 function serveDoc(req: IncomingMessage, res: ServerResponse, doc: RenderedDoc, type: string): void {
   const headers = {
-    ETag: doc.etag, 'Last-Modified': doc.lastModified, 'Cache-Control': 'public, max-age=300', Vary: 'Accept',
+    ETag: doc.etag,
+    'Last-Modified': doc.lastModified,
+    'Cache-Control': 'public, max-age=300',
+    Vary: 'Accept',
   };
   if (notModified(req, doc.etag, doc.lastModified)) {
     res.writeHead(304, headers).end();

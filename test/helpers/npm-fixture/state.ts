@@ -8,8 +8,14 @@ import semver from 'semver';
 import { buildVersion, type AuthoredManifest } from './generate.js';
 import { sha1Hex } from './tarball.js';
 import {
-  BASE_PLACEHOLDER, NpmFixtureError, tarballUrlPath,
-  type DepMap, type NpmAbbreviatedPackument, type NpmPackument, type NpmVersionDoc, type RegistryFixture,
+  BASE_PLACEHOLDER,
+  NpmFixtureError,
+  tarballUrlPath,
+  type DepMap,
+  type NpmAbbreviatedPackument,
+  type NpmPackument,
+  type NpmVersionDoc,
+  type RegistryFixture,
 } from './types.js';
 
 /** A prebuilt response body with its validators. */
@@ -41,9 +47,23 @@ export interface PublishOptions {
 }
 
 const ABBREVIATED_FIELDS = [
-  'name', 'version', 'deprecated', 'dependencies', 'optionalDependencies', 'devDependencies', 'peerDependencies',
-  'peerDependenciesMeta', 'bundleDependencies', 'bin', 'directories', 'dist', 'engines', '_hasShrinkwrap',
-  'hasInstallScript', 'os', 'cpu',
+  'name',
+  'version',
+  'deprecated',
+  'dependencies',
+  'optionalDependencies',
+  'devDependencies',
+  'peerDependencies',
+  'peerDependenciesMeta',
+  'bundleDependencies',
+  'bin',
+  'directories',
+  'dist',
+  'engines',
+  '_hasShrinkwrap',
+  'hasInstallScript',
+  'os',
+  'cpu',
 ] as const satisfies readonly (keyof NpmVersionDoc)[];
 
 /** The abbreviated ("corgi") form of a full packument, as the public registry serves it. */
@@ -65,7 +85,11 @@ export class UpstreamState {
   private readonly tarballs = new Map<string, TarballEntry>();
 
   /** `base` is the server origin without trailing slash; `scratchDir` is used by `publish`. */
-  constructor(readonly base: string, private readonly seed: number, private readonly scratchDir: string) {}
+  constructor(
+    readonly base: string,
+    private readonly seed: number,
+    private readonly scratchDir: string,
+  ) {}
 
   /** Reads a fixture's packuments and tarballs into memory and prerenders everything. */
   static async load(fixture: RegistryFixture, base: string, scratchDir: string): Promise<UpstreamState> {
@@ -125,19 +149,41 @@ export class UpstreamState {
     const latest = prev ? prev.versions[prev['dist-tags'].latest ?? ''] : undefined;
     let manifest: AuthoredManifest = { name, version, description: `Fixture package ${name}`, main: 'index.js', license: 'MIT' };
     if (latest) {
-      const { _id, dist, _nodeVersion, _npmVersion, _npmUser, maintainers, _hasShrinkwrap, hasInstallScript,
-        directories, deprecated, ...rest } = latest;
+      const {
+        _id,
+        dist,
+        _nodeVersion,
+        _npmVersion,
+        _npmUser,
+        maintainers,
+        _hasShrinkwrap,
+        hasInstallScript,
+        directories,
+        deprecated,
+        ...rest
+      } = latest;
       manifest = { ...rest, version };
     }
     if (opts.dependencies) manifest.dependencies = opts.dependencies;
     const built = await buildVersion(this.scratchDir, manifest, { seed: this.seed });
     const prevModified = prev ? Date.parse(prev.modified) : 0;
     const now = new Date(Math.max(Date.now(), prevModified + 1000)).toISOString();
-    const p: NpmPackument = prev ? structuredClone(prev) : {
-      _id: name, _rev: '0-0', name, description: manifest.description ?? '', 'dist-tags': {}, versions: {},
-      time: { created: now }, modified: now, maintainers: built.doc.maintainers ?? [], license: 'MIT',
-      readme: `# ${name}\n`, readmeFilename: 'README.md',
-    };
+    const p: NpmPackument = prev
+      ? structuredClone(prev)
+      : {
+          _id: name,
+          _rev: '0-0',
+          name,
+          description: manifest.description ?? '',
+          'dist-tags': {},
+          versions: {},
+          time: { created: now },
+          modified: now,
+          maintainers: built.doc.maintainers ?? [],
+          license: 'MIT',
+          readme: `# ${name}\n`,
+          readmeFilename: 'README.md',
+        };
     p.versions[version] = built.doc;
     p.time[version] = now;
     p.time.modified = now;
@@ -156,14 +202,20 @@ export class UpstreamState {
   /** Minimal `/-/v1/search` result: substring match on name, description and keywords. */
   search(text: string, size: number, from: number): { objects: unknown[]; total: number; time: string } {
     const needle = text.toLowerCase();
-    const hits = [...this.entries.values()].map((e) => e.packument).filter((p) =>
-      [p.name, p.description, ...(p.keywords ?? [])].some((s) => s.toLowerCase().includes(needle)));
+    const hits = [...this.entries.values()]
+      .map((e) => e.packument)
+      .filter((p) => [p.name, p.description, ...(p.keywords ?? [])].some((s) => s.toLowerCase().includes(needle)));
     const objects = hits.slice(from, from + size).map((p) => ({
       package: {
         name: p.name,
         scope: p.name.startsWith('@') ? p.name.slice(1, p.name.indexOf('/')) : 'unscoped',
-        version: p['dist-tags'].latest, description: p.description, keywords: p.keywords ?? [], date: p.modified,
-        links: { npm: `${this.base}/${p.name}` }, publisher: p.maintainers[0], maintainers: p.maintainers,
+        version: p['dist-tags'].latest,
+        description: p.description,
+        keywords: p.keywords ?? [],
+        date: p.modified,
+        links: { npm: `${this.base}/${p.name}` },
+        publisher: p.maintainers[0],
+        maintainers: p.maintainers,
       },
       score: { final: 1, detail: { quality: 1, popularity: 1, maintenance: 1 } },
       searchScore: 1,

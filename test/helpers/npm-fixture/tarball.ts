@@ -90,9 +90,7 @@ export async function packFiles(scratchDir: string, files: PackageFiles): Promis
   await mkdir(scratchDir, { recursive: true });
   const stage = await mkdtemp(join(scratchDir, 'stage-'));
   try {
-    const names = Object.keys(files).sort((a, b) =>
-      a === 'package.json' ? -1 : b === 'package.json' ? 1 : a < b ? -1 : a > b ? 1 : 0,
-    );
+    const names = Object.keys(files).sort((a, b) => (a === 'package.json' ? -1 : b === 'package.json' ? 1 : a < b ? -1 : a > b ? 1 : 0));
     let unpackedSize = 0;
     for (const rel of names) {
       const content = files[rel] ?? '';
@@ -102,10 +100,7 @@ export async function packFiles(scratchDir: string, files: PackageFiles): Promis
       await chmod(abs, rel.startsWith('bin/') ? 0o755 : 0o644);
       unpackedSize += typeof content === 'string' ? Buffer.byteLength(content) : content.length;
     }
-    const pack = tarCreate(
-      { cwd: stage, gzip: true, portable: true, mtime: TARBALL_MTIME, prefix: 'package', noDirRecurse: true },
-      names,
-    );
+    const pack = tarCreate({ cwd: stage, gzip: true, portable: true, mtime: TARBALL_MTIME, prefix: 'package', noDirRecurse: true }, names);
     const buffer = await pack.concat();
     return {
       buffer,

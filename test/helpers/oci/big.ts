@@ -85,10 +85,7 @@ async function buildBigLayout(dir: string): Promise<void> {
     },
     MediaType.ociConfig,
   );
-  const manifest = await w.addJson(
-    { schemaVersion: 2, mediaType: MediaType.ociManifest, config, layers: [layer] },
-    MediaType.ociManifest,
-  );
+  const manifest = await w.addJson({ schemaVersion: 2, mediaType: MediaType.ociManifest, config, layers: [layer] }, MediaType.ociManifest);
   w.tag('big', manifest);
   await w.finish();
 }

@@ -66,8 +66,7 @@ async function writeDirTransport(layoutDir: string, image: FixtureImage): Promis
 
 /** Reads a layout back into {@link FixtureImage} trees keyed by tag. */
 export async function describeLayout(dir: string): Promise<FixtureLayout> {
-  const readBlob = (digest: string): Promise<Buffer> =>
-    readFile(join(dir, 'blobs', 'sha256', digest.slice('sha256:'.length)));
+  const readBlob = (digest: string): Promise<Buffer> => readFile(join(dir, 'blobs', 'sha256', digest.slice('sha256:'.length)));
   const describe = async (d: Descriptor, tag: string): Promise<FixtureImage> => {
     const manifest = await readBlob(d.digest);
     const parsed = JSON.parse(manifest.toString('utf8')) as {
@@ -75,13 +74,19 @@ export async function describeLayout(dir: string): Promise<FixtureLayout> {
       config?: Descriptor;
       layers?: Descriptor[];
     };
-    const children = isList(d.mediaType)
-      ? await Promise.all((parsed.manifests ?? []).map((c) => describe(c, '')))
-      : [];
+    const children = isList(d.mediaType) ? await Promise.all((parsed.manifests ?? []).map((c) => describe(c, ''))) : [];
     const own = parsed.config ? [parsed.config, ...(parsed.layers ?? [])] : [];
     const blobs = new Map<string, Descriptor>();
     for (const b of [...own, ...children.flatMap((c) => c.blobs)]) blobs.set(b.digest, b);
-    const image: FixtureImage = { tag, mediaType: d.mediaType, digest: d.digest, size: d.size, manifest, children, blobs: [...blobs.values()] };
+    const image: FixtureImage = {
+      tag,
+      mediaType: d.mediaType,
+      digest: d.digest,
+      size: d.size,
+      manifest,
+      children,
+      blobs: [...blobs.values()],
+    };
     if (d.platform) image.platform = d.platform;
     return image;
   };
@@ -174,9 +179,7 @@ export async function buildSmallLayout(dir?: string): Promise<FixtureLayout> {
     const children: Descriptor[] = [];
     for (const platform of ARCHES) {
       const name = `${docker ? 'docker' : 'oci'}-${platform.architecture}`;
-      children.push(
-        await writeImage(w, { name, platform, docker, layers: [{ path: 'etc/larder/arch.txt', content: `${name}\n` }] }),
-      );
+      children.push(await writeImage(w, { name, platform, docker, layers: [{ path: 'etc/larder/arch.txt', content: `${name}\n` }] }));
     }
     w.tag(docker ? 'docker-list' : 'multi', await writeList(w, children, docker));
   }

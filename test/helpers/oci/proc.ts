@@ -78,12 +78,7 @@ export function freePort(): Promise<number> {
 }
 
 /** Polls `probe` every `intervalMs` until it returns true; rejects after `timeoutMs`. */
-export async function waitUntil(
-  probe: () => Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-  intervalMs = 50,
-): Promise<void> {
+export async function waitUntil(probe: () => Promise<boolean>, timeoutMs: number, what: string, intervalMs = 50): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown = null;
   while (Date.now() < deadline) {

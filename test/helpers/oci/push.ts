@@ -124,8 +124,15 @@ export async function pushImage(
 ): Promise<number> {
   const started = Date.now();
   await skopeo(
-    ['copy', '--all', '--preserve-digests', '--dest-tls-verify=false', ...credsArgs(target, 'dest-'),
-      layout.ref(tag), dockerRef(target, repo, destTag)],
+    [
+      'copy',
+      '--all',
+      '--preserve-digests',
+      '--dest-tls-verify=false',
+      ...credsArgs(target, 'dest-'),
+      layout.ref(tag),
+      dockerRef(target, repo, destTag),
+    ],
     opts,
   );
   return Date.now() - started;

@@ -99,8 +99,12 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Ru
     const service = 'larder-test-registry';
     const issuer = 'larder-test-issuer';
     token = await startTokenServer({
-      dir, service, issuer, users: { [username]: password },
-      anonymousPull: opts.anonymousPull ?? false, expiresIn: opts.tokenExpiresIn ?? 300,
+      dir,
+      service,
+      issuer,
+      users: { [username]: password },
+      anonymousPull: opts.anonymousPull ?? false,
+      expiresIn: opts.tokenExpiresIn ?? 300,
     });
     authConfig = { auth: { token: { realm: token.realm, service, issuer, rootcertbundle: token.certBundlePath } } };
   }
@@ -108,18 +112,26 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Ru
   let host = '';
   const configPath = join(dir, 'config.yml');
   // JSON is YAML; docker-registry parses it with its YAML loader.
-  const writeConfig = (): Promise<void> => writeFile(configPath, JSON.stringify({
-    version: 0.1,
-    log: { level: opts.logLevel ?? 'warn', formatter: 'text', accesslog: { disabled: false } },
-    storage: {
-      filesystem: { rootdirectory: storageDir },
-      delete: { enabled: true },
-      cache: { blobdescriptor: 'inmemory' },
-      maintenance: { uploadpurging: { enabled: false } },
-    },
-    http: { addr: host, secret: 'larder-test-secret', headers: { 'X-Content-Type-Options': ['nosniff'] } },
-    ...authConfig,
-  }, null, 2));
+  const writeConfig = (): Promise<void> =>
+    writeFile(
+      configPath,
+      JSON.stringify(
+        {
+          version: 0.1,
+          log: { level: opts.logLevel ?? 'warn', formatter: 'text', accesslog: { disabled: false } },
+          storage: {
+            filesystem: { rootdirectory: storageDir },
+            delete: { enabled: true },
+            cache: { blobdescriptor: 'inmemory' },
+            maintenance: { uploadpurging: { enabled: false } },
+          },
+          http: { addr: host, secret: 'larder-test-secret', headers: { 'X-Content-Type-Options': ['nosniff'] } },
+          ...authConfig,
+        },
+        null,
+        2,
+      ),
+    );
 
   let child: ChildProcess | null = null;
   let log = '';

@@ -98,10 +98,27 @@ function basicUser(req: IncomingMessage, users: Record<string, string>): string 
 export async function startTokenServer(opts: TokenServerOptions): Promise<TokenServer> {
   const keyPath = join(opts.dir, 'token-key.pem');
   const certBundlePath = join(opts.dir, 'token-cert.pem');
-  await runCommand('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', keyPath, '-out', certBundlePath, '-days', '3', '-subj', '/CN=larder-test-token-issuer',
-  ], { timeoutMs: 30_000 });
+  await runCommand(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyPath,
+      '-out',
+      certBundlePath,
+      '-days',
+      '3',
+      '-subj',
+      '/CN=larder-test-token-issuer',
+    ],
+    { timeoutMs: 30_000 },
+  );
   const key = createPrivateKey(await readFile(keyPath));
   const certDer = new X509Certificate(await readFile(certBundlePath)).raw;
   const expiresIn = opts.expiresIn ?? 300;
@@ -112,16 +129,30 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
     issued++;
     const now = Math.floor(Date.now() / 1000);
     return signJwt(key, certDer, {
-      iss: opts.issuer, sub: subject, aud: opts.service, exp: now + expiresIn, nbf: now - 1, iat: now,
-      jti: randomUUID(), access: scopes,
+      iss: opts.issuer,
+      sub: subject,
+      aud: opts.service,
+      exp: now + expiresIn,
+      nbf: now - 1,
+      iat: now,
+      jti: randomUUID(),
+      access: scopes,
     });
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://token.invalid');
-    const scopes = url.searchParams.getAll('scope').flatMap((s) => s.split(' ')).filter((s) => s !== '');
+    const scopes = url.searchParams
+      .getAll('scope')
+      .flatMap((s) => s.split(' '))
+      .filter((s) => s !== '');
     const record: TokenRequestRecord = {
-      method: req.method ?? 'GET', url: req.url ?? '', service: url.searchParams.get('service'), scopes, user: null, status: 200,
+      method: req.method ?? 'GET',
+      url: req.url ?? '',
+      service: url.searchParams.get('service'),
+      scopes,
+      user: null,
+      status: 200,
     };
     requests.push(record);
     const reply = (status: number, body: object, headers: Record<string, string> = {}): void => {
@@ -131,7 +162,11 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
     if (url.pathname !== '/token' || req.method !== 'GET') return reply(404, { errors: [{ code: 'NOT_FOUND' }] });
     const user = basicUser(req, opts.users);
     if (user === false) {
-      return reply(401, { errors: [{ code: 'UNAUTHORIZED', message: 'bad credentials' }] }, { 'www-authenticate': 'Basic realm="larder-token"' });
+      return reply(
+        401,
+        { errors: [{ code: 'UNAUTHORIZED', message: 'bad credentials' }] },
+        { 'www-authenticate': 'Basic realm="larder-token"' },
+      );
     }
     record.user = user;
     const granted: TokenScope[] = [];

@@ -60,7 +60,13 @@ export class PypiUpstream {
 
   async stop(): Promise<void> {
     await Promise.all(
-      this.servers.map((s) => new Promise<void>((r) => { s.close(() => r()); s.closeAllConnections(); })),
+      this.servers.map(
+        (s) =>
+          new Promise<void>((r) => {
+            s.close(() => r());
+            s.closeAllConnections();
+          }),
+      ),
     );
   }
 
@@ -124,7 +130,9 @@ export class PypiUpstream {
   private file(name: string, res: ServerResponse): void {
     const metadata = name.endsWith('.metadata');
     const filename = metadata ? name.slice(0, -'.metadata'.length) : name;
-    const listed = Object.values(this.projects).flat().find((f) => f.wheel.filename === filename && !f.foreignUrl);
+    const listed = Object.values(this.projects)
+      .flat()
+      .find((f) => f.wheel.filename === filename && !f.foreignUrl);
     if (!listed) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('no such file\n');
     let body = Buffer.from(metadata ? listed.wheel.metadata : listed.wheel.data);
     if (this.corrupt.has(filename)) {
