@@ -80,7 +80,9 @@ export class BlobCache {
       if (hit) return hit;
     }
     const pending = this.fills.get(key);
-    if (pending) return this.join(key, pending, plan);
+    // A fill whose bytes failed is not joined (its end may still be cleaning up): this request fetches anew.
+    if (pending?.fill?.state === 'failed') this.fills.delete(key);
+    else if (pending) return this.join(key, pending, plan);
     if (this.negative.has(key, this.deps.clock.now())) throw notFound(key);
     // Registered before the plan runs (it may fetch a packument): concurrent requests join instead of planning again.
     const tracked: Tracked = { started: Promise.resolve(undefined as never) };
@@ -110,7 +112,11 @@ export class BlobCache {
     // Joining a fill whose bytes already verified costs no upstream traffic: that is a hit.
     const hit = tracked.fill?.state === 'verified';
     const fill = await tracked.started;
-    if (fill.state === 'failed') throw new LarderError('E_UPSTREAM', 'the upstream transfer this request joined failed');
+    if (fill.state === 'failed') {
+      // It failed before this request read a byte: fetch anew, as a request arriving now would.
+      if (this.fills.get(key) === tracked) this.fills.delete(key);
+      return this.serve(key, plan);
+    }
     const served = fill.shared ? fill.serve(hit ? 'HIT' : 'MISS') : undefined;
     if (served) {
       // A use like any hit, for eviction's recency: recorded once the blob is indexed.
