@@ -18,13 +18,14 @@ export interface CommitDeps {
 }
 
 /** Renames a verified temp file into the CAS and indexes it. */
-export async function commitTemp(d: CommitDeps, temp: TempBlob, r: FillResult, fields: EntryFields): Promise<Entry> {
+export async function commitTemp(d: CommitDeps, temp: TempBlob, r: FillResult, fields: EntryFields, usedAt?: number): Promise<Entry> {
   await temp.commit(r.digest);
-  // Last used when it was fetched and answered (a write-behind commit can come seconds later).
+  // Created when it was fetched; last used when it was last answered (a write-behind commit can come seconds later).
   const at = Math.min(fields.fetchedAt, d.clock.now());
+  const used = Math.max(at, Math.min(usedAt ?? at, d.clock.now()));
   const entry: Entry = { ...fields, digest: r.digest, size: r.size, verified: r.digests };
   try {
-    await d.index.putEntry(entry, [[r.digest, { size: r.size, createdAt: at, lastAccess: at }]]);
+    await d.index.putEntry(entry, [[r.digest, { size: r.size, createdAt: at, lastAccess: used }]]);
   } catch (err) {
     if (!d.index.getBlob(r.digest)) await d.blobs.delete(r.digest).catch(() => undefined);
     throw err;
@@ -33,10 +34,17 @@ export async function commitTemp(d: CommitDeps, temp: TempBlob, r: FillResult, f
 }
 
 /** Commits a verified body held in memory: written to `temp`, then as `commitTemp`. The temp file is always released. */
-export async function commitBuffer(d: CommitDeps, temp: TempBlob, body: Buffer, r: FillResult, fields: EntryFields): Promise<Entry> {
+export async function commitBuffer(
+  d: CommitDeps,
+  temp: TempBlob,
+  body: Buffer,
+  r: FillResult,
+  fields: EntryFields,
+  usedAt?: number,
+): Promise<Entry> {
   try {
     await temp.write(body);
-    return await commitTemp(d, temp, r, fields);
+    return await commitTemp(d, temp, r, fields, usedAt);
   } finally {
     await temp.abort();
     await temp.release();

@@ -82,11 +82,13 @@ export class FillPipeline {
 
   /** Streams the body through a temp file; committed as soon as it verified. */
   private streamed(job: FillJob, temp: TempBlob): ActiveFill {
-    const { blobs } = this.deps;
+    const { blobs, clock } = this.deps;
     const report = this.reporter(job.spec.key);
     const fill = new StreamFill(job.spec, temp);
+    /** When a client was last given this body (its last use, for eviction). */
+    let usedAt = clock.now();
     const committed = fill
-      .run(job.res.body, async (r) => this.commit(job, (fields) => commitTemp(this.deps, temp, r, fields)))
+      .run(job.res.body, async (r) => this.commit(job, (fields) => commitTemp(this.deps, temp, r, fields, usedAt)))
       .then(
         (r) => report.ok(r.size),
         (err: LarderError) => {
@@ -104,16 +106,19 @@ export class FillPipeline {
       },
       shared: true,
       committed,
-      serve: (state) => ({
-        state,
-        size: fill.knownSize,
-        mediaType: job.fields.mediaType,
-        digest: fill.result?.digest,
-        // A fill that finished before this body was opened has closed its temp file: read the committed blob.
-        open: (range) =>
-          fill.released && fill.stored ? blobs.createReadStream(fill.stored, range) : fill.reader(range?.start ?? 0, range?.end),
-        done: () => committed,
-      }),
+      serve: (state) => {
+        usedAt = clock.now();
+        return {
+          state,
+          size: fill.knownSize,
+          mediaType: job.fields.mediaType,
+          digest: fill.result?.digest,
+          // A fill that finished before this body was opened has closed its temp file: read the committed blob.
+          open: (range) =>
+            fill.released && fill.stored ? blobs.createReadStream(fill.stored, range) : fill.reader(range?.start ?? 0, range?.end),
+          done: () => committed,
+        };
+      },
     };
   }
 
@@ -129,9 +134,10 @@ export class FillPipeline {
       throw e;
     }
     const { body, result } = read;
+    let usedAt = this.deps.clock.now();
     const commit = async (): Promise<void> => {
       const temp = this.guard.guardTemp(await this.deps.blobs.createTemp(), job.spec.key);
-      await this.commit(job, (fields) => commitBuffer(this.deps, temp, body, result, fields));
+      await this.commit(job, (fields) => commitBuffer(this.deps, temp, body, result, fields, usedAt));
     };
     const committed = writeLater(this.deps.later, body.length, commit).then(
       () => report.ok(result.size),
@@ -148,17 +154,20 @@ export class FillPipeline {
       state: 'verified',
       shared: true,
       committed,
-      serve: (served) => ({
-        state: served,
-        size: result.size,
-        mediaType: job.fields.mediaType,
-        digest: result.digest,
-        open: (range) => bufferStream(body, range),
-        done: () => {
-          this.deps.later?.urgent();
-          return committed;
-        },
-      }),
+      serve: (served) => {
+        usedAt = this.deps.clock.now();
+        return {
+          state: served,
+          size: result.size,
+          mediaType: job.fields.mediaType,
+          digest: result.digest,
+          open: (range) => bufferStream(body, range),
+          done: () => {
+            this.deps.later?.urgent();
+            return committed;
+          },
+        };
+      },
     };
   }
 
