@@ -7,6 +7,7 @@
  */
 import { LarderError } from '../../core/errors.js';
 import type { Derived } from '../../core/document-cache.js';
+import { rewriteTarballs } from './rewrite.js';
 
 export const FULL_TYPE = 'application/json';
 export const ABBREV_TYPE = 'application/vnd.npm.install-v1+json';
@@ -68,6 +69,10 @@ function tarballFile(url: string): string | undefined {
   }
 }
 
+function isTarballFile(file: string | undefined): file is string {
+  return file !== undefined && /^[A-Za-z0-9_~-][A-Za-z0-9._~+-]*\.tgz$/.test(file);
+}
+
 export function derivePackument(raw: Buffer, ctx: DeriveContext): Derived {
   let doc: unknown;
   try {
@@ -81,21 +86,27 @@ export function derivePackument(raw: Buffer, ctx: DeriveContext): Derived {
   const versions = (doc.versions ?? {}) as Json;
   const dist: Record<string, DistInfo> = {};
   const abbrevVersions: Json = {};
+  /** Upstream tarball URL → mirror URL. */
+  const rewrites = new Map<string, string>();
   for (const [v, manifest] of Object.entries(versions)) {
     if (!isObject(manifest)) continue;
-    const d = manifest.dist;
+    let d = manifest.dist;
     if (isObject(d) && typeof d.tarball === 'string') {
       const file = tarballFile(d.tarball);
-      if (file && /^[A-Za-z0-9_~-][A-Za-z0-9._~+-]*\.tgz$/.test(file)) {
+      if (isTarballFile(file)) {
         const info: DistInfo = { u: ctx.owns(d.tarball) ? d.tarball : ctx.conventional(ctx.name, file) };
         if (typeof d.integrity === 'string') info.i = d.integrity;
         if (typeof d.shasum === 'string') info.s = d.shasum;
         dist[file] = info;
-        d.tarball = `${ctx.mirrorBase}${ctx.name}/-/${file}`;
+        const mirrored = `${ctx.mirrorBase}${ctx.name}/-/${file}`;
+        // Two versions naming one URL cannot be told apart in the bytes: the full form is then serialised again.
+        rewrites.set(d.tarball, rewrites.has(d.tarball) ? '' : mirrored);
+        d = { ...d, tarball: mirrored };
       }
     }
     const a: Json = {};
     for (const f of ABBREV_VERSION_FIELDS) if (manifest[f] !== undefined) a[f] = manifest[f];
+    if (d !== undefined) a.dist = d;
     abbrevVersions[v] = a;
   }
   const abbrev: Json = {
@@ -104,14 +115,25 @@ export function derivePackument(raw: Buffer, ctx: DeriveContext): Derived {
     'dist-tags': doc['dist-tags'] ?? {},
     versions: abbrevVersions,
   };
+  const full = [...rewrites.values()].includes('') ? undefined : rewriteTarballs(raw, rewrites);
   return {
     variants: {
-      full: { body: Buffer.from(JSON.stringify(doc)), mediaType: FULL_TYPE },
+      full: { body: full ?? serialised(doc, ctx), mediaType: FULL_TYPE },
       abbrev: { body: Buffer.from(JSON.stringify(abbrev)), mediaType: ABBREV_TYPE },
       dist: { body: Buffer.from(JSON.stringify(dist)), mediaType: 'application/json' },
     },
     meta: { versions: Object.keys(versions).length },
   };
+}
+
+/** The full form serialised from the parsed document, tarball URLs rewritten (when the bytes cannot be rewritten in place). */
+function serialised(doc: Json, ctx: DeriveContext): Buffer {
+  for (const manifest of Object.values((doc.versions ?? {}) as Json)) {
+    if (!isObject(manifest) || !isObject(manifest.dist) || typeof manifest.dist.tarball !== 'string') continue;
+    const file = tarballFile(manifest.dist.tarball);
+    if (isTarballFile(file)) manifest.dist.tarball = `${ctx.mirrorBase}${ctx.name}/-/${file}`;
+  }
+  return Buffer.from(JSON.stringify(doc));
 }
 
 /** Whether the client asked for the abbreviated form (npm/pnpm/yarn install Accept). */
