@@ -38,7 +38,9 @@ export async function timeFirstBytes(origin: string, paths: readonly string[], h
           const req = get({ host: url.hostname, port: url.port, path, headers, agent }, (res) => {
             const headMs = performance.now() - t0;
             let bytes = 0;
-            res.on('data', (c: Buffer) => void (bytes += c.length));
+            res.on('data', (c: Buffer) => {
+              bytes += c.length;
+            });
             res.on('end', () => resolve({ path, status: res.statusCode ?? 0, bytes, headMs, totalMs: performance.now() - t0 }));
             res.on('error', reject);
           });
@@ -78,7 +80,9 @@ export async function traceSyscalls(pid: number, syscalls: readonly string[], fi
   const args = ['-f', '-T', '-qq', '-e', `trace=${syscalls.join(',')}`, '-o', file, ...tids.flatMap((t) => ['-p', t])];
   const child = spawn('strace', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
-  child.stderr.on('data', (c: Buffer) => void (err += c.toString()));
+  child.stderr.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
   await sleep(500);
   if (child.exitCode !== null) throw new Error(`strace exited at once: ${err}`);
   return {
@@ -90,7 +94,11 @@ export async function traceSyscalls(pid: number, syscalls: readonly string[], fi
       for (const line of (await readFile(file, 'utf8')).split('\n')) {
         const m = LINE.exec(line);
         if (!m?.[1] || line.includes('unfinished')) continue;
-        const c = (counts[m[1]] ??= { calls: 0, seconds: 0, maxSeconds: 0 });
+        let c = counts[m[1]];
+        if (!c) {
+          c = { calls: 0, seconds: 0, maxSeconds: 0 };
+          counts[m[1]] = c;
+        }
         const s = Number(m[2]);
         c.calls += 1;
         c.seconds += s;

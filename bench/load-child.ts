@@ -61,7 +61,9 @@ async function httpLoop(spec: LoadSpec): Promise<Measured> {
       };
       const req = get({ host: url.hostname, port: url.port, path, headers: spec.headers, agent }, (res) => {
         if ((res.statusCode ?? 0) >= 300) non2xx += 1;
-        res.on('data', (c: Buffer) => void (bytes += c.length));
+        res.on('data', (c: Buffer) => {
+          bytes += c.length;
+        });
         res.on('end', () => {
           latencies.push(performance.now() - t0);
           resolve();

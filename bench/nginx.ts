@@ -104,7 +104,9 @@ export async function startNginx(fixture: RegistryFixture, workDir: string): Pro
     spawn(NGINX_BIN, ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')], { stdio: ['ignore', 'pipe', 'pipe'] }),
   );
   let out = '';
-  const add = (c: Buffer): void => void (out = (out + c.toString()).slice(-4000));
+  const add = (c: Buffer): void => {
+    out = (out + c.toString()).slice(-4000);
+  };
   child.stdout?.on('data', add);
   child.stderr?.on('data', add);
   const stop = async (): Promise<void> => {

@@ -120,7 +120,9 @@ export async function startRegistryProxy(remoteUrl: string, workDir: string): Pr
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('REGISTRY_')) env[k] = v;
   const child = track(spawn('/usr/bin/docker-registry', ['serve', join(dir, 'config.yml')], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
   let out = '';
-  const add = (c: Buffer): void => void (out = (out + c.toString()).slice(-4000));
+  const add = (c: Buffer): void => {
+    out = (out + c.toString()).slice(-4000);
+  };
   child.stdout?.on('data', add);
   child.stderr?.on('data', add);
   const stop = async (): Promise<void> => {

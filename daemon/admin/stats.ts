@@ -100,7 +100,10 @@ export class StatsTracker {
 
   private remote(name: string): RemoteHealth {
     let h = this.health.get(name);
-    if (!h) this.health.set(name, (h = { consecutiveFailures: 0, staleServes: 0 }));
+    if (!h) {
+      h = { consecutiveFailures: 0, staleServes: 0 };
+      this.health.set(name, h);
+    }
     return h;
   }
 

@@ -104,7 +104,10 @@ export async function runCommand(cmd: string, args: string[], flags: Flags, clie
       return importCommand(c, args, flags);
     case 'status': {
       const s = await c.call<Stats>('GET', '/stats');
-      if (flags.json) return (out(JSON.stringify(s)), EXIT.ok);
+      if (flags.json) {
+        out(JSON.stringify(s));
+        return EXIT.ok;
+      }
       out(
         `hit rate ${(s.hitRate * 100).toFixed(1)}%  requests ${s.requests.total}  saved ${mb(s.bytesSaved)}${s.offline ? '  OFFLINE' : ''}`,
       );

@@ -233,7 +233,14 @@ export class HttpCache {
     if (!isStorable(freshnessHeaders(res))) {
       if (entry) await index.deleteEntry(req.key);
       let taken = false;
-      return { kind: 'bypass', take: () => (taken ? undefined : ((taken = true), res)) };
+      return {
+        kind: 'bypass',
+        take: () => {
+          if (taken) return undefined;
+          taken = true;
+          return res;
+        },
+      };
     }
     const expectedSize = announcedSize(req.expectedSize, res);
     if (expectedSize !== undefined && req.maxBytes !== undefined && expectedSize > req.maxBytes) {

@@ -151,7 +151,10 @@ export function createApp(deps: AppDeps): Koa {
           });
         } else {
           let handled = false;
-          for (const route of deps.extra ?? []) if ((handled = await route(ctx))) break;
+          for (const route of deps.extra ?? []) {
+            handled = await route(ctx);
+            if (handled) break;
+          }
           if (!handled) throw new LarderError('E_NOT_FOUND', `no route for ${path.slice(0, 200)}`);
         }
       }

@@ -61,7 +61,10 @@ export class TrayController {
     }
     this.state = state;
     const tip = tooltip(s);
-    if (tip !== this.lastTooltip) this.tray.setToolTip((this.lastTooltip = tip));
+    if (tip !== this.lastTooltip) {
+      this.lastTooltip = tip;
+      this.tray.setToolTip(tip);
+    }
     const template = menuTemplate(s, this.actions);
     const key = JSON.stringify(template, (k, v: unknown) => (k === 'click' ? undefined : v));
     if (key !== this.lastMenuKey) {

@@ -55,8 +55,9 @@ export function Tabs({
           >
             {t.label}
             {badge ? (
-              <span class="tab-badge" aria-label={`${badge} need attention`}>
+              <span class="tab-badge">
                 {badge}
+                <span class="sr-only"> need attention</span>
               </span>
             ) : null}
           </button>

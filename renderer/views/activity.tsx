@@ -61,7 +61,7 @@ export function Activity({ state, store }: { state: AppState; store: Store }) {
   }, [store]);
   return (
     <>
-      <div class="toolbar" role="group" aria-label="Filter by kind">
+      <fieldset class="toolbar" aria-label="Filter by kind">
         <button type="button" class="chip" aria-pressed={current === undefined} onClick={() => store.setActivityKind(undefined)}>
           All
         </button>
@@ -70,7 +70,7 @@ export function Activity({ state, store }: { state: AppState; store: Store }) {
             {k.label}
           </button>
         ))}
-      </div>
+      </fieldset>
       <LoadableView data={state.activity} what="activity" onRetry={() => void store.reload('activity')}>
         {(items) =>
           items.length === 0 ? (

@@ -140,7 +140,12 @@ export function blobStoreSuite(name: string, make: () => Promise<MadeStore>): vo
       const temps = await Promise.all(Array.from({ length: 4 }, () => store.createTemp()));
       await Promise.all(temps.map((t) => t.write(a)));
       await Promise.all(temps.map((t) => t.commit(digestOf(a))));
-      await Promise.all(temps.map(async (t) => (await t.abort(), await t.release())));
+      await Promise.all(
+        temps.map(async (t) => {
+          await t.abort();
+          await t.release();
+        }),
+      );
       assert.deepEqual(await store.readAll(digestOf(a)), a);
       assert.deepEqual(await listed(store), [digestOf(a)]);
       assert.equal(await store.sweepTemp(), 0);

@@ -20,10 +20,22 @@ function setup() {
   const calls: Array<[string, unknown[]]> = [];
   const appWindow = { id: 'app-window-contents' };
   const impl: IpcHandlers = {
-    getAppInfo: () => (calls.push(['getAppInfo', []]), { version: '0.1.0', platform: 'linux', daemonUrl: ORIGIN, managed: true }),
-    openExternal: (url) => (calls.push(['openExternal', [url]]), true),
-    pickLockfile: () => (calls.push(['pickLockfile', []]), null),
-    openDataFolder: () => (calls.push(['openDataFolder', []]), true),
+    getAppInfo: () => {
+      calls.push(['getAppInfo', []]);
+      return { version: '0.1.0', platform: 'linux', daemonUrl: ORIGIN, managed: true };
+    },
+    openExternal: (url) => {
+      calls.push(['openExternal', [url]]);
+      return true;
+    },
+    pickLockfile: () => {
+      calls.push(['pickLockfile', []]);
+      return null;
+    },
+    openDataFolder: () => {
+      calls.push(['openDataFolder', []]);
+      return true;
+    },
   };
   const rejected: string[] = [];
   const remove = registerIpc({ handle: (ch, l) => void handlers.set(ch, l), removeHandler: (ch) => void handlers.delete(ch) }, impl, {
@@ -101,7 +113,10 @@ describe('preload bridge', () => {
   it('exposes one function per contract entry, each invoking its own channel', async () => {
     const invoked: Array<[string, unknown[]]> = [];
     const bridge = createBridge({
-      invoke: async (ch, ...args) => (invoked.push([ch, args]), `r:${ch}`),
+      invoke: async (ch, ...args) => {
+        invoked.push([ch, args]);
+        return `r:${ch}`;
+      },
       on: () => undefined,
       removeListener: () => undefined,
     });
@@ -128,7 +143,9 @@ describe('preload bridge', () => {
     const got: unknown[] = [];
     const ac = new AbortController();
     bridge.onNavigate((p) => got.push(p), ac.signal);
-    const emit = (p: unknown): void => listeners.get(EVENT_CHANNELS.navigate)?.forEach((l) => l({ sender: 'secret' }, p));
+    const emit = (p: unknown): void => {
+      for (const l of listeners.get(EVENT_CHANNELS.navigate) ?? []) l({ sender: 'secret' }, p);
+    };
     emit({ route: 'pins/p1' });
     ac.abort();
     emit({ route: 'pins/p2' });

@@ -91,8 +91,7 @@ export async function readEvents(base: string, token: string, stop: (seen: SseEv
     const decoder = new TextDecoder();
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
       buf += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = buf.indexOf('\n\n')) >= 0) {
+      for (let end = buf.indexOf('\n\n'); end >= 0; end = buf.indexOf('\n\n')) {
         const block = buf.slice(0, end);
         buf = buf.slice(end + 2);
         const event = /^event: (.*)$/m.exec(block)?.[1];

@@ -195,11 +195,19 @@ export class FakeAdminState {
       if (job.state === 'cancelled') return clearInterval(timer);
       job.state = 'running';
       const running = job.items.filter((i) => i.state === 'running');
-      for (const it of job.items)
-        if (running.length < 2 && it.state === 'queued') (it.state = 'running'), (it.attempts = 1), running.push(it);
+      for (const it of job.items) {
+        if (running.length < 2 && it.state === 'queued') {
+          it.state = 'running';
+          it.attempts = 1;
+          running.push(it);
+        }
+      }
       for (const it of running) {
         if (it.ref.includes('fail')) Object.assign(it, { state: 'failed', error: 'upstream answered 404' });
-        else if ((it.bytes += (it.totalBytes ?? 0) / ticks) >= (it.totalBytes ?? 0)) it.state = 'done';
+        else {
+          it.bytes += (it.totalBytes ?? 0) / ticks;
+          if (it.bytes >= (it.totalBytes ?? 0)) it.state = 'done';
+        }
       }
       job.done = job.items.filter((i) => i.state === 'done' || i.state === 'cached').length;
       job.failed = job.items.filter((i) => i.state === 'failed').length;

@@ -50,8 +50,7 @@ export async function startLoggingDaemon(config: Omit<ConfigInput, 'listen'>, da
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
       pending += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
+      for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
         const rec = JSON.parse(line) as { msg?: string } & Partial<LoggedRequest>;

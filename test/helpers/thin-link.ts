@@ -66,7 +66,9 @@ export async function startThinLink(targetPort: number, bytesPerSecond = 0): Pro
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    setRate: (r) => void (rate = r),
+    setRate: (r) => {
+      rate = r;
+    },
     cut() {
       down = true;
       for (const s of sockets) s.destroy();

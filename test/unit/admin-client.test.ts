@@ -147,7 +147,10 @@ describe('shared admin client against a real http server', () => {
     let token = 'tok';
     handler = (req, res) => {
       if (req.headers.authorization !== `Bearer ${token}`) return json(res, 401, { error: { code: 'E_UNAUTHORIZED', message: 'no' } });
-      if (req.url === '/_/api/v1/token/rotate') return json(res, 200, { token: (token = 'rotated') });
+      if (req.url === '/_/api/v1/token/rotate') {
+        token = 'rotated';
+        return json(res, 200, { token });
+      }
       json(res, 200, []);
     };
     const c = client();

@@ -50,7 +50,14 @@ test('a digest mismatch fails every reader, stores nothing, and a retry refetche
     bad[150_000] = bad[150_000]! ^ 0xff;
     let serve = bad;
     let fetches = 0;
-    const req = { key: 'k2', expected: [sha512(good)], fetch: async () => (fetches++, slowResponse(serve, { delayMs: 1 })) };
+    const req = {
+      key: 'k2',
+      expected: [sha512(good)],
+      fetch: async () => {
+        fetches++;
+        return slowResponse(serve, { delayMs: 1 });
+      },
+    };
     const readers = await Promise.all([core.blobs.get(req), core.blobs.get(req)]);
     for (const r of readers) {
       await assert.rejects(collect(r.open()), (e: unknown) => e instanceof LarderError && e.code === 'E_INTEGRITY');
@@ -122,7 +129,15 @@ test('404 is negative-cached briefly; 503 is never cached as not found', async (
   try {
     let calls = 0;
     let status = 404;
-    const req = { key: 'k5', expected: [], negativeTtlMs: 60_000, fetch: async () => (calls++, statusResponse(status)) };
+    const req = {
+      key: 'k5',
+      expected: [],
+      negativeTtlMs: 60_000,
+      fetch: async () => {
+        calls++;
+        return statusResponse(status);
+      },
+    };
     await assert.rejects(core.blobs.get(req), (e: unknown) => e instanceof LarderError && e.code === 'E_NOT_FOUND');
     await assert.rejects(core.blobs.get(req), (e: unknown) => e instanceof LarderError && e.code === 'E_NOT_FOUND');
     assert.equal(calls, 1);

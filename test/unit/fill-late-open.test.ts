@@ -60,7 +60,7 @@ test('many fills in flight do not trip the MaxListeners warning', async () => {
       ),
     );
     const got = await Promise.all(served.map((s) => collect(s.open())));
-    got.forEach((g, i) => assert.ok(g.equals(bodies[i]!)));
+    for (const [i, g] of got.entries()) assert.ok(g.equals(bodies[i]!));
     await sleep(10);
     assert.deepEqual(
       warnings.filter((n) => n === 'MaxListenersExceededWarning'),

@@ -90,7 +90,14 @@ test('an entry whose blob is gone is dropped when it is opened and fetched again
   try {
     const body = randomBytes(200_000);
     let fetches = 0;
-    const req = { key: 'gone', expected: [sha512(body)], fetch: async () => (fetches++, slowResponse(body)) };
+    const req = {
+      key: 'gone',
+      expected: [sha512(body)],
+      fetch: async () => {
+        fetches++;
+        return slowResponse(body);
+      },
+    };
     const first = await core.blobs.get(req);
     await collect(first.open());
     await first.done();

@@ -21,7 +21,14 @@ test('concurrent small misses: one fetch, one MISS per request that came before 
   try {
     const body = randomBytes(5000);
     let fetches = 0;
-    const req = { key: 's1', expected: [sha512(body)], fetch: async () => (fetches++, slowResponse(body, { chunk: 1000, delayMs: 2 })) };
+    const req = {
+      key: 's1',
+      expected: [sha512(body)],
+      fetch: async () => {
+        fetches++;
+        return slowResponse(body, { chunk: 1000, delayMs: 2 });
+      },
+    };
     const served = await Promise.all(Array.from({ length: 12 }, () => core.blobs.get(req)));
     assert.equal(fetches, 1);
     for (const s of served) {
@@ -49,7 +56,14 @@ test('a small body that does not verify is refused before a byte is answered, st
     bad[10] = bad[10]! ^ 1;
     let serve = bad;
     let fetches = 0;
-    const req = { key: 's2', expected: [sha512(good)], fetch: async () => (fetches++, slowResponse(serve, { chunk: 4096 })) };
+    const req = {
+      key: 's2',
+      expected: [sha512(good)],
+      fetch: async () => {
+        fetches++;
+        return slowResponse(serve, { chunk: 4096 });
+      },
+    };
     const all = await Promise.allSettled([core.blobs.get(req), core.blobs.get(req)]);
     for (const r of all) {
       assert.equal(r.status, 'rejected');

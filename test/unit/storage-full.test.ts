@@ -90,7 +90,9 @@ async function harness(opts: { beforeWrite?: () => Promise<void> } = {}) {
     full,
     blobs: new BlobCache(deps, access),
     documents: new DocumentCache(deps, access),
-    advance: (ms: number) => void (now += ms),
+    advance: (ms: number) => {
+      now += ms;
+    },
     files: async () => {
       const out: string[] = [];
       for (const p of await readdir(paths.blobsDir).catch(() => [] as string[])) out.push(...(await readdir(`${paths.blobsDir}/${p}`)));
@@ -108,7 +110,14 @@ test('ENOSPC in the middle of a fill fails the transfer, stores nothing, then mi
   try {
     const body = randomBytes(600_000);
     let fetches = 0;
-    const req = { key: 'k', expected: [sha512(body)], fetch: async () => (fetches++, slowResponse(body, { delayMs: 1 })) };
+    const req = {
+      key: 'k',
+      expected: [sha512(body)],
+      fetch: async () => {
+        fetches++;
+        return slowResponse(body, { delayMs: 1 });
+      },
+    };
     h.store.failAfter = 200_000;
     const first = await h.blobs.get(req);
     assert.equal(first.state, 'MISS');

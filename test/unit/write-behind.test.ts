@@ -35,13 +35,17 @@ test('busy clients delay work by maxDelayMs at most; maxBytes and urgent run it 
     assert.ok(waited >= 140 && waited < 900, `ran after ${waited} ms`);
 
     let big = false;
-    const p = wb.run(101, async () => void (big = true));
+    const p = wb.run(101, async () => {
+      big = true;
+    });
     await sleep(0);
     assert.equal(big, true, 'too many bytes held: written at once');
     await p;
 
     let asked = false;
-    const q = wb.run(1, async () => void (asked = true));
+    const q = wb.run(1, async () => {
+      asked = true;
+    });
     wb.urgent();
     await sleep(0);
     assert.equal(asked, true);

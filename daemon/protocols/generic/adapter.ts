@@ -110,7 +110,10 @@ export class FilesAdapter implements ProtocolAdapter {
   private rulesOf(remote: Remote): CompiledRule[] {
     let rules = this.rules.get(remote);
     const cfg = remote.settings.config;
-    if (!rules) this.rules.set(remote, (rules = isHttpRemote(cfg) ? compileRules(cfg.rules) : []));
+    if (!rules) {
+      rules = isHttpRemote(cfg) ? compileRules(cfg.rules) : [];
+      this.rules.set(remote, rules);
+    }
     return rules;
   }
 

@@ -113,7 +113,10 @@ export class AptSupport {
 
   private pool(remote: string): PoolIndex {
     let p = this.pools.get(remote);
-    if (!p) this.pools.set(remote, (p = new PoolIndex()));
+    if (!p) {
+      p = new PoolIndex();
+      this.pools.set(remote, p);
+    }
     return p;
   }
 

@@ -120,8 +120,8 @@ function manifestFor(p: PlannedPackage, version: string): AuthoredManifest {
   if (p.role === 'install') m.scripts = { install: 'node install.js' };
   if (p.role !== 'old') m.engines = { node: '>=14' };
   for (const d of p.deps) {
-    (m[d.kind] ??= {})[d.name] = d.range;
-    if (d.optionalPeer) (m.peerDependenciesMeta ??= {})[d.name] = { optional: true };
+    m[d.kind] = { ...m[d.kind], [d.name]: d.range };
+    if (d.optionalPeer) m.peerDependenciesMeta = { ...m.peerDependenciesMeta, [d.name]: { optional: true } };
   }
   return m;
 }

@@ -233,7 +233,9 @@ export async function startNpmUpstream(fixture: RegistryFixture, opts: NpmUpstre
       requests.length = 0;
       total = 0;
     },
-    setCorrupt: (match) => void (corrupt = match),
+    setCorrupt: (match) => {
+      corrupt = match;
+    },
     setDown: (isDown, mode = 'refuse') => {
       down = isDown ? mode : null;
       if (down === 'refuse') server.closeAllConnections();

@@ -205,7 +205,9 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Ru
       return token?.requests.length ?? 0;
     },
     requests: () => [...requests],
-    clearRequests: () => void (requests = []),
+    clearRequests: () => {
+      requests = [];
+    },
     logs: () => log,
     down,
     up,

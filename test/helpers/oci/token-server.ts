@@ -159,20 +159,23 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
       record.status = status;
       res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
     };
-    if (url.pathname !== '/token' || req.method !== 'GET') return reply(404, { errors: [{ code: 'NOT_FOUND' }] });
+    if (url.pathname !== '/token' || req.method !== 'GET') {
+      reply(404, { errors: [{ code: 'NOT_FOUND' }] });
+      return;
+    }
     const user = basicUser(req, opts.users);
     if (user === false) {
-      return reply(
-        401,
-        { errors: [{ code: 'UNAUTHORIZED', message: 'bad credentials' }] },
-        { 'www-authenticate': 'Basic realm="larder-token"' },
-      );
+      reply(401, { errors: [{ code: 'UNAUTHORIZED', message: 'bad credentials' }] }, { 'www-authenticate': 'Basic realm="larder-token"' });
+      return;
     }
     record.user = user;
     const granted: TokenScope[] = [];
     for (const s of scopes) {
       const parsed = parseScope(s);
-      if (!parsed) return reply(400, { errors: [{ code: 'INVALID_SCOPE', message: s }] });
+      if (!parsed) {
+        reply(400, { errors: [{ code: 'INVALID_SCOPE', message: s }] });
+        return;
+      }
       const actions = user ? parsed.actions : opts.anonymousPull ? parsed.actions.filter((a) => a === 'pull') : [];
       if (actions.length > 0) granted.push({ ...parsed, actions });
     }

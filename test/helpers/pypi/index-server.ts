@@ -73,7 +73,10 @@ export class PypiUpstream {
   private handle(req: IncomingMessage, res: ServerResponse, host: 'index' | 'files'): void {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     this.hits.set(path, (this.hits.get(path) ?? 0) + 1);
-    if (path.startsWith('/files/')) return this.file(path.slice('/files/'.length), res);
+    if (path.startsWith('/files/')) {
+      this.file(path.slice('/files/'.length), res);
+      return;
+    }
     const m = /^\/(static\/)?simple\/(?:([^/]+)\/)?$/.exec(path);
     if (host !== 'index' || !m) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     const staticTree = m[1] !== undefined;
