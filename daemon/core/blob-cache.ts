@@ -171,6 +171,7 @@ export class BlobCache {
       spec: { key: req.key, expected: req.expected, expectedSize: announcedSize(req.expectedSize, res), maxBytes: req.maxBytes },
       res,
       fields: { key: req.key, mediaType: req.mediaType, fetchedAt: 0, expiresAt: 0, immutable: true },
+      store: false,
     });
     const served = fill.serve('BYPASS');
     if (!served) throw new LarderError('E_INTERNAL', `${req.key}: no body to serve`);

@@ -12,7 +12,7 @@ import { sha256Hex } from './digest.js';
 import { readVerified } from './fill/verify.js';
 import { HeldBodies, LiveBodies } from './held-bodies.js';
 import { writeLater } from './write-behind.js';
-import { StorageGuard, isNoSpace, storageFullError } from './storage-guard.js';
+import { StorageGuard, isBlobMissing, isNoSpace, storageFullError } from './storage-guard.js';
 import { NegativeCache, SingleFlight } from './single-flight.js';
 import { header, isAbsent, isUpstreamFailure, upstreamStatusError } from './upstream-status.js';
 import type { AccessTracker, CoreDeps } from './deps.js';
@@ -58,6 +58,8 @@ export class DocumentCache {
   private readonly unwritten = new Map<string, Buffer>();
   /** Bodies read from disk that are still referenced somewhere (being sent), by digest. */
   private readonly live = new LiveBodies();
+  /** Digests found missing on disk when read (their entries are fetched anew on next use). */
+  private readonly missing = new Set<string>();
 
   constructor(
     private readonly deps: CoreDeps,
@@ -76,7 +78,13 @@ export class DocumentCache {
   /** Returns a fresh enough entry, revalidating or fetching it as needed. */
   async get(req: DocumentRequest, opts: { forceRefresh?: boolean } = {}): Promise<ServedDocument> {
     this.deps.later?.touch();
-    const entry = this.lookup(req.key);
+    let entry = this.lookup(req.key);
+    if (entry && this.damaged(entry)) {
+      // A body of it was found missing on disk: fetched anew, as if never cached.
+      await this.deps.index.deleteEntry(req.key).catch(() => undefined);
+      for (const d of bodiesOf(entry)) this.missing.delete(d);
+      entry = undefined;
+    }
     const now = this.deps.clock.now();
     if (entry && entry.deriveTag === req.deriveTag && entry.expiresAt > now && !opts.forceRefresh) {
       return { state: 'HIT', entry };
@@ -106,14 +114,31 @@ export class DocumentCache {
     this.access.touch(ref.digest);
     const hit = this.deps.hot.get(ref.digest) ?? this.unwritten.get(ref.digest) ?? this.held.get(ref.digest) ?? this.live.get(ref.digest);
     if (hit) return hit;
-    const body = await this.live.read(ref.digest, () => this.deps.blobs.readAll(ref.digest));
+    const body = await this.live.read(ref.digest, () => this.readStored(ref.digest));
     if (body.length <= this.deps.hotMaxBody) this.deps.hot.set(ref.digest, body);
     return body;
   }
 
   /** The stored raw upstream document. */
   async raw(entry: Entry): Promise<Buffer> {
-    return this.unwritten.get(entry.digest) ?? this.held.get(entry.digest) ?? this.deps.blobs.readAll(entry.digest);
+    return this.unwritten.get(entry.digest) ?? this.held.get(entry.digest) ?? this.readStored(entry.digest);
+  }
+
+  /** Reads a stored body; a missing one marks its entry damaged (start-up does not walk the store). */
+  private async readStored(digest: string): Promise<Buffer> {
+    try {
+      return await this.deps.blobs.readAll(digest);
+    } catch (err) {
+      if (!isBlobMissing(err)) throw err;
+      this.missing.add(digest);
+      throw new LarderError('E_STORAGE', 'a cached document is missing from the disk; it is fetched again on the next request', {
+        cause: err,
+      });
+    }
+  }
+
+  private damaged(entry: Entry): boolean {
+    return this.missing.size > 0 && bodiesOf(entry).some((d) => this.missing.has(d));
   }
 
   private async refresh(req: DocumentRequest, entry: Entry | undefined): Promise<ServedDocument> {
@@ -138,6 +163,8 @@ export class DocumentCache {
         const now = clock.now();
         const updated: Entry = { ...current, fetchedAt: now, expiresAt: now + req.ttlMs };
         if (held) return { state: 'BYPASS', entry: updated };
+        // Evicted while the upstream was asked: a 304 must not bring back an entry whose bodies are gone.
+        if (this.lookup(req.key)?.digest !== current.digest) return this.refresh(req, undefined);
         // A full disk only costs the new expiry: the stored entry is still complete.
         await this.deps.index.putEntry(updated, []).catch((err: unknown) => {
           if (!isNoSpace(err)) throw err;
@@ -273,4 +300,9 @@ export class DocumentCache {
 /** Reads a whole upstream body through the fill pipeline's verifier, refusing more than `max` bytes (E_UPSTREAM). */
 export async function readBody(res: UpstreamResponse, max: number, what: string): Promise<Buffer> {
   return (await readVerified(res.body, { key: what, expected: [], maxBytes: max })).body;
+}
+
+/** The digests of an entry's stored bodies (the raw document and its variants). */
+function bodiesOf(entry: Entry): string[] {
+  return [entry.digest, ...Object.values(entry.variants ?? {}).map((v) => v.digest)];
 }

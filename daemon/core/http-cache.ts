@@ -19,6 +19,7 @@ import { expiresAt, isStorable, staleOnErrorAllowed, staleWhileRevalidateUntil }
 import { announcedSize } from './blob-cache.js';
 import type { AccessTracker, CoreDeps } from './deps.js';
 import { EntryReader } from './fill/entry-read.js';
+import { verifyingStream } from './fill/verify.js';
 import { FillPipeline, type ActiveFill } from './fill/pipeline.js';
 import type { UpstreamResponse } from './ports.js';
 import type { ServedBlob } from './served.js';
@@ -95,7 +96,7 @@ export class HttpCache {
     return this.flights.size;
   }
 
-  async get(req: HttpCacheRequest): Promise<HttpServed> {
+  async get(req: HttpCacheRequest, retried = false): Promise<HttpServed> {
     const { index, clock, events } = this.deps;
     const inflight = this.flights.get(req.key);
     if (inflight?.resolved?.kind === 'fill' && inflight.resolved.fill.state === 'verified') {
@@ -129,13 +130,19 @@ export class HttpCache {
     const outcome = await this.flight(req, entry);
     if (outcome.kind === 'entry') return (await this.fromEntry(outcome.entry, outcome.state)) ?? this.get(req);
     if (outcome.kind === 'fill') {
-      if (outcome.fill.state === 'failed') throw new LarderError('E_UPSTREAM', `${req.label ?? req.key}: the upstream transfer failed`);
+      if (outcome.fill.state === 'failed') {
+        // It failed before this request read a byte (its end may still be cleaning up): fetch anew, once.
+        if (retried) throw new LarderError('E_UPSTREAM', `${req.label ?? req.key}: the upstream transfer failed`);
+        await outcome.fill.committed;
+        return this.get(req, true);
+      }
       const blob = outcome.fill.serve('MISS');
       if (blob) return { kind: 'cached', state: blob.state, blob, ...outcome.view };
       // A pass-through body (the disk is full) goes to one client: the others fetch their own.
       return { kind: 'bypass', state: 'BYPASS', response: await this.direct(req) };
     }
-    const response = outcome.take() ?? (await this.direct(req));
+    const taken = outcome.take();
+    const response = taken ? verified(req, taken) : await this.direct(req);
     return { kind: 'bypass', state: 'BYPASS', response };
   }
 
@@ -278,11 +285,23 @@ export class HttpCache {
   /** A second, uncached request for a follower of a bypassed (no-store) exchange. */
   private async direct(req: HttpCacheRequest): Promise<UpstreamResponse> {
     const res = await req.fetch({}, this.controller.signal);
-    if (res.status === 200) return res;
+    if (res.status === 200) return verified(req, res);
     if (isAbsent(res.status)) {
       drain(res);
       throw notFound(req.label ?? req.key);
     }
     throw upstreamStatusError(req.label ?? req.key, res);
   }
+}
+
+/**
+ * An answer streamed through unstored (no-store, or a second client while the
+ * disk is full), verified on the fly when the protocol knows a digest or a
+ * size: a wrong body fails the transfer instead of ending cleanly.
+ */
+function verified(req: HttpCacheRequest, res: UpstreamResponse): UpstreamResponse {
+  const expected = [...(req.expected ?? []), ...(req.expectFromResponse?.(res) ?? [])];
+  if (expected.length === 0 && req.expectedSize === undefined) return res;
+  const spec = { key: req.key, expected, expectedSize: announcedSize(req.expectedSize, res), maxBytes: req.maxBytes };
+  return { ...res, body: verifyingStream(res.body, spec) };
 }

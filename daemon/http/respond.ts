@@ -7,6 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
 import type { Context } from 'koa';
+import { BlobReadStream } from '../core/fill/blob-stream.js';
 import type { ProtoResponse } from '../protocols/adapter.js';
 import { ifRangeMatches, notModified, parseRange } from './range.js';
 
@@ -81,6 +82,17 @@ export function writeResponse(ctx: Context, res: ProtoResponse, onDone: (w: Writ
     return;
   }
   const stream = blob ? blob.open(range) : body.type === 'stream' ? body.stream : undefined;
+  if (stream instanceof BlobReadStream) {
+    // A committed blob: sent through reused buffers (see blob-stream.ts).
+    stream.sendTo(raw).then(
+      (bytes) => onDone({ bytes, fromCache }),
+      () => {
+        destroy(raw);
+        onDone({ bytes: 0, fromCache });
+      },
+    );
+    return;
+  }
   if (!stream) {
     raw.end();
     return;

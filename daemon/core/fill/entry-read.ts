@@ -8,7 +8,10 @@
  * from the index, and reported as absent so the caller fetches it again.
  */
 import type { AccessTracker, CoreDeps } from '../deps.js';
-import type { ServedBlob } from '../served.js';
+import { LarderError } from '../errors.js';
+import type { Readable } from 'node:stream';
+import type { ByteRange, ServedBlob } from '../served.js';
+import { BlobReadStream } from './blob-stream.js';
 import type { CacheState, Entry } from '../types.js';
 import { bufferStream } from './pipeline.js';
 
@@ -21,13 +24,18 @@ export class EntryReader {
     private readonly access: AccessTracker,
   ) {}
 
-  /** The entry's body, or undefined when its blob is gone (the entry is then removed). */
+  /**
+   * The entry's body, or undefined when its blob is gone and the entry was
+   * removed (the caller fetches it again). Throws E_STORAGE when the entry
+   * could not be removed (a full disk refuses index writes), and the store's
+   * own error when the blob cannot be looked at (e.g. out of file handles).
+   */
   async open(entry: Entry, state: CacheState): Promise<ServedBlob | undefined> {
     const { blobs, hot, hotMaxBody } = this.deps;
     const small = entry.size <= hotMaxBody;
     const cached = small ? hot.get(entry.digest) : undefined;
     if (!cached) {
-      const size = await blobs.stat(entry.digest).catch(() => undefined);
+      const size = await blobs.stat(entry.digest);
       if (size !== entry.size) {
         await this.forget(entry);
         return undefined;
@@ -40,16 +48,27 @@ export class EntryReader {
       size: entry.size,
       mediaType: entry.mediaType,
       digest: entry.digest,
-      open: (range) => (cached ? bufferStream(cached, range) : blobs.createReadStream(entry.digest, range)),
+      open: (range) => (cached ? bufferStream(cached, range) : this.stream(entry, range)),
       done: () => Promise.resolve(undefined),
     };
+  }
+
+  /** The committed blob (positional reads that a sender can do into reused buffers, when the store offers them). */
+  private stream(entry: Entry, range: ByteRange | undefined): Readable {
+    const { blobs } = this.deps;
+    const open = blobs.openReader?.bind(blobs);
+    if (!open) return blobs.createReadStream(entry.digest, range);
+    return new BlobReadStream(() => open(entry.digest), range?.start ?? 0, range?.end ?? entry.size - 1);
   }
 
   /** Removes an entry whose blob is missing or of the wrong size (the blob's row goes with garbage collection). */
   private async forget(entry: Entry): Promise<void> {
     const { index, events } = this.deps;
     events.blobMissing?.(entry.key);
-    if (index.getEntry(entry.key)?.digest === entry.digest) await index.deleteEntry(entry.key).catch(() => undefined);
+    if (index.getEntry(entry.key)?.digest !== entry.digest) return;
+    await index.deleteEntry(entry.key).catch((err: unknown) => {
+      throw new LarderError('E_STORAGE', `${entry.key}: its blob is missing and the entry cannot be removed now`, { cause: err });
+    });
   }
 
   private warm(entry: Entry): void {

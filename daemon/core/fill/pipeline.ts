@@ -40,6 +40,8 @@ export interface FillJob {
   fields: EntryFields;
   /** Runs after the commit (before the fill is forgotten); a failure here does not undo the commit. */
   onCommitted?(entry: Entry): Promise<void> | void;
+  /** False: stream it through verified, never store it (a second client of a pass-through). */
+  store?: boolean;
 }
 
 export type FillState = 'running' | 'verified' | 'failed';
@@ -64,7 +66,7 @@ export class FillPipeline {
   /** Starts the fill of an opened body, choosing memory or temp file, store or pass-through. */
   async start(job: FillJob): Promise<ActiveFill> {
     const size = job.spec.expectedSize;
-    if (!(await this.guard.room(size))) return this.passThrough(job);
+    if (job.store === false || !(await this.guard.room(size))) return this.passThrough(job);
     if (size !== undefined && size <= SMALL_BODY) return this.inMemory(job);
     let temp: TempBlob;
     try {

@@ -83,14 +83,15 @@ export class StreamFill extends EventEmitter {
       const e = toLarderError(err);
       await this.buffer.drain().catch(() => undefined);
       if (this.state === 'running') {
-        await this.temp.abort();
+        // A temp file that cannot be removed must not leave the readers waiting.
+        await this.temp.abort().catch(() => undefined);
         this.state = 'failed';
         this.error = e;
         this.emit('failed', e);
         this.emit('progress');
       } else {
         // Verified bytes reached the clients; only the commit failed.
-        await this.temp.abort();
+        await this.temp.abort().catch(() => undefined);
       }
       throw e;
     } finally {
@@ -140,7 +141,8 @@ export class StreamFill extends EventEmitter {
             stream.destroy(fill.error);
             return;
           }
-          const stop = end === undefined ? fill.safe : Math.min(fill.safe, end + 1);
+          // A range's last byte waits for verification too: a short range must not end cleanly before the body verified.
+          const stop = end === undefined ? fill.safe : Math.min(fill.safe, fill.state === 'verified' ? end + 1 : end);
           if (pos < stop) {
             const len = Math.min(stop - pos, READ_CHUNK);
             const held = fill.buffer.slice(pos, len);

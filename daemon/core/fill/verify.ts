@@ -102,13 +102,16 @@ export function verifyingStream(body: Readable, spec: FillSpec, range?: ByteRang
   const held: Buffer[] = [];
   let heldBytes = 0;
   let out = 0;
+  /** A range's last byte, held until the body verified (a short range must not end cleanly before that). */
+  let last: Buffer | undefined;
   const emit = (t: Transform, buf: Buffer): void => {
     const start = out;
     out += buf.length;
     if (!range) return void t.push(buf);
     const from = Math.max(range.start, start);
-    const to = Math.min(range.end + 1, out);
+    const to = Math.min(range.end, out);
     if (from < to) t.push(buf.subarray(from - start, to - start));
+    if (range.end >= start && range.end < out) last = buf.subarray(range.end - start, range.end - start + 1);
   };
   const stream = new Transform({
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
@@ -137,6 +140,7 @@ export function verifyingStream(body: Readable, spec: FillSpec, range?: ByteRang
         return cb(err as Error);
       }
       for (const b of held.splice(0)) emit(this, b);
+      if (last) this.push(last);
       onResult?.(result);
       cb();
     },

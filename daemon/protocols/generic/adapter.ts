@@ -165,6 +165,10 @@ export class FilesAdapter implements ProtocolAdapter {
     const ref = await this.apt.resolveIndex(remote.name, t.path);
     const onCommitted = (e: Entry): void => this.apt.packagesCommitted(remote.name, e);
     if (!ref) return this.file(t, { meta: AptSupport.packagesMeta(t.path), onCommitted });
+    // The upstream moved on since the cached Release: refresh it on its next use.
+    const stale = (err: LarderError | undefined): void => {
+      if (err?.code === 'E_INTEGRITY') void this.opts.cache.expire(ref.releaseKey);
+    };
     const res = await this.file(
       { ...t, c: { ...t.c, policy: 'immutable' } },
       {
@@ -175,12 +179,13 @@ export class FilesAdapter implements ProtocolAdapter {
         meta: AptSupport.packagesMeta(ref.name),
         onCommitted,
       },
-    );
+    ).catch((err: unknown) => {
+      // A small index is verified before it is answered: the mismatch arrives here, not through done().
+      if (err instanceof LarderError) stale(err);
+      throw err;
+    });
     if (res.body.type === 'blob' && res.cache === 'MISS') {
-      // The upstream moved on since the cached Release: refresh it on its next use.
-      void res.body.blob.done().then((err) => {
-        if (err?.code === 'E_INTEGRITY') void this.opts.cache.expire(ref.releaseKey);
-      });
+      void res.body.blob.done().then(stale);
     }
     // Path-addressed: clients must revalidate it, whatever key it was served from.
     return { ...res, headers: { ...res.headers, 'cache-control': 'no-cache' } };
