@@ -81,8 +81,12 @@ export class DocumentCache {
     let entry = this.lookup(req.key);
     if (entry && this.damaged(entry)) {
       // A body of it was found missing on disk: fetched anew, as if never cached.
-      await this.deps.index.deleteEntry(req.key).catch(() => undefined);
-      for (const d of bodiesOf(entry)) this.missing.delete(d);
+      // Marked healthy again only once the entry is gone (a full disk may refuse the delete).
+      const dropped = await this.deps.index.deleteEntry(req.key).then(
+        () => true,
+        () => false,
+      );
+      if (dropped) for (const d of bodiesOf(entry)) this.missing.delete(d);
       entry = undefined;
     }
     const now = this.deps.clock.now();
@@ -164,6 +168,7 @@ export class DocumentCache {
         const updated: Entry = { ...current, fetchedAt: now, expiresAt: now + req.ttlMs };
         if (held) return { state: 'BYPASS', entry: updated };
         // Evicted while the upstream was asked: a 304 must not bring back an entry whose bodies are gone.
+        // (Returned, not awaited here: a failure of that fetch must reach the caller, not become a STALE answer without bodies.)
         if (this.lookup(req.key)?.digest !== current.digest) return this.refresh(req, undefined);
         // A full disk only costs the new expiry: the stored entry is still complete.
         await this.deps.index.putEntry(updated, []).catch((err: unknown) => {
