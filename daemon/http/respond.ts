@@ -16,7 +16,8 @@ export interface Written {
   fromCache: boolean;
 }
 
-const NOT_MODIFIED_KEEP = ['etag', 'vary', 'cache-control', 'last-modified', 'x-larder-cache', 'docker-content-digest'];
+/** What a 304 leaves out of the 200's headers: those that describe a body it does not have (RFC 9110 §15.4.5). */
+const BODY_HEADERS = new Set(['content-type', 'content-length', 'content-encoding', 'content-range', 'accept-ranges', 'transfer-encoding']);
 
 export function writeResponse(ctx: Context, res: ProtoResponse, onDone: (w: Written) => void): void {
   const head = ctx.method === 'HEAD';
@@ -30,7 +31,7 @@ export function writeResponse(ctx: Context, res: ProtoResponse, onDone: (w: Writ
 
   if (res.status === 200 && notModified(ctx.get('if-none-match') || undefined, ctx.get('if-modified-since') || undefined, headers)) {
     const keep: Record<string, string> = {};
-    for (const k of NOT_MODIFIED_KEEP) if (headers[k] !== undefined) keep[k] = headers[k]!;
+    for (const [k, v] of Object.entries(headers)) if (!BODY_HEADERS.has(k.toLowerCase())) keep[k] = v;
     if (body.type === 'stream') body.stream.destroy();
     finish(ctx, 304, keep, Buffer.alloc(0));
     onDone({ bytes: 0, fromCache: true });
