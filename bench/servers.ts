@@ -125,7 +125,7 @@ export type LarderRemotes = Record<string, Record<string, unknown>>;
  * Starts Larder's built CLI with a fresh data dir and the upstream as its
  * only npm remote; `nodeArgs` go to node itself (e.g. `--cpu-prof`).
  */
-export function startLarder(cliJs: string, workDir: string, upstreamUrl: string, nodeArgs: string[] = startFlags()): Promise<BenchServer> {
+export function startLarder(cliJs: string, workDir: string, upstreamUrl: string, nodeArgs: string[] = []): Promise<BenchServer> {
   const remotes = { fixture: { type: 'npm', url: upstreamUrl, ttl: METADATA_TTL } };
   return startLarderWith(cliJs, workDir, remotes, { npm: { default: 'fixture' } }, nodeArgs);
 }
@@ -138,13 +138,17 @@ export function startFlags(): string[] {
   return pkg.scripts.start.split(/\s+/).filter((a) => a.startsWith('--'));
 }
 
-/** Starts Larder's built CLI with a fresh data dir and the given remotes (plus top-level config `extra`). */
+/**
+ * Starts Larder's built CLI with a fresh data dir and the given remotes (plus
+ * top-level config `extra`), with the node flags of `npm start` and then
+ * `nodeArgs` (profiling flags, or a flag under test).
+ */
 export async function startLarderWith(
   cliJs: string,
   workDir: string,
   remotes: LarderRemotes,
   extra: Record<string, unknown> = {},
-  nodeArgs: string[] = startFlags(),
+  nodeArgs: string[] = [],
 ): Promise<BenchServer> {
   const dir = join(workDir, `larder-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`);
   await mkdir(dir, { recursive: true });
@@ -152,6 +156,7 @@ export async function startLarderWith(
   const config = { remotes, ...extra, log: { level: LOG_LEVEL } };
   await writeFile(join(dir, 'larder.yaml'), stringify(config));
   const argv = [
+    ...startFlags(),
     ...nodeArgs,
     cliJs,
     'serve',
