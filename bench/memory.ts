@@ -14,9 +14,9 @@
  * each on a fresh instance, so their peaks and warm packument hits/s can be
  * compared on the same machine (rates also per server CPU-second, which
  * stays comparable while other work competes for the cores). `--build DIR`
- * compiles the current source into DIR first and measures it. `--node-arg`
- * goes to node (e.g. `--max-semi-space-size=2`), to try a flag before
- * building it in.
+ * compiles the current source into DIR first and measures it. The daemon
+ * runs with `npm start`'s node flags; `--node-arg` adds one more (e.g.
+ * `--max-old-space-size=…`), to try a flag before building it in.
  */
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
