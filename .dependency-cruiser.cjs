@@ -1,6 +1,6 @@
 /**
  * Import rules that `npm test` checks (npm run lint:deps). Each rule names
- * the layer it protects; see the README's "Layout" section.
+ * the layer it protects; see the README's "Code rules" section.
  * @type {import('dependency-cruiser').IConfiguration}
  */
 module.exports = {
