@@ -124,6 +124,16 @@ export function formatReport(r: BenchResults): string {
         `abbreviated ${rate(b.load.abbreviated)} (errors ${b.load.full.errors + b.load.abbreviated.errors})`,
     );
   }
+  if (r.eco && r.eco.length > 0) {
+    lines.push('ecosystems (median ms; ratio to direct; upstream requests cold/warm):');
+    for (const e of r.eco) {
+      lines.push(
+        `  ${pad(`${e.ecosystem}: ${e.flow}`, 48)} direct ${fmt(e.directMs)}  cold ${fmt(e.coldMs)} (${fmt(e.coldMs / e.directMs, 2)}x)  ` +
+          `warm ${fmt(e.warmMs)} (${fmt(e.warmMs / e.directMs, 2)}x)  upstream ${e.coldUpstreamRequests}/${e.warmUpstreamRequests}  ` +
+          `RSS ${mib(e.larderPeakRss)} MiB`,
+      );
+    }
+  }
   lines.push('');
   lines.push('targets (issue 13):');
   for (const t of r.targets) {

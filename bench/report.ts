@@ -7,6 +7,7 @@
  * printed at the end of a run is in report-format.ts.
  */
 import type { BigDocResult } from './bigdoc.js';
+import type { EcoRow } from './eco/contract.js';
 import type { LoadResult } from './load.js';
 import type { NpmCiPhase } from './phase-npm-ci.js';
 import type { OciPhase } from './phase-oci.js';
@@ -64,6 +65,8 @@ export interface BenchResults {
   bodySizes?: Record<ServerName, BodySizes>;
   oci?: OciPhase;
   bigDoc?: BigDocResult;
+  /** Phase `eco`: one row per ecosystem flow. */
+  eco?: EcoRow[];
   /** Peak RSS (bytes) of every Larder instance of the npm ci, load and OCI phases, per phase and overall. */
   larderPeakRss: { npmCi: number; load: number; oci: number; overall: number };
   verdaccioPeakRss: number;

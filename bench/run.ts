@@ -12,13 +12,15 @@
  *      own pull-through proxy.
  *   4. Big document (bench/bigdoc.ts): an 18 MiB packument, cold GET and 16
  *      clients for 5 s; Larder's RSS.
+ *   5. Ecosystems (bench/eco/): each newer protocol's client (or client-shaped
+ *      flow), cold and warm through Larder against going direct.
  *   Peak RSS of every Larder instance; a table on stdout and
  *   bench/results/latest.json.
  *
  * Flags: --seconds N (per measured load run, default 5), --rounds N (load,
  * default 2), --warmup N (seconds, default 2), --connections N (default 32),
  * --ci-rounds N (default 3), --oci-rounds N (default 3), --delay-ms N
- * (default 20), --only npm,load,oci,bigdoc (phases, default all),
+ * (default 20), --only npm,load,oci,bigdoc,eco (phases, default all),
  * --no-build (reuse bench/.work/dist), --max-wait N (seconds the run may wait
  * in total for other work to drop below 0.3 cores, default 120),
  * --larder-cpu-prof DIR (profile the load-phase Larder), --nice=N.
@@ -30,6 +32,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { measureBigDoc } from './bigdoc.js';
+import { ECO_BENCHES } from './eco/index.js';
 import { prepareApp } from './npm-ci.js';
 import { runLoadPhase } from './phase-load.js';
 import { runNpmCiPhase } from './phase-npm-ci.js';
@@ -37,14 +40,23 @@ import { runOciPhase } from './phase-oci.js';
 import { QuietBudget } from './proc.js';
 import { formatReport } from './report-format.js';
 import { judge, type BenchResults } from './report.js';
-import { LOG_LEVEL, METADATA_TTL, startLarder, startUpstream, startVerdaccio, type BenchServer, type ServerName } from './servers.js';
+import {
+  LOG_LEVEL,
+  METADATA_TTL,
+  startLarder,
+  startLarderWith,
+  startUpstream,
+  startVerdaccio,
+  type BenchServer,
+  type ServerName,
+} from './servers.js';
 import { buildDaemon, commitOf, ensureInstalled, npmVersion, packageVersion, requireDebianTools, toolVersion } from './setup.js';
 
 const BENCH = fileURLToPath(new URL('.', import.meta.url));
 const ROOT = join(BENCH, '..');
 const WORK = join(BENCH, '.work');
 const log = (line: string): void => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
-const PHASES = ['npm', 'load', 'oci', 'bigdoc'] as const;
+const PHASES = ['npm', 'load', 'oci', 'bigdoc', 'eco'] as const;
 
 const { values: flags } = parseArgs({
   options: {
@@ -219,6 +231,23 @@ async function main(): Promise<void> {
     if (ONLY.has('bigdoc')) {
       log('big document: generating an 18 MiB packument, cold GET, then 16 clients for 5 s …');
       results.bigDoc = await measureBigDoc(BENCH, cli, WORK);
+    }
+    if (ONLY.has('eco')) {
+      results.eco = [];
+      for (const bench of ECO_BENCHES) {
+        log(`ecosystem ${bench.ecosystem} …`);
+        try {
+          const rows = await bench.run({
+            workDir: WORK,
+            rounds: CI_ROUNDS,
+            log,
+            startLarder: (remotes, extra) => startLarderWith(cli, WORK, remotes, extra),
+          });
+          results.eco.push(...rows);
+        } catch (err) {
+          notes.push(`ecosystem ${bench.ecosystem}: not measured (${err instanceof Error ? err.message : String(err)})`);
+        }
+      }
     }
     results.settings.quietWaitSeconds = QUIET.waitedMs / 1000;
     if (NICE !== 0) notes.push(`the whole run ran at nice ${NICE}, its autogroup too`);

@@ -12,4 +12,11 @@ import { npmProtocol } from './npm/index.js';
 import { ociProtocol } from './oci/index.js';
 import { pypiProtocol } from './pypi/index.js';
 
-export const PROTOCOLS: readonly Protocol[] = [npmProtocol, pypiProtocol, goProtocol, filesProtocol, ociProtocol];
+// biome-ignore format: one protocol per line, so adding one is a one-line change
+export const PROTOCOLS: readonly Protocol[] = [
+  npmProtocol,
+  pypiProtocol,
+  goProtocol,
+  filesProtocol,
+  ociProtocol,
+];
