@@ -122,8 +122,7 @@ export class CargoRegistry {
 
   private answerStatic(req: IncomingMessage, res: ServerResponse): void {
     const m = /^\/crates\/([^/]+)\/([^/]+)\.crate$/.exec((req.url ?? '/').split('?')[0]!);
-    const version = m?.[2]!.slice(m[1]!.length + 1);
-    const c = m ? this.crates.get(`${m[1]!.toLowerCase()}/${version}`) : undefined;
+    const c = m ? this.crates.get(`${m[1]!.toLowerCase()}/${m[2]!.slice(m[1]!.length + 1)}`) : undefined;
     if (!c) return void res.writeHead(404).end('not found');
     const body = Buffer.from(c.body);
     if (this.corrupt.has(this.staticPath(c.name, c.version))) body[body.length - 1] = body[body.length - 1]! ^ 0xff;
