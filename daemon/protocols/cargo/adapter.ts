@@ -58,6 +58,11 @@ export class CargoAdapter implements ProtocolAdapter {
     return remote;
   }
 
+  /** Cache key of a remote's config.json (default cargo remote unless named). */
+  configKey(remote?: string): string {
+    return `cargo:${this.remoteNamed(remote).name}:config`;
+  }
+
   /** Cache key of a crate's index file (default cargo remote unless named). */
   indexKey(name: string, remote?: string): string {
     return `cargo:${this.remoteNamed(remote).name}:index:${name.toLowerCase()}`;
@@ -91,7 +96,7 @@ export class CargoAdapter implements ProtocolAdapter {
     const s = remote.settings;
     const dlBase = `${this.opts.publicUrl()}/cargo/${remote.name}/dl`;
     return this.opts.documents.get({
-      key: `cargo:${remote.name}:config`,
+      key: this.configKey(remote.name),
       ttlMs: s.ttlMs,
       negativeTtlMs: s.negativeTtlMs,
       offline: remote.offline,

@@ -7,12 +7,17 @@ import { refill } from '../../core/warm.js';
 import { metaText, type Protocol } from '../contract.js';
 import { CargoAdapter } from './adapter.js';
 import { cargoRemote, cargoSection } from './config.js';
+import { cargoPlanners } from './lockfiles.js';
+import { cargoRefs } from './ref.js';
+import { CargoWarmer } from './warmer.js';
 
 export const cargoProtocol: Protocol = {
   name: 'cargo',
   remotes: [cargoRemote],
   section: cargoSection,
   mounts: ['/cargo'],
+  refs: cargoRefs,
+  planners: cargoPlanners,
   defaultRemotes: { 'crates-io': { type: 'cargo', url: 'https://index.crates.io/' } },
   create(s) {
     const adapter = new CargoAdapter({
@@ -24,6 +29,7 @@ export const cargoProtocol: Protocol = {
     });
     return {
       adapter,
+      warmer: new CargoWarmer(adapter),
       async repair(entry) {
         const crate = metaText(entry, 'crate');
         const version = metaText(entry, 'version');
