@@ -5,6 +5,7 @@
  * where two protocols could claim the same thing (lockfile names; mounts
  * are matched longest first).
  */
+import { cargoProtocol } from './cargo/index.js';
 import type { Protocol } from './contract.js';
 import { filesProtocol } from './generic/index.js';
 import { goProtocol } from './go/index.js';
@@ -19,4 +20,5 @@ export const PROTOCOLS: readonly Protocol[] = [
   goProtocol,
   filesProtocol,
   ociProtocol,
+  cargoProtocol,
 ];
