@@ -93,7 +93,7 @@ export class FakeHub {
     return path;
   }
 
-  private cdn(req: IncomingMessage, res: ServerResponse): void {
+  private cdn(req: IncomingMessage, res: ServerResponse) {
     const path = this.record('cdn', req);
     const sha = /^\/blobs\/([0-9a-f]{64})(\?.*)?$/.exec(path)?.[1];
     const body = sha ? this.repos.lfsBody(sha) : undefined;
@@ -114,7 +114,7 @@ export class FakeHub {
     return undefined;
   }
 
-  private hub(req: IncomingMessage, res: ServerResponse): void {
+  private hub(req: IncomingMessage, res: ServerResponse) {
     const target = new URL(this.record('hub', req), this.url);
     const segs = target.pathname.slice(1).split('/').map(decodeURIComponent);
     if (segs[0] === 'api') {
@@ -131,7 +131,7 @@ export class FakeHub {
     this.resolveFile(req, res, found.repo, rev, file.join('/'));
   }
 
-  private resolveFile(req: IncomingMessage, res: ServerResponse, repo: HubRepo, rev: string, path: string): void {
+  private resolveFile(req: IncomingMessage, res: ServerResponse, repo: HubRepo, rev: string, path: string) {
     if (repo.gatedToken !== undefined && req.headers.authorization !== `Bearer ${repo.gatedToken}`) {
       const status = req.headers.authorization ? 403 : 401;
       return hubError(res, req, status, 'GatedRepo', `Access to model ${repo.name} is restricted.`);
@@ -155,7 +155,7 @@ export class FakeHub {
     res.end();
   }
 
-  private api(req: IncomingMessage, res: ServerResponse, segs: string[], target: URL, body: string): void {
+  private api(req: IncomingMessage, res: ServerResponse, segs: string[], target: URL, body: string) {
     const type = PLURAL[segs[0] ?? ''];
     const found = type ? this.findRepo(type, segs.slice(1)) : undefined;
     if (!found) return hubError(res, req, 401, 'RepoNotFound', 'Repository not found');
