@@ -10,6 +10,7 @@ import type { BlobCache } from '../../core/blob-cache.js';
 import type { DocumentCache, ServedDocument } from '../../core/document-cache.js';
 import { LarderError } from '../../core/errors.js';
 import type { Clock } from '../../core/ports.js';
+import { isUpstreamFailure } from '../../core/upstream-status.js';
 import type { CacheState } from '../../core/types.js';
 import type { Remote } from '../../upstream/remote.js';
 import type { ProtoRequest, ProtoResponse, ProtocolAdapter, RenderedError } from '../adapter.js';
@@ -56,6 +57,10 @@ export class HfAdapter implements ProtocolAdapter {
     return this.route(req, route, remote);
   }
 
+  get documents(): DocumentCache {
+    return this.opts.documents;
+  }
+
   renderError(err: LarderError): RenderedError {
     return renderHubError(err);
   }
@@ -80,8 +85,19 @@ export class HfAdapter implements ProtocolAdapter {
       case 'paths-info': {
         const ask = parsePathsInfo(await req.body(), req.headers['content-type']);
         const r = await this.api.resolve(remote, route.repo, route.rev);
-        const doc = await this.api.pathsInfo(remote, route.repo, r.commit, ask.paths, ask.expand);
-        return this.json(doc, r.state, false);
+        try {
+          return await this.json(await this.api.pathsInfo(remote, route.repo, r.commit, ask.paths, ask.expand), r.state, false);
+        } catch (err) {
+          if (!(err instanceof LarderError) || !isUpstreamFailure(err)) throw err;
+          // The upstream is unreachable: what the cached listings say of these paths.
+          const data = await this.api.pathsFromTrees(remote, route.repo, r.commit, ask.paths).catch(() => Promise.reject(err));
+          return {
+            status: 200,
+            headers: { 'content-type': 'application/json; charset=utf-8' },
+            body: { type: 'buffer', data },
+            cache: 'STALE',
+          };
+        }
       }
       case 'resolve':
         return this.resolveFile(req, route, remote);

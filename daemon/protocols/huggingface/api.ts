@@ -129,6 +129,24 @@ export class HfApi {
     return files[path]!;
   }
 
+  /**
+   * Path information answered from the directory listings at a commit (kept
+   * for every file served or pre-warmed): what paths-info says of the paths,
+   * without the `expand` extras. Used when the upstream cannot be asked.
+   */
+  async pathsFromTrees(remote: Remote, repo: RepoId, commit: string, paths: string[]): Promise<Buffer> {
+    const out: unknown[] = [];
+    for (const path of paths) {
+      const slash = path.lastIndexOf('/');
+      const doc = await this.tree(remote, repo, commit, slash < 0 ? '' : path.slice(0, slash), false, false);
+      const ref = doc.entry.variants?.json;
+      const listing = ref ? (JSON.parse((await this.documents.variant(ref)).toString('utf8')) as unknown) : [];
+      if (!Array.isArray(listing)) continue;
+      out.push(...(listing as Array<{ path?: unknown }>).filter((e) => e?.path === path));
+    }
+    return Buffer.from(JSON.stringify(out));
+  }
+
   /** Path information at a commit for a checked request body (`{paths, expand}`). */
   pathsInfo(remote: Remote, repo: RepoId, commit: string, paths: string[], expand: boolean): Promise<ServedDocument> {
     const s = remote.settings;

@@ -68,6 +68,11 @@ export class HfFiles {
     return `huggingface:${w.remote.name}:${scope}:${repoKey(w.repo)}@${w.commit}/${w.path}`;
   }
 
+  /** Whether an entry is committed in the index. */
+  isCached(key: string): boolean {
+    return this.blobs.peek(key) !== undefined;
+  }
+
   /** The file: public ones anonymously, gated ones per token. */
   async serve(w: FileWanted): Promise<{ blob: ServedBlob; facts: FileFacts }> {
     const rk = `${w.remote.name}|${repoKey(w.repo)}`;

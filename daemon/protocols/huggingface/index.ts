@@ -8,12 +8,15 @@ import type { Protocol } from '../contract.js';
 import { HfAdapter } from './adapter.js';
 import { hfRemote, hfSection } from './config.js';
 import { fileOfEntry } from './files.js';
+import { hfRefs } from './ref.js';
+import { HfWarmer } from './warmer.js';
 
 export const huggingfaceProtocol: Protocol = {
   name: 'huggingface',
   remotes: [hfRemote],
   section: hfSection,
   mounts: ['/hf'],
+  refs: hfRefs,
   defaultRemotes: { huggingface: { type: 'huggingface', url: 'https://huggingface.co' } },
   create(s) {
     const adapter = new HfAdapter({
@@ -25,6 +28,7 @@ export const huggingfaceProtocol: Protocol = {
     });
     return {
       adapter,
+      warmer: new HfWarmer(adapter),
       async repair(entry) {
         const f = fileOfEntry(entry);
         if (!f) return false;

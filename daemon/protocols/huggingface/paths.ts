@@ -49,9 +49,14 @@ function decode(seg: string): string {
   return out;
 }
 
+/** Whether a namespace or repository name is well-formed. */
+export function isRepoName(n: string): boolean {
+  return NAME.test(n) && !n.includes('..');
+}
+
 function name(seg: string): string {
   const n = decode(seg);
-  if (!NAME.test(n) || n.includes('..')) throw bad(`not a valid repository name: ${JSON.stringify(n.slice(0, 100))}`);
+  if (!isRepoName(n)) throw bad(`not a valid repository name: ${JSON.stringify(n.slice(0, 100))}`);
   return n;
 }
 
