@@ -93,7 +93,7 @@ export function encodePath(path: string): string {
 
 function repoAt(segs: string[], type: RepoType, marker: (s: string | undefined) => boolean): { repo: RepoId; rest: string[] } {
   // `<name>/<marker>` or `<namespace>/<name>/<marker>`.
-  const one = marker(segs[1]) && segs.length >= 2;
+  const one = segs.length === 1 || marker(segs[1]);
   const n = one ? 1 : 2;
   if (segs.length < n) throw new LarderError('E_NOT_FOUND', 'no repository in the path');
   return { repo: { type, name: segs.slice(0, n).map(name).join('/') }, rest: segs.slice(n) };
