@@ -143,6 +143,26 @@ describe('huggingface with @huggingface/hub', () => {
     for (const p of tokenSentFor) assert.match(p, /^\/acme\/gated\/resolve\//, 'a token only goes to the gated repository');
   });
 
+  it('a cached gated file: served again to its token from the cache, refused once the Hub revoked that token', async () => {
+    const url = `${hubUrl}/acme/gated/resolve/main/weights.bin`;
+    const cdn = hub.count((s) => s.server === 'cdn');
+    const hit = await fetch(url, { headers: { authorization: 'Bearer hf_good' } });
+    assert.equal(hit.status, 200);
+    assert.equal((await hit.arrayBuffer()).byteLength, 4096);
+    assert.equal(
+      hub.count((s) => s.server === 'cdn'),
+      cdn,
+      'from the cache',
+    );
+    const gated = hub.repos.get('model', 'acme/gated')!;
+    gated.gatedToken = 'hf_rotated';
+    await new Promise((r) => setTimeout(r, TTL_MS + 200)); // the confirmed access is remembered for the TTL
+    const revoked = await fetch(url, { headers: { authorization: 'Bearer hf_good' } });
+    assert.equal(revoked.status, 403);
+    assert.equal(revoked.headers.get('x-error-code'), 'GatedRepo');
+    gated.gatedToken = 'hf_good';
+  });
+
   it('a public file asked with a token: the token is not sent upstream', async () => {
     const before = hub.seen.length;
     const got = await text(await downloadFile({ repo: 'acme/tiny', path: 'README.md', hubUrl, accessToken: 'hf_good' }));
