@@ -163,6 +163,17 @@ describe('huggingface with @huggingface/hub', () => {
     gated.gatedToken = 'hf_good';
   });
 
+  it('Hub errors: a missing file is EntryNotFound (null to the client), a missing repository RepoNotFound', async () => {
+    assert.equal(await downloadFile({ repo: 'acme/tiny', path: 'no/such.txt', hubUrl }), null);
+    const missing = await fetch(`${hubUrl}/acme/nothing/resolve/main/x.txt`);
+    assert.equal(missing.status, 401);
+    assert.equal(missing.headers.get('x-error-code'), 'RepoNotFound');
+    const rev = await fetch(`${hubUrl}/acme/tiny/resolve/no-such-branch/config.json`);
+    assert.equal(rev.status, 404);
+    assert.equal(rev.headers.get('x-error-code'), 'RevisionNotFound');
+    assert.equal(((await rev.json()) as { error?: string }).error !== undefined, true);
+  });
+
   it('a public file asked with a token: the token is not sent upstream', async () => {
     const before = hub.seen.length;
     const got = await text(await downloadFile({ repo: 'acme/tiny', path: 'README.md', hubUrl, accessToken: 'hf_good' }));
