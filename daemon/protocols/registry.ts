@@ -9,6 +9,7 @@ import { cargoProtocol } from './cargo/index.js';
 import type { Protocol } from './contract.js';
 import { filesProtocol } from './generic/index.js';
 import { goProtocol } from './go/index.js';
+import { huggingfaceProtocol } from './huggingface/index.js';
 import { npmProtocol } from './npm/index.js';
 import { ociProtocol } from './oci/index.js';
 import { pypiProtocol } from './pypi/index.js';
@@ -21,4 +22,5 @@ export const PROTOCOLS: readonly Protocol[] = [
   filesProtocol,
   ociProtocol,
   cargoProtocol,
+  huggingfaceProtocol,
 ];
