@@ -43,6 +43,7 @@ async function* splitLines(source: AsyncIterable<Buffer>, onBytes: (b: Buffer) =
     onBytes(chunk);
     let start = 0;
     for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, start)) {
+      if (pendingBytes + nl - start > MAX_LINE_BYTES) throw bad(`a line is longer than ${MAX_LINE_BYTES} bytes`);
       pending.push(chunk.subarray(start, nl));
       yield Buffer.concat(pending).toString('utf8');
       pending = [];
