@@ -259,3 +259,27 @@ test('an imported document with a far-future expiry is clamped to now + the remo
     await rm(n.d.dataDir, { recursive: true, force: true });
   }
 });
+
+test('a version 1 bundle (manifest.json, no signature) imports only with --allow-unsigned', async () => {
+  const files = await readTar(unsigned);
+  const [head, ...rest] = lines(files[0]!.body) as [Record<string, unknown>, ...Line[]];
+  const v1 = {
+    format: 'larder-bundle',
+    version: 1,
+    createdAt: head.createdAt,
+    source: head.source,
+    blobs: rest.flatMap((l) => (l.blob ? [l.blob] : [])),
+    entries: rest.flatMap((l) => (l.entry ? [l.entry] : [])),
+    pins: rest.flatMap((l) => (l.pin ? [l.pin] : [])),
+  };
+  const out = join(work, 'v1.tar');
+  await writeTar(out, [{ name: 'manifest.json', body: Buffer.from(JSON.stringify(v1)) }, ...files.slice(1)]);
+  const n = await site([sourceKey]);
+  const r = await cli(n, ['import', out]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /E_BUNDLE_UNSIGNED/);
+  await assertEmpty(n);
+  const ok = await cli(n, ['import', out, '--allow-unsigned', '--json']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal((JSON.parse(ok.stdout) as ImportReport).entries.added, v1.entries.length);
+});
