@@ -8,19 +8,18 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash, generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import type { ImportReport, Stats } from '../../daemon/admin/contract.js';
 import { KEY_FILE, loadSigningKey, publicKeyString, signatureFor } from '../../daemon/bundle/signing.js';
-import { fileHeader, padding, TarReader, trailer } from '../../daemon/bundle/ustar.js';
-import type { Entry } from '../../daemon/core/types.js';
 import { LmdbIndex } from '../../daemon/storage/lmdb-index.js';
 import { DataPaths } from '../../daemon/storage/paths.js';
 import { ROOT } from '../helpers/daemon.js';
+import { hex, type Line, lines, readTar, unlines, writeTar } from '../helpers/bundle-tar.js';
 import { api, startNode, type ChainDaemon } from '../helpers/edge-chain.js';
 import { generateRegistry } from '../helpers/npm-fixture/generate.js';
 import { startNpmUpstream, type NpmUpstream } from '../helpers/npm-fixture/server.js';
@@ -61,36 +60,6 @@ async function site(keys: string[]): Promise<ChainDaemon> {
   started.push(n);
   return n;
 }
-
-async function readTar(file: string): Promise<Array<{ name: string; body: Buffer }>> {
-  const tar = new TarReader(
-    (async function* () {
-      yield await readFile(file);
-    })(),
-  );
-  const out: Array<{ name: string; body: Buffer }> = [];
-  for (let f = await tar.next(); f; f = await tar.next()) {
-    const chunks: Buffer[] = [];
-    for await (const c of tar.body()) chunks.push(Buffer.from(c));
-    out.push({ name: f.name, body: Buffer.concat(chunks) });
-  }
-  return out;
-}
-
-async function writeTar(file: string, files: Array<{ name: string; body: Buffer }>): Promise<void> {
-  const parts = files.flatMap((f) => [fileHeader(f.name, f.body.length), f.body, padding(f.body.length)]);
-  await writeFile(file, Buffer.concat([...parts, trailer()]));
-}
-
-type Line = { blob?: { digest: string; size: number }; entry?: Entry; pin?: unknown };
-const lines = (body: Buffer): [unknown, ...Line[]] =>
-  body
-    .toString()
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l)) as [unknown, ...Line[]];
-const unlines = (ls: unknown[]): Buffer => Buffer.from(`${ls.map((l) => JSON.stringify(l)).join('\n')}\n`);
-const hex = (algo: string, b: Buffer): string => createHash(algo).update(b).digest('hex');
 
 /** Rewrites the signed bundle with `edit` and signs it again with the source's own key (a trusted signer). */
 async function resigned(name: string, edit: (ls: Line[], files: Map<string, Buffer>) => void): Promise<string> {
