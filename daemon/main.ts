@@ -3,7 +3,6 @@
  * config → storage → cache core → upstreams → adapters → HTTP; shutdown in
  * the reverse order (HTTP, fills, index), leaving a consistent store.
  */
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdir } from 'node:fs/promises';
 import { BlobCache } from './core/blob-cache.js';
@@ -15,6 +14,7 @@ import { StorageGuard } from './core/storage-guard.js';
 import { listenAddress, type LoadedConfig } from './config/load.js';
 import { isLoopback } from './config/units.js';
 import { createApp } from './http/app.js';
+import { createListeningServer, tlsFiles } from './http/tls.js';
 import { defaultUiDir, serveUi } from './http/ui-static.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics/registry.js';
@@ -195,7 +195,9 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     isOwnCredential: (authorization) => adminParts.auth.checkBearer(authorization),
   });
 
-  const server: Server = createServer(app.callback());
+  // One place creates the server (HTTP, or HTTPS with tls: and certificate reloads); limits apply to it here.
+  const listening = await createListeningServer(app.callback(), tlsFiles(cfg.tls, cfg.source), log);
+  const server = listening.server;
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 0;
@@ -207,7 +209,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   });
   const addr = server.address() as AddressInfo;
   const hostPart = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const url = `http://${hostPart}:${addr.port}`;
+  const url = `${listening.scheme}://${hostPart}:${addr.port}`;
   if (!publicUrl) publicUrl = url;
   ready = true;
   adminParts.start();
@@ -227,6 +229,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
       ready = false;
       offline = true;
       await adminParts.stop();
+      await listening.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

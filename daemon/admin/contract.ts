@@ -151,6 +151,8 @@ export interface ExportRequest {
   deps?: boolean;
   /** Index key prefixes, e.g. `oci:hub:` (whatever is cached under them). */
   prefixes?: string[];
+  /** Sign the manifest with this daemon's bundle key (created in its data dir on first use). */
+  sign?: boolean;
 }
 
 export interface ImportReport {
@@ -161,6 +163,10 @@ export interface ImportReport {
   pins: number;
   /** Remote names in the bundle's keys that this daemon does not configure. */
   unknownRemotes: string[];
+  /** The key that signed the bundle (`ed25519:…`), or 'unsigned' (imported with allowUnsigned). */
+  signer?: string;
+  /** Entries whose times were clamped (a future fetch time, or an expiry past now + the remote's TTL). */
+  clamped?: number;
 }
 
 export interface StatsPoint {

@@ -1,8 +1,9 @@
 /**
  * Writing air-gap bundles: the selection (pins, references, lockfiles, key
  * prefixes) is resolved to index entries (references are warmed first, so
- * their closures are in the cache), then one tar is streamed: the manifest,
- * then every blob straight from the store. Its exact length is known before
+ * their closures are in the cache), then one tar is streamed: the manifest
+ * (JSON lines, manifest-stream.ts), its signature when asked to sign
+ * (signing.ts), then every blob straight from the store. Its exact length is known before
  * the first byte, so a reader can tell a complete bundle from a cut one.
  */
 import { Readable } from 'node:stream';
@@ -14,7 +15,10 @@ import type { Warmer } from '../core/warm.js';
 import type { ExpectedDigest } from '../core/types.js';
 import type { ExportRequest, Pin } from '../admin/contract.js';
 import { planFile, type PlannedItem } from '../prewarm/lockfiles.js';
+import { createHash } from 'node:crypto';
 import { BUNDLE_FORMAT, blobPath, MANIFEST_NAME, type BundleManifest, type BundlePin } from './manifest.js';
+import { manifestLines } from './manifest-stream.js';
+import { SIGNATURE_NAME, signatureFor, type SigningKey } from './signing.js';
 import { fileHeader, padding, trailer } from './ustar.js';
 
 export interface ExportDeps {
@@ -24,10 +28,15 @@ export interface ExportDeps {
   pins: { list(): Pin[]; byRef(ref: string): { keys: string[]; history: Array<{ keys: string[] }> } | undefined };
   daemonId: string;
   publicUrl(): string;
+  /** This daemon's bundle signing key (created on first use). */
+  signingKey(): Promise<SigningKey>;
 }
 
 export interface PlannedBundle {
   manifest: BundleManifest;
+  manifestBytes: Buffer;
+  /** manifest.sig, when signed. */
+  signature?: Buffer;
   /** Exact byte length of the tar. */
   length: number;
 }
@@ -116,24 +125,28 @@ export async function planExport(d: ExportDeps, req: ExportRequest, signal: Abor
   }
   const manifest: BundleManifest = {
     format: BUNDLE_FORMAT,
-    version: 1,
+    version: 2,
     createdAt: new Date().toISOString(),
     source: { daemon: d.daemonId, url: d.publicUrl() },
     blobs: [...sizes].map(([digest, size]) => ({ digest, size })),
     entries,
     pins,
   };
-  const manifestBytes = Buffer.byteLength(JSON.stringify(manifest));
-  let length = 512 + manifestBytes + padding(manifestBytes).length + trailer().length;
+  const manifestBytes = manifestLines(manifest);
+  const signature = req.sign ? signatureFor(await d.signingKey(), createHash('sha256').update(manifestBytes).digest('hex')) : undefined;
+  let length = 512 + manifestBytes.length + padding(manifestBytes.length).length + trailer().length;
+  if (signature) length += 512 + signature.length + padding(signature.length).length;
   for (const size of sizes.values()) length += 512 + size + padding(size).length;
-  return { manifest, length };
+  return { manifest, manifestBytes, length, ...(signature ? { signature } : {}) };
 }
 
 /** Streams the bundle (pull-driven: one blob read at a time, at the reader's pace). */
 export function writeBundle(d: ExportDeps, plan: PlannedBundle): Readable {
   async function* parts(): AsyncGenerator<Buffer> {
-    const body = Buffer.from(JSON.stringify(plan.manifest));
+    const body = plan.manifestBytes;
     yield Buffer.concat([fileHeader(MANIFEST_NAME, body.length), body, padding(body.length)]);
+    const sig = plan.signature;
+    if (sig) yield Buffer.concat([fileHeader(SIGNATURE_NAME, sig.length), sig, padding(sig.length)]);
     for (const { digest, size } of plan.manifest.blobs) {
       yield fileHeader(blobPath(digest), size);
       let n = 0;

@@ -7,6 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
@@ -57,7 +58,8 @@ export class AdminClient extends SharedClient {
         throw new CliError(`cannot read the admin token at ${file}`, EXIT.unauthorized, hint);
       }
     }
-    return new AdminClient({ baseUrl: `http://${h}:${port}`, auth: { bearer: token } });
+    // With tls: the daemon speaks HTTPS; a private CA is trusted through NODE_EXTRA_CA_CERTS.
+    return new AdminClient({ baseUrl: `${cfg.tls ? 'https' : 'http'}://${h}:${port}`, auth: { bearer: token } });
   }
 
   protected override fail(err: AdminError): never {
@@ -85,7 +87,8 @@ export class AdminClient extends SharedClient {
     if (body) headers['content-type'] = 'json' in body ? 'application/json' : body.type;
     return new Promise<IncomingMessage>((resolve, reject) => {
       let answered = false;
-      const req = httpRequest(new URL(`${this.base}/_/api/v1${path}`), { method, headers }, (res) => {
+      const url = new URL(`${this.base}/_/api/v1${path}`);
+      const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers }, (res) => {
         answered = true;
         const status = res.statusCode ?? 500;
         if (status < 300) return resolve(res);

@@ -4,7 +4,9 @@
  * with its warmers, and commits through the store's one commit protocol).
  * Both directions stream: the export is written to `<out>.partial` and
  * renamed once every announced byte arrived; the import uploads the file as
- * it is read.
+ * it is read. `export --sign` signs the manifest with the daemon's key
+ * (`export --print-key` shows it); `import` refuses unsigned bundles and
+ * keys not in bundles.trustedKeys unless given `--allow-unsigned`.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, rename, rm, stat } from 'node:fs/promises';
@@ -22,6 +24,11 @@ function mb(n: number): string {
 }
 
 export async function exportCommand(c: AdminClient, refs: string[], flags: Flags): Promise<number> {
+  if (flags['print-key'] === true) {
+    const { publicKey } = await c.call<{ publicKey: string }>('GET', '/bundle-key');
+    out(flags.json ? JSON.stringify({ publicKey }) : publicKey);
+    return EXIT.ok;
+  }
   const file = flags.out;
   if (typeof file !== 'string' || !file)
     throw new CliError('larder export needs --out FILE', EXIT.usage, 'e.g. larder export --out site.tar --pins');
@@ -34,6 +41,7 @@ export async function exportCommand(c: AdminClient, refs: string[], flags: Flags
   const prefixes = (flags.prefix as string[] | undefined) ?? [];
   if (prefixes.length) req.prefixes = prefixes;
   if (flags.deps === true) req.deps = true;
+  if (flags.sign === true) req.sign = true;
   if (!req.pins && !req.refs && !req.files && !req.prefixes) {
     throw new CliError('nothing to export', EXIT.usage, 'give --pins, references, --lockfile FILE or --prefix KEY');
   }
@@ -69,7 +77,7 @@ export async function importCommand(c: AdminClient, args: string[], flags: Flags
   const [file, extra] = args;
   if (!file || extra !== undefined) throw new CliError('larder import needs exactly one FILE', EXIT.usage, 'e.g. larder import site.tar');
   const size = (await stat(file)).size;
-  const res = await c.stream('POST', '/import', {
+  const res = await c.stream('POST', flags['allow-unsigned'] === true ? '/import?allowUnsigned=1' : '/import', {
     stream: createReadStream(file, { highWaterMark: 1024 * 1024 }),
     type: 'application/x-tar',
   });
@@ -80,8 +88,10 @@ export async function importCommand(c: AdminClient, args: string[], flags: Flags
   else {
     out(
       `imported ${file} (${mb(size)}): ${r.blobs.added} blobs added (${mb(r.bytes)}), ${r.blobs.present} already present; ` +
-        `${r.entries.added} entries added, ${r.entries.updated} updated; ${r.pins} pins`,
+        `${r.entries.added} entries added, ${r.entries.updated} updated; ${r.pins} pins; ` +
+        (r.signer === 'unsigned' ? 'UNSIGNED (allowed by --allow-unsigned)' : `signed by ${r.signer}`),
     );
+    if (r.clamped) out(`${r.clamped} entries had their times clamped (fresh at most for their remote's ttl from now)`);
     if (r.unknownRemotes.length) out(`warning: entries for remotes this daemon does not configure: ${r.unknownRemotes.join(', ')}`);
   }
   return EXIT.ok;

@@ -120,6 +120,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       lockfile,
       { name: 'prefix', type: 'string', multiple: true, value: 'KEY', help: 'include cached entries whose key starts with KEY' },
       { name: 'deps', type: 'boolean', help: "include the references' dependencies" },
+      { name: 'sign', type: 'boolean', help: "sign the manifest with the daemon's Ed25519 bundle key (made on first use)" },
+      { name: 'print-key', type: 'boolean', help: "print the daemon's bundle public key (for bundles.trustedKeys) and exit" },
       json,
     ],
     positionals: true,
@@ -128,7 +130,10 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'import',
     args: '<file>',
     summary: "verify a bundle, then add its blobs, entries and pins to the daemon's store",
-    options: [json],
+    options: [
+      { name: 'allow-unsigned', type: 'boolean', help: 'accept a bundle that is unsigned or signed by a key not in bundles.trustedKeys' },
+      json,
+    ],
     positionals: true,
   },
 ];

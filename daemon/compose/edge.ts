@@ -22,6 +22,9 @@ import { ParentFeedClient } from '../upstream/parent-feed.js';
 import type { ParentLink } from '../upstream/parent-route.js';
 import { PROTOCOLS } from '../protocols/registry.js';
 
+/** The document TTL of a remote without `ttl` (as main.ts uses), and of keys of unknown remotes in a bundle. */
+const DEFAULT_DOC_TTL_MS = 5 * 60_000;
+
 /** What main.ts supplies for the hierarchy. */
 export interface EdgeOptions {
   daemonId: string;
@@ -29,6 +32,8 @@ export interface EdgeOptions {
   parent?: { url: string; feed: FeedSource };
   /** Names of the configured remotes (bundle import reports others). */
   remoteNames: string[];
+  /** Bundle signing: the data dir (its key), trusted keys, and each remote's document TTL (ms) for clamping imports. */
+  bundles?: { dataDir: string; trustedKeys: string[]; ttls: Record<string, number> };
 }
 
 export interface EdgeParts extends EdgeOptions {
@@ -54,7 +59,9 @@ export async function edgeSetup(
 ): Promise<{ hop: string; parentLink?: ParentLink; options: EdgeOptions }> {
   const daemonId = await loadDaemonId(paths);
   const hop = hopName(daemonId);
-  const options: EdgeOptions = { daemonId, remoteNames: Object.keys(cfg.remotes) };
+  const ttls = Object.fromEntries(Object.entries(cfg.remotes).map(([name, r]) => [name, r.ttl ?? DEFAULT_DOC_TTL_MS]));
+  const bundles = { dataDir: cfg.dataDir, trustedKeys: cfg.bundles.trustedKeys, ttls };
+  const options: EdgeOptions = { daemonId, remoteNames: Object.keys(cfg.remotes), bundles };
   if (!cfg.parent) return { hop, options };
   const base = new URL(cfg.parent.url.endsWith('/') ? cfg.parent.url : `${cfg.parent.url}/`);
   const authorization = cfg.parent.token ? `Bearer ${cfg.parent.token}` : undefined;
@@ -83,7 +90,20 @@ export function buildEdge(p: EdgeParts) {
         log,
       })
     : undefined;
-  const exportDeps = { index, blobs: p.blobs, warmers: p.warmers, pins, daemonId: p.daemonId, publicUrl: p.publicUrl };
+  const b = p.bundles;
+  const exportDeps = {
+    index,
+    blobs: p.blobs,
+    warmers: p.warmers,
+    pins,
+    daemonId: p.daemonId,
+    publicUrl: p.publicUrl,
+    signingKey: async () => {
+      const { loadSigningKey } = await import('../bundle/signing.js');
+      if (!b) throw new Error('bundle signing is not configured');
+      return (await loadSigningKey(b.dataDir, true))!;
+    },
+  };
   const routes = edgeRoutes({
     daemonId: p.daemonId,
     feed,
@@ -95,9 +115,12 @@ export function buildEdge(p: EdgeParts) {
       const plan = await planExport(exportDeps, req, signal);
       return { stream: writeBundle(exportDeps, plan), length: plan.length, blobs: plan.manifest.blobs.length };
     },
-    importBundle: async (source) => {
+    bundleKey: async () => (await exportDeps.signingKey()).publicKey,
+    importBundle: async (source, opts) => {
       const { importBundle } = await import('../bundle/import.js');
-      return importBundle({ index, blobs: p.blobs, pins, remotes: new Set(p.remoteNames) }, source);
+      const ttlOf = (remote: string): number => b?.ttls[remote] ?? DEFAULT_DOC_TTL_MS;
+      const check = { trustedKeys: b?.trustedKeys ?? [], allowUnsigned: opts.allowUnsigned };
+      return importBundle({ index, blobs: p.blobs, pins, remotes: new Set(p.remoteNames), ttlOf }, source, check);
     },
   });
   p.metrics.setEdgeSource(() => {

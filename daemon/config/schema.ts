@@ -54,7 +54,7 @@ const BaseConfigSchema = z
       .default('127.0.0.1:7420')
       .describe('Address the daemon binds to (loopback by default)'),
     dataDir: z.string().min(1).optional().describe("Where blobs and the index live (default: the user's data directory)"),
-    publicUrl: httpUrl('Absolute base URL used in rewritten URLs (default: http://<listen>)').optional(),
+    publicUrl: httpUrl('Absolute base URL used in rewritten URLs (default: http://<listen>, https://<listen> with tls)').optional(),
     offline: z.boolean().default(false).describe('Contact no upstream at all'),
     storage: z
       .object({
@@ -101,6 +101,25 @@ const BaseConfigSchema = z
       .strict()
       .default({}),
     parent: ParentSchema.optional(),
+    tls: z
+      .object({
+        cert: z.string().min(1).describe('PEM certificate file (with its chain); HTTPS is served on the listen port, reloaded on change'),
+        key: z.string().min(1).describe('PEM private key file of the certificate'),
+        ca: z.string().min(1).optional().describe('PEM file of extra chain certificates sent to clients'),
+      })
+      .strict()
+      .optional()
+      .describe('Serve HTTPS instead of HTTP (publicUrl then defaults to https://<listen>)'),
+    bundles: z
+      .object({
+        trustedKeys: z
+          .array(z.string().regex(/^ed25519:[A-Za-z0-9+/]{43}=$/, 'expected ed25519:<base64 of 32 bytes> (see larder export --print-key)'))
+          .default([])
+          .describe('Public keys whose signed bundles `larder import` accepts'),
+      })
+      .strict()
+      .default({})
+      .describe('Air-gap bundle signing'),
   })
   .strict();
 

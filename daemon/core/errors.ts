@@ -14,6 +14,9 @@ export type ErrorCode =
   | 'E_FORBIDDEN'
   | 'E_RANGE'
   | 'E_INTEGRITY'
+  | 'E_BUNDLE_UNSIGNED'
+  | 'E_BUNDLE_SIGNATURE'
+  | 'E_BUNDLE_UNTRUSTED'
   | 'E_UPSTREAM'
   | 'E_UPSTREAM_TIMEOUT'
   | 'E_UPSTREAM_STATUS'
@@ -36,6 +39,12 @@ const DEFAULT_STATUS: Record<ErrorCode, number> = {
   E_FORBIDDEN: 403,
   E_RANGE: 416,
   E_INTEGRITY: 502,
+  /** An air-gap bundle without a signature, imported without allowUnsigned. */
+  E_BUNDLE_UNSIGNED: 403,
+  /** A bundle's signature does not match its manifest (tampered, or not a signature). */
+  E_BUNDLE_SIGNATURE: 400,
+  /** A bundle signed by a key that bundles.trustedKeys does not list. */
+  E_BUNDLE_UNTRUSTED: 403,
   E_UPSTREAM: 502,
   E_UPSTREAM_TIMEOUT: 504,
   E_UPSTREAM_STATUS: 502,

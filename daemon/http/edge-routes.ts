@@ -5,7 +5,8 @@
  *   GET  /feed?since=&wait=&child=&limit=  pin change feed; long-polls up to `wait` s (max 60)
  *   GET  /children                         daemons that poll the feed, with their lag
  *   POST /export   ExportRequest           the bundle, streamed as application/x-tar
- *   POST /import   tar body                verifies, then commits; → ImportReport
+ *   GET  /bundle-key                       {publicKey}: the key `export` signs with (for bundles.trustedKeys)
+ *   POST /import?allowUnsigned=1  tar body  verifies (signature, blobs, npm integrity), then commits; → ImportReport
  */
 import { pipeline, type Readable } from 'node:stream';
 import type { Context } from 'koa';
@@ -23,7 +24,9 @@ export interface EdgeRouteDeps {
   children: ChildRegistry;
   audit: AuditLog;
   exportBundle(req: ExportRequest, signal: AbortSignal): Promise<{ stream: Readable; length: number; blobs: number }>;
-  importBundle(source: AsyncIterable<Buffer>): Promise<ImportReport>;
+  importBundle(source: AsyncIterable<Buffer>, opts: { allowUnsigned: boolean }): Promise<ImportReport>;
+  /** This daemon's bundle signing public key (`ed25519:…`), created on first use. */
+  bundleKey(): Promise<string>;
 }
 
 const CHILD = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -111,12 +114,23 @@ export function edgeRoutes(d: EdgeRouteDeps): (ctx: Context, path: string, actor
       });
       return true;
     }
+    if (m === 'GET' && path === '/bundle-key') {
+      ctx.body = { publicKey: await d.bundleKey() };
+      return true;
+    }
     if (m === 'POST' && path === '/import') {
-      const report = await d.importBundle(ctx.req as AsyncIterable<Buffer>);
+      const allowUnsigned = q.allowUnsigned === '1' || q.allowUnsigned === 'true';
+      const report = await d.importBundle(ctx.req as AsyncIterable<Buffer>, { allowUnsigned });
       await d.audit.append({
         action: 'import',
         actor,
-        details: { blobs: report.blobs.added, entries: report.entries.added + report.entries.updated, bytes: report.bytes },
+        details: {
+          blobs: report.blobs.added,
+          entries: report.entries.added + report.entries.updated,
+          bytes: report.bytes,
+          signer: report.signer ?? 'unsigned',
+          allowUnsigned,
+        },
       });
       ctx.body = report;
       return true;

@@ -35,7 +35,8 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const lag = Number(env.LARDER_LAG_THRESHOLD_SECONDS);
   const cfg: AppConfig = {
     listen,
-    daemonUrl: urlForListen(listen),
+    // LARDER_URL (e.g. https://127.0.0.1:7420 for a daemon with tls:) overrides the URL derived from the listen address.
+    daemonUrl: env.LARDER_URL?.replace(/\/+$/, '') || urlForListen(listen),
     dataDir,
     lagThresholdSeconds: Number.isFinite(lag) && lag > 0 ? lag : 15 * 60,
   };

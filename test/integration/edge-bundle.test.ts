@@ -1,7 +1,8 @@
 /**
- * Air-gap bundles with the real CLI: `larder export` from a daemon that has
- * an upstream (a lockfile, a pin, cached OCI keys), checked with GNU tar,
- * then `larder import` into fresh daemons whose upstreams are gone, and the
+ * Air-gap bundles with the real CLI: `larder export --sign` from a daemon that
+ * has an upstream (a lockfile, a pin, cached OCI keys), checked with GNU tar,
+ * then `larder import` into fresh daemons whose upstreams are gone (they
+ * trust the source's bundle key), and the
  * real clients (`npm ci`, `skopeo copy`) served from them. Corrupt and cut
  * bundles are rejected without committing anything; a re-run completes.
  */
@@ -32,11 +33,32 @@ let upstream: NpmUpstream;
 let reg: RunningRegistry;
 let small: FixtureLayout;
 let source: ChainDaemon;
+/** The source's bundle signing key, trusted by the importing daemons. */
+let sourceKey = '';
 const started: ChainDaemon[] = [];
 
-const config = (npmUrl: string, ociUrl: string) => ({
+const config = (npmUrl: string, ociUrl: string, trustedKeys: string[] = []) => ({
   remotes: { local: { type: 'npm' as const, url: npmUrl }, hub: { type: 'oci' as const, url: ociUrl, host: 'docker.io' } },
+  bundles: { trustedKeys },
 });
+
+/** The bundle's JSON-lines manifest, by kind. */
+function manifestOf(text: string): {
+  blobs: Array<{ digest: string; size: number }>;
+  entries: Array<{ key: string }>;
+  pins: Array<{ ref: string }>;
+} {
+  const lines = text
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => JSON.parse(l) as Record<string, never>);
+  return {
+    blobs: lines.flatMap((l) => (l.blob ? [l.blob] : [])),
+    entries: lines.flatMap((l) => (l.entry ? [l.entry] : [])),
+    pins: lines.flatMap((l) => (l.pin ? [l.pin] : [])),
+  };
+}
 
 async function cli(n: ChainDaemon, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -66,6 +88,10 @@ before(async () => {
   await pushImage(small, 'multi', reg, 'fixtures/small');
   source = await startNode(config(upstream.url, reg.url));
   started.push(source);
+  const key = await cli(source, ['export', '--print-key']);
+  assert.equal(key.code, 0, key.stderr);
+  sourceKey = key.stdout.trim();
+  assert.match(sourceKey, /^ed25519:[A-Za-z0-9+/]{43}=$/);
 });
 
 after(async () => {
@@ -78,7 +104,7 @@ after(async () => {
 
 /** A daemon whose upstreams are unreachable (closed ports). */
 async function isolated(): Promise<ChainDaemon> {
-  const n = await startNode(config('http://127.0.0.1:9/', 'http://127.0.0.1:9'));
+  const n = await startNode(config('http://127.0.0.1:9/', 'http://127.0.0.1:9', [sourceKey]));
   started.push(n);
   return n;
 }
@@ -102,6 +128,7 @@ test('export a lockfile, a pin and cached OCI content; import into a daemon with
   const bundle = join(work, 'site.tar');
   const exp = await cli(source, [
     'export',
+    '--sign',
     '--out',
     bundle,
     '--pins',
@@ -112,15 +139,11 @@ test('export a lockfile, a pin and cached OCI content; import into a daemon with
   ]);
   assert.equal(exp.code, 0, exp.stderr);
   assert.match(exp.stdout, /wrote .*site\.tar/);
-  // Standard tools read it: GNU tar lists the manifest first and one file per blob, named by its sha256.
+  // Standard tools read it: GNU tar lists the manifest and its signature first and one file per blob, named by its sha256.
   const listing = (await run('tar', ['-tf', bundle])).stdout.trim().split('\n');
-  assert.equal(listing[0], 'manifest.json');
-  const manifest = JSON.parse((await run('tar', ['-xOf', bundle, 'manifest.json'], { maxBuffer: 64 * 1024 * 1024 })).stdout) as {
-    blobs: Array<{ digest: string; size: number }>;
-    entries: Array<{ key: string }>;
-    pins: Array<{ ref: string }>;
-  };
-  assert.deepEqual(listing.slice(1).sort(), manifest.blobs.map((b) => `blobs/sha256/${b.digest.slice(7)}`).sort());
+  assert.deepEqual(listing.slice(0, 2), ['manifest.jsonl', 'manifest.sig']);
+  const manifest = manifestOf((await run('tar', ['-xOf', bundle, 'manifest.jsonl'], { maxBuffer: 64 * 1024 * 1024 })).stdout);
+  assert.deepEqual(listing.slice(2).sort(), manifest.blobs.map((b) => `blobs/sha256/${b.digest.slice(7)}`).sort());
   const extracted = join(work, 'extracted');
   await run('mkdir', ['-p', extracted]);
   await run('tar', ['-xf', bundle, '-C', extracted]);
@@ -146,6 +169,7 @@ test('export a lockfile, a pin and cached OCI content; import into a daemon with
   assert.equal(report.entries.added, manifest.entries.length);
   assert.equal(report.pins, 1);
   assert.deepEqual(report.unknownRemotes, []);
+  assert.equal(report.signer, sourceKey);
   assert.deepEqual(await tempFiles(site.d.dataDir), []);
   const sitePins = await api<Array<{ ref: string; status: string; source: string }>>(site, '/pins');
   assert.deepEqual(
@@ -195,9 +219,7 @@ test('export a lockfile, a pin and cached OCI content; import into a daemon with
 
 test('a corrupt or cut bundle is rejected without committing anything; the full one then imports', async () => {
   const bundle = join(work, 'site.tar');
-  const manifest = JSON.parse((await run('tar', ['-xOf', bundle, 'manifest.json'], { maxBuffer: 64 * 1024 * 1024 })).stdout) as {
-    blobs: Array<{ digest: string; size: number }>;
-  };
+  const manifest = manifestOf((await run('tar', ['-xOf', bundle, 'manifest.jsonl'], { maxBuffer: 64 * 1024 * 1024 })).stdout);
   const largest = [...manifest.blobs].sort((a, b) => b.size - a.size)[0]!;
   // Find the blob's bytes in the tar (after its 512-byte header) and flip one in the middle.
   const bytes = await readFile(bundle);
