@@ -1,6 +1,8 @@
 /** Every ecosystem bench module, one line each (phase `eco` of `npm run bench`). */
 import type { EcoBench } from './contract.js';
+import { gemsBench } from './gems.js';
 
 // biome-ignore format: one ecosystem per line, so adding one is a one-line change
 export const ECO_BENCHES: readonly EcoBench[] = [
+  gemsBench,
 ];
