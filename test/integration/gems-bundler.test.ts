@@ -11,7 +11,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestDaemon, tempDir, type TestDaemon } from '../helpers/daemon.js';
-import { buildGemRepo, type GemRepo } from '../helpers/gems/build.js';
+import { buildGemRepo, publishGem, type GemRepo } from '../helpers/gems/build.js';
 import { ruby, rubyVersions } from '../helpers/gems/ruby.js';
 import { GemServer } from '../helpers/gems/server.js';
 
@@ -41,7 +41,16 @@ describe('gems with bundler and gem', () => {
       { name: 'delta', version: '1.0.0' },
     ]);
     up = await GemServer.start(repo.files);
-    daemon = await startTestDaemon({ remotes: { rg: { type: 'gems', url: `${up.url}/`, ttl: '1h' } } });
+    daemon = await startTestDaemon({
+      remotes: {
+        rg: { type: 'gems', url: `${up.url}/`, ttl: '1h' },
+        // Revalidated on every use: follows the upstream as a new version is published.
+        live: { type: 'gems', url: `${up.url}/`, ttl: 0 },
+        // A second view with a long TTL, for the /versions–/info consistency case.
+        lazy: { type: 'gems', url: `${up.url}/`, ttl: '1h' },
+      },
+      gems: { default: 'rg' },
+    });
     console.log(`# ${await rubyVersions(work)}`);
   });
 
@@ -53,15 +62,15 @@ describe('gems with bundler and gem', () => {
 
   const get = (path: string, headers: Record<string, string> = {}): Promise<Response> => fetch(`${daemon.url}${path}`, { headers });
 
-  /** A fresh app (its own home) with a Gemfile for `gems`, mirrored to Larder. */
-  async function app(gems: string[]): Promise<{ dir: string; home: string }> {
+  /** A fresh app (its own home) with a Gemfile for `gems`, mirrored to Larder (`/gems/` or `/gems/<remote>/`). */
+  async function app(gems: string[], mount = '/gems/'): Promise<{ dir: string; home: string }> {
     const dir = join(work, `app-${++n}`);
     const home = join(work, `home-${n}`);
     await mkdir(dir, { recursive: true });
     await mkdir(home, { recursive: true });
     await writeFile(join(dir, 'Gemfile'), `source "https://rubygems.org"\n${gems.map((g) => `gem ${JSON.stringify(g)}\n`).join('')}`);
     for (const args of [
-      ['config', 'set', '--local', 'mirror.https://rubygems.org', `${daemon.url}/gems/`],
+      ['config', 'set', '--local', 'mirror.https://rubygems.org', `${daemon.url}${mount}`],
       ['config', 'set', '--local', 'path', join(dir, 'vendor')],
     ]) {
       const r = await ruby('bundle', args, { cwd: dir, home });
@@ -178,6 +187,30 @@ describe('gems with bundler and gem', () => {
     for (let i = 0; i < 100 && !(await blobNames(daemon.dataDir)).has(delta.sha256); i++) await new Promise((r) => setTimeout(r, 50));
     blobs = await blobNames(daemon.dataDir);
     assert.ok(blobs.has(delta.sha256), 'the good gem was committed');
+  });
+
+  it('a version published upstream: bundler fetches the tail of /versions (206) and the new /info through Larder', async () => {
+    const lazyInfo = await (await get('/gems/lazy/info/beta-kit')).text();
+    const a = await app(['alpha'], '/gems/live/');
+    assert.equal((await bundle(a, ['install'])).code, 0);
+    const before = (await readFile(join(a.dir, 'Gemfile.lock'), 'utf8')).match(/^ {4}beta-kit \((.*)\)$/m)?.[1];
+    assert.equal(before, '2.0.0');
+    const oldSize = repo.files.get('/versions')!.length;
+    await publishGem(repo, work, { name: 'beta-kit', version: '2.1.0' });
+
+    const r = await bundle(a, ['update', 'beta-kit']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(await readFile(join(a.dir, 'Gemfile.lock'), 'utf8'), /^ {4}beta-kit \(2\.1\.0\)$/m);
+    const part = await get('/gems/live/versions', { range: `bytes=${oldSize - 1}-` });
+    assert.equal(part.status, 206, 'the range Bundler asks for, on the grown file');
+    assert.ok(Buffer.from(await part.arrayBuffer()).equals(repo.files.get('/versions')!.subarray(oldSize - 1)));
+    assert.equal(up.hit('/gems/beta-kit-2.1.0.gem'), 1);
+
+    // /info/beta-kit was cached (fresh) by `lazy` before the change; its /versions is fetched only now and lists the new md5.
+    const versions = await (await get('/gems/lazy/versions')).text();
+    const info = await (await get('/gems/lazy/info/beta-kit')).text();
+    assert.notEqual(info, lazyInfo, 'the cached /info was fetched again');
+    assert.ok(versions.includes(`beta-kit 2.1.0 ${md5(info)}\n`), 'the md5 /versions lists is that of the /info served');
   });
 
   it('warm, with the upstream stopped: bundle install and gem install in fresh homes are served from the cache', async () => {

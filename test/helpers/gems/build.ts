@@ -96,3 +96,20 @@ export function compactIndex(gems: BuiltGem[]): Record<string, string> {
   out['/names'] = `---\n${[...byName.keys()].sort().join('\n')}\n`;
   return out;
 }
+
+/**
+ * Publishes one more gem into `repo` as rubygems.org does: its `.gem`, a new
+ * `/info/<name>`, and one line appended to `/versions` (append-only, so a
+ * client holding the old file can fetch just the tail). The full index
+ * files are left as they were.
+ */
+export async function publishGem(repo: GemRepo, dir: string, def: GemDef): Promise<BuiltGem> {
+  const built = (await buildGemRepo(join(dir, `publish-${def.name}-${def.version}`), [def])).gems[0]!;
+  repo.gems.push(built);
+  const info = compactIndex(repo.gems.filter((g) => g.def.name === def.name))[`/info/${def.name}`]!;
+  repo.files.set(`/gems/${built.stem}.gem`, built.data);
+  repo.files.set(`/info/${def.name}`, Buffer.from(info));
+  const versions = repo.files.get('/versions')!.toString('utf8');
+  repo.files.set('/versions', Buffer.from(`${versions}${def.name} ${def.version} ${hex('md5', info)}\n`));
+  return built;
+}
