@@ -52,6 +52,7 @@ describe('gems pre-warm, pins and scrub', () => {
     repo = await buildGemRepo(work, [
       { name: 'alpha', version: '1.0.0', deps: [['beta-kit', '>= 1.0', '< 3']] },
       { name: 'beta-kit', version: '2.0.0' },
+      { name: 'beta-kit', version: '3.0.0' },
       { name: 'gamma', version: '0.1.0' },
       { name: 'delta', version: '1.0.0' },
     ]);
@@ -123,6 +124,16 @@ describe('gems pre-warm, pins and scrub', () => {
     assert.equal(up.hit('/gems/gamma-0.1.0.gem'), 1);
     const bad = await admin.call('POST', '/pins', { ref: 'gems:gamma@^1' });
     assert.equal(bad.status, 400);
+  });
+
+  it('a gems: reference job expands runtime dependencies to the highest version meeting them', async () => {
+    const started = await admin.ok<Job>('POST', '/jobs', { refs: ['gems:alpha@1.0.0'] });
+    const job = await admin.waitJob(started.id, 60_000);
+    assert.equal(job.state, 'done', JSON.stringify(job));
+    assert.deepEqual(
+      job.items.map((i) => i.ref),
+      ['gems:alpha@1.0.0', 'gems:beta-kit@2.0.0'],
+    );
   });
 
   it('scrub repairs a rotten .gem blob from the upstream', async () => {

@@ -7,6 +7,9 @@
  * `quick/Marshal.4.8` gemspec (`gem install` reads it) and the remote's
  * `/versions` (Bundler reads it first), so both clients work offline after.
  *
+ * With `deps`, each runtime dependency is reported as a child reference at
+ * the highest version its `/info` lists that meets the requirement.
+ *
  * With `expect` (a Gemfile.lock's CHECKSUMS sha256) the `/info` checksum
  * must be that one: else the item fails with E_INTEGRITY and nothing is
  * fetched.
@@ -17,6 +20,7 @@ import { committed, consume, refuseBypass, type Closure, type WarmOptions, type 
 import type { GemsAdapter } from './adapter.js';
 import type { InfoLine } from './compact.js';
 import type { GemsRef } from './ref.js';
+import { bestVersion } from './requirement.js';
 
 export class GemsWarmer implements Warmer {
   readonly protocol = 'gems' as const;
@@ -75,7 +79,19 @@ export class GemsWarmer implements Warmer {
       // The gemspec `gem install` reads; an upstream without the full index has none.
       if (await listed(this.gems.docs.get(remote, 'quick', stem))) keys.push(this.gems.docs.key(remote, 'quick', stem));
     }
-    return { resolved: r.version, keys, bytes, fetched, children: [] };
+    return { resolved: r.version, keys, bytes, fetched, children: opts.deps ? await this.children(chosen) : [] };
+  }
+
+  /** `gems:<dep>@<version>` for each runtime dependency: the highest version its `/info` lists that meets the requirement. */
+  private async children(lines: InfoLine[]): Promise<string[]> {
+    const remote = this.gems.remoteFor(undefined);
+    const out = new Set<string>();
+    for (const dep of lines.flatMap((l) => l.deps)) {
+      const { lines: listed } = await this.gems.docs.infoLines(remote, dep.name);
+      const best = bestVersion([...new Set(listed.map((l) => l.version))], dep.requirement);
+      if (best !== undefined) out.add(`gems:${dep.name}@${best}`);
+    }
+    return [...out];
   }
 
   /** Fetches one `.gem` through the cache (nothing when it is a HIT) and checks it was committed; its size. */
