@@ -6,17 +6,21 @@
  *
  * `/versions` lists the md5 of every info file; an info file cached before
  * the upstream changed it would not match, so a cached info file whose md5
- * differs from the one a fresh `/versions` lists is fetched again.
+ * differs from the one a fresh `/versions` lists is fetched again. Both
+ * are append-only: revalidating one fetches only its new tail (append.ts).
  */
 import { createHash } from 'node:crypto';
 import type { Derived, DocumentCache, ServedDocument } from '../../core/document-cache.js';
 import type { Validators } from '../../core/types.js';
 import type { Remote } from '../../upstream/remote.js';
+import { fetchAppended, type HeldCopy } from './append.js';
 import { parseInfo, versionsMd5s, type InfoLine } from './compact.js';
 
 const DERIVE_VERSION = 'gems-1';
 const TEXT = 'text/plain; charset=utf-8';
 const BINARY = 'application/octet-stream';
+/** Held copies remembered at most (then forgotten all at once; each is only a reference to a stored body). */
+const MAX_HELD = 20_000;
 
 export type DocKind = 'versions' | 'names' | 'info' | 'index' | 'quick';
 
@@ -32,6 +36,8 @@ function derive(kind: DocKind, raw: Buffer): Derived {
 export class GemsDocuments {
   /** The last parsed md5 map of a `/versions`, by its variant digest (parsing a 20 MB list once per change). */
   private md5Cache: { digest: string; map: Record<string, string> } | undefined;
+  /** The copies held of append-only files, by key: revalidated by fetching only their new tail (append.ts). */
+  private readonly held = new Map<string, HeldCopy>();
 
   constructor(private readonly documents: DocumentCache) {}
 
@@ -47,26 +53,29 @@ export class GemsDocuments {
     return kind;
   }
 
-  get(remote: Remote, kind: DocKind, name = '', forceRefresh = false): Promise<ServedDocument> {
+  async get(remote: Remote, kind: DocKind, name = '', forceRefresh = false): Promise<ServedDocument> {
     const s = remote.settings;
     const url = remote.resolve(this.upstreamPath(kind, name));
-    return this.documents.get(
+    const key = this.key(remote, kind, name);
+    const served = await this.documents.get(
       {
-        key: this.key(remote, kind, name),
+        key,
         ttlMs: s.ttlMs,
         negativeTtlMs: s.negativeTtlMs,
         offline: remote.offline,
         deriveTag: DERIVE_VERSION,
-        fetch: (validators: Validators, signal: AbortSignal) => {
-          const headers: Record<string, string> = { accept: '*/*' };
-          if (validators.etag) headers['if-none-match'] = validators.etag;
-          if (validators.lastModified) headers['if-modified-since'] = validators.lastModified;
-          return remote.request({ url, headers, signal });
-        },
+        fetch: (validators: Validators, signal: AbortSignal) => fetchAppended(remote, url, this.held.get(key), validators, signal),
         derive: (raw) => derive(kind, raw),
       },
       { forceRefresh },
     );
+    const ref = served.entry.variants?.body;
+    const etag = served.entry.validators?.etag;
+    if ((kind === 'versions' || kind === 'info') && ref && etag) {
+      if (this.held.size >= MAX_HELD && !this.held.has(key)) this.held.clear();
+      this.held.set(key, { etag, body: () => this.documents.variant(ref) });
+    }
+    return served;
   }
 
   /** An info file, fetched again when a fresh `/versions` lists another md5 for it. */

@@ -1,6 +1,6 @@
 /**
  * A local gem server answering as rubygems.org does: the compact index with
- * md5 ETags (304 to a matching If-None-Match), `.gem` files, the full index
+ * md5 ETags (304 to a matching If-None-Match, 206 to `Range: bytes=N-`), `.gem` files, the full index
  * files, 404 for anything else. It counts GETs per path and can corrupt a
  * path's body (one wrong byte) or be stopped (its port closed).
  */
@@ -41,6 +41,14 @@ export class GemServer {
       if (compact) headers.etag = `"${createHash('md5').update(body).digest('hex')}"`;
       if (headers.etag && req.headers['if-none-match'] === headers.etag) {
         res.writeHead(304, { etag: headers.etag }).end();
+        return;
+      }
+      const range = compact ? /^bytes=(\d+)-$/.exec(req.headers.range ?? '') : null;
+      if (range && Number(range[1]) < body.length && !s.corrupt.has(path)) {
+        const from = Number(range[1]);
+        headers['content-range'] = `bytes ${from}-${body.length - 1}/${body.length}`;
+        headers['content-length'] = String(body.length - from);
+        res.writeHead(206, headers).end(req.method === 'HEAD' ? undefined : body.subarray(from));
         return;
       }
       res.writeHead(200, headers);
