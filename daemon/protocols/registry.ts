@@ -8,6 +8,7 @@
 import { cargoProtocol } from './cargo/index.js';
 import type { Protocol } from './contract.js';
 import { filesProtocol } from './generic/index.js';
+import { gemsProtocol } from './gems/index.js';
 import { goProtocol } from './go/index.js';
 import { huggingfaceProtocol } from './huggingface/index.js';
 import { npmProtocol } from './npm/index.js';
@@ -23,4 +24,5 @@ export const PROTOCOLS: readonly Protocol[] = [
   ociProtocol,
   cargoProtocol,
   huggingfaceProtocol,
+  gemsProtocol,
 ];
