@@ -47,15 +47,12 @@ export class AdminClient extends SharedClient {
   static async fromConfig(cfg: LoadedConfig): Promise<AdminClient> {
     const { host, port } = listenAddress(cfg);
     const h = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
-    let token = cfg.admin.token;
+    // The file holds the current admin token, also when the config names one (rotation sticks); the config is the fallback.
+    const file = join(cfg.dataDir, 'admin-token');
+    const token = (await readFile(file, 'utf8').catch(() => '')).trim() || cfg.admin.token;
     if (!token) {
-      const file = join(cfg.dataDir, 'admin-token');
-      try {
-        token = (await readFile(file, 'utf8')).trim();
-      } catch {
-        const hint = 'start the daemon once with the same --data-dir, or pass --config/--data-dir';
-        throw new CliError(`cannot read the admin token at ${file}`, EXIT.unauthorized, hint);
-      }
+      const hint = 'start the daemon once with the same --data-dir, or pass --config/--data-dir';
+      throw new CliError(`cannot read the admin token at ${file}`, EXIT.unauthorized, hint);
     }
     return new AdminClient({ baseUrl: `http://${h}:${port}`, auth: { bearer: token } });
   }
