@@ -36,7 +36,9 @@ export const ParentSchema = z
       .string()
       .min(1)
       .optional()
-      .describe("The parent's admin token, for its change feed (supports ${ENV}); sent only to the parent"),
+      .describe(
+        'A token of the parent with scope replicate (or admin), for its change feed and reads (supports ${ENV}); sent only to the parent',
+      ),
     fallback: z.boolean().default(false).describe("Fetch from this daemon's own upstreams when the parent is unreachable or fails"),
     id: z
       .string()
