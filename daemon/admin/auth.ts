@@ -6,11 +6,14 @@
  * auth (what pip, Go, Maven, apt and registry clients send). Comparisons
  * of the admin token are constant-time.
  *
- * A token named in the config (`admin.token`) is copied to the token file,
- * so the file always holds the current admin token. Rotating it writes the
- * new one there and records the config token's hash as superseded: after
- * a restart with the same config, the rotated token stays in force (the
- * config token is ignored, with a warning) until the config names another.
+ * A token named in the config (`admin.token`) is used as is and not
+ * written anywhere. Rotating it writes the new one to the token file and
+ * records the config token's hash as superseded: after a restart with the
+ * same config, the rotated token stays in force (the config token is
+ * ignored, with a warning) until the config names another.
+ *
+ * The admin API takes tokens as Bearer only; protocol routes (access.ts)
+ * also take Basic with the token as password, as package clients send it.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
@@ -78,10 +81,8 @@ export class AdminAuth {
     if (this.configured) {
       const superseded = this.state?.get('admin')?.supersededConfigHash === sha256hex(this.configured);
       const inFile = superseded ? await this.readFile() : '';
-      if (inFile.length >= 16) {
-        this.token = inFile;
-        this.configTokenSuperseded = true;
-      } else await this.write(this.configured);
+      this.configTokenSuperseded = inFile.length >= 16;
+      this.token = this.configTokenSuperseded ? inFile : this.configured;
       return;
     }
     this.token = await this.readFile();
@@ -107,7 +108,7 @@ export class AdminAuth {
 
   /** Replaces the token; every session and link made with the old one ends too. */
   async rotate(): Promise<string> {
-    // Recorded first: a crash between the two writes leaves the old file token, never the config one, in force.
+    // Recorded before the file is written: a crash in between leaves the file's older rotated token in force (or, after none, the config's).
     if (this.configured) await this.state?.put('admin', { supersededConfigHash: sha256hex(this.configured) });
     await this.write(randomBytes(32).toString('base64url'));
     this.sessions.clear();
@@ -121,8 +122,9 @@ export class AdminAuth {
     return m !== null && safeEqual(m[1]!, this.token);
   }
 
-  /** Who the Authorization header's token (Bearer, or Basic's password) belongs to; undefined when none or unknown. */
-  identify(header: string | undefined): Principal | undefined {
+  /** Who the Authorization header's token (Bearer, or with `basic` also Basic's password) belongs to; undefined when none or unknown. */
+  identify(header: string | undefined, opts: { basic: boolean } = { basic: true }): Principal | undefined {
+    if (!opts.basic && header && !/^bearer /i.test(header)) return undefined;
     const secret = presentedSecret(header);
     if (secret === undefined) return undefined;
     if (safeEqual(secret, this.token)) return { scope: 'admin', name: 'admin' };

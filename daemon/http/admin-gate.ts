@@ -1,9 +1,9 @@
 /**
  * Who may call an admin endpoint (`/_/api/v1/…`), decided before routing:
  *
- * - An `Authorization` header must carry a known token (Bearer, or Basic
- *   with the token as password); one that is present but unknown is a 401
- *   even when a valid session cookie comes along.
+ * - An `Authorization` header must carry a known token as Bearer; one that
+ *   is present but unknown (or Basic) is a 401 even when a valid session
+ *   cookie comes along.
  * - A scoped token reaches only its scope: `replicate` the pin feed
  *   (GET /feed), `read` nothing here; anything else is 403 E_SCOPE.
  * - Without a header, the dashboard's session cookie; a write made with it
@@ -34,7 +34,7 @@ export function admitAdmin(ctx: Context, auth: AdminAuth): string {
   const header = ctx.get('authorization');
   const path = ctx.path.slice(PREFIX.length) || '/';
   if (header) {
-    const who = auth.identify(header);
+    const who = auth.identify(header, { basic: false });
     if (!who) {
       ctx.set('www-authenticate', 'Bearer realm="larder-admin", error="invalid_token"');
       throw new LarderError('E_UNAUTHORIZED', 'the token in the Authorization header is not valid (rotated or revoked?)');

@@ -1,11 +1,13 @@
 /**
  * Rotating the admin token sticks even when the config names one
  * (`admin.token`): after a restart with the same config the old token is
- * refused and the rotated one (in <dataDir>/admin-token, where the CLI looks
- * first) still works; a config that names a new token takes over again.
+ * refused and the rotated one (in <dataDir>/admin-token, where the CLI finds
+ * it) still works; a config that names a new token takes over again.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import { AdminClient } from '../../daemon/cli/admin-client.js';
+import { validateConfig } from '../../daemon/config/load.js';
 import { adminToken } from '../helpers/admin-e2e.js';
 import { startTestDaemon, tempDir, type TestDaemon } from '../helpers/daemon.js';
 
@@ -26,7 +28,7 @@ test('a rotated admin token stays rotated across a restart with the same admin.t
   const dataDir = await tempDir('larder-rotate-');
   daemon = await startTestDaemon({ admin: { token: CONFIGURED } }, { dataDir });
   assert.equal(await status(CONFIGURED), 200);
-  assert.equal(await adminToken(dataDir), CONFIGURED, 'the token file holds the token in force');
+  await assert.rejects(adminToken(dataDir), { code: 'ENOENT' }, 'a config token is not written anywhere');
   const res = await fetch(`${daemon.url}/_/api/v1/token/rotate`, { method: 'POST', headers: { authorization: `Bearer ${CONFIGURED}` } });
   const { token } = (await res.json()) as { token: string };
   assert.equal(await status(CONFIGURED), 401);
@@ -37,6 +39,11 @@ test('a rotated admin token stays rotated across a restart with the same admin.t
   assert.equal(await status(CONFIGURED), 401, 'the rotated-away config token does not come back');
   assert.equal(await status(token), 200, 'the rotated token is still in force');
   assert.equal(await adminToken(dataDir), token);
+  // The CLI, given the same config, finds the token in force.
+  const cli = await AdminClient.fromConfig(
+    validateConfig({ listen: daemon.url.replace('http://', ''), dataDir, admin: { token: CONFIGURED } }, 'test'),
+  );
+  assert.equal((await cli.call<{ pins: unknown }>('GET', '/stats')).pins !== undefined, true);
   await daemon.close({ keepData: true });
 
   const next = 'a-new-configured-admin-token-987654';
