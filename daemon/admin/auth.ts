@@ -116,12 +116,6 @@ export class AdminAuth {
     return this.token;
   }
 
-  /** Whether the header carries the admin token (Bearer). */
-  checkBearer(header: string | undefined): boolean {
-    const m = header ? /^bearer +(\S+) *$/i.exec(header) : null;
-    return m !== null && safeEqual(m[1]!, this.token);
-  }
-
   /** Who the Authorization header's token (Bearer, or with `basic` also Basic's password) belongs to; undefined when none or unknown. */
   identify(header: string | undefined, opts: { basic: boolean } = { basic: true }): Principal | undefined {
     if (!opts.basic && header && !/^bearer /i.test(header)) return undefined;
