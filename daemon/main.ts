@@ -13,6 +13,7 @@ import { LarderError } from './core/errors.js';
 import { StorageGuard } from './core/storage-guard.js';
 import { listenAddress, type LoadedConfig } from './config/load.js';
 import { isLoopback } from './config/units.js';
+import { accessCheck } from './http/access.js';
 import { createApp } from './http/app.js';
 import { createListeningServer, tlsFiles } from './http/tls.js';
 import { defaultUiDir, serveUi } from './http/ui-static.js';
@@ -192,7 +193,9 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     },
     extra: [adminParts.routes, (ctx) => serveUi(ctx, defaultUiDir())],
     hop: edge.hop,
-    isOwnCredential: (authorization) => adminParts.auth.checkBearer(authorization),
+    // The admin token and every scoped token are this daemon's own: never handed to an adapter, so never forwarded.
+    isOwnCredential: (authorization) => adminParts.auth.identify(authorization) !== undefined,
+    access: accessCheck(cfg.access, (h) => adminParts.auth.identify(h)),
   });
 
   // One place creates the server (HTTP, or HTTPS with tls: and certificate reloads); limits apply to it here.

@@ -72,6 +72,21 @@ function OfflineSwitch({ offline }: { offline: boolean }) {
   );
 }
 
+/** Ends the session (POST /logout clears the cookie); the reload then shows the sign-in screen. */
+function SignOut() {
+  const [busy, setBusy] = useState(false);
+  const signOut = async (): Promise<void> => {
+    setBusy(true);
+    await api.logout().catch(() => undefined); // already signed out: the reload shows it
+    location.reload();
+  };
+  return (
+    <button type="button" class="btn" disabled={busy} onClick={() => void signOut()} data-testid="sign-out">
+      Sign out
+    </button>
+  );
+}
+
 function Banners({ s }: { s: Stats }) {
   const down = s.remotes.filter((r) => r.health === 'down' || (r.offline && !s.offline));
   return (
@@ -127,6 +142,7 @@ export function App({ store }: { store: Store }) {
           <Badge tone={live.tone}>{live.label}</Badge>
         </span>
         {stats ? <OfflineSwitch offline={stats.offline} /> : null}
+        <SignOut />
       </header>
       {stats ? <Banners s={stats} /> : null}
       <Tabs current={route.tab} onSelect={(tab) => navigate({ tab })} badges={badges} />

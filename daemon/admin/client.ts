@@ -8,8 +8,9 @@
  * no usable answer. Imports only the contract, so it bundles for the browser.
  *
  * Auth: a bearer token (CLI, tray), or the dashboard's same-origin HttpOnly
- * session cookie. Cookie writes need no header of their own: the daemon
- * refuses them only when the browser's `Sec-Fetch-Site` says cross-site.
+ * session cookie. Cookie writes are sent as `application/json` (with or
+ * without a body): the daemon refuses a cookie write of any other type, and
+ * one whose browser did not say `Sec-Fetch-Site: same-origin` (CSRF).
  * Streams (`/events`, bundles) go through {@link AdminClient.open}; the
  * event stream's messages are decoded by {@link parseLiveEvent}.
  */
@@ -148,9 +149,10 @@ export class AdminClient {
     return `Bearer ${this.token}`;
   }
 
-  private async headers(body: AdminBody | undefined, retry: boolean): Promise<Record<string, string>> {
+  private async headers(method: string, body: AdminBody | undefined, retry: boolean): Promise<Record<string, string>> {
     const h: Record<string, string> = { accept: 'application/json' };
     if (body) h['content-type'] = 'json' in body ? 'application/json' : body.type;
+    else if (method !== 'GET' && 'session' in this.opts.auth) h['content-type'] = 'application/json';
     const authorization = await this.authHeader(retry);
     if (authorization) h.authorization = authorization;
     return h;
@@ -165,7 +167,7 @@ export class AdminClient {
     const send = async (retry: boolean): Promise<Response> =>
       this.fetch(url, {
         method,
-        headers: await this.headers(init.body, retry),
+        headers: await this.headers(method, init.body, retry),
         body: init.body === undefined ? undefined : 'json' in init.body ? JSON.stringify(init.body.json) : init.body.raw,
         credentials: 'session' in this.opts.auth ? 'same-origin' : 'omit',
         signal: init.signal,
@@ -231,6 +233,11 @@ export class AdminClient {
   loginLink = (): Promise<{ url: string }> => this.request('POST', '/login-link');
   feed = (q: C.FeedQuery = {}): Promise<C.FeedPage> => this.request('GET', `/feed${qs({ ...q })}`, undefined, (q.wait ?? 0) * 1000);
   children = (): Promise<C.ChildStatus[]> => this.request('GET', '/children');
+  tokens = (): Promise<C.TokenInfo[]> => this.request('GET', '/tokens');
+  createToken = (req: C.TokenRequest): Promise<C.TokenCreated> => this.request('POST', '/tokens', req);
+  revokeToken = (name: string): Promise<{ revoked: true }> => this.request('DELETE', `/tokens/${seg(name)}`);
+  /** Ends the dashboard session (its cookie is cleared). */
+  logout = (): Promise<{ loggedOut: true }> => this.request('POST', '/logout');
 
   /** A new token; this client uses it from now on (every session and link made with the old one ended). */
   async rotateToken(): Promise<{ token: string }> {

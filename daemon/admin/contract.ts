@@ -5,8 +5,10 @@
  * use it without reaching into the daemon. The daemon's own types satisfy
  * these shapes structurally.
  *
- * Auth: `Authorization: Bearer <token>` (token in <dataDir>/admin-token,
- * mode 0600), or the dashboard's HttpOnly session cookie. Errors:
+ * Auth: `Authorization: Bearer <token>` (the admin token in
+ * <dataDir>/admin-token, mode 0600, or a scoped token: see TokenScope), or
+ * the dashboard's HttpOnly session cookie (writes with it need
+ * `Sec-Fetch-Site: same-origin` and `Content-Type: application/json`). Errors:
  * `{ "error": { "code": "E_…", "message": "…" } }` with the HTTP status.
  *
  *   GET    /stats                      → Stats
@@ -28,6 +30,10 @@
  *   GET    /activity?kind=&limit=      → ActivityItem[]
  *   POST   /offline     { offline: boolean } → { offline: boolean }
  *   POST   /token/rotate               → { token: string }
+ *   GET    /tokens                     → TokenInfo[]    scoped tokens (never their secret)
+ *   POST   /tokens      TokenRequest   → TokenCreated   the secret is shown this once
+ *   DELETE /tokens/:name               → { revoked: true }
+ *   POST   /logout                     → { loggedOut: true }  ends the dashboard session
  *   GET    /events                     → text/event-stream of LiveEvent
  *   POST   /login-link                 → { url: string }  one-time dashboard login link
  *   GET    /feed?since=&wait=&child=&limit= → FeedPage  pin change feed (long-poll up to `wait` s)
@@ -338,4 +344,33 @@ export interface ScrubRequest {
 export interface RemovedBlobs {
   removed: number;
   bytes: number;
+}
+
+/**
+ * What a token may do: `admin` everything; `replicate` the pin feed
+ * (GET /feed) and protocol reads (a child daemon's `parent.token`); `read`
+ * protocol reads and /metrics only. Anything else is 403 `E_SCOPE`.
+ */
+export type TokenScope = 'admin' | 'replicate' | 'read';
+
+export const TOKEN_SCOPES: readonly TokenScope[] = ['admin', 'replicate', 'read'];
+
+/** Body of POST /tokens. Names are 1-64 letters, digits, ".", "_" or "-". */
+export interface TokenRequest {
+  name: string;
+  scope: TokenScope;
+}
+
+/** A scoped token as listed (the secret is stored only as a hash). */
+export interface TokenInfo {
+  name: string;
+  scope: TokenScope;
+  createdAt: number;
+  /** Last successful use (updated at most once a minute). */
+  lastUsedAt?: number;
+}
+
+/** Answer of POST /tokens: the secret, shown once. */
+export interface TokenCreated extends TokenInfo {
+  token: string;
 }

@@ -48,18 +48,18 @@ export class AdminClient extends SharedClient {
   static async fromConfig(cfg: LoadedConfig): Promise<AdminClient> {
     const { host, port } = listenAddress(cfg);
     const h = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
-    let token = cfg.admin.token;
-    if (!token) {
-      const file = join(cfg.dataDir, 'admin-token');
-      try {
-        token = (await readFile(file, 'utf8')).trim();
-      } catch {
-        const hint = 'start the daemon once with the same --data-dir, or pass --config/--data-dir';
-        throw new CliError(`cannot read the admin token at ${file}`, EXIT.unauthorized, hint);
-      }
+    // The config's token, unless it was rotated: then the file holds the one in force. Each is tried once after a 401.
+    const file = join(cfg.dataDir, 'admin-token');
+    const inFile = (await readFile(file, 'utf8').catch(() => '')).trim();
+    const candidates = [...new Set([cfg.admin.token, inFile].filter((t): t is string => Boolean(t)))];
+    if (!candidates.length) {
+      const hint = 'start the daemon once with the same --data-dir, or pass --config/--data-dir';
+      throw new CliError(`cannot read the admin token at ${file}`, EXIT.unauthorized, hint);
     }
+    let tried = 0;
+    const bearer = (): string => candidates[Math.min(tried++, candidates.length - 1)]!;
     // With tls: the daemon speaks HTTPS; a private CA is trusted through NODE_EXTRA_CA_CERTS.
-    return new AdminClient({ baseUrl: `${cfg.tls ? 'https' : 'http'}://${h}:${port}`, auth: { bearer: token } });
+    return new AdminClient({ baseUrl: `${cfg.tls ? 'https' : 'http'}://${h}:${port}`, auth: { bearer } });
   }
 
   protected override fail(err: AdminError): never {

@@ -1,12 +1,12 @@
 /**
  * `larder` operator commands, talking to the running daemon: prewarm, pin,
- * status, evict, scrub, gc, token rotate, ui.
+ * status, evict, scrub, gc, token rotate|create|ls|revoke, ui.
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { exec } from 'node:child_process';
 import cliProgress from 'cli-progress';
-import type { Job, Pin, ScrubStatus, Stats } from '../admin/contract.js';
+import type { Job, Pin, ScrubStatus, Stats, TokenCreated, TokenInfo } from '../admin/contract.js';
 import { type AdminClient, CliError, EXIT } from './admin-client.js';
 import type { Flags } from './args.js';
 import { exportCommand, importCommand } from './bundle.js';
@@ -91,6 +91,47 @@ async function pin(c: AdminClient, args: string[], flags: Flags): Promise<number
   throw new CliError(`unknown pin command ${sub}`, EXIT.usage, 'larder pin add|rm|ls');
 }
 
+async function token(c: AdminClient, args: string[], flags: Flags): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === 'rotate') {
+    await c.call('POST', '/token/rotate');
+    out('admin token rotated (written to <dataDir>/admin-token); dashboard sessions were ended');
+    return EXIT.ok;
+  }
+  if (sub === 'create') {
+    if (typeof flags.scope !== 'string' || typeof flags.name !== 'string')
+      throw new CliError(
+        'larder token create needs --scope and --name',
+        EXIT.usage,
+        'e.g. larder token create --scope replicate --name edge-1',
+      );
+    const t = await c.call<TokenCreated>('POST', '/tokens', { name: flags.name, scope: flags.scope });
+    if (flags.json) out(JSON.stringify(t));
+    else {
+      out(t.token);
+      process.stderr.write(`token ${t.name} (scope ${t.scope}) created: it is shown this once, keep it now\n`);
+    }
+    return EXIT.ok;
+  }
+  if (sub === 'ls') {
+    const list = await c.call<TokenInfo[]>('GET', '/tokens');
+    if (flags.json) out(JSON.stringify(list));
+    else
+      for (const t of list) {
+        const used = t.lastUsedAt ? new Date(t.lastUsedAt).toISOString() : 'never';
+        out(`${t.name.padEnd(24)} ${t.scope.padEnd(10)} created ${new Date(t.createdAt).toISOString()}  last used ${used}`);
+      }
+    return EXIT.ok;
+  }
+  if (sub === 'revoke') {
+    if (rest.length !== 1) throw new CliError('larder token revoke needs one name', EXIT.usage, 'see `larder token ls`');
+    await c.call('DELETE', `/tokens/${encodeURIComponent(rest[0]!)}`);
+    out(`revoked ${rest[0]}`);
+    return EXIT.ok;
+  }
+  throw new CliError(`unknown token command ${sub ?? ''}`, EXIT.usage, 'larder token rotate|create|ls|revoke');
+}
+
 export async function runCommand(cmd: string, args: string[], flags: Flags, client: () => Promise<AdminClient>): Promise<number> {
   const c = await client();
   switch (cmd) {
@@ -149,12 +190,8 @@ export async function runCommand(cmd: string, args: string[], flags: Flags, clie
       out(flags.json ? JSON.stringify(r) : `collected ${r.removed} unreferenced blobs, ${mb(r.bytes)}`);
       return EXIT.ok;
     }
-    case 'token': {
-      if (args[0] !== 'rotate') throw new CliError('unknown token command', EXIT.usage, 'larder token rotate');
-      await c.call('POST', '/token/rotate');
-      out('admin token rotated (written to <dataDir>/admin-token); dashboard sessions were ended');
-      return EXIT.ok;
-    }
+    case 'token':
+      return token(c, args, flags);
     case 'ui': {
       const { url } = await c.call<{ url: string }>('POST', '/login-link');
       out(url);

@@ -4,7 +4,8 @@
  * the concrete storage and the protocol warmers.
  */
 import { dirname, join } from 'node:path';
-import { AdminAuth } from '../admin/auth.js';
+import { AdminAuth, type AuthState } from '../admin/auth.js';
+import { type StoredToken, TokenStore } from '../admin/tokens.js';
 import { AuditLog } from '../admin/audit.js';
 import type { AuditRecord, FeedRecord } from '../admin/contract.js';
 import { EventBus } from '../admin/events.js';
@@ -62,8 +63,14 @@ export async function buildAdmin(p: AdminParts) {
   const stats = new StatsTracker();
   const events = new EventBus();
   const audit = new AuditLog(index.table<AuditRecord>('audit'));
-  const auth = new AdminAuth(p.paths.adminToken, cfg.admin.token);
+  const tokens = new TokenStore(index.table<StoredToken>('tokens'));
+  const auth = new AdminAuth(p.paths.adminToken, cfg.admin.token, tokens, index.table<AuthState>('auth-state'));
   await auth.init();
+  if (auth.configTokenSuperseded)
+    log.warn(
+      { tokenFile: p.paths.adminToken },
+      'admin.token in the config was rotated; the rotated token (in the token file) stays in force',
+    );
   const budget: Budget = { maxBytes: cfg.storage.maxSize, high: cfg.storage.highWatermark, low: cfg.storage.lowWatermark };
 
   const feed = new PinFeed(index.table<FeedRecord>('feed'));
@@ -150,6 +157,7 @@ export async function buildAdmin(p: AdminParts) {
   });
   const routes = adminRoutes({
     auth,
+    tokens,
     service,
     events,
     audit,
@@ -187,6 +195,7 @@ export async function buildAdmin(p: AdminParts) {
 
   return {
     routes,
+    tokens,
     stats,
     events,
     audit,

@@ -3,6 +3,7 @@
  * keys are errors. The protocols (protocols/registry.ts) supply their remote
  * types and their routing sections; existing names are a stable contract.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { RemoteConfig } from '../protocols/contract.js';
 import { PROTOCOLS } from '../protocols/registry.js';
@@ -35,7 +36,9 @@ export const ParentSchema = z
       .string()
       .min(1)
       .optional()
-      .describe("The parent's admin token, for its change feed (supports ${ENV}); sent only to the parent"),
+      .describe(
+        'A token of the parent with scope replicate (or admin), for its change feed and reads (supports ${ENV}); sent only to the parent',
+      ),
     fallback: z.boolean().default(false).describe("Fetch from this daemon's own upstreams when the parent is unreachable or fails"),
     id: z
       .string()
@@ -45,6 +48,29 @@ export const ParentSchema = z
   })
   .strict()
   .describe('Mirror hierarchy: resolve through a parent Larder and replicate its pins');
+
+/** "10.0.0.0/8", "fd00::/8" or a single address. */
+function isNetwork(v: string): boolean {
+  const [addr = '', bits, extra] = v.split('/');
+  const family = isIP(addr);
+  if (!family || extra !== undefined) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+}
+
+export const AccessSchema = z
+  .object({
+    anonymous: z
+      .boolean()
+      .default(true)
+      .describe('Serve protocol reads and /metrics without a token; false: any token (admin, replicate or read) is required'),
+    allow: z
+      .array(z.string().refine(isNetwork, 'expected an address or a network like 10.0.0.0/8 or fd00::/8'))
+      .default(['0.0.0.0/0', '::/0'])
+      .describe('Networks whose clients may use the port at all (loopback always may); default: every network'),
+  })
+  .strict()
+  .default({})
+  .describe('Who may use the mirror: token-required reads and an allow-list of client networks');
 
 const BaseConfigSchema = z
   .object({
@@ -120,6 +146,7 @@ const BaseConfigSchema = z
       .strict()
       .default({})
       .describe('Air-gap bundle signing'),
+    access: AccessSchema,
   })
   .strict();
 

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'E_READ_ONLY'
   | 'E_UNAUTHORIZED'
   | 'E_FORBIDDEN'
+  | 'E_SCOPE'
   | 'E_RANGE'
   | 'E_INTEGRITY'
   | 'E_BUNDLE_UNSIGNED'
@@ -37,6 +38,8 @@ const DEFAULT_STATUS: Record<ErrorCode, number> = {
   E_READ_ONLY: 405,
   E_UNAUTHORIZED: 401,
   E_FORBIDDEN: 403,
+  /** A scoped token used outside its scope. */
+  E_SCOPE: 403,
   E_RANGE: 416,
   E_INTEGRITY: 502,
   /** An air-gap bundle without a signature, imported without allowUnsigned. */

@@ -1,12 +1,14 @@
 /**
  * Koa glue for the admin API (`/_/api/v1/…`) and the dashboard login link.
- * Every endpoint requires the bearer token or a dashboard session cookie;
- * errors are `{ "error": { "code", "message" } }`.
+ * Every endpoint requires a token or a dashboard session cookie, checked by
+ * admin-gate.ts (scopes, CSRF); errors are `{ "error": { "code", "message" } }`.
  */
 import type { Context } from 'koa';
 import { LarderError, toLarderError } from '../core/errors.js';
 import type { AdminAuth } from '../admin/auth.js';
-import { SESSION_COOKIE } from '../admin/auth.js';
+import { sessionCookie } from '../admin/auth.js';
+import { isScope, type TokenStore } from '../admin/tokens.js';
+import { admitAdmin, sessionOf } from './admin-gate.js';
 import type { AdminService } from '../admin/service.js';
 import type { EventBus } from '../admin/events.js';
 import type { AuditLog } from '../admin/audit.js';
@@ -14,10 +16,11 @@ import type { PinManager } from '../pins/manager.js';
 import type { PrewarmRunner } from '../prewarm/runner.js';
 import type { Scrubber } from '../core/scrub.js';
 import type { Maintenance } from '../core/eviction.js';
-import type { EvictRequest, JobRequest, PinRequest } from '../admin/contract.js';
+import type { EvictRequest, JobRequest, PinRequest, TokenRequest } from '../admin/contract.js';
 
 export interface AdminRouteDeps {
   auth: AdminAuth;
+  tokens: TokenStore;
   service: AdminService;
   events: EventBus;
   audit: AuditLog;
@@ -53,10 +56,6 @@ export async function readJson<T>(ctx: Context): Promise<T> {
   } catch {
     throw new LarderError('E_BAD_REQUEST', 'the request body must be a JSON object');
   }
-}
-
-function actor(ctx: Context): string {
-  return ctx.get('authorization') ? 'token' : 'dashboard';
 }
 
 function strings(v: unknown, what: string): string[] | undefined {
@@ -97,21 +96,20 @@ export function adminRoutes(d: AdminRouteDeps): (ctx: Context) => Promise<boolea
         ctx.body = 'This login link is invalid or was already used. Run `larder ui` for a new one.\n';
         return true;
       }
-      ctx.cookies.set(SESSION_COOKIE, session, { httpOnly: true, sameSite: 'strict', path: '/', overwrite: true });
+      ctx.cookies.set(sessionCookie(ctx.secure), session, {
+        httpOnly: true,
+        sameSite: 'strict',
+        path: '/',
+        secure: ctx.secure,
+        overwrite: true,
+      });
       ctx.redirect('/_/ui/');
       return true;
     }
     if (ctx.path !== PREFIX && !ctx.path.startsWith(`${PREFIX}/`)) return false;
     try {
-      if (!d.auth.checkBearer(ctx.get('authorization') || undefined) && !d.auth.checkSession(ctx.cookies.get(SESSION_COOKIE))) {
-        ctx.set('www-authenticate', 'Bearer realm="larder-admin"');
-        throw new LarderError('E_UNAUTHORIZED', 'the admin API needs `Authorization: Bearer <token>` (see <dataDir>/admin-token)');
-      }
-      // A cookie-authenticated write must come from our own pages (CSRF).
-      if (!ctx.get('authorization') && ctx.method !== 'GET' && ctx.get('sec-fetch-site') && ctx.get('sec-fetch-site') !== 'same-origin') {
-        throw new LarderError('E_FORBIDDEN', 'cross-site admin requests are refused');
-      }
-      await route(ctx, ctx.path.slice(PREFIX.length) || '/', d);
+      const who = admitAdmin(ctx, d.auth);
+      await route(ctx, ctx.path.slice(PREFIX.length) || '/', d, who);
     } catch (err) {
       const e = toLarderError(err);
       ctx.status = e.status;
@@ -121,9 +119,8 @@ export function adminRoutes(d: AdminRouteDeps): (ctx: Context) => Promise<boolea
   };
 }
 
-async function route(ctx: Context, path: string, d: AdminRouteDeps): Promise<void> {
+async function route(ctx: Context, path: string, d: AdminRouteDeps, who: string): Promise<void> {
   const m = ctx.method;
-  const who = actor(ctx);
   const seg = path.split('/').filter(Boolean);
   const id = seg[1] ? decodeURIComponent(seg[1]) : undefined;
   const q = ctx.query;
@@ -202,6 +199,24 @@ async function route(ctx: Context, path: string, d: AdminRouteDeps): Promise<voi
     const token = await d.auth.rotate();
     await d.audit.append({ action: 'token-rotate', actor: who });
     ctx.body = { token };
+  } else if (m === 'GET' && path === '/tokens') ctx.body = d.tokens.list();
+  else if (m === 'POST' && path === '/tokens') {
+    const body = await readJson<Partial<TokenRequest>>(ctx);
+    if (typeof body.name !== 'string' || !isScope(body.scope))
+      throw new LarderError('E_BAD_REQUEST', 'expected {"name": "<name>", "scope": "admin"|"replicate"|"read"}');
+    const created = await d.tokens.create(body.name, body.scope);
+    await d.audit.append({ action: 'token-create', actor: who, target: created.name, details: { scope: created.scope } });
+    ctx.status = 201;
+    ctx.body = created;
+  } else if (m === 'DELETE' && seg[0] === 'tokens' && id && seg.length === 2) {
+    await d.tokens.revoke(id);
+    await d.audit.append({ action: 'token-revoke', actor: who, target: id });
+    ctx.body = { revoked: true };
+  } else if (m === 'POST' && path === '/logout') {
+    const session = sessionOf(ctx);
+    if (session) d.auth.endSession(session);
+    ctx.cookies.set(sessionCookie(ctx.secure), '', { httpOnly: true, sameSite: 'strict', path: '/', secure: ctx.secure, maxAge: 0 });
+    ctx.body = { loggedOut: true };
   } else if (m === 'POST' && path === '/login-link') {
     ctx.body = { url: d.loginUrl(d.auth.newLink()) };
   } else if (m === 'GET' && path === '/events') sse(ctx, d.events);

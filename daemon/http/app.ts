@@ -41,6 +41,8 @@ export interface AppDeps {
   hop?: string;
   /** Whether an Authorization value is this daemon's own admin credential (never handed to adapters, so never forwarded). */
   isOwnCredential?(authorization: string): boolean;
+  /** Client access policy (http/access.ts); throws to refuse. `adapter` is unset for /metrics and non-protocol routes. */
+  access?(ctx: Context, adapter: ProtocolAdapter | undefined): void;
 }
 
 const MAX_BODY = 16 * 1024 * 1024;
@@ -112,6 +114,7 @@ export function createApp(deps: AppDeps): Koa {
         ctx.status = deps.ready() ? 200 : 503;
         ctx.body = { status: deps.ready() ? 'ready' : 'starting' };
       } else if (path === '/metrics') {
+        deps.access?.(ctx, undefined);
         ctx.type = deps.metrics.registry.contentType;
         ctx.body = await deps.metrics.registry.metrics();
       } else {
@@ -128,6 +131,7 @@ export function createApp(deps: AppDeps): Koa {
           adapter = root.adapter;
           sub = path;
         }
+        deps.access?.(ctx, adapter);
         if (adapter && sub !== undefined) {
           protocol = adapter.protocol;
           const via = ctx.get('via') || undefined;

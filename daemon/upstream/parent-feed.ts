@@ -51,7 +51,10 @@ export class ParentFeedClient {
       drain(res);
       const where = `parent feed ${url.origin}`;
       if (res.status === 401 || res.status === 403)
-        throw new LarderError('E_UNAUTHORIZED', `${where} refused the token (set parent.token to the parent's admin token)`);
+        throw new LarderError(
+          'E_UNAUTHORIZED',
+          `${where} refused the token (parent.token needs scope replicate: run 'larder token create --scope replicate' on the parent)`,
+        );
       if (res.status === 508) throw new LarderError('E_LOOP', `${where}: this daemon is its own ancestor (parent loop)`);
       throw new LarderError('E_UPSTREAM_STATUS', `${where} answered ${res.status}`, { details: { upstreamStatus: res.status } });
     }
