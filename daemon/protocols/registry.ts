@@ -8,6 +8,7 @@
 import type { Protocol } from './contract.js';
 import { filesProtocol } from './generic/index.js';
 import { goProtocol } from './go/index.js';
+import { helmProtocol } from './helm/index.js';
 import { npmProtocol } from './npm/index.js';
 import { ociProtocol } from './oci/index.js';
 import { pypiProtocol } from './pypi/index.js';
@@ -19,4 +20,5 @@ export const PROTOCOLS: readonly Protocol[] = [
   goProtocol,
   filesProtocol,
   ociProtocol,
+  helmProtocol,
 ];
