@@ -5,6 +5,7 @@
  * where two protocols could claim the same thing (lockfile names; mounts
  * are matched longest first).
  */
+import { condaProtocol } from './conda/index.js';
 import type { Protocol } from './contract.js';
 import { filesProtocol } from './generic/index.js';
 import { goProtocol } from './go/index.js';
@@ -21,4 +22,5 @@ export const PROTOCOLS: readonly Protocol[] = [
   filesProtocol,
   ociProtocol,
   helmProtocol,
+  condaProtocol,
 ];
