@@ -4,7 +4,8 @@
  * index and `channeldata.json` are stored byte for byte as the upstream
  * sent them (never parsed or held whole: they can be hundreds of MB) and
  * revalidated with the upstream's validators once the remote's TTL or the
- * upstream's own max-age (the shorter) runs out. A
+ * upstream's own max-age (the shorter) runs out (the TTL alone when the
+ * upstream gives no freshness). A
  * `stale-while-revalidate` directive is dropped: while the upstream
  * answers, clients get its answer, never an older copy; when it fails,
  * the cached copy is served STALE.
@@ -18,12 +19,18 @@ import type { ProtoResponse } from '../adapter.js';
 
 const SWR = /(^|,)\s*stale-while-revalidate(=\d+)?\s*(?=,|$)/gi;
 
-/** The response without `stale-while-revalidate` in its Cache-Control. */
-function withoutSwr(res: UpstreamResponse): UpstreamResponse {
+/**
+ * The response as the cache should judge it: without `stale-while-revalidate`,
+ * and with the remote's TTL as its max-age when the upstream gives no
+ * freshness of its own (instead of a Last-Modified heuristic).
+ */
+function judged(res: UpstreamResponse, ttlMs: number): UpstreamResponse {
   const cc = header(res, 'cache-control');
-  if (cc === undefined || !/stale-while-revalidate/i.test(cc)) return res;
-  const kept = cc.replace(SWR, '').replace(/^\s*,\s*/, '');
-  return { ...res, headers: { ...res.headers, 'cache-control': kept } };
+  let kept = cc === undefined ? undefined : cc.replace(SWR, '').replace(/^\s*,\s*/, '');
+  if (!/max-age|no-cache|no-store/i.test(kept ?? '') && header(res, 'expires') === undefined) {
+    kept = [kept, `max-age=${Math.floor(ttlMs / 1000)}`].filter(Boolean).join(', ');
+  }
+  return kept === cc ? res : { ...res, headers: { ...res.headers, 'cache-control': kept } };
 }
 
 export function docKey(remote: string, path: string): string {
@@ -55,7 +62,7 @@ export function getDocument(cache: HttpCache, remote: Remote, path: string): Pro
       const headers: Record<string, string> = { accept: '*/*', 'accept-encoding': 'identity' };
       if (validators.etag) headers['if-none-match'] = validators.etag;
       if (validators.lastModified) headers['if-modified-since'] = validators.lastModified;
-      return withoutSwr(await remote.request({ url, headers, signal }));
+      return judged(await remote.request({ url, headers, signal }), s.ttlMs);
     },
   };
   return cache.get(req);

@@ -81,14 +81,22 @@ function atKey(buf: Buffer, quote: number, wanted: ReadonlySet<string>): Step {
   return { found: name, record: toRecord(buf.toString('utf8', i, end + 1)), next: end + 1 };
 }
 
-/** The next needle hit at or after `from`: the index of its closing quote, or -1. */
-function nextKey(buf: Buffer, from: number): number {
-  let best = -1;
-  for (const n of NEEDLES) {
-    const at = buf.indexOf(n, from);
-    if (at >= 0 && (best < 0 || at + n.length - 1 < best)) best = at + n.length - 1;
+/** Finds needle hits in one buffer, searching each needle again only once the scan passed its last hit. */
+class KeyFinder {
+  private readonly next = NEEDLES.map(() => -2);
+
+  constructor(private readonly buf: Buffer) {}
+
+  /** The closing quote of the next key ending in a needle at or after `from`, or -1. */
+  find(from: number): number {
+    let best = -1;
+    NEEDLES.forEach((n, i) => {
+      if (this.next[i] === -2 || (this.next[i]! >= 0 && this.next[i]! < from)) this.next[i] = this.buf.indexOf(n, from);
+      const at = this.next[i]!;
+      if (at >= 0 && (best < 0 || at + n.length - 1 < best)) best = at + n.length - 1;
+    });
+    return best;
   }
-  return best;
 }
 
 /**
@@ -104,7 +112,8 @@ export async function scanRecords(stream: Readable, wanted: ReadonlySet<string>)
       const buf = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
       let pos = 0;
       let keepFrom = Math.max(0, buf.length - KEEP);
-      for (let q = nextKey(buf, pos); q >= 0; q = nextKey(buf, pos)) {
+      const keys = new KeyFinder(buf);
+      for (let q = keys.find(pos); q >= 0; q = keys.find(pos)) {
         const step = atKey(buf, q, left);
         if ('wait' in step) {
           keepFrom = Math.min(keepFrom, step.wait);
