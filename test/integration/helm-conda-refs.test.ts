@@ -94,7 +94,9 @@ describe('helm: and conda: references (pre-warm, pins, scrub)', () => {
     const res = await admin.call<ScrubStatus>('POST', '/scrub', { now: true });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.ok(res.body.repaired >= 2, JSON.stringify(res.body));
-    damaged.forEach(([, , u], i) => assert.equal(up.count(u), before[i]! + 1, `${u}: fetched again`));
+    damaged.forEach(([, , u], i) => {
+      assert.equal(up.count(u), before[i]! + 1, `${u}: fetched again`);
+    });
     for (const [file, good] of damaged) assert.ok((await readFile(file)).equals(good), `${file}: whole again`);
   });
 });
