@@ -56,6 +56,13 @@ export class StaticHost {
     return this.counts.get(path) ?? 0;
   }
 
+  /** GETs received on every path. */
+  total(): number {
+    let n = 0;
+    for (const c of this.counts.values()) n += c;
+    return n;
+  }
+
   setCorrupt(path: string, on: boolean): void {
     if (on) this.corrupt.add(path);
     else this.corrupt.delete(path);
