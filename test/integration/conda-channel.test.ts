@@ -186,3 +186,34 @@ describe('conda channel over HTTP', () => {
     assert.equal((await get(`/conda/forge/linux-64/shards/${sha256(shard)}.msgpack.zst`)).headers.get('x-larder-cache'), 'HIT');
   });
 });
+
+describe('conda: the streaming record scan', () => {
+  it('finds records split across any chunk boundary, and only package keys', async () => {
+    const { Readable } = await import('node:stream');
+    const { scanRecords } = await import('../../daemon/protocols/conda/record-scan.js');
+    const a = 'a'.repeat(64);
+    const doc = JSON.stringify(
+      {
+        info: { subdir: 'linux-64', note: 'fake "x.conda": {"sha256": "bad"}' },
+        packages: { 'x-1-0.tar.bz2': { fn: 'x-1-0.tar.bz2', depends: ['y {z}', 'w ]['], sha256: a, size: 3 } },
+        'packages.conda': { 'x.conda': { sha256: 'B'.repeat(64), size: 5, nested: { a: [1, { b: '}' }] } } },
+        removed: ['gone-1-0.conda'],
+      },
+      null,
+      1,
+    );
+    for (const size of [1, 2, 5, 13, 4096]) {
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < doc.length; i += size) chunks.push(Buffer.from(doc.slice(i, i + size)));
+      const found = await scanRecords(Readable.from(chunks), new Set(['x-1-0.tar.bz2', 'x.conda', 'gone-1-0.conda']));
+      assert.deepEqual(
+        [...found],
+        [
+          ['x-1-0.tar.bz2', { sha256: a, size: 3 }],
+          ['x.conda', { sha256: 'b'.repeat(64), size: 5 }],
+        ],
+        `chunks of ${size}`,
+      );
+    }
+  });
+});

@@ -29,6 +29,8 @@ const MOUNT = '/helm';
 
 export class HelmAdapter implements ProtocolAdapter {
   readonly protocol = 'helm';
+  /** The last chart map parsed per remote (a large index's map is parsed once per change, not per chart). */
+  private readonly parsed = new Map<string, { digest: string; map: ChartMap }>();
 
   constructor(private readonly opts: HelmAdapterOptions) {}
 
@@ -117,7 +119,11 @@ export class HelmAdapter implements ProtocolAdapter {
   async charts(remote: Remote, forceRefresh = false): Promise<{ map: ChartMap; state: ServedDocument['state'] }> {
     const served = await this.indexDoc(remote, forceRefresh);
     const ref = served.entry.variants?.charts;
-    const map = ref ? (JSON.parse((await this.opts.documents.variant(ref)).toString('utf8')) as ChartMap) : {};
+    if (!ref) return { map: {}, state: served.state };
+    const memo = this.parsed.get(remote.name);
+    if (memo?.digest === ref.digest) return { map: memo.map, state: served.state };
+    const map = JSON.parse((await this.opts.documents.variant(ref)).toString('utf8')) as ChartMap;
+    this.parsed.set(remote.name, { digest: ref.digest, map });
     return { map, state: served.state };
   }
 
