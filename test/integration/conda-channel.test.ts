@@ -130,6 +130,21 @@ describe('conda channel over HTTP', () => {
     assert.equal(up.count('/forge/linux-64/ghost-1.0-h0_0.conda'), 0);
   });
 
+  it('a package newer than the cached repodata: the document is revalidated once and the package verified', async () => {
+    const fresh = buildPackage('linux-64', 'brandnew', '1.0', '.conda');
+    const before = up.count('/forge/linux-64/repodata.json');
+    up.set(
+      '/forge/linux-64/repodata.json',
+      Buffer.from(repodata('linux-64', [...pkgs.filter((p) => p.subdir === 'linux-64'), bad, fresh])),
+    );
+    up.set(`/forge/linux-64/${fresh.file}`, fresh.body);
+    const r = await get(`/conda/forge/linux-64/${fresh.file}`);
+    assert.equal(r.status, 200);
+    assert.ok((await bytes(r)).equals(fresh.body));
+    assert.equal(up.count('/forge/linux-64/repodata.json'), before + 1, 'repodata fetched again once, within its TTL');
+    up.set('/forge/linux-64/repodata.json', docs.get('linux-64/repodata.json')!, 'application/json');
+  });
+
   it('serves CEP-16 shards verified by the sha256 of their name', async () => {
     const hex = sha256(shard);
     const r = await get(`/conda/forge/linux-64/shards/${hex}.msgpack.zst`);

@@ -6,14 +6,13 @@
  * a streaming scan of the cached document, record-scan.ts); CEP-16 shards
  * are immutable and verified against the sha256 their name is.
  */
-import type { Readable } from 'node:stream';
 import type { BlobCache, ServedBlob } from '../../core/blob-cache.js';
 import { LarderError, notFound } from '../../core/errors.js';
 import type { HttpCache } from '../../core/http-cache.js';
 import type { Remote } from '../../upstream/remote.js';
 import type { ProtoRequest, ProtoResponse, ProtocolAdapter, RenderedError } from '../adapter.js';
 import { docKey, documentResponse, getDocument } from './documents.js';
-import { RecordLookup } from './lookup.js';
+import { type Opened, RecordLookup } from './lookup.js';
 import { parseCondaPath } from './paths.js';
 import type { PackageRecord } from './record-scan.js';
 
@@ -68,17 +67,21 @@ export class CondaAdapter implements ProtocolAdapter {
     return docKey(remote, `${subdir}/repodata.json`);
   }
 
-  /** The repodata.json record of a package (refreshing the document once when it is not listed). */
+  /** The repodata.json record of a package (revalidating a cached document once when it is not listed). */
   async record(remote: Remote, subdir: string, file: string): Promise<PackageRecord> {
     const path = `${subdir}/repodata.json`;
-    const read = async (): Promise<Readable> => {
+    const read = async (): Promise<Opened> => {
       const served = await getDocument(this.opts.httpCache, remote, path);
-      return served.kind === 'cached' ? served.blob.open() : served.response.body;
+      return served.kind === 'cached'
+        ? { stream: served.blob.open(), state: served.state }
+        : { stream: served.response.body, state: 'BYPASS' };
     };
     for (const retry of [false, true]) {
       if (retry) await this.opts.httpCache.expire(docKey(remote.name, path));
-      const rec = await this.records.find(`${remote.name}:${subdir}`, file, read);
-      if (rec) return rec;
+      const found = await this.records.find(`${remote.name}:${subdir}`, file, read);
+      if (found.record) return found.record;
+      // Only a copy that was not just fetched can be behind the upstream.
+      if (found.state !== 'HIT') break;
     }
     throw notFound(`${file} in ${subdir}/repodata.json of ${remote.name}`);
   }

@@ -6,10 +6,23 @@
  * of the document is kept in memory beyond one scan's chunk and record.
  */
 import type { Readable } from 'node:stream';
+import type { CacheState } from '../../core/types.js';
 import { type PackageRecord, scanRecords } from './record-scan.js';
 
+/** A document opened for a scan, and how the cache answered it. */
+export interface Opened {
+  stream: Readable;
+  state: CacheState;
+}
+
+/** A lookup's answer: the record (undefined when not listed) and the state of the document it was read from. */
+export interface Found {
+  record: PackageRecord | undefined;
+  state: CacheState;
+}
+
 interface Batch {
-  wanted: Map<string, Array<(r: PackageRecord | undefined) => void>>;
+  wanted: Map<string, Array<(r: Found) => void>>;
   failed: Array<(err: unknown) => void>;
 }
 
@@ -20,7 +33,7 @@ export class RecordLookup {
   private readonly running = new Map<string, Promise<void>>();
 
   /** The record of `file` in the document `doc` (opened by `read` when its batch runs); undefined when not listed. */
-  find(doc: string, file: string, read: () => Promise<Readable>): Promise<PackageRecord | undefined> {
+  find(doc: string, file: string, read: () => Promise<Opened>): Promise<Found> {
     return new Promise((resolve, reject) => {
       let batch = this.open.get(doc);
       if (!batch) {
@@ -41,13 +54,14 @@ export class RecordLookup {
     });
   }
 
-  private async run(doc: string, batch: Batch, read: () => Promise<Readable>): Promise<void> {
+  private async run(doc: string, batch: Batch, read: () => Promise<Opened>): Promise<void> {
     // Lets the lookups of this tick join before the scan starts.
     await new Promise<void>((r) => setImmediate(r));
     if (this.open.get(doc) === batch) this.open.delete(doc);
     try {
-      const found = await scanRecords(await read(), new Set(batch.wanted.keys()));
-      for (const [file, waiting] of batch.wanted) for (const w of waiting) w(found.get(file));
+      const opened = await read();
+      const found = await scanRecords(opened.stream, new Set(batch.wanted.keys()));
+      for (const [file, waiting] of batch.wanted) for (const w of waiting) w({ record: found.get(file), state: opened.state });
     } catch (err) {
       for (const f of batch.failed) f(err);
     }
