@@ -10,7 +10,9 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { scanRecords } from '../../daemon/protocols/conda/record-scan.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { buildPackage, type CondaPackage, repodata } from '../helpers/conda/channel.js';
 import { StaticHost } from '../helpers/helm/static-host.js';
@@ -204,8 +206,6 @@ describe('conda channel over HTTP', () => {
 
 describe('conda: the streaming record scan', () => {
   it('finds records split across any chunk boundary, and only package keys', async () => {
-    const { Readable } = await import('node:stream');
-    const { scanRecords } = await import('../../daemon/protocols/conda/record-scan.js');
     const a = 'a'.repeat(64);
     const doc = JSON.stringify(
       {
