@@ -20,6 +20,8 @@ const web = buildChart('web', '1.0.0');
 const db = buildChart('db', '2.0.0');
 const zlib = buildPackage('linux-64', 'zlib', '1.3.1', '.conda');
 const py = buildPackage('noarch', 'purepy', '1.0', '.tar.bz2');
+const extra = buildPackage('linux-64', 'extra', '3.0', '.conda');
+const other = buildPackage('linux-64', 'other', '1.0', '.tar.bz2');
 
 describe('helm: and conda: references (pre-warm, pins, scrub)', () => {
   const up = new StaticHost();
@@ -36,9 +38,9 @@ describe('helm: and conda: references (pre-warm, pins, scrub)', () => {
       ]),
     );
     for (const c of [web, db]) up.set(`/charts/${c.file}`, c.tgz);
-    up.set('/forge/linux-64/repodata.json', repodata('linux-64', [zlib]));
+    up.set('/forge/linux-64/repodata.json', repodata('linux-64', [zlib, extra, other]));
     up.set('/forge/noarch/repodata.json', repodata('noarch', [py]));
-    for (const p of [zlib, py]) up.set(`/forge/${p.subdir}/${p.file}`, p.body);
+    for (const p of [zlib, py, extra, other]) up.set(`/forge/${p.subdir}/${p.file}`, p.body);
     d = await startTestDaemon({
       remotes: { charts: { type: 'helm', url: `${up.url}/charts/` }, forge: { type: 'conda', url: `${up.url}/forge/` } },
     });
@@ -82,6 +84,37 @@ describe('helm: and conda: references (pre-warm, pins, scrub)', () => {
       assert.match(pin.body.error ?? '', /E_NOT_FOUND/);
     }
     assert.equal((await admin.call('POST', '/pins', { ref: 'helm:charts/../x@1' })).status, 400);
+  });
+
+  it('an explicit environment file pre-warms its packages, checking each #sha256 against repodata first', async () => {
+    const lock = (sha: string): string =>
+      [
+        '# platform: linux-64',
+        '@EXPLICIT',
+        `https://conda.anaconda.org/forge/linux-64/${extra.file}#sha256:${extra.record.sha256}`,
+        `https://conda.anaconda.org/forge/linux-64/${other.file}#sha256:${sha}`,
+        '',
+      ].join('\n');
+    const failed = await admin.waitJob(
+      (await admin.ok<Job>('POST', '/jobs', { files: [{ name: 'conda-linux-64.lock', content: lock('0'.repeat(64)) }] })).id,
+    );
+    const bad = failed.items.find((i) => i.ref.endsWith(other.file));
+    assert.equal(bad?.state, 'failed', JSON.stringify(failed.items));
+    assert.match(bad?.error ?? '', /E_INTEGRITY|hash mismatch/);
+    assert.equal(up.count(`/forge/linux-64/${other.file}`), 0, 'nothing fetched for a hash mismatch');
+    const job = await admin.waitJob(
+      (await admin.ok<Job>('POST', '/jobs', { files: [{ name: 'conda-linux-64.lock', content: lock(other.record.sha256) }] })).id,
+    );
+    assert.equal(job.state, 'done', JSON.stringify(job.items));
+    assert.deepEqual(
+      job.items.map((i) => i.ref).sort(),
+      [`conda:forge/linux-64/${extra.file}`, `conda:forge/linux-64/${other.file}`].sort(),
+    );
+    for (const p of [extra, other]) {
+      const r = await fetch(`${d.url}/conda/forge/linux-64/${p.file}`);
+      assert.equal(r.headers.get('x-larder-cache'), 'HIT', p.file);
+      assert.equal(up.count(`/forge/linux-64/${p.file}`), 1);
+    }
   });
 
   it('scrub fetches a damaged chart and package again through their adapters', async () => {

@@ -2,13 +2,14 @@
  * Conda channels (`type: conda`) at `/conda/<remote>/`: repodata and the
  * other index documents streamed through byte for byte and revalidated,
  * packages verified against their repodata sha256, CEP-16 shards verified
- * by their name, `conda:` references, and scrub repair of packages and
- * shards.
+ * by their name, `conda:` references (explicit environment files plan
+ * them), and scrub repair of packages.
  */
 import { refill } from '../../core/warm.js';
 import { metaText, type Protocol } from '../contract.js';
 import { CondaAdapter } from './adapter.js';
 import { condaRemote } from './config.js';
+import { condaPlanners } from './lockfiles.js';
 import { condaRefs } from './ref.js';
 import { CondaWarmer } from './warmer.js';
 
@@ -17,6 +18,7 @@ export const condaProtocol: Protocol = {
   remotes: [condaRemote],
   mounts: ['/conda'],
   refs: condaRefs,
+  planners: condaPlanners,
   create(s) {
     const adapter = new CondaAdapter({ remotes: s.remotes, httpCache: s.httpCache, blobs: s.blobs });
     return {
