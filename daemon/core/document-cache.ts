@@ -103,9 +103,9 @@ export class DocumentCache {
     return entry !== undefined && entry.expiresAt > this.deps.clock.now();
   }
 
-  /** The entry of `key`: indexed, or answered and still being written. */
+  /** The newest entry of `key`: one answered and still being written, else the indexed one. */
   private lookup(key: string): Entry | undefined {
-    return this.deps.index.getEntry(key) ?? this.writing.get(key)?.entry;
+    return this.writing.get(key)?.entry ?? this.deps.index.getEntry(key);
   }
 
   /**

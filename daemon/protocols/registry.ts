@@ -6,11 +6,13 @@
  * are matched longest first).
  */
 import { cargoProtocol } from './cargo/index.js';
+import { condaProtocol } from './conda/index.js';
 import type { Protocol } from './contract.js';
 import { filesProtocol } from './generic/index.js';
 import { gemsProtocol } from './gems/index.js';
 import { goProtocol } from './go/index.js';
 import { huggingfaceProtocol } from './huggingface/index.js';
+import { helmProtocol } from './helm/index.js';
 import { npmProtocol } from './npm/index.js';
 import { ociProtocol } from './oci/index.js';
 import { pypiProtocol } from './pypi/index.js';
@@ -25,4 +27,6 @@ export const PROTOCOLS: readonly Protocol[] = [
   cargoProtocol,
   huggingfaceProtocol,
   gemsProtocol,
+  helmProtocol,
+  condaProtocol,
 ];
