@@ -48,6 +48,8 @@ export class TokenStore {
   /** Makes a token; the secret is returned here only. */
   async create(name: string, scope: TokenScope): Promise<TokenCreated> {
     if (!NAME.test(name)) throw new LarderError('E_BAD_REQUEST', 'a token name is 1-64 letters, digits, ".", "_" or "-"');
+    // The admin token is identified and audited as `admin`: a scoped token of that name would pass for it.
+    if (name === 'admin') throw new LarderError('E_BAD_REQUEST', "the name admin is the admin token's; choose another");
     if (!isScope(scope)) throw new LarderError('E_BAD_REQUEST', `scope must be one of ${TOKEN_SCOPES.join(', ')}`);
     if (this.table.get(name)) throw new LarderError('E_BAD_REQUEST', `a token named ${name} exists (revoke it first)`);
     const token = `${PREFIX}${randomBytes(32).toString('base64url')}`;

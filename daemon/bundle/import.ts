@@ -86,9 +86,12 @@ function clampTimes(e: Entry, now: number, ttlOf: (remote: string) => number): {
   const fetchedAt = Math.min(e.fetchedAt, now);
   // Documents (mutable, or carrying derived forms) are revalidated; content-addressed blobs stay immutable.
   const immutable = e.immutable && !e.variants;
-  const expiresAt = immutable ? e.expiresAt : Math.min(e.expiresAt, now + ttlOf(e.key.split(':')[1] ?? ''));
-  const clamped = fetchedAt !== e.fetchedAt || expiresAt !== e.expiresAt || immutable !== e.immutable;
-  return { entry: clamped ? { ...e, fetchedAt, expiresAt, immutable } : e, clamped };
+  // Every expiry is clamped: an entry's `immutable` is the bundle's claim, and mutable files and documents are
+  // read by their expiry (the blob cache never reads it, so a true blob loses nothing and is not counted).
+  const expiresAt = Math.min(e.expiresAt, now + ttlOf(e.key.split(':')[1] ?? ''));
+  const changed = fetchedAt !== e.fetchedAt || expiresAt !== e.expiresAt || immutable !== e.immutable;
+  const clamped = fetchedAt !== e.fetchedAt || (expiresAt !== e.expiresAt && !immutable) || immutable !== e.immutable;
+  return { entry: changed ? { ...e, fetchedAt, expiresAt, immutable } : e, clamped };
 }
 
 /** Digests entries recorded for each blob (checked as it streams in). */

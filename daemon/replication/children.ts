@@ -17,6 +17,8 @@ interface StoredChild {
 
 /** How long after its last poll a child still counts as connected (a poll is open, or one is due). */
 const CONNECTED_GRACE_MS = 5_000;
+/** Children remembered at most: the ids come from feed polls (any replicate token names its own). */
+export const MAX_CHILDREN = 1_000;
 
 export class ChildRegistry {
   private readonly polling = new Map<string, number>();
@@ -26,14 +28,29 @@ export class ChildRegistry {
     private readonly table: KvTable<StoredChild>,
     private readonly feed: PinFeed,
   ) {
-    for (const [id, c] of table.range()) this.known.set(id, c);
+    // Least recently seen first (the order `seen` keeps), so the oldest is dropped first when over the bound.
+    const stored = [...table.range()].sort(([, a], [, b]) => a.lastSeenAt - b.lastSeenAt);
+    for (const [id, c] of stored) this.known.set(id, c);
+    this.bound();
+  }
+
+  /** Forgets the least recently seen children (not polling now) beyond MAX_CHILDREN. */
+  private bound(): void {
+    for (const id of this.known.keys()) {
+      if (this.known.size <= MAX_CHILDREN) return;
+      if (this.polling.has(id)) continue;
+      this.known.delete(id);
+      void this.table.remove(id).catch(() => undefined);
+    }
   }
 
   /** Records a poll from `id` asking for records after `since`; returns a function to call when the poll ends. */
   seen(id: string, since: number): () => void {
     const c: StoredChild = { id, lastSeenSeq: since, lastSeenAt: Date.now() };
     const prev = this.known.get(id);
+    this.known.delete(id);
     this.known.set(id, c);
+    if (!prev) this.bound();
     // Writes only when something an operator would see changed, or once a minute.
     if (!prev || prev.lastSeenSeq !== since || c.lastSeenAt - prev.lastSeenAt > 60_000) void this.table.put(id, c).catch(() => undefined);
     this.polling.set(id, (this.polling.get(id) ?? 0) + 1);
