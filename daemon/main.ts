@@ -193,6 +193,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     extra: [adminParts.routes, (ctx) => serveUi(ctx, defaultUiDir())],
     hop: edge.hop,
     isOwnCredential: (authorization) => adminParts.auth.checkBearer(authorization),
+    hostCheck: { listenHost: host, publicUrl: () => publicUrl },
   });
 
   const server: Server = createServer(app.callback());

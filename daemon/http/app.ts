@@ -13,6 +13,7 @@ import { viaIncludes, withIncomingVia } from '../core/hops.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { ProtocolAdapter, ProtoRequest, RenderedError } from '../protocols/adapter.js';
+import { HostGuard, isProtocolPath, PROTOCOL_SECURITY_HEADERS } from './guard.js';
 import { writeResponse } from './respond.js';
 
 export interface Mount {
@@ -41,6 +42,8 @@ export interface AppDeps {
   hop?: string;
   /** Whether an Authorization value is this daemon's own admin credential (never handed to adapters, so never forwarded). */
   isOwnCredential?(authorization: string): boolean;
+  /** The listen host and public URL: on loopback, requests for another `Host` are refused (DNS rebinding). */
+  hostCheck?: { listenHost: string; publicUrl(): string };
 }
 
 const MAX_BODY = 16 * 1024 * 1024;
@@ -83,6 +86,24 @@ export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
   app.silent = true;
   const mounts = [...deps.mounts].sort((a, b) => b.prefix.length - a.prefix.length);
+  const hosts = deps.hostCheck ? new HostGuard(deps.hostCheck) : undefined;
+
+  // Before any route: protocol answers get their sandbox headers (whatever answers them), and a Host
+  // that is not this daemon is refused on loopback, in the format of the protocol the path belongs to.
+  app.use(async (ctx, next) => {
+    if (isProtocolPath(ctx.path)) for (const [k, v] of Object.entries(PROTOCOL_SECURITY_HEADERS)) ctx.res.setHeader(k, v);
+    const host = ctx.req.headers.host;
+    if (!hosts || hosts.allows(host, ctx.req.socket.localPort)) return next();
+    const adapter =
+      mounts.find((m) => ctx.path === m.prefix || ctx.path.startsWith(`${m.prefix}/`))?.adapter ??
+      deps.rootRoutes?.find((r) => r.match.test(ctx.path))?.adapter;
+    const e = hosts.refusal(host ?? '');
+    const r = adapter ? adapter.renderError(e) : genericError(e);
+    deps.log.info({ host: (host ?? '').slice(0, 100), path: ctx.path.slice(0, 200) }, 'refused a request for another Host');
+    ctx.status = r.status;
+    ctx.set(r.headers);
+    ctx.body = r.body;
+  });
 
   app.use(async (ctx) => {
     const started = process.hrtime.bigint();
