@@ -10,6 +10,7 @@
 import Koa, { type Context } from 'koa';
 import { LarderError, toLarderError } from '../core/errors.js';
 import { viaIncludes, withIncomingVia } from '../core/hops.js';
+import { forClient } from '../core/redact.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { ProtocolAdapter, ProtoRequest, RenderedError } from '../protocols/adapter.js';
@@ -93,7 +94,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(async (ctx, next) => {
     if (isProtocolPath(ctx.path)) for (const [k, v] of Object.entries(PROTOCOL_SECURITY_HEADERS)) ctx.res.setHeader(k, v);
     const host = ctx.req.headers.host;
-    if (!hosts || hosts.allows(host, ctx.req.socket.localPort)) return next();
+    if (!hosts || hosts.allows(host)) return next();
     const adapter =
       mounts.find((m) => ctx.path === m.prefix || ctx.path.startsWith(`${m.prefix}/`))?.adapter ??
       deps.rootRoutes?.find((r) => r.match.test(ctx.path))?.adapter;
@@ -185,7 +186,8 @@ export function createApp(deps: AppDeps): Koa {
       if (ctx.headerSent || !ctx.writable) {
         ctx.res.destroy();
       } else {
-        const r = adapter ? adapter.renderError(e) : genericError(e);
+        // Clients see no internal host and no credential (the log above keeps the host).
+        const r = adapter ? adapter.renderError(forClient(e)) : genericError(forClient(e));
         ctx.status = r.status;
         ctx.set(r.headers);
         ctx.body = r.body;

@@ -6,10 +6,11 @@
  *   HTML or SVG file opened in a browser runs, if at all, in an opaque
  *   origin: it cannot read the admin API or ride the dashboard's session.
  * - When the daemon listens on loopback, a request whose `Host` is not this
- *   daemon (its listen address, `localhost`, `127.0.0.1`, `[::1]` with its
- *   port, or `publicUrl`'s host) is refused: a hostile page whose name was
- *   re-pointed at 127.0.0.1 (DNS rebinding) reads nothing. A request without
- *   `Host` (HTTP/1.0) passes.
+ *   daemon (its listen address, `localhost`, `127.0.0.1`, `[::1]`, on any
+ *   port since no one else can point those at this machine, or `publicUrl`'s
+ *   host and port) is refused: a hostile page whose name was re-pointed at
+ *   127.0.0.1 (DNS rebinding) reads nothing. A request without `Host`
+ *   (HTTP/1.0) passes.
  */
 import { isLoopback } from '../config/units.js';
 import { LarderError } from '../core/errors.js';
@@ -61,12 +62,13 @@ export class HostGuard {
     this.names = new Set(['localhost', '127.0.0.1', '[::1]', bracket(opts.listenHost.toLowerCase())]);
   }
 
-  /** Whether `host` (the request's Host header) names this daemon; `localPort` is the port the request came in on. */
-  allows(host: string | undefined, localPort: number | undefined): boolean {
+  /** Whether `host` (the request's Host header) names this daemon. */
+  allows(host: string | undefined): boolean {
     if (!this.loopback || host === undefined) return true;
     const h = splitHost(host);
     if (!h) return false;
-    if (this.names.has(h.name) && (h.port ?? 80) === localPort) return true;
+    // Names no one else can point at this machine pass on any port: rebinding needs the attacker's own name.
+    if (this.names.has(h.name)) return true;
     let pub: URL;
     try {
       pub = new URL(this.opts.publicUrl());
