@@ -1,5 +1,6 @@
-/** The structured logger (pino). Credentials are redacted by path. */
+/** The structured logger (pino). Credentials are redacted by path, and inside any URL in a logged string. */
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { redactCredentials, redactDeep } from './core/redact.js';
 
 export type { Logger };
 
@@ -13,6 +14,12 @@ export function createLogger(level: string, dest?: DestinationStream): Logger {
         censor: '[redacted]',
       },
       timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { log: (obj) => redactDeep(obj) },
+      hooks: {
+        logMethod(args, method) {
+          method.apply(this, args.map((a: unknown) => (typeof a === 'string' ? redactCredentials(a) : a)) as Parameters<typeof method>);
+        },
+      },
     },
     dest ?? pino.destination({ fd: 1, sync: false }),
   );

@@ -196,6 +196,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     // The admin token and every scoped token are this daemon's own: never handed to an adapter, so never forwarded.
     isOwnCredential: (authorization) => adminParts.auth.identify(authorization) !== undefined,
     access: accessCheck(cfg.access, (h) => adminParts.auth.identify(h)),
+    hostCheck: { listenHost: host, publicUrl: () => publicUrl },
   });
 
   // One place creates the server (HTTP, or HTTPS with tls: and certificate reloads); limits apply to it here.

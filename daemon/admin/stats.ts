@@ -5,6 +5,7 @@
  */
 import type { CacheState } from '../core/types.js';
 import type { Health, RemoteStats, StatsPoint } from './contract.js';
+import { redactCredentials } from '../core/redact.js';
 
 interface RemoteHealth {
   lastSuccessAt?: number;
@@ -89,7 +90,7 @@ export class StatsTracker {
       h.consecutiveFailures = 0;
     } else {
       h.lastFailureAt = Date.now();
-      h.lastError = detail.slice(0, 300);
+      h.lastError = redactCredentials(detail).slice(0, 300);
       h.consecutiveFailures++;
     }
   }
@@ -113,7 +114,7 @@ export class StatsTracker {
     if (offline) health = 'offline';
     else if (h.consecutiveFailures >= 3) health = 'down';
     else if (h.consecutiveFailures > 0) health = 'degraded';
-    const out: RemoteStats = { name, type, url, offline, health, staleServes: h.staleServes };
+    const out: RemoteStats = { name, type, url: redactCredentials(url), offline, health, staleServes: h.staleServes };
     if (h.lastError !== undefined) out.lastError = h.lastError;
     if (h.lastSuccessAt !== undefined) out.lastSuccessAt = h.lastSuccessAt;
     if (h.lastFailureAt !== undefined) out.lastFailureAt = h.lastFailureAt;

@@ -28,6 +28,7 @@ import type { LmdbIndex } from '../storage/lmdb-index.js';
 import type { DataPaths } from '../storage/paths.js';
 import { PinFeed } from '../replication/feed.js';
 import { buildEdge, type EdgeOptions } from './edge.js';
+import { redactDeep } from '../core/redact.js';
 
 export interface AdminParts {
   cfg: LoadedConfig;
@@ -51,9 +52,11 @@ export interface AdminParts {
 }
 
 function redact(cfg: LoadedConfig): unknown {
-  return JSON.parse(
-    JSON.stringify(cfg, (k, v: unknown) => ((k === 'password' || k === 'token') && typeof v === 'string' ? '[redacted]' : v)),
-  ) as unknown;
+  return redactDeep(
+    JSON.parse(
+      JSON.stringify(cfg, (k, v: unknown) => ((k === 'password' || k === 'token') && typeof v === 'string' ? '[redacted]' : v)),
+    ) as unknown,
+  );
 }
 
 const GC_EVERY_MS = 10 * 60_000;

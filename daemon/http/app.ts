@@ -10,9 +10,11 @@
 import Koa, { type Context } from 'koa';
 import { LarderError, toLarderError } from '../core/errors.js';
 import { viaIncludes, withIncomingVia } from '../core/hops.js';
+import { forClient } from '../core/redact.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { ProtocolAdapter, ProtoRequest, RenderedError } from '../protocols/adapter.js';
+import { HostGuard, isProtocolPath, PROTOCOL_SECURITY_HEADERS } from './guard.js';
 import { writeResponse } from './respond.js';
 
 export interface Mount {
@@ -43,6 +45,8 @@ export interface AppDeps {
   isOwnCredential?(authorization: string): boolean;
   /** Client access policy (http/access.ts); throws to refuse. `adapter` is unset for /metrics and non-protocol routes. */
   access?(ctx: Context, adapter: ProtocolAdapter | undefined): void;
+  /** The listen host and public URL: on loopback, requests for another `Host` are refused (DNS rebinding). */
+  hostCheck?: { listenHost: string; publicUrl(): string };
 }
 
 const MAX_BODY = 16 * 1024 * 1024;
@@ -85,6 +89,24 @@ export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
   app.silent = true;
   const mounts = [...deps.mounts].sort((a, b) => b.prefix.length - a.prefix.length);
+  const hosts = deps.hostCheck ? new HostGuard(deps.hostCheck) : undefined;
+
+  // Before any route: protocol answers get their sandbox headers (whatever answers them), and a Host
+  // that is not this daemon is refused on loopback, in the format of the protocol the path belongs to.
+  app.use(async (ctx, next) => {
+    if (isProtocolPath(ctx.path)) for (const [k, v] of Object.entries(PROTOCOL_SECURITY_HEADERS)) ctx.res.setHeader(k, v);
+    const host = ctx.req.headers.host;
+    if (!hosts || hosts.allows(host)) return next();
+    const adapter =
+      mounts.find((m) => ctx.path === m.prefix || ctx.path.startsWith(`${m.prefix}/`))?.adapter ??
+      deps.rootRoutes?.find((r) => r.match.test(ctx.path))?.adapter;
+    const e = hosts.refusal(host ?? '');
+    const r = adapter ? adapter.renderError(e) : genericError(e);
+    deps.log.info({ host: (host ?? '').slice(0, 100), path: ctx.path.slice(0, 200) }, 'refused a request for another Host');
+    ctx.status = r.status;
+    ctx.set(r.headers);
+    ctx.body = r.body;
+  });
 
   app.use(async (ctx) => {
     const started = process.hrtime.bigint();
@@ -168,7 +190,8 @@ export function createApp(deps: AppDeps): Koa {
       if (ctx.headerSent || !ctx.writable) {
         ctx.res.destroy();
       } else {
-        const r = adapter ? adapter.renderError(e) : genericError(e);
+        // Clients see no internal host and no credential (the log above keeps the host).
+        const r = adapter ? adapter.renderError(forClient(e)) : genericError(forClient(e));
         ctx.status = r.status;
         ctx.set(r.headers);
         ctx.body = r.body;

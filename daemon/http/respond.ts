@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream';
 import type { Context } from 'koa';
 import { BlobReadStream } from '../core/fill/blob-stream.js';
 import type { ProtoResponse } from '../protocols/adapter.js';
+import { withProtocolHeaders } from './guard.js';
 import { ifRangeMatches, notModified, parseRange } from './range.js';
 
 export interface Written {
@@ -21,7 +22,10 @@ const BODY_HEADERS = new Set(['content-type', 'content-length', 'content-encodin
 
 export function writeResponse(ctx: Context, res: ProtoResponse, onDone: (w: Written) => void): void {
   const head = ctx.method === 'HEAD';
-  const headers: Record<string, string> = { ...res.headers };
+  // An upstream's own Content-Security-Policy or nosniff never replaces ours (see guard.ts).
+  const headers = withProtocolHeaders({ ...res.headers });
+  // Never left to the browser's sniffing: an answer without a type is bytes.
+  if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['content-type'] = 'application/octet-stream';
   if (res.cache) headers['x-larder-cache'] = res.cache;
   const fromCache = res.cache === 'HIT' || res.cache === 'STALE' || res.cache === 'REVALIDATED';
   const raw = ctx.res;

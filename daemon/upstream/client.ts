@@ -9,6 +9,7 @@ import { PassThrough, pipeline } from 'node:stream';
 import got, { RequestError, type Got } from 'got';
 import { LarderError } from '../core/errors.js';
 import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from '../core/ports.js';
+import { checkTarget, systemResolver, type Resolver } from './address-class.js';
 
 export const USER_AGENT = 'larder/0.1 (+caching mirror)';
 
@@ -40,6 +41,8 @@ export function mapUpstreamError(err: unknown, url: string): LarderError {
   const code = errorCode(err);
   const where = redactUrl(url);
   if (err instanceof LarderError) return err;
+  // A refusal thrown by a hook (a redirect to a private address) arrives wrapped by got.
+  if (err instanceof RequestError && err.cause instanceof LarderError) return err.cause;
   if (code === 'ETIMEDOUT' || (err as { name?: string } | null)?.name === 'TimeoutError') {
     return new LarderError('E_UPSTREAM_TIMEOUT', `upstream timed out: ${where}`, { expose: true });
   }
@@ -53,6 +56,10 @@ export interface GotClientOptions {
   /** Default timeout (ms) for connect, response headers and idle body gaps. */
   timeoutMs?: number;
   maxSockets?: number;
+  /** Resolves names for the redirect check (tests give their own). */
+  resolve?: Resolver;
+  /** Resolves names for connecting (default dns.lookup; tests point made-up names at 127.0.0.1). */
+  dnsLookup?: typeof import('node:dns').lookup;
 }
 
 export class GotUpstreamClient implements UpstreamClient {
@@ -62,6 +69,7 @@ export class GotUpstreamClient implements UpstreamClient {
   constructor(opts: GotClientOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 64 };
+    const resolve = opts.resolve ?? systemResolver;
     this.got = got.extend({
       agent: { http: new HttpAgent(agentOpts), https: new HttpsAgent(agentOpts) },
       throwHttpErrors: false,
@@ -70,6 +78,17 @@ export class GotUpstreamClient implements UpstreamClient {
       followRedirect: true,
       maxRedirects: 5,
       headers: { 'user-agent': USER_AGENT },
+      ...(opts.dnsLookup ? { dnsLookup: opts.dnsLookup } : {}),
+      hooks: {
+        // got already drops Authorization on a redirect to another host; a redirect to an address more
+        // private than the remote's (loopback, link-local, LAN) is refused (see address-class.ts).
+        beforeRedirect: [
+          async (options) => {
+            const origin = (options.context as { origin?: string }).origin;
+            if (origin && options.url) await checkTarget('redirect', options.url, origin, resolve);
+          },
+        ],
+      },
     });
   }
 
@@ -93,6 +112,7 @@ export class GotUpstreamClient implements UpstreamClient {
         headers: req.headers ?? {},
         body: req.body,
         signal: link?.signal,
+        context: { origin: req.url },
         timeout: { lookup: t, connect: t, secureConnect: t, socket: t, response: t },
       });
       let settled = false;

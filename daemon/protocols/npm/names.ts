@@ -32,17 +32,35 @@ function decodeSegment(seg: string): string {
   return out;
 }
 
-/** Validates a full package name (`name` or `@scope/name`). */
+/** Names npm itself refuses to publish or install, old packages included (validate-npm-package-name). */
+const REFUSED_NAMES = new Set(['node_modules', 'favicon.ico']);
+
+/** A name no registry can hold: 404 at once, without asking the upstream. */
+function refusedName(name: string, why: string): LarderError {
+  return new LarderError('E_NOT_FOUND', `no such package ${JSON.stringify(name.slice(0, 100))}: npm refuses names that ${why}`);
+}
+
+/**
+ * Validates a full package name (`name` or `@scope/name`) against the rules
+ * npm applies to every name, old ones included: 1–214 characters, URL-safe,
+ * not `node_modules` or `favicon.ico`, no leading dot or underscore. Capitals
+ * are allowed (old packages such as JSONStream have them). A name that
+ * breaks them is answered 404 without an upstream request.
+ */
 export function checkName(name: string): string {
-  if (name.length === 0 || name.length > 214) throw badName('package name must be 1 to 214 characters');
+  if (name.length === 0 || name.length > 214) throw refusedName(name, 'are empty or longer than 214 characters');
   const slash = name.indexOf('/');
   if (name.startsWith('@')) {
-    if (slash < 0 || name.indexOf('/', slash + 1) >= 0) throw badName(`invalid scoped package name ${JSON.stringify(name)}`);
+    if (slash < 0 || name.indexOf('/', slash + 1) >= 0) throw refusedName(name, 'have a scope but not one slash');
     if (!SCOPE.test(name.slice(0, slash)) || !NAME_PART.test(name.slice(slash + 1))) {
-      throw badName(`invalid package name ${JSON.stringify(name)}`);
+      throw refusedName(name, 'are not URL-safe');
     }
   } else if (slash >= 0 || !NAME_PART.test(name)) {
-    throw badName(`invalid package name ${JSON.stringify(name.slice(0, 100))}`);
+    throw refusedName(name, 'are not URL-safe');
+  } else if (name.startsWith('.') || name.startsWith('_')) {
+    throw refusedName(name, 'start with a dot or an underscore');
+  } else if (REFUSED_NAMES.has(name.toLowerCase())) {
+    throw refusedName(name, `are ${name.toLowerCase()}`);
   }
   return name;
 }

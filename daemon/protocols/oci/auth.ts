@@ -13,6 +13,7 @@ import { readBody } from '../../core/document-cache.js';
 import { SingleFlight } from '../../core/single-flight.js';
 import { drain, upstreamStatusError } from '../../core/upstream-status.js';
 import type { Clock, UpstreamRequest, UpstreamResponse } from '../../core/ports.js';
+import { checkTarget, systemResolver, type Resolver } from '../../upstream/address-class.js';
 
 /** One parsed challenge: scheme (lower-case) and its parameters. */
 export interface Challenge {
@@ -64,7 +65,10 @@ export class TokenCache {
   /** Token endpoint calls made (a counter for tests and metrics). */
   fetches = 0;
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly resolve: Resolver = systemResolver,
+  ) {}
 
   private key(realm: string, service: string, scope: string, creds: Credentials | undefined): string {
     const who = creds ? createHash('sha256').update(`${creds.username}\0${creds.password}`).digest('hex').slice(0, 16) : 'anonymous';
@@ -85,8 +89,19 @@ export class TokenCache {
     this.tokens.delete(this.key(realm, service, scope, creds));
   }
 
-  /** Returns a cached token or fetches one (`GET realm?service=&scope=`, Basic when credentials are given). */
-  get(realm: string, service: string, scope: string, creds: Credentials | undefined, send: TokenTransport): Promise<string> {
+  /**
+   * Returns a cached token or fetches one (`GET realm?service=&scope=`, Basic when credentials are given).
+   * `registry` is the URL that sent the challenge: a realm more private than it (loopback, link-local,
+   * LAN) is refused before anything is sent there.
+   */
+  get(
+    realm: string,
+    service: string,
+    scope: string,
+    creds: Credentials | undefined,
+    send: TokenTransport,
+    registry?: string,
+  ): Promise<string> {
     const cached = this.peek(realm, service, scope, creds);
     if (cached) return Promise.resolve(cached);
     const k = this.key(realm, service, scope, creds);
@@ -95,6 +110,7 @@ export class TokenCache {
       if (url.protocol !== 'https:' && url.protocol !== 'http:') {
         throw new LarderError('E_UPSTREAM', 'upstream token realm is not an http(s) URL');
       }
+      if (registry) await checkTarget('token realm', url, registry, this.resolve);
       if (service) url.searchParams.set('service', service);
       for (const s of scope.split(' ').filter(Boolean)) url.searchParams.append('scope', s);
       const headers: Record<string, string> = { accept: 'application/json' };

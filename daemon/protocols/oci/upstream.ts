@@ -91,7 +91,14 @@ export class OciUpstream {
 
   private async bearerAuth(realm: string, service: string, scope: string): Promise<AuthState> {
     const creds = this.realmCredentials(realm);
-    const token = await this.tokens.get(realm, service, scope, creds, (r) => this.remote.request({ ...r, withAuth: false }));
+    const token = await this.tokens.get(
+      realm,
+      service,
+      scope,
+      creds,
+      (r) => this.remote.request({ ...r, withAuth: false }),
+      this.remote.base.toString(),
+    );
     return { header: `Bearer ${token}`, bearer: { realm, service, scope } };
   }
 
