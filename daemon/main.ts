@@ -152,7 +152,8 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     indexed: (key) => index.getEntry(key) !== undefined,
   });
   admin = await buildAdmin({
-    cfg,
+    // With the S3 tier, this disk is its local tier: eviction keeps it within storage.localCache.
+    cfg: cfg.storage.s3 ? { ...cfg, storage: { ...cfg.storage, maxSize: cfg.storage.localCache } } : cfg,
     paths,
     index,
     blobs,
