@@ -23,6 +23,7 @@ import { pipeline } from 'node:stream/promises';
 import { LarderError } from '../core/errors.js';
 import type { BlobStore, TempBlob } from '../core/ports.js';
 import { ensureBucket, isS3Missing, makeS3Client, missingBlob, s3Failure, type S3Settings } from './s3-client.js';
+import type { CopyLimits } from './s3-copy.js';
 import { S3TempBlob } from './s3-temp-blob.js';
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
@@ -33,6 +34,8 @@ export interface S3BlobStoreOptions {
   spoolDir: string;
   /** Multipart part size in bytes (S3's minimum is 5 MiB). */
   partSize?: number;
+  /** Server-side copy limits (tests lower them to cover the multipart copy). */
+  copyLimits?: CopyLimits;
   client?: S3Client;
 }
 
@@ -127,6 +130,7 @@ export class S3BlobStore implements BlobStore {
       keyOf: (d) => this.keyOf(d),
       tempKey: () => `${this.tempPrefix}${randomBytes(12).toString('hex')}`,
       partSize: this.partSize,
+      copyLimits: this.opts.copyLimits,
     });
   }
 

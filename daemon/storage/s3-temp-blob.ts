@@ -12,7 +12,6 @@
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
-  CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   PutObjectCommand,
@@ -24,6 +23,7 @@ import { rm, type FileHandle } from 'node:fs/promises';
 import { LarderError } from '../core/errors.js';
 import { byteLength, type TempBlob } from '../core/ports.js';
 import { s3Failure } from './s3-client.js';
+import { copyObject, type CopyLimits } from './s3-copy.js';
 
 export interface S3TempContext {
   client: S3Client;
@@ -33,6 +33,7 @@ export interface S3TempContext {
   /** A fresh temporary object key (outside `blobs/`). */
   tempKey(): string;
   partSize: number;
+  copyLimits?: CopyLimits;
 }
 
 export class S3TempBlob implements TempBlob {
@@ -125,7 +126,7 @@ export class S3TempBlob implements TempBlob {
       );
       this.upload = undefined;
       // A server-side copy of a complete, verified object: readers of `key` see all of it or nothing.
-      await client.send(new CopyObjectCommand({ Bucket: bucket, Key: key, CopySource: `${bucket}/${up.key}` }));
+      await copyObject(client, bucket, up.key, key, this.written, this.ctx.copyLimits);
     } catch (err) {
       await this.abort();
       throw s3Failure(`commit ${key}`, err);

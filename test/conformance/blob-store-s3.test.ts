@@ -7,8 +7,12 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
-import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { FsBlobStore } from '../../daemon/storage/fs-blob-store.js';
+import { DataPaths } from '../../daemon/storage/paths.js';
 import { S3BlobStore } from '../../daemon/storage/s3-blob-store.js';
+import type { CopyLimits } from '../../daemon/storage/s3-copy.js';
+import { TieredBlobStore } from '../../daemon/storage/tiered-blob-store.js';
 import { startCephRgw, type CephRgw } from '../helpers/ceph.js';
 import { tempDir } from '../helpers/daemon.js';
 import { blobStoreSuite } from './blob-store.suite.js';
@@ -23,10 +27,13 @@ before(async () => {
 });
 after(() => ceph?.stop());
 
-async function makeStore(bucket = `larder-${randomBytes(6).toString('hex')}`): Promise<{ store: S3BlobStore; close(): Promise<void> }> {
+async function makeStore(
+  bucket = `larder-${randomBytes(6).toString('hex')}`,
+  copyLimits?: CopyLimits,
+): Promise<{ store: S3BlobStore; close(): Promise<void> }> {
   const spoolDir = await tempDir('larder-s3-spool-');
   const settings = { endpoint: ceph.endpoint, bucket, region: 'us-east-1', accessKey: ceph.accessKey, secretKey: ceph.secretKey };
-  const store = new S3BlobStore(settings, { spoolDir, partSize: 5 * MiB });
+  const store = new S3BlobStore(settings, { spoolDir, partSize: 5 * MiB, copyLimits });
   await store.init();
   return {
     store,
@@ -128,6 +135,80 @@ describe('S3BlobStore: visibility only after verification', () => {
     } finally {
       await n1.close();
       await n2.close();
+    }
+  });
+});
+
+test('a blob above the single-copy limit is copied into place in ranges (multipart copy)', async () => {
+  const { store, close } = await makeStore(undefined, { single: 5 * MiB, part: 5 * MiB });
+  try {
+    const a = randomBytes(12 * MiB + 5);
+    const temp = await store.createTemp();
+    await temp.write(a);
+    await temp.commit(digestOf(a));
+    await temp.release();
+    assert.ok((await store.readAll(digestOf(a))).equals(a));
+    assert.deepEqual(await bucketState(store), { keys: [`blobs/sha256/${digestOf(a).slice(7)}`], uploads: 0 });
+  } finally {
+    await close();
+  }
+});
+
+describe('TieredBlobStore: a local disk tier in front of S3', () => {
+  async function node(bucket: string): Promise<{ store: TieredBlobStore; local: FsBlobStore; close(): Promise<void> }> {
+    const s3 = await makeStore(bucket);
+    const dir = await tempDir('larder-tier-');
+    const local = new FsBlobStore(new DataPaths(dir));
+    await local.init();
+    return {
+      store: new TieredBlobStore(local, s3.store),
+      local,
+      close: async () => {
+        await s3.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  }
+
+  test('a commit on one node is read on another: fetched from S3 once for concurrent readers, then local', async () => {
+    const bucket = `larder-${randomBytes(6).toString('hex')}`;
+    const [n1, n2] = [await node(bucket), await node(bucket)];
+    try {
+      const a = randomBytes(6 * MiB);
+      const temp = await n1.store.createTemp();
+      await temp.write(a);
+      await temp.commit(digestOf(a));
+      await temp.release();
+      assert.equal(await n2.local.stat(digestOf(a)), undefined);
+      assert.equal(await n2.store.stat(digestOf(a)), a.length, 'known through S3');
+      let fetches = 0;
+      const get = n2.store.remote.createReadStream.bind(n2.store.remote);
+      n2.store.remote.createReadStream = (d, r) => {
+        fetches++;
+        return get(d, r);
+      };
+      const reads = await Promise.all([n2.store.readAll(digestOf(a)), n2.store.readAll(digestOf(a)), n2.store.readAll(digestOf(a))]);
+      for (const r of reads) assert.ok(r.equals(a));
+      assert.equal(fetches, 1, 'one fetch from S3 for three readers');
+      assert.equal(await n2.local.stat(digestOf(a)), a.length, 'the local tier was filled');
+    } finally {
+      await n1.close();
+      await n2.close();
+    }
+  });
+
+  test('an S3 object whose bytes do not match its name is not served and not kept locally', async () => {
+    const n = await node(`larder-${randomBytes(6).toString('hex')}`);
+    try {
+      const a = randomBytes(1000);
+      const d = digestOf(a);
+      const Key = `blobs/sha256/${d.slice(7)}`;
+      await n.store.remote.client.send(new PutObjectCommand({ Bucket: n.store.remote.bucket, Key, Body: randomBytes(1000) }));
+      await assert.rejects(n.store.readAll(d), (err: { code?: string }) => err.code === 'E_INTEGRITY');
+      assert.equal(await n.local.stat(d), undefined);
+      assert.equal(await n.store.sweepTemp(), 0, 'the refused fill left no temp file');
+    } finally {
+      await n.close();
     }
   });
 });
