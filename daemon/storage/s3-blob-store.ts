@@ -37,12 +37,17 @@ export interface S3BlobStoreOptions {
   /** Server-side copy limits (tests lower them to cover the multipart copy). */
   copyLimits?: CopyLimits;
   client?: S3Client;
+  /**
+   * Names this store's temporaries (`tmp/<id>/`): the daemon id, so that the
+   * sweep at start aborts what this node's previous run left (default: random).
+   */
+  id?: string;
 }
 
 export class S3BlobStore implements BlobStore {
   readonly client: S3Client;
   readonly bucket: string;
-  private readonly id = randomBytes(6).toString('hex');
+  private readonly id: string;
   private readonly partSize: number;
 
   constructor(
@@ -52,6 +57,7 @@ export class S3BlobStore implements BlobStore {
     this.client = opts.client ?? makeS3Client(settings);
     this.bucket = settings.bucket;
     this.partSize = opts.partSize ?? 8 * 1024 * 1024;
+    this.id = opts.id ?? randomBytes(6).toString('hex');
   }
 
   async init(): Promise<void> {

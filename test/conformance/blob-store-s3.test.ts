@@ -30,10 +30,11 @@ after(() => ceph?.stop());
 async function makeStore(
   bucket = `larder-${randomBytes(6).toString('hex')}`,
   copyLimits?: CopyLimits,
+  id?: string,
 ): Promise<{ store: S3BlobStore; close(): Promise<void> }> {
   const spoolDir = await tempDir('larder-s3-spool-');
   const settings = { endpoint: ceph.endpoint, bucket, region: 'us-east-1', accessKey: ceph.accessKey, secretKey: ceph.secretKey };
-  const store = new S3BlobStore(settings, { spoolDir, partSize: 5 * MiB, copyLimits });
+  const store = new S3BlobStore(settings, { spoolDir, partSize: 5 * MiB, copyLimits, id });
   await store.init();
   return {
     store,
@@ -211,4 +212,24 @@ describe('TieredBlobStore: a local disk tier in front of S3', () => {
       await n.close();
     }
   });
+});
+
+test("a node's next run sweeps the upload its previous run left; another node's sweep leaves it alone", async () => {
+  const bucket = `larder-${randomBytes(6).toString('hex')}`;
+  const crashed = await makeStore(bucket, undefined, 'node1');
+  const other = await makeStore(bucket, undefined, 'node2');
+  const next = await makeStore(bucket, undefined, 'node1');
+  try {
+    const temp = await crashed.store.createTemp();
+    await temp.write(randomBytes(6 * MiB));
+    await temp.release(); // the process dies here: no commit, no abort
+    await other.store.sweepTemp();
+    assert.equal((await bucketState(other.store)).uploads, 1, "another node's sweep keeps it");
+    await next.store.sweepTemp();
+    assert.deepEqual(await bucketState(next.store), { keys: [], uploads: 0 });
+  } finally {
+    await crashed.close();
+    await other.close();
+    await next.close();
+  }
 });
