@@ -27,6 +27,7 @@ import { FsBlobStore } from './storage/fs-blob-store.js';
 import { LruHotCache } from './storage/hot-cache.js';
 import { LmdbIndex } from './storage/lmdb-index.js';
 import { DataPaths } from './storage/paths.js';
+import { tieredStore } from './storage/tiered-setup.js';
 import { DiskSpace, FreeSpace, indexReserve } from './storage/disk-space.js';
 import { WriteBehind } from './core/write-behind.js';
 import { OrphanScan, sweepAtStart, type RecoveryReport } from './storage/recovery.js';
@@ -62,8 +63,9 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   const paths = new DataPaths(cfg.dataDir);
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
   const freeSpace = new FreeSpace(cfg.dataDir);
-  const blobs = new FsBlobStore(paths, freeSpace);
-  await blobs.init();
+  const local = new FsBlobStore(paths, freeSpace);
+  await local.init();
+  const blobs = cfg.storage.s3 ? await tieredStore(local, cfg.storage.s3, cfg.dataDir) : local;
   const space = new DiskSpace(freeSpace, indexReserve(cfg.storage.minFree));
   const index = new LmdbIndex(paths.indexDir, { beforeWrite: (kind) => space.beforeIndexWrite(kind) });
   const startedAt = Date.now();
@@ -151,7 +153,8 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     indexed: (key) => index.getEntry(key) !== undefined,
   });
   admin = await buildAdmin({
-    cfg,
+    // With the S3 tier, this disk is its local tier: eviction keeps it within storage.localCache.
+    cfg: cfg.storage.s3 ? { ...cfg, storage: { ...cfg.storage, maxSize: cfg.storage.localCache } } : cfg,
     paths,
     index,
     blobs,

@@ -95,6 +95,18 @@ const BaseConfigSchema = z
         checkInterval: duration('How often the budget is checked').default('30s'),
         scrubRate: size('Bytes per second the background scrub may read').default('32MB'),
         scrubInterval: duration('Time between background scrub passes (0 = only on demand)').default('24h'),
+        s3: z
+          .object({
+            endpoint: httpUrl('S3 API endpoint, path-style (e.g. a Ceph RADOS Gateway: http://rgw:7480)'),
+            bucket: z.string().min(3).max(63).describe('Bucket holding the shared blobs (created when missing)'),
+            region: z.string().min(1).default('us-east-1').describe('Region for request signing'),
+            accessKey: z.string().min(1).describe('S3 access key'),
+            secretKey: z.string().min(1).describe('S3 secret key'),
+          })
+          .strict()
+          .optional()
+          .describe('Shared S3 blob tier for several daemons; this disk becomes a local tier in front of it'),
+        localCache: size('Disk budget of the local tier in front of storage.s3').default('20GB'),
       })
       .strict()
       .refine((s) => s.lowWatermark < s.highWatermark, 'lowWatermark must be below highWatermark')
