@@ -16,7 +16,7 @@ export interface StaticUpstream {
   /** GETs (and HEADs) per decoded path, e.g. "/dists/stable/InRelease". */
   hits: Map<string, number>;
   /** Request headers of every request, in order. */
-  log: Array<{ path: string; headers: IncomingHttpHeaders; status: number }>;
+  log: Array<{ path: string; headers: IncomingHttpHeaders; status: number; method?: string }>;
   /** Extra response headers by path (e.g. cache-control). */
   headers: (path: string) => Record<string, string>;
   /** Paths whose bytes are served with one byte flipped. */
@@ -52,7 +52,7 @@ export async function startStaticUpstream(root: string): Promise<StaticUpstream>
     const path = decodeURIComponent(url.pathname);
     up.hits.set(path, (up.hits.get(path) ?? 0) + 1);
     const answer = (status: number, headers: Record<string, string> = {}, body?: Buffer): void => {
-      up.log.push({ path, headers: req.headers, status });
+      up.log.push({ path, headers: req.headers, status, method: req.method });
       res.writeHead(status, headers);
       res.end(req.method === 'HEAD' ? undefined : body);
     };
@@ -61,7 +61,7 @@ export async function startStaticUpstream(root: string): Promise<StaticUpstream>
     if (failure !== undefined) return answer(failure, { 'content-type': 'text/plain' }, Buffer.from('failure\n'));
     const redirect = up.redirects.get(path);
     if (redirect) return answer(302, { location: redirect(), 'content-length': '0' });
-    if (up.intercept?.(path, url, res)) return void up.log.push({ path, headers: req.headers, status: res.statusCode });
+    if (up.intercept?.(path, url, res)) return void up.log.push({ path, headers: req.headers, status: res.statusCode, method: req.method });
     const file = normalize(join(root, path));
     if (!file.startsWith(normalize(root))) return answer(400);
     void (async () => {
@@ -92,7 +92,7 @@ export async function startStaticUpstream(root: string): Promise<StaticUpstream>
       }
       const delay = up.slow.get(path);
       if (delay === undefined || req.method === 'HEAD') return answer(200, { ...headers, 'content-length': String(body.length) }, body);
-      up.log.push({ path, headers: req.headers, status: 200 });
+      up.log.push({ path, headers: req.headers, status: 200, method: req.method });
       res.writeHead(200, { ...headers, 'content-length': String(body.length) });
       const piece = Math.ceil(body.length / 16);
       for (let off = 0; off < body.length && !res.destroyed; off += piece) {
