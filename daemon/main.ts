@@ -21,6 +21,7 @@ import { Metrics } from './metrics/registry.js';
 import { buildAdmin, type Admin } from './compose/admin.js';
 import { edgeSetup } from './compose/edge.js';
 import { buildProtocols } from './compose/protocols.js';
+import { peerSetup } from './compose/peers.js';
 import type { CacheState } from './core/types.js';
 import { FsBlobStore } from './storage/fs-blob-store.js';
 import { LruHotCache } from './storage/hot-cache.js';
@@ -75,9 +76,11 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   const clock = { now: () => Date.now() };
   const metricEvents = metrics.cacheEvents();
   let admin: Admin | undefined;
+  const peers = peerSetup(cfg, { index, blobs, metrics, log });
   const deps: CoreDeps = {
     blobs,
     index,
+    peers: peers.source,
     hot: new LruHotCache(cfg.storage.memoryCache),
     clock,
     events: {
@@ -94,6 +97,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
         admin?.events.activity('stale', `served stale ${key.slice(0, 200)} (${reason})`);
       },
       upstreamBytes: (n) => metricEvents.upstreamBytes?.(n),
+      blobCommitted: (entry) => peers.committed(entry),
       storageFull: (key) => {
         metricEvents.storageFull?.(key);
         log.warn(
@@ -190,7 +194,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
         path: r.path.slice(0, 200),
       });
     },
-    extra: [adminParts.routes, (ctx) => serveUi(ctx, defaultUiDir())],
+    extra: [peers.routes, adminParts.routes, (ctx) => serveUi(ctx, defaultUiDir())],
     hop: edge.hop,
     isOwnCredential: (authorization) => adminParts.auth.checkBearer(authorization),
   });
