@@ -34,6 +34,7 @@ export function peerSetup(cfg: LoadedConfig, d: { index: IndexStore; blobs: Blob
   const source = new LanPeers({
     peers: methods.includes('static') ? p.static : [],
     token: p.token,
+    budgetMs: p.budget,
     client: new GotUpstreamClient({ timeoutMs: 5_000 }),
     onServed: (_peer, bytes) => {
       d.metrics.peerHits.inc();

@@ -57,6 +57,11 @@ export class BlobCache {
     return this.fills.size;
   }
 
+  /** Whether misses with a known digest are asked of LAN peers first (an adapter then holds back early upstream requests). */
+  get hasPeers(): boolean {
+    return this.deps.peers !== undefined;
+  }
+
   /** The committed entry of a key, if any (metadata only: bodies are read through `serve`). */
   peek(key: string): Entry | undefined {
     return this.deps.index.getEntry(key);

@@ -8,7 +8,7 @@
  * and the daemon logs that only the static list is used.
  */
 import { z } from 'zod';
-import { httpUrl } from '../config/fields.js';
+import { duration, httpUrl } from '../config/fields.js';
 
 const Discovery = z.enum(['mdns', 'static']);
 
@@ -20,6 +20,7 @@ export const PeersSchema = z
       .default('static')
       .describe('How peers are found: static (the `static` list), mdns (not built yet), or both'),
     static: z.array(httpUrl('Base URL of another Larder daemon, e.g. http://10.1.0.2:7420')).default([]).describe('Peer base URLs'),
+    budget: duration('How long the peers may take to say whether they hold a blob, when none does').default('100ms'),
     token: z
       .string()
       .min(1)
