@@ -22,6 +22,7 @@ import { Metrics } from './metrics/registry.js';
 import { buildAdmin, type Admin } from './compose/admin.js';
 import { edgeSetup } from './compose/edge.js';
 import { buildProtocols } from './compose/protocols.js';
+import { peerSetup } from './compose/peers.js';
 import type { CacheState } from './core/types.js';
 import { FsBlobStore } from './storage/fs-blob-store.js';
 import { LruHotCache } from './storage/hot-cache.js';
@@ -78,9 +79,11 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   const clock = { now: () => Date.now() };
   const metricEvents = metrics.cacheEvents();
   let admin: Admin | undefined;
+  const peers = peerSetup(cfg, { index, blobs, metrics, log });
   const deps: CoreDeps = {
     blobs,
     index,
+    peers: peers.source,
     hot: new LruHotCache(cfg.storage.memoryCache),
     clock,
     events: {
@@ -97,6 +100,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
         admin?.events.activity('stale', `served stale ${key.slice(0, 200)} (${reason})`);
       },
       upstreamBytes: (n) => metricEvents.upstreamBytes?.(n),
+      blobCommitted: (entry) => peers.committed(entry),
       storageFull: (key) => {
         metricEvents.storageFull?.(key);
         log.warn(
@@ -194,7 +198,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
         path: r.path.slice(0, 200),
       });
     },
-    extra: [adminParts.routes, (ctx) => serveUi(ctx, defaultUiDir())],
+    extra: [peers.routes, adminParts.routes, (ctx) => serveUi(ctx, defaultUiDir())],
     hop: edge.hop,
     // The admin token and every scoped token are this daemon's own: never handed to an adapter, so never forwarded.
     isOwnCredential: (authorization) => adminParts.auth.identify(authorization) !== undefined,

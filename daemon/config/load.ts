@@ -100,6 +100,7 @@ export function validateConfig(doc: unknown, source: string, env: NodeJS.Process
     }
   }
   if (cfg.parent?.token !== undefined) cfg.parent.token = interpolate(cfg.parent.token, env, 'parent.token');
+  if (cfg.peers.token !== undefined) cfg.peers.token = interpolate(cfg.peers.token, env, 'peers.token');
   checkRouting(cfg);
   const dataDir = cfg.dataDir ?? envPaths('larder', { suffix: '' }).data;
   return { ...cfg, dataDir, source };

@@ -9,6 +9,7 @@ import type { RemoteConfig } from '../protocols/contract.js';
 import { PROTOCOLS } from '../protocols/registry.js';
 import { duration, httpUrl, size } from './fields.js';
 import { parseListen } from './units.js';
+import { PeersSchema } from '../peers/config.js';
 
 /** The remote types of every registered protocol, by `type`. */
 const REMOTE_KINDS = new Map(PROTOCOLS.flatMap((p) => p.remotes.map((k) => [k.type, k] as const)));
@@ -159,6 +160,7 @@ const BaseConfigSchema = z
       .default({})
       .describe('Air-gap bundle signing'),
     access: AccessSchema,
+    peers: PeersSchema.default({}),
   })
   .strict();
 

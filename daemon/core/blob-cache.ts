@@ -8,7 +8,9 @@
 import { setMaxListeners } from 'node:events';
 import { LarderError, notFound } from './errors.js';
 import { EntryReader } from './fill/entry-read.js';
+import { fromPeers } from './fill/peer-fill.js';
 import { FillPipeline, type ActiveFill } from './fill/pipeline.js';
+import type { FillSpec } from './fill/verify.js';
 import { StorageGuard } from './storage-guard.js';
 import { NegativeCache } from './single-flight.js';
 import { header, isAbsent, upstreamStatusError } from './upstream-status.js';
@@ -53,6 +55,11 @@ export class BlobCache {
   /** Number of upstream fills in flight (a gauge). */
   get inflight(): number {
     return this.fills.size;
+  }
+
+  /** Whether misses with a known digest are asked of LAN peers first (an adapter then holds back early upstream requests). */
+  get hasPeers(): boolean {
+    return this.deps.peers !== undefined;
   }
 
   /** The committed entry of a key, if any (metadata only: bodies are read through `serve`). */
@@ -132,7 +139,9 @@ export class BlobCache {
 
   /** Opens the upstream, checks status and announced size, and starts the fill. */
   private async start(req: ImmutableRequest): Promise<ActiveFill> {
-    const res = await this.open(req);
+    const { peers } = this.deps;
+    const fromPeer = peers && req.expected.length > 0 ? await fromPeers(peers, this.spec(req), this.controller.signal) : undefined;
+    const res = fromPeer ?? (await this.open(req));
     const expectedSize = announcedSize(req.expectedSize, res);
     if (expectedSize !== undefined && req.maxBytes !== undefined && expectedSize > req.maxBytes) {
       res.body.destroy();
@@ -150,6 +159,11 @@ export class BlobCache {
         meta: req.meta,
       },
     });
+  }
+
+  /** What a peer's body must match: the protocol's digests and size. */
+  private spec(req: ImmutableRequest): FillSpec {
+    return { key: req.key, expected: req.expected, expectedSize: req.expectedSize, maxBytes: req.maxBytes };
   }
 
   /** The upstream's 200 response; 404/410 are remembered for the negative TTL. */

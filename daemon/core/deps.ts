@@ -1,5 +1,5 @@
 /** What the cache core needs from the outside world, bundled for constructors. */
-import type { BlobStore, CacheEvents, Clock, HotCache, IndexStore } from './ports.js';
+import type { BlobStore, CacheEvents, Clock, HotCache, IndexStore, PeerSource } from './ports.js';
 import type { StorageGuard } from './storage-guard.js';
 import type { WriteBehind } from './write-behind.js';
 
@@ -15,6 +15,8 @@ export interface CoreDeps {
   guard?: StorageGuard;
   /** Disk work put off while clients are busy (default: none, done at once). */
   later?: WriteBehind;
+  /** LAN peers asked for immutable blobs of known digest before the upstream (default: none). */
+  peers?: PeerSource;
 }
 
 /** Batches last-access updates so a hit never writes to the index synchronously. */

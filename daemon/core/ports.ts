@@ -4,7 +4,7 @@
  * (`daemon/main.ts`). Nothing here imports Koa, got or lmdb.
  */
 import type { Readable } from 'node:stream';
-import type { BlobMeta, Entry } from './types.js';
+import type { BlobMeta, Entry, ExpectedDigest } from './types.js';
 
 /** A temp file being filled; readable while it grows (followers read it positionally). */
 /** Bytes in a `TempBlob.write` argument (an array's `length` counts buffers, not bytes). */
@@ -135,6 +135,29 @@ export interface CacheEvents {
   storageFull?(key: string): void;
   /** An indexed entry's blob was missing when it was opened; the entry was dropped and will be fetched again. */
   blobMissing?(key: string): void;
+  /** An immutable blob was verified, committed and indexed (peers answer from such entries). */
+  blobCommitted?(entry: Entry): void;
+}
+
+/** A blob a peer offers: its 200 response (body unverified) and who sent it. */
+export interface PeerOffer {
+  peer: string;
+  res: UpstreamResponse;
+}
+
+/**
+ * Other Larder daemons on the LAN that may hold an immutable blob (lan
+ * peers). Only asked for a digest the protocol already knows from metadata
+ * it verified; whatever a peer sends is verified by the core like an
+ * upstream body, and a peer whose bytes do not verify is reported back.
+ */
+export interface PeerSource {
+  /** A peer's body for this digest, or undefined (nobody has it within the budget, or it is too large). */
+  offer(digest: ExpectedDigest, maxBytes: number, signal: AbortSignal): Promise<PeerOffer | undefined>;
+  /** The peer's bytes did not verify, or its transfer failed: it is dropped for a while. */
+  failed(peer: string, reason: 'integrity' | 'transfer'): void;
+  /** Verified bytes came from this peer. */
+  served(peer: string, bytes: number): void;
 }
 
 /** Bounded in-memory cache of small bodies by digest. */

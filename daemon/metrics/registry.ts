@@ -60,6 +60,27 @@ export class Metrics {
     help: 'Bytes received from upstreams',
     registers: [this.registry],
   });
+  readonly peerHits = new Counter({
+    name: 'larder_peer_hits_total',
+    help: 'Misses filled from a LAN peer (verified) instead of the upstream',
+    registers: [this.registry],
+  });
+  readonly peerBytes = new Counter({
+    name: 'larder_peer_bytes_total',
+    help: 'Verified bytes received from LAN peers (also counted in larder_upstream_bytes_total)',
+    registers: [this.registry],
+  });
+  readonly peerFailures = new Counter({
+    name: 'larder_peer_failures_total',
+    help: 'LAN peers dropped for a while, by reason (integrity, transfer, refused, unreachable)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly peerServedBytes = new Counter({
+    name: 'larder_peer_served_bytes_total',
+    help: 'Bytes this daemon sent to LAN peers',
+    registers: [this.registry],
+  });
 
   readonly evictions = new Counter({
     name: 'larder_evictions_total',

@@ -202,6 +202,7 @@ export class FillPipeline {
   /** Indexes through `write`, then runs the job's hook. */
   private async commit(job: FillJob, write: (fields: EntryFields) => Promise<Entry>): Promise<void> {
     const entry = await write(job.fields);
+    if (entry.immutable) this.deps.events.blobCommitted?.(entry);
     try {
       await job.onCommitted?.(entry);
     } catch {

@@ -153,8 +153,8 @@ export class NpmAdapter implements ProtocolAdapter {
       // The plan runs only when the tarball is neither cached nor being fetched.
       return await this.opts.blobs.serve(key, () => {
         const conventional = tarballUrl(remote, name, file);
-        // Not when the packument is fresh: one round trip anyway.
-        if (!remote.offline && !this.opts.documents.isFresh(this.documentKey(name))) {
+        // Not when the packument is fresh: one round trip anyway; nor with LAN peers, which may have it.
+        if (!remote.offline && !this.opts.blobs.hasPeers && !this.opts.documents.isFresh(this.documentKey(name))) {
           discard = this.early.start(key, conventional, () => remote.request({ url: conventional, headers: { accept: '*/*' } }));
         }
         return this.plan(remote, key, name, file, expect);

@@ -1,0 +1,156 @@
+/**
+ * LAN peers on loopback: three daemons with static peer lists of each other
+ * and one npm fixture upstream. The same tarballs through daemon 1, then 2,
+ * then 3 cross the upstream once; a peer that flips a byte is detected,
+ * dropped and counted while the client gets the upstream's bytes; a peer
+ * without the token is refused and not used; a peer that vanishes (or cuts a
+ * transfer) costs a bounded delay, then the upstream. The peers' budget is
+ * long here (a loaded test machine must not turn a peer hit into a miss).
+ */
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { startNpmUpstream, type NpmUpstream } from '../helpers/npm-fixture/server.js';
+import type { FixtureTarball, RegistryFixture } from '../helpers/npm-fixture/types.js';
+import { get, setupFixture, sri512 } from '../helpers/npm-e2e.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { freePorts, metric, peerRequest, sha512Hex, startFakePeer } from '../helpers/peers.js';
+import { waitFor } from '../helpers/wait.js';
+
+const TOKEN = 'peer-token-of-the-site-0123456789';
+let root = '';
+let fixture: RegistryFixture;
+let upstream: NpmUpstream;
+let tarballs: FixtureTarball[];
+const daemons: TestDaemon[] = [];
+
+function peerDaemon(name: string, peers: string[], token = TOKEN, listen?: string): Promise<TestDaemon> {
+  return startTestDaemon(
+    {
+      remotes: { local: { type: 'npm', url: upstream.url } },
+      peers: { enabled: true, discover: 'static', static: peers, token, budget: '3s' },
+    },
+    { dataDir: join(root, name), ...(listen ? { listen } : {}) },
+  );
+}
+
+/** GETs a tarball through a daemon; its bytes must match the fixture's integrity. */
+async function fetchTarball(d: TestDaemon, t: FixtureTarball): Promise<void> {
+  const res = await get(`${d.url}/npm${t.urlPath}`);
+  assert.equal(res.status, 200, t.urlPath);
+  assert.equal(sri512(res.body), t.integrity, `${t.urlPath}: bytes match the integrity`);
+}
+
+/** Waits until a daemon answers the peer API for every tarball (its fills are committed). */
+async function held(d: TestDaemon, list: FixtureTarball[]): Promise<void> {
+  for (const t of list) {
+    await waitFor(async () => (await peerRequest(d.url, `sha512/${sha512Hex(t.integrity)}`, TOKEN)).status === 200, 10_000, t.urlPath);
+  }
+}
+
+before(async () => {
+  ({ root, fixture } = await setupFixture('larder-peers-'));
+  upstream = await startNpmUpstream(fixture);
+  tarballs = fixture.packages
+    .filter((p) => p.name !== fixture.oldStylePackage)
+    .map((p) => p.tarballs.at(-1)!)
+    .slice(0, 24);
+  const ports = await freePorts(3);
+  const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+  for (let i = 0; i < 3; i++) {
+    daemons.push(
+      await peerDaemon(
+        `d${i + 1}`,
+        urls.filter((_, j) => j !== i),
+        TOKEN,
+        `127.0.0.1:${ports[i]}`,
+      ),
+    );
+  }
+});
+
+after(async () => {
+  for (const d of daemons) await d.close();
+  await upstream?.close();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+test('the same tarballs through daemon 1, 2, 3: each crosses the upstream once; 2 and 3 get them from peers', async () => {
+  upstream.resetHits();
+  for (const d of daemons) {
+    for (const t of tarballs) await fetchTarball(d, t);
+    await held(d, tarballs);
+  }
+  for (const t of tarballs) assert.equal(upstream.hits(t.urlPath), 1, `${t.urlPath} fetched upstream once`);
+  const [d1, d2, d3] = daemons as [TestDaemon, TestDaemon, TestDaemon];
+  assert.equal(await metric(d1.url, 'larder_peer_hits_total'), 0);
+  assert.equal(await metric(d2.url, 'larder_peer_hits_total'), tarballs.length);
+  assert.equal(await metric(d3.url, 'larder_peer_hits_total'), tarballs.length);
+  const bytes = tarballs.reduce((n, t) => n + t.size, 0);
+  assert.equal(await metric(d2.url, 'larder_peer_bytes_total'), bytes);
+  assert.equal(await metric(d2.url, 'larder_peer_failures_total'), 0);
+});
+
+test('the peer API: token required, strict paths, ranges, and nothing fetched on a miss', async () => {
+  const d1 = daemons[0]!;
+  const t = tarballs[0]!;
+  const path = `sha512/${sha512Hex(t.integrity)}`;
+  assert.equal((await peerRequest(d1.url, path, undefined)).status, 401);
+  assert.equal((await peerRequest(d1.url, path, 'wrong-token-wrong-token')).status, 401);
+  for (const bad of ['sha256/..%2F..%2Fetc', `sha512/${sha512Hex(t.integrity).toUpperCase()}`, 'md5/00', `sha256/${'0'.repeat(63)}`]) {
+    assert.equal((await peerRequest(d1.url, bad, TOKEN)).status, 404, bad);
+  }
+  const range = await peerRequest(d1.url, path, TOKEN, { method: 'GET', headers: { range: 'bytes=0-9' } });
+  assert.equal(range.status, 206);
+  assert.equal(Buffer.from(await range.arrayBuffer()).length, 10);
+  // A blob this daemon has not got is a 404, and its upstream is not asked.
+  const other = fixture.packages.find((p) => p.tarballs.length > 1 && p.name !== fixture.oldStylePackage)!.tarballs[0]!;
+  upstream.resetHits();
+  assert.equal((await peerRequest(d1.url, `sha512/${sha512Hex(other.integrity)}`, TOKEN, { method: 'GET' })).status, 404);
+  assert.equal(upstream.totalHits(), 0);
+});
+
+test('a peer that flips a byte is detected, dropped and counted; the client gets the upstream bytes', async () => {
+  const fake = await startFakePeer(tarballs, 'flip');
+  const d = await peerDaemon('flip', [fake.url]);
+  try {
+    await fetchTarball(d, tarballs[0]!);
+    assert.equal(await metric(d.url, 'larder_peer_failures_total', 'reason="integrity"'), 1);
+    assert.equal(await metric(d.url, 'larder_peer_hits_total'), 0);
+    const asked = fake.requests.length;
+    await fetchTarball(d, tarballs[1]!);
+    assert.equal(fake.requests.length, asked, 'a dropped peer is not asked again');
+  } finally {
+    await d.close();
+    await fake.close();
+  }
+});
+
+test('a peer without the site token is refused and not used', async () => {
+  const d = await peerDaemon('stranger', [daemons[0]!.url], 'not-the-site-token-0000');
+  try {
+    upstream.resetHits();
+    await fetchTarball(d, tarballs[2]!);
+    assert.equal(upstream.hits(tarballs[2]!.urlPath), 1, 'fetched from the upstream');
+    assert.equal(await metric(d.url, 'larder_peer_failures_total', 'reason="refused"'), 1);
+    assert.equal(await metric(d.url, 'larder_peer_hits_total'), 0);
+  } finally {
+    await d.close();
+  }
+});
+
+test('a peer that vanished, or cuts a transfer, costs a bounded delay, then the upstream', async () => {
+  const [gone] = await freePorts(1);
+  const cut = await startFakePeer(tarballs, 'cut');
+  const d = await peerDaemon('gone', [`http://127.0.0.1:${gone}`, cut.url]);
+  try {
+    await fetchTarball(d, tarballs[3]!);
+    assert.equal(await metric(d.url, 'larder_peer_failures_total', 'reason="unreachable"'), 1);
+    assert.equal(await metric(d.url, 'larder_peer_failures_total', 'reason="transfer"'), 1);
+    assert.equal(await metric(d.url, 'larder_peer_hits_total'), 0);
+  } finally {
+    await d.close();
+    await cut.close();
+  }
+});

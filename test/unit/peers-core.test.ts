@@ -1,0 +1,93 @@
+/**
+ * LAN peers without sockets: the `peers:` config contract, the digest index
+ * the peer API answers from (immutable, committed, still indexed blobs
+ * only), and the peer chooser (first positive HEAD wins, dropped peers are
+ * not asked).
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { test } from 'node:test';
+import { validateConfig } from '../../daemon/config/load.js';
+import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from '../../daemon/core/ports.js';
+import { PeerDigestIndex } from '../../daemon/peers/digest-index.js';
+import { LanPeers } from '../../daemon/upstream/peers.js';
+import { collect, makeCore, slowResponse } from '../helpers/core.js';
+
+const hex = (algo: string, b: Buffer): string => createHash(algo).update(b).digest('hex');
+
+test('peers config: off by default, mdns accepted, a token required when enabled and interpolated', () => {
+  assert.equal(validateConfig({}, 't').peers.enabled, false);
+  const env = { LARDER_PEER_TOKEN: 'site-secret' };
+  const on = validateConfig({ peers: { enabled: true, discover: ['mdns', 'static'], token: '${LARDER_PEER_TOKEN}' } }, 't', env);
+  assert.equal(on.peers.token, 'site-secret');
+  assert.deepEqual(on.peers.discover, ['mdns', 'static']);
+  assert.throws(() => validateConfig({ peers: { enabled: true } }, 't'), /peers\.token is required/);
+  assert.throws(() => validateConfig({ peers: { discover: 'carrier-pigeon' } }, 't'));
+  assert.throws(() => validateConfig({ peers: { static: ['ftp://10.0.0.1'] } }, 't'));
+});
+
+test('the peer digest index lists committed immutable blobs by sha256 and sha512, never mutable ones', async () => {
+  const core = await makeCore();
+  try {
+    const body = Buffer.from('a tarball body');
+    const served = await core.blobs.get({
+      key: 'npm:local:tgz:a/a-1.tgz',
+      expected: [{ algo: 'sha512', hex: hex('sha512', body) }],
+      fetch: async () => slowResponse(body),
+    });
+    await collect(served.open());
+    await served.done();
+    const doc = Buffer.from('{"a packument":1}');
+    const docDigest = `sha256:${hex('sha256', doc)}`;
+    await core.deps.blobs.writeAll(docDigest, doc);
+    await core.deps.index.putEntry(
+      { key: 'npm:local:doc:a', digest: docDigest, size: doc.length, fetchedAt: 1, expiresAt: 2, immutable: false },
+      [[docDigest, { size: doc.length, createdAt: 1, lastAccess: 1 }]],
+    );
+    const peers = new PeerDigestIndex(core.deps.index);
+    const digest = `sha256:${hex('sha256', body)}`;
+    assert.equal(peers.lookup('sha512', hex('sha512', body)), digest);
+    assert.equal(peers.lookup('sha256', hex('sha256', body)), digest);
+    assert.equal(peers.lookup('sha256', hex('sha256', doc)), undefined, 'a mutable document is not offered');
+    await core.deps.index.deleteEntry('npm:local:tgz:a/a-1.tgz');
+    await core.deps.index.deleteBlob(digest);
+    assert.equal(peers.lookup('sha512', hex('sha512', body)), undefined, 'an evicted blob is not offered');
+  } finally {
+    await core.close();
+  }
+});
+
+/** A client whose answers are scripted by peer host: a status, or a thrown error. */
+function scripted(answers: Record<string, number | 'down'>, asked: string[]): UpstreamClient {
+  return {
+    async request(req: UpstreamRequest): Promise<UpstreamResponse> {
+      const host = new URL(req.url).host;
+      asked.push(`${req.method ?? 'GET'} ${host}`);
+      const a = answers[host];
+      if (a === 'down' || a === undefined) throw new Error('ECONNREFUSED');
+      return { status: a, headers: { 'content-length': '3' }, body: Readable.from([Buffer.from('abc')]), url: req.url };
+    },
+  };
+}
+
+test('the peer chooser: first positive answer wins; nobody → undefined; a failed peer is left out', async () => {
+  const asked: string[] = [];
+  const failures: string[] = [];
+  const peers = new LanPeers({
+    peers: ['http://a:1', 'http://b:1', 'http://c:1/'],
+    token: 't',
+    client: scripted({ 'a:1': 404, 'b:1': 200, 'c:1': 'down' }, asked),
+    onFailure: (peer, reason) => failures.push(`${peer} ${reason}`),
+  });
+  const digest = { algo: 'sha256' as const, hex: '0'.repeat(64) };
+  const offer = await peers.offer(digest, 1 << 20, new AbortController().signal);
+  assert.equal(offer?.peer, 'http://b:1');
+  assert.ok(asked.includes('GET b:1'));
+  assert.equal(await peers.offer(digest, 2, new AbortController().signal), undefined, 'too large for the caller');
+  assert.deepEqual(failures, ['http://c:1 unreachable'], 'a peer that cannot be reached is counted (once nobody won)');
+  peers.failed('http://b:1', 'integrity');
+  asked.length = 0;
+  assert.equal(await peers.offer(digest, 1 << 20, new AbortController().signal), undefined);
+  assert.deepEqual(asked, ['HEAD a:1'], 'only the healthy peer is asked');
+});
