@@ -61,7 +61,9 @@ export class MdnsPeerDirectory extends PeerSet {
     const onError = (err: unknown): void => o.onError?.(err instanceof Error ? err : new Error(String(err)));
     // The constructor's options go to multicast-dns, whose `interface` its types do not list.
     const mdnsOptions: Partial<ServiceConfig> = {};
-    if (o.interface) Object.assign(mdnsOptions, { interface: o.interface });
+    // With `interface` alone multicast-dns binds to that unicast address, where Linux delivers
+    // no multicast: bind the wildcard and only join the group (and send) on the interface.
+    if (o.interface) Object.assign(mdnsOptions, { interface: o.interface, bind: '0.0.0.0' });
     this.bonjour = new Bonjour(mdnsOptions, onError);
     this.bonjour.publish({
       name: `larder-${o.daemonId}`,
