@@ -23,6 +23,7 @@ import { buildAdmin, type Admin } from './compose/admin.js';
 import { edgeSetup } from './compose/edge.js';
 import { buildProtocols } from './compose/protocols.js';
 import { peerSetup } from './compose/peers.js';
+import { loadDaemonId } from './storage/daemon-id.js';
 import type { CacheState } from './core/types.js';
 import { FsBlobStore } from './storage/fs-blob-store.js';
 import { LruHotCache } from './storage/hot-cache.js';
@@ -224,6 +225,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   if (!publicUrl) publicUrl = url;
   ready = true;
   adminParts.start();
+  peers.start({ daemonId: await loadDaemonId(paths), port: addr.port, scheme: listening.scheme });
   const orphans = new OrphanScan(blobs, index, recovery, {
     before: startedAt,
     onOrphan: () => metrics.evictions.inc({ reason: 'orphan' }),
@@ -240,6 +242,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
       ready = false;
       offline = true;
       await adminParts.stop();
+      await peers.stop();
       await listening.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

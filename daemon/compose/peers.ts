@@ -12,6 +12,8 @@ import { peerRoutes } from '../http/peer-routes.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
 import { discoveryMethods } from '../peers/config.js';
+import type { PeerDirectory } from '../peers/discovery.js';
+import { openPeerDirectory } from '../peers/discovery-mdns.js';
 import { PeerDigestIndex } from '../peers/digest-index.js';
 import { GotUpstreamClient } from '../upstream/client.js';
 import { LanPeers } from '../upstream/peers.js';
@@ -23,16 +25,22 @@ export interface PeerParts {
   routes(ctx: Context): Promise<boolean>;
   /** The core's `blobCommitted` event. */
   committed(entry: Entry): void;
+  /** Once listening: opens discovery (mDNS advertises this daemon's port). */
+  start(self: { daemonId: string; port: number; scheme: 'http' | 'https' }): void;
+  stop(): Promise<void>;
 }
 
 export function peerSetup(cfg: LoadedConfig, d: { index: IndexStore; blobs: BlobStore; metrics: Metrics; log: Logger }): PeerParts {
   const p = cfg.peers;
-  if (!p.enabled || p.token === undefined) return { routes: async () => false, committed: () => undefined };
+  if (!p.enabled || p.token === undefined) {
+    return { routes: async () => false, committed: () => undefined, start: () => undefined, stop: async () => undefined };
+  }
   const methods = discoveryMethods(p);
-  if (methods.includes('mdns')) d.log.warn('peers.discover: mdns is not built yet; only the peers.static list is used');
   const digests = new PeerDigestIndex(d.index);
+  let directory: PeerDirectory | undefined;
   const source = new LanPeers({
-    peers: methods.includes('static') ? p.static : [],
+    // Until discovery is open (the port is known once listening), the static list.
+    peers: () => directory?.list() ?? (methods.includes('static') ? p.static : []),
     token: p.token,
     budgetMs: p.budget,
     client: new GotUpstreamClient({ timeoutMs: 5_000 }),
@@ -50,5 +58,15 @@ export function peerSetup(cfg: LoadedConfig, d: { index: IndexStore; blobs: Blob
     source,
     routes: peerRoutes({ token: p.token, digests, blobs: d.blobs, onServed: (bytes) => d.metrics.peerServedBytes.inc(bytes) }),
     committed: (entry) => digests.add(entry),
+    start(self) {
+      const mdns = methods.includes('mdns')
+        ? { ...self, onError: (err: Error) => d.log.warn({ err: err.message }, 'mDNS peer discovery failed') }
+        : undefined;
+      directory = openPeerDirectory({ discover: methods, static: p.static, ...(mdns ? { mdns } : {}) });
+      directory.on('change', () => d.log.info({ peers: directory?.list() }, 'LAN peers changed'));
+    },
+    async stop() {
+      await directory?.close();
+    },
   };
 }

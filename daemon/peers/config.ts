@@ -3,9 +3,8 @@
  *
  *   peers: { enabled: true, discover: static, static: ["http://10.1.0.2:7420"], token: ${LARDER_PEER_TOKEN} }
  *
- * `discover` is `static`, `mdns` or a list of both. mDNS discovery is not
- * built yet: the value is accepted (so configs written for it stay valid)
- * and the daemon logs that only the static list is used.
+ * `discover` is `static`, `mdns` (DNS-SD `_larder._tcp`, peers/discovery-mdns.ts)
+ * or a list of both (merged).
  */
 import { z } from 'zod';
 import { duration, httpUrl } from '../config/fields.js';
@@ -18,7 +17,7 @@ export const PeersSchema = z
     discover: z
       .union([Discovery, z.array(Discovery).min(1)])
       .default('static')
-      .describe('How peers are found: static (the `static` list), mdns (not built yet), or both'),
+      .describe('How peers are found: static (the `static` list), mdns (_larder._tcp on the LAN), or both'),
     static: z.array(httpUrl('Base URL of another Larder daemon, e.g. http://10.1.0.2:7420')).default([]).describe('Peer base URLs'),
     budget: duration('How long the peers may take to say whether they hold a blob, when none does').default('100ms'),
     token: z

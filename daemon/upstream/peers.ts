@@ -10,8 +10,8 @@ import type { ExpectedDigest } from '../core/types.js';
 export type PeerFailure = 'integrity' | 'transfer' | 'refused' | 'unreachable';
 
 export interface LanPeersOptions {
-  /** Base URLs of the other daemons, e.g. http://10.1.0.2:7420. */
-  peers: readonly string[];
+  /** Base URLs of the other daemons, e.g. http://10.1.0.2:7420; a function when discovery keeps the list. */
+  peers: readonly string[] | (() => readonly string[]);
   token: string;
   client: UpstreamClient;
   /** Time the HEADs may take altogether when nobody has the blob (ms). */
@@ -26,20 +26,19 @@ export interface LanPeersOptions {
 }
 
 export class LanPeers implements PeerSource {
-  private readonly bases: string[];
   /** Peer → time until which it is not asked. */
   private readonly dropped = new Map<string, number>();
   private readonly budgetMs: number;
 
   constructor(private readonly o: LanPeersOptions) {
-    this.bases = o.peers.map((p) => p.replace(/\/+$/, ''));
     this.budgetMs = o.budgetMs ?? 100;
   }
 
   /** The peers asked now (not dropped). */
   healthy(): string[] {
     const now = this.now();
-    return this.bases.filter((p) => (this.dropped.get(p) ?? 0) <= now);
+    const list = typeof this.o.peers === 'function' ? this.o.peers() : this.o.peers;
+    return list.map((p) => p.replace(/\/+$/, '')).filter((p) => (this.dropped.get(p) ?? 0) <= now);
   }
 
   async offer(digest: ExpectedDigest, maxBytes: number, signal: AbortSignal): Promise<PeerOffer | undefined> {
