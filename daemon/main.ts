@@ -21,6 +21,7 @@ import { Metrics } from './metrics/registry.js';
 import { buildAdmin, type Admin } from './compose/admin.js';
 import { edgeSetup } from './compose/edge.js';
 import { buildProtocols } from './compose/protocols.js';
+import { buildPolicy } from './compose/policy.js';
 import type { CacheState } from './core/types.js';
 import { FsBlobStore } from './storage/fs-blob-store.js';
 import { LruHotCache } from './storage/hot-cache.js';
@@ -140,12 +141,14 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   }
 
   let publicUrl = cfg.publicUrl?.replace(/\/+$/, '') ?? '';
+  const policy = buildPolicy(cfg.policy, clock, log);
   const protocols = buildProtocols(cfg, {
     remotes,
     documents,
     blobs: blobCache,
     httpCache,
     clock,
+    policy,
     publicUrl: () => publicUrl,
     indexed: (key) => index.getEntry(key) !== undefined,
   });
@@ -173,6 +176,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     publicUrl: () => publicUrl,
     edge: edge.options,
   });
+  policy.pinnedBy = (ref) => admin?.pins.byRef(ref) !== undefined;
   const adminParts = admin;
   let ready = false;
   const app = createApp({

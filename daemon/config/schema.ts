@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { RemoteConfig } from '../protocols/contract.js';
 import { PROTOCOLS } from '../protocols/registry.js';
 import { duration, httpUrl, size } from './fields.js';
+import { PolicySchema } from './policy.js';
 import { parseListen } from './units.js';
 
 /** The remote types of every registered protocol, by `type`. */
@@ -101,6 +102,7 @@ const BaseConfigSchema = z
       .strict()
       .default({}),
     parent: ParentSchema.optional(),
+    policy: PolicySchema.default({}),
   })
   .strict();
 
