@@ -142,6 +142,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
 
   let publicUrl = cfg.publicUrl?.replace(/\/+$/, '') ?? '';
   const policy = buildPolicy(cfg.policy, clock, log);
+  policy.onCount = (remote, reason) => metrics.policyRequests.inc({ remote, reason });
   const protocols = buildProtocols(cfg, {
     remotes,
     documents,

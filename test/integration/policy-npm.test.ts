@@ -141,6 +141,12 @@ test('a MAL- record refuses its version, even pinned and cached; the other versi
   assert.match(((await res.json()) as { error: string }).error, /blocked by the Larder policy blocklist: MAL-2026-0001/);
 });
 
+test('/metrics counts the refused requests by remote and reason', async () => {
+  const text = await (await fetch(`${daemon.url}/metrics`)).text();
+  assert.match(text, /larder_policy_requests_total\{remote="local",reason="held"\} [1-9]/);
+  assert.match(text, /larder_policy_requests_total\{remote="local",reason="blocked"\} [1-9]/);
+});
+
 test('a package with nothing held back is served from its cached form; one with a version held back is filtered', async () => {
   const res = await fetch(`${registry}baz`);
   const doc = (await res.json()) as Record<string, unknown>;

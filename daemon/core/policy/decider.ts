@@ -40,6 +40,8 @@ export function shortDuration(ms: number): string {
 
 export class Policy implements PolicyDecider {
   private readonly tally = new Map<string, number>();
+  /** Told of every counted refusal or warning (the composition root feeds `/metrics`). */
+  onCount: ((remote: string, reason: PolicyCount['reason']) => void) | undefined;
   /** Set by the composition root once the pin manager exists. */
   pinnedBy: ((ref: string) => boolean) | undefined;
 
@@ -112,6 +114,7 @@ export class Policy implements PolicyDecider {
     if (!reason) return;
     const key = `${remote}\0${reason}`;
     this.tally.set(key, (this.tally.get(key) ?? 0) + 1);
+    this.onCount?.(remote, reason);
   }
 
   counts(): PolicyCount[] {
