@@ -109,9 +109,12 @@ export class NpmAdapter implements ProtocolAdapter {
     let etag = ref.etag;
     const withheld = await this.opts.policy.withheld(this.remoteFor(name).name, name, served);
     if (withheld) {
-      const doc = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
-      data = Buffer.from(JSON.stringify(withholdVersions(doc, withheld, (v, d) => this.opts.policy.explain(name, v, d))));
       etag = withheldEtag(etag, withheld);
+      const raw = data;
+      data = this.opts.policy.filtered(etag, () => {
+        const doc = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+        return Buffer.from(JSON.stringify(withholdVersions(doc, withheld, (v, d) => this.opts.policy.explain(name, v, d))));
+      });
     }
     return {
       status: 200,

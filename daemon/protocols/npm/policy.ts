@@ -22,7 +22,12 @@ const ECOSYSTEM = 'npm';
 /** Versions a client must not be served, with the decision for each. */
 export type Withheld = Map<string, Decision>;
 
+/** Filtered forms kept in memory, by ETag (a withheld set changes only as versions age in). */
+const FILTERED_KEPT = 64;
+
 export class NpmPolicy {
+  private readonly filteredForms = new Map<string, Buffer>();
+
   constructor(
     private readonly policy: PolicyDecider,
     private readonly documents: DocumentCache,
@@ -68,6 +73,16 @@ export class NpmPolicy {
     const d = this.policy.decide({ protocol: 'npm', ecosystem: ECOSYSTEM, remote, name, version, published });
     this.policy.count(remote, d);
     if (d.verdict !== 'allowed') throw refusal(this.policy.explain({ name, version }, d), d);
+  }
+
+  /** A filtered form by its ETag, made once while it stays among the recently used. */
+  filtered(etag: string, make: () => Buffer): Buffer {
+    let body = this.filteredForms.get(etag);
+    if (body) this.filteredForms.delete(etag);
+    else body = make();
+    this.filteredForms.set(etag, body);
+    if (this.filteredForms.size > FILTERED_KEPT) this.filteredForms.delete(this.filteredForms.keys().next().value as string);
+    return body;
   }
 
   /** The sentence for one withheld version. */
