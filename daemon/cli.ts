@@ -33,6 +33,7 @@ export async function main(argv: string[]): Promise<number> {
     ]);
     try {
       const cfg = await loadConfig({ file: values.config as string | undefined, overrides });
+      if (command === 'policy') return await (await import('./cli/policy.js')).policyCommand(cfg, positionals, values);
       return await runCommand(command, positionals, values, () => AdminClient.fromConfig(cfg));
     } catch (err) {
       if (err instanceof CliError) {

@@ -24,6 +24,7 @@ import { edgeSetup } from './compose/edge.js';
 import { buildProtocols } from './compose/protocols.js';
 import { peerSetup } from './compose/peers.js';
 import { loadDaemonId } from './storage/daemon-id.js';
+import { buildPolicy } from './compose/policy.js';
 import type { CacheState } from './core/types.js';
 import { FsBlobStore } from './storage/fs-blob-store.js';
 import { LruHotCache } from './storage/hot-cache.js';
@@ -148,12 +149,15 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   }
 
   let publicUrl = cfg.publicUrl?.replace(/\/+$/, '') ?? '';
+  const policy = buildPolicy(cfg.policy, clock, log);
+  policy.onCount = (remote, reason) => metrics.policyRequests.inc({ remote, reason });
   const protocols = buildProtocols(cfg, {
     remotes,
     documents,
     blobs: blobCache,
     httpCache,
     clock,
+    policy,
     publicUrl: () => publicUrl,
     indexed: (key) => index.getEntry(key) !== undefined,
   });
@@ -182,6 +186,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     publicUrl: () => publicUrl,
     edge: edge.options,
   });
+  policy.pinnedBy = (ref) => admin?.pins.byRef(ref) !== undefined;
   const adminParts = admin;
   let ready = false;
   const app = createApp({

@@ -130,6 +130,21 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'token ls', summary: 'list scoped tokens: name, scope, created, last used', options: [json], positionals: false },
   { name: 'token revoke', args: '<name>', summary: 'revoke a scoped token; it stops working at once', options: [], positionals: true },
   {
+    name: 'policy',
+    args: 'import-osv',
+    summary: 'manage the supply-chain policy (release-age cooldown, OSV blocklist)',
+    options: [],
+    subcommands: ['import-osv'],
+    positionals: true,
+  },
+  {
+    name: 'policy import-osv',
+    args: 'FILE|DIR…',
+    summary: 'check OSV records (MAL- by default) and add them to the blocklist folder the daemon reads at start',
+    options: [{ name: 'to', type: 'string', value: 'DIR', help: 'the blocklist folder (default: policy.blocklist.osv)' }, json],
+    positionals: true,
+  },
+  {
     name: 'ui',
     summary: 'print a one-time dashboard login link and open it in a browser',
     options: [{ name: 'no-open', type: 'boolean', help: 'only print the link' }],

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { RemoteConfig } from '../protocols/contract.js';
 import { PROTOCOLS } from '../protocols/registry.js';
 import { duration, httpUrl, size } from './fields.js';
+import { PolicySchema } from './policy.js';
 import { parseListen } from './units.js';
 import { PeersSchema } from '../peers/config.js';
 
@@ -161,6 +162,7 @@ const BaseConfigSchema = z
       .describe('Air-gap bundle signing'),
     access: AccessSchema,
     peers: PeersSchema.default({}),
+    policy: PolicySchema.default({}),
   })
   .strict();
 

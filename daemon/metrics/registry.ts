@@ -44,6 +44,12 @@ export class Metrics {
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     registers: [this.registry],
   });
+  readonly policyRequests = new Counter({
+    name: 'larder_policy_requests_total',
+    help: 'Client requests the supply-chain policy refused (held, blocked) or served with a blocklist warning (warned), by remote',
+    labelNames: ['remote', 'reason'] as const,
+    registers: [this.registry],
+  });
   readonly integrityFailures = new Counter({
     name: 'larder_integrity_failures_total',
     help: 'Upstream bodies that failed digest or size verification',

@@ -16,6 +16,7 @@ import type { BlobCache } from '../core/blob-cache.js';
 import type { DocumentCache } from '../core/document-cache.js';
 import type { HttpCache } from '../core/http-cache.js';
 import type { Clock } from '../core/ports.js';
+import type { PolicyDecider } from '../core/policy/types.js';
 import type { RefScheme } from '../core/refs.js';
 import type { Entry, ExpectedDigest } from '../core/types.js';
 import type { Warmer } from '../core/warm.js';
@@ -69,6 +70,8 @@ export interface ProtocolServices {
   blobs: BlobCache;
   httpCache: HttpCache;
   clock: Clock;
+  /** The supply-chain policy (age gate, blocklist): what a client may be served. */
+  policy: PolicyDecider;
   /** e.g. "http://127.0.0.1:7420" (no trailing slash); known once listening. */
   publicUrl(): string;
   /** `<section>.default`, else the first remote of the protocol's types. */

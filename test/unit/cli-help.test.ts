@@ -39,6 +39,8 @@ const EXPECTED: Record<string, string[]> = {
   ui: ['--no-open'],
   export: ['--out FILE', '--pins', '--lockfile FILE', '--prefix KEY', '--deps', '--json'],
   import: ['--json'],
+  policy: ['larder policy import-osv'],
+  'policy import-osv': ['--to DIR', '--json'],
 };
 const COMMON = ['--config FILE', '--listen HOST:PORT', '--data-dir DIR', '--help'];
 

@@ -15,6 +15,7 @@ import { checkName, decodeName, parseNpmPath, scopeOf, upstreamDocPath } from '.
 import { ABBREV_TYPE, derivePackument, wantsAbbreviated, type DistInfo } from './packument.js';
 import { passthrough, passthroughKind } from './passthrough.js';
 import { EarlyTarballs } from './early-tarball.js';
+import { type NpmPolicy, tarballVersion, withheldEtag, withholdVersions } from './policy.js';
 
 export interface NpmAdapterOptions {
   remotes: Map<string, Remote>;
@@ -24,9 +25,10 @@ export interface NpmAdapterOptions {
   publicUrl(): string;
   documents: DocumentCache;
   blobs: BlobCache;
+  policy: NpmPolicy;
 }
 
-const DERIVE_VERSION = 'npm-1';
+const DERIVE_VERSION = 'npm-2';
 
 export class NpmAdapter implements ProtocolAdapter {
   readonly protocol = 'npm';
@@ -103,12 +105,22 @@ export class NpmAdapter implements ProtocolAdapter {
     const abbreviated = wantsAbbreviated(typeof req.headers.accept === 'string' ? req.headers.accept : undefined);
     const ref = served.entry.variants?.[abbreviated ? 'abbrev' : 'full'];
     if (!ref) throw new LarderError('E_INTERNAL', `packument ${name} has no derived forms`, { expose: false });
-    const data = await this.opts.documents.variant(ref);
+    let data = await this.opts.documents.variant(ref);
+    let etag = ref.etag;
+    const withheld = await this.opts.policy.withheld(this.remoteFor(name).name, name, served);
+    if (withheld) {
+      etag = withheldEtag(etag, withheld);
+      const raw = data;
+      data = this.opts.policy.filtered(etag, () => {
+        const doc = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+        return Buffer.from(JSON.stringify(withholdVersions(doc, withheld, (v, d) => this.opts.policy.explain(name, v, d))));
+      });
+    }
     return {
       status: 200,
       headers: {
         'content-type': abbreviated ? ABBREV_TYPE : 'application/json',
-        etag: ref.etag,
+        etag,
         vary: 'Accept',
         'cache-control': 'public, max-age=300',
         'last-modified': new Date(served.entry.fetchedAt).toUTCString(),
@@ -126,8 +138,16 @@ export class NpmAdapter implements ProtocolAdapter {
     return { doc: JSON.parse((await this.opts.documents.variant(ref)).toString('utf8')) as Record<string, unknown>, served };
   }
 
-  private async versionDoc(name: string, spec: string): Promise<ProtoResponse> {
+  /** The full packument as clients may see it (withheld versions left out). */
+  private async clientDoc(name: string): Promise<{ doc: Record<string, unknown>; served: ServedDocument }> {
     const { doc, served } = await this.fullDoc(name);
+    const withheld = await this.opts.policy.withheld(this.remoteFor(name).name, name, served);
+    if (!withheld) return { doc, served };
+    return { doc: withholdVersions(doc, withheld, (v, d) => this.opts.policy.explain(name, v, d)), served };
+  }
+
+  private async versionDoc(name: string, spec: string): Promise<ProtoResponse> {
+    const { doc, served } = await this.clientDoc(name);
     const tags = (doc['dist-tags'] ?? {}) as Record<string, string>;
     const versions = (doc.versions ?? {}) as Record<string, unknown>;
     const version = Object.hasOwn(versions, spec) ? spec : Object.hasOwn(tags, spec) ? tags[spec] : undefined;
@@ -136,11 +156,13 @@ export class NpmAdapter implements ProtocolAdapter {
   }
 
   private async distTags(name: string): Promise<ProtoResponse> {
-    const { doc, served } = await this.fullDoc(name);
+    const { doc, served } = await this.clientDoc(name);
     return { ...json(200, doc['dist-tags'] ?? {}), cache: served.state };
   }
 
   private async tarball(name: string, file: string): Promise<ProtoResponse> {
+    const version = tarballVersion(name, file);
+    if (version !== undefined) await this.opts.policy.check(this.remoteFor(name).name, name, version, () => this.document(name));
     return tarballResponse(await this.tarballBlob(name, file));
   }
 

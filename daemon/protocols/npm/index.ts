@@ -8,6 +8,7 @@ import { metaText, type Protocol } from '../contract.js';
 import { NpmAdapter } from './adapter.js';
 import { npmRemote, npmSection, NpmSectionSchema } from './config.js';
 import { npmPlanners } from './lockfiles.js';
+import { NpmPolicy } from './policy.js';
 import { npmRefs } from './ref.js';
 import { NpmWarmer } from './warmer.js';
 
@@ -31,6 +32,7 @@ export const npmProtocol: Protocol = {
       publicUrl: s.publicUrl,
       documents: s.documents,
       blobs: s.blobs,
+      policy: new NpmPolicy(s.policy, s.documents),
     });
     return {
       adapter,

@@ -116,14 +116,29 @@ export function derivePackument(raw: Buffer, ctx: DeriveContext): Derived {
     versions: abbrevVersions,
   };
   const full = [...rewrites.values()].includes('') ? undefined : rewriteTarballs(raw, rewrites);
+  const { times, newest } = publishTimes(doc, versions);
   return {
     variants: {
       full: { body: full ?? serialised(doc, ctx), mediaType: FULL_TYPE },
       abbrev: { body: Buffer.from(JSON.stringify(abbrev)), mediaType: ABBREV_TYPE },
       dist: { body: Buffer.from(JSON.stringify(dist)), mediaType: 'application/json' },
+      time: { body: Buffer.from(JSON.stringify(times)), mediaType: 'application/json' },
     },
-    meta: { versions: Object.keys(versions).length },
+    meta: { versions: Object.keys(versions).length, ...(newest !== undefined ? { newest } : {}) },
   };
+}
+
+/** Each version's publish time (ms; null without one) from `time`, and the newest, for the policy's age gate. */
+function publishTimes(doc: Json, versions: Json): { times: Record<string, number | null>; newest: number | undefined } {
+  const time = isObject(doc.time) ? doc.time : {};
+  const times: Record<string, number | null> = {};
+  let newest: number | undefined;
+  for (const v of Object.keys(versions)) {
+    const t = typeof time[v] === 'string' ? Date.parse(time[v]) : Number.NaN;
+    times[v] = Number.isFinite(t) ? t : null;
+    if (Number.isFinite(t) && (newest === undefined || t > newest)) newest = t;
+  }
+  return { times, newest };
 }
 
 /** The full form serialised from the parsed document, tarball URLs rewritten (when the bytes cannot be rewritten in place). */

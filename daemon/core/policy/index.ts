@@ -1,0 +1,5 @@
+/** The supply-chain policy layer (release-age cooldown, OSV blocklist) every protocol reaches through ProtocolServices.policy. */
+export { Policy, POLICY_OFF, excluded, shortDuration } from './decider.js';
+export { Blocklist, parseOsv } from './osv.js';
+export { compareVersions, isPrerelease, inRange } from './versions.js';
+export type { Decision, OnBlocked, PolicyCount, PolicyDecider, PolicyQuery, PolicyRules, PolicySettings } from './types.js';

@@ -1,0 +1,147 @@
+/**
+ * The supply-chain policy on npm: which versions of a packument a client
+ * must not see (held back by the age gate, or blocklisted), the packument
+ * without them, and the refusal of a direct request for one. Held-back and
+ * blocked versions go to `policyRestrictions` (npm-pick-manifest's field):
+ * `npm install foo@<held>` then fails with E403 and our message rather than
+ * a bare "No matching version". The fast path asks nothing per version:
+ * when the newest version is older than the age gate and no record lists the
+ * package, the cached forms are served as they are.
+ */
+import { createHash } from 'node:crypto';
+import type { DocumentCache, ServedDocument } from '../../core/document-cache.js';
+import { LarderError } from '../../core/errors.js';
+import { compareVersions, type Decision, isPrerelease, type PolicyDecider } from '../../core/policy/index.js';
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The OSV ecosystem of npm packages. */
+const ECOSYSTEM = 'npm';
+
+/** Versions a client must not be served, with the decision for each. */
+export type Withheld = Map<string, Decision>;
+
+/** Filtered forms kept in memory, by ETag (a withheld set changes only as versions age in). */
+const FILTERED_KEPT = 64;
+
+export class NpmPolicy {
+  private readonly filteredForms = new Map<string, Buffer>();
+
+  constructor(
+    private readonly policy: PolicyDecider,
+    private readonly documents: DocumentCache,
+  ) {}
+
+  /** Whether some version of the packument could be withheld (false: serve the cached forms as they are). */
+  private mayWithhold(remote: string, name: string, served: ServedDocument): boolean {
+    if (this.policy.listed(ECOSYSTEM, name)) return true;
+    const minAge = this.policy.minAgeMs('npm', remote, name);
+    if (minAge === 0) return false;
+    const newest = served.entry.meta?.newest;
+    return typeof newest !== 'number' || this.policy.now() - newest < minAge;
+  }
+
+  /** The publish time of every version (null: the packument has none), from the derived `time` form. */
+  private async times(served: ServedDocument): Promise<Record<string, number | null>> {
+    const ref = served.entry.variants?.time;
+    if (!ref) return {};
+    return JSON.parse((await this.documents.variant(ref)).toString('utf8')) as Record<string, number | null>;
+  }
+
+  /** The versions to withhold, or undefined when there are none. */
+  async withheld(remote: string, name: string, served: ServedDocument): Promise<Withheld | undefined> {
+    if (!this.mayWithhold(remote, name, served)) return undefined;
+    const out: Withheld = new Map();
+    for (const [version, t] of Object.entries(await this.times(served))) {
+      const d = this.policy.decide({ protocol: 'npm', ecosystem: ECOSYSTEM, remote, name, version, published: t ?? undefined });
+      if (d.verdict !== 'allowed') out.set(version, d);
+    }
+    return out.size ? out : undefined;
+  }
+
+  /** Refuses a withheld version (403, npm's `{"error"}` body naming the policy, the version and when it is allowed). */
+  async check(remote: string, name: string, version: string, load: () => Promise<ServedDocument>): Promise<void> {
+    const listed = this.policy.listed(ECOSYSTEM, name);
+    const minAge = this.policy.minAgeMs('npm', remote, name);
+    if (!listed && minAge === 0) return;
+    let published: number | undefined;
+    if (minAge > 0) {
+      const served = await load();
+      if (this.mayWithhold(remote, name, served)) published = (await this.times(served))[version] ?? undefined;
+    }
+    const d = this.policy.decide({ protocol: 'npm', ecosystem: ECOSYSTEM, remote, name, version, published });
+    this.policy.count(remote, d);
+    if (d.verdict !== 'allowed') throw refusal(this.policy.explain({ name, version }, d), d);
+  }
+
+  /** A filtered form by its ETag, made once while it stays among the recently used. */
+  filtered(etag: string, make: () => Buffer): Buffer {
+    let body = this.filteredForms.get(etag);
+    if (body) this.filteredForms.delete(etag);
+    else body = make();
+    this.filteredForms.set(etag, body);
+    if (this.filteredForms.size > FILTERED_KEPT) this.filteredForms.delete(this.filteredForms.keys().next().value as string);
+    return body;
+  }
+
+  /** The sentence for one withheld version. */
+  explain(name: string, version: string, d: Decision): string {
+    return this.policy.explain({ name, version }, d);
+  }
+}
+
+function refusal(message: string, d: Decision): LarderError {
+  return new LarderError('E_FORBIDDEN', message, {
+    status: 403,
+    details: d.verdict === 'held' ? { policy: 'minAge', until: new Date(d.until).toISOString() } : { policy: 'blocklist' },
+  });
+}
+
+/** The ETag of a form with versions withheld: the cached form's, marked with the withheld set (it changes as versions age in). */
+export function withheldEtag(etag: string, withheld: Withheld): string {
+  const h = createHash('sha256')
+    .update([...withheld.keys()].join('\n'))
+    .digest('hex')
+    .slice(0, 12);
+  return `${etag.replace(/"$/, '')}-policy-${h}"`;
+}
+
+/** The version a tarball file name carries (`foo-1.2.3.tgz` of `foo` or `@s/foo`), if it has that form. */
+export function tarballVersion(name: string, file: string): string | undefined {
+  const base = `${name.slice(name.lastIndexOf('/') + 1)}-`;
+  return file.startsWith(base) && file.endsWith('.tgz') ? file.slice(base.length, -'.tgz'.length) : undefined;
+}
+
+/**
+ * A packument (full or abbreviated) without the withheld versions: `versions`
+ * and `time` drop them, a dist-tag naming one moves to the newest allowed
+ * version below it (a release tag only to a release), and
+ * `policyRestrictions` lists them with one message.
+ */
+export function withholdVersions(doc: Json, withheld: Withheld, explain: (version: string, d: Decision) => string): Json {
+  const versions: Json = { ...(isObject(doc.versions) ? doc.versions : {}) };
+  const restricted: Json = {};
+  const lines: string[] = [];
+  for (const [v, d] of withheld) {
+    if (!Object.hasOwn(versions, v)) continue;
+    delete versions[v];
+    restricted[v] = { name: doc.name, version: v };
+    lines.push(explain(v, d));
+  }
+  const tags: Json = {};
+  const allowed = Object.keys(versions).sort(compareVersions);
+  for (const [tag, v] of Object.entries(isObject(doc['dist-tags']) ? doc['dist-tags'] : {})) {
+    if (typeof v !== 'string' || !withheld.has(v)) {
+      tags[tag] = v;
+      continue;
+    }
+    const pre = isPrerelease(v);
+    const to = allowed.filter((x) => compareVersions(x, v) < 0 && (pre || !isPrerelease(x))).pop();
+    if (to !== undefined) tags[tag] = to;
+  }
+  const out: Json = { ...doc, 'dist-tags': tags, versions };
+  if (isObject(doc.time)) out.time = Object.fromEntries(Object.entries(doc.time).filter(([k]) => !withheld.has(k)));
+  if (lines.length) out.policyRestrictions = { message: lines.join('\n'), versions: restricted };
+  return out;
+}
