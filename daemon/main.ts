@@ -15,6 +15,8 @@ import { StorageGuard } from './core/storage-guard.js';
 import { listenAddress, type LoadedConfig } from './config/load.js';
 import { isLoopback } from './config/units.js';
 import { createApp } from './http/app.js';
+import { applyServerLimits } from './http/server-limits.js';
+import { MemoryBudget } from './core/memory-budget.js';
 import { defaultUiDir, serveUi } from './http/ui-static.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics/registry.js';
@@ -105,6 +107,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     },
     hotMaxBody: Math.min(4 * 1024 * 1024, Math.floor(cfg.storage.memoryCache / 8)),
     later: new WriteBehind(clock),
+    memory: new MemoryBudget({ maxBytes: cfg.limits.memory, maxFills: cfg.limits.fills, waitMs: cfg.limits.queueTimeout }),
   };
   deps.guard = new StorageGuard(deps, {
     minFree: cfg.storage.minFree,
@@ -193,12 +196,12 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     extra: [adminParts.routes, (ctx) => serveUi(ctx, defaultUiDir())],
     hop: edge.hop,
     isOwnCredential: (authorization) => adminParts.auth.checkBearer(authorization),
+    body: { maxBytes: cfg.limits.maxBody, memory: deps.memory },
   });
 
   const server: Server = createServer(app.callback());
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 0;
+  const { idleTimeout, headerTimeout, requestTimeout, maxConnections } = cfg.limits;
+  applyServerLimits(server, { idleMs: idleTimeout, headerTimeoutMs: headerTimeout, requestTimeoutMs: requestTimeout, maxConnections });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(new LarderError('E_CONFIG', `cannot listen on ${cfg.listen}: ${err.code ?? err.message}`, { cause: err })),

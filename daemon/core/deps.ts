@@ -1,5 +1,6 @@
 /** What the cache core needs from the outside world, bundled for constructors. */
 import type { BlobStore, CacheEvents, Clock, HotCache, IndexStore } from './ports.js';
+import type { MemoryBudget } from './memory-budget.js';
 import type { StorageGuard } from './storage-guard.js';
 import type { WriteBehind } from './write-behind.js';
 
@@ -15,6 +16,8 @@ export interface CoreDeps {
   guard?: StorageGuard;
   /** Disk work put off while clients are busy (default: none, done at once). */
   later?: WriteBehind;
+  /** Bytes and fill slots shared by document fills and request bodies (default: unbounded). */
+  memory?: MemoryBudget;
 }
 
 /** Batches last-access updates so a hit never writes to the index synchronously. */
