@@ -96,7 +96,6 @@ export class MemoryBudget {
           this.pump();
         }, this.opts.waitMs),
       };
-      waiter.timer.unref();
       if (first) this.queue.unshift(waiter);
       else this.queue.push(waiter);
     });
