@@ -232,7 +232,11 @@ export class DocumentCache {
         throw notFound(req.key);
       }
       if (res.status !== 200) throw upstreamStatusError(req.key, res);
-      const raw = await readBody(res, req.maxBytes ?? 256 * 1024 * 1024, req.key, lease);
+      const max = req.maxBytes ?? 256 * 1024 * 1024;
+      // An announced size (not compressed) is held at once: fewer fills left half-read for want of room.
+      const announced = Number(header(res, 'content-length'));
+      if (lease && !header(res, 'content-encoding') && announced > 0 && announced <= max) await lease.grow(announced * FILL_FACTOR, req.key);
+      const raw = await readBody(res, max, req.key, lease);
       events.upstreamBytes?.(raw.length);
       const validators: Validators = {};
       const etag = header(res, 'etag');

@@ -80,3 +80,29 @@ test('more than the whole budget is granted as the whole budget, once nothing el
   assert.equal(budget.bytes, 100, 'it never holds more than the budget');
   lease.release();
 });
+
+test('holders that all need more do not stall each other: the oldest keeps waiting and gets the room the others give up', async () => {
+  const budget = new MemoryBudget({ maxBytes: 100, maxFills: 4, waitMs: 30 });
+  const old = await budget.admit('old');
+  const young = await budget.admit('young');
+  await old.grow(50, 'old');
+  await young.grow(50, 'young');
+  const oldGrows = old.grow(40, 'old');
+  await assert.rejects(young.grow(40, 'young'), isBusy);
+  young.release(); // what a fill that got E_BUSY does
+  await oldGrows;
+  assert.equal(old.bytes, 90);
+  old.release();
+  assert.equal(budget.bytes, 0);
+});
+
+test('room granted to a lease released while it waited is not counted', async () => {
+  const budget = new MemoryBudget({ maxBytes: 100, maxFills: 4, waitMs: 500 });
+  const a = await budget.reserve(80, 'a');
+  const b = await budget.reserve(10, 'b');
+  const growing = b.grow(50, 'b');
+  b.release();
+  a.release();
+  await growing;
+  assert.equal(budget.bytes, 0);
+});
