@@ -69,7 +69,10 @@ async function startDaemon(origin: string, dir: string): Promise<{ url: string; 
   if (flags.fills) limits.fills = Number(flags.fills);
   if (flags['queue-timeout']) limits.queueTimeout = flags['queue-timeout'];
   const config = join(dir, 'larder.yaml');
-  await writeFile(config, stringify({ remotes: { big: { type: 'npm', url: origin } }, log: { level: process.env.LARDER_BENCH_LOG ?? 'warn' }, limits }));
+  await writeFile(
+    config,
+    stringify({ remotes: { big: { type: 'npm', url: origin } }, log: { level: process.env.LARDER_BENCH_LOG ?? 'warn' }, limits }),
+  );
   const args = ['--max-semi-space-size=2', '--import', 'tsx', join(ROOT, 'daemon/cli.ts'), 'serve', '--config', config];
   const child = spawn(process.execPath, [...args, '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')], {
     cwd: ROOT,
@@ -100,6 +103,8 @@ interface Outcome {
   status: number;
   attempts: number;
   busy: number;
+  /** Connection errors (retried like a 503). */
+  resets: number;
 }
 
 function request(url: string, agent: Agent): Promise<IncomingMessage> {
@@ -108,8 +113,14 @@ function request(url: string, agent: Agent): Promise<IncomingMessage> {
 
 async function fetchOne(url: string, name: string, agent: Agent, maxAttempts: number): Promise<Outcome> {
   let busy = 0;
+  let resets = 0;
   for (let attempt = 1; ; attempt++) {
-    const res = await request(`${url}/npm/${name}`, agent);
+    const res = await request(`${url}/npm/${name}`, agent).catch((err: NodeJS.ErrnoException) => {
+      if (attempt >= maxAttempts) throw err;
+      resets++;
+      return undefined;
+    });
+    if (!res) continue;
     if (res.statusCode === 503 && attempt < maxAttempts) {
       busy++;
       res.resume();
@@ -118,7 +129,7 @@ async function fetchOne(url: string, name: string, agent: Agent, maxAttempts: nu
     }
     if (res.statusCode !== 200) {
       res.resume();
-      return { status: res.statusCode ?? 0, attempts: attempt, busy: busy + (res.statusCode === 503 ? 1 : 0) };
+      return { status: res.statusCode ?? 0, attempts: attempt, busy: busy + (res.statusCode === 503 ? 1 : 0), resets };
     }
     // Read in pieces, keeping only the head (to check the name): the client holds no documents.
     let n = 0;
@@ -128,7 +139,7 @@ async function fetchOne(url: string, name: string, agent: Agent, maxAttempts: nu
       n += chunk.length;
     }
     if (!head.includes(`"name":"${name}"`) || n < size * 0.9) throw new Error(`${name}: wrong document (${n} bytes)`);
-    return { status: 200, attempts: attempt, busy };
+    return { status: 200, attempts: attempt, busy, resets };
   }
 }
 
@@ -152,20 +163,27 @@ async function main(): Promise<void> {
     monitor.stop();
     const ok = outcomes.filter((o) => o.status === 200).length;
     const busy = outcomes.reduce((n, o) => n + o.busy, 0);
+    const resets = outcomes.reduce((n, o) => n + o.resets, 0);
     const other = outcomes.filter((o) => o.status !== 200).map((o) => o.status);
     const limits = `memory ${flags.memory ?? '512MiB (default)'}, fills ${flags.fills ?? '16 (default)'}, queueTimeout ${flags['queue-timeout'] ?? '10s (default)'}`;
     console.log(
       [
         `limits: ${limits}`,
         `documents: ${count} x ${(upstream.bytes / MiB).toFixed(1)} MiB, all requested at once`,
-        `answers: ${ok} x 200 (byte counts and names checked) after ${busy} x 503 E_BUSY retried; failures: ${other.length ? other.join(',') : 'none'}`,
+        `answers: ${ok} x 200 (byte counts and names checked) after ${busy} x 503 E_BUSY retried, ${resets} connection errors retried; failures: ${other.length ? other.join(',') : 'none'}`,
         `took ${seconds.toFixed(1)} s`,
         `daemon RSS idle ${((idle?.rss ?? 0) / MiB).toFixed(0)} MiB; peak VmHWM ${((peak?.hwm ?? 0) / MiB).toFixed(0)} MiB`,
       ].join('\n'),
     );
     agent.destroy();
   } catch (err) {
-    console.error(`daemon output (end):\n${daemon.output().slice(-4000)}`);
+    const lines = daemon.output().split('\n');
+    console.error(
+      `daemon output (end, without E_BUSY lines):\n${lines
+        .filter((l) => !l.includes('E_BUSY'))
+        .slice(-30)
+        .join('\n')}`,
+    );
     throw err;
   } finally {
     monitor.stop();
