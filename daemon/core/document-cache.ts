@@ -235,7 +235,8 @@ export class DocumentCache {
       const max = req.maxBytes ?? 256 * 1024 * 1024;
       // An announced size (not compressed) is held at once: fewer fills left half-read for want of room.
       const announced = Number(header(res, 'content-length'));
-      if (lease && !header(res, 'content-encoding') && announced > 0 && announced <= max) await lease.grow(announced * FILL_FACTOR, req.key);
+      if (lease && !header(res, 'content-encoding') && announced > 0 && announced <= max)
+        await lease.grow(announced * FILL_FACTOR, req.key);
       const raw = await readBody(res, max, req.key, lease);
       events.upstreamBytes?.(raw.length);
       const validators: Validators = {};
@@ -249,7 +250,9 @@ export class DocumentCache {
       this.negative.delete(req.key);
       return { state: !stored.stored ? 'BYPASS' : current ? 'REVALIDATED' : 'MISS', entry: stored.entry };
     } catch (err) {
-      const e = toLarderError(err);
+      let e = toLarderError(err);
+      // The upstream gave up while this fill waited for memory: busy, not an upstream failure.
+      if (lease?.waited && (e.code === 'E_UPSTREAM' || e.code === 'E_UPSTREAM_TIMEOUT')) e = lease.busy(req.key);
       if (current && (isUpstreamFailure(e) || e.code === 'E_STORAGE_FULL' || e.code === 'E_BUSY')) {
         events.staleServed?.(req.key, e.code);
         return { state: 'STALE', entry: current };

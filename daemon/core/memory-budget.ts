@@ -89,6 +89,7 @@ export class MemoryBudget {
       grant();
       return Promise.resolve();
     }
+    lease.waited = true;
     return new Promise<void>((resolve, reject) => {
       const expire = (): void => {
         // The oldest holder keeps waiting: only it is sure to get room, once the others give up or finish.
@@ -142,7 +143,8 @@ export class MemoryBudget {
     }
   }
 
-  private busy(what: string): LarderError {
+  /** The E_BUSY error (503 with Retry-After) of this budget. */
+  busy(what: string): LarderError {
     const retryAfter = this.opts.retryAfterS ?? Math.max(1, Math.ceil(this.opts.waitMs / 1000));
     return new LarderError('E_BUSY', `busy: not enough memory to serve ${what.slice(0, 200)} now; retry shortly`, {
       retryAfter,
@@ -155,6 +157,8 @@ export class MemoryBudget {
 export class MemoryLease {
   /** @internal */
   bytes = 0;
+  /** Whether it ever had to wait for room (an upstream may have timed out meanwhile). */
+  waited = false;
   private done = false;
 
   constructor(
@@ -180,6 +184,11 @@ export class MemoryLease {
     const freed = this.bytes - bytes;
     this.bytes = bytes;
     this.budget.give(freed, false);
+  }
+
+  /** E_BUSY for `what`: a request that failed for want of room. */
+  busy(what: string): LarderError {
+    return this.budget.busy(what);
   }
 
   /** Gives the fill slot back, keeping the bytes. */
