@@ -15,7 +15,9 @@ import { listenAddress, type LoadedConfig } from './config/load.js';
 import { isLoopback } from './config/units.js';
 import { accessCheck } from './http/access.js';
 import { createApp } from './http/app.js';
+import { applyServerLimits } from './http/server-limits.js';
 import { createListeningServer, tlsFiles } from './http/tls.js';
+import { MemoryBudget } from './core/memory-budget.js';
 import { defaultUiDir, serveUi } from './http/ui-static.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics/registry.js';
@@ -114,6 +116,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     },
     hotMaxBody: Math.min(4 * 1024 * 1024, Math.floor(cfg.storage.memoryCache / 8)),
     later: new WriteBehind(clock),
+    memory: new MemoryBudget({ maxBytes: cfg.limits.memory, maxFills: cfg.limits.fills, waitMs: cfg.limits.queueTimeout }),
   };
   deps.guard = new StorageGuard(deps, {
     minFree: cfg.storage.minFree,
@@ -210,14 +213,14 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     isOwnCredential: (authorization) => adminParts.auth.identify(authorization) !== undefined,
     access: accessCheck(cfg.access, (h) => adminParts.auth.identify(h)),
     hostCheck: { listenHost: host, publicUrl: () => publicUrl },
+    body: { maxBytes: cfg.limits.maxBody, memory: deps.memory },
   });
 
   // One place creates the server (HTTP, or HTTPS with tls: and certificate reloads); limits apply to it here.
   const listening = await createListeningServer(app.callback(), tlsFiles(cfg.tls, cfg.source), log);
   const server = listening.server;
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 0;
+  const { idleTimeout, headerTimeout, requestTimeout, maxConnections } = cfg.limits;
+  applyServerLimits(server, { idleMs: idleTimeout, headerTimeoutMs: headerTimeout, requestTimeoutMs: requestTimeout, maxConnections });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(new LarderError('E_CONFIG', `cannot listen on ${cfg.listen}: ${err.code ?? err.message}`, { cause: err })),

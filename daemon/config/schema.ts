@@ -73,6 +73,26 @@ export const AccessSchema = z
   .strict()
   .default({})
   .describe('Who may use the mirror: token-required reads and an allow-list of client networks');
+/** Timeouts, the connection cap and the memory budget: what anonymous clients can hold. */
+export const LimitsSchema = z
+  .object({
+    idleTimeout: duration(
+      'A connection with no byte moving either way for this long is closed (not while the daemon works on its answer, nor the event stream or feed long-poll)',
+    ).default('60s'),
+    headerTimeout: duration('Time a client has to send the request line and headers (408 after)').default('20s'),
+    requestTimeout: duration('Time a client has to send a whole request body (408 after; 0 = none)').default('60s'),
+    maxConnections: z.number().int().min(0).default(1024).describe('Open connections at most; more are closed at once (0 = no cap)'),
+    maxBody: size('Largest request body accepted (413 E_TOO_LARGE above)').default('16MiB'),
+    memory: size('Bytes held in memory at once for request bodies and document fills; past it requests wait, then get 503').default(
+      '512MiB',
+    ),
+    fills: z.number().int().min(1).max(1024).default(16).describe('Document fills (packuments, indexes) at once'),
+    queueTimeout: duration('How long a request waits for memory or a fill slot before 503 E_BUSY with Retry-After').default('10s'),
+  })
+  .strict()
+  .refine((l) => l.requestTimeout === 0 || l.headerTimeout <= l.requestTimeout, 'headerTimeout must not exceed requestTimeout')
+  .default({})
+  .describe('Limits that keep anonymous load within bounds');
 
 const BaseConfigSchema = z
   .object({
@@ -163,6 +183,7 @@ const BaseConfigSchema = z
     access: AccessSchema,
     peers: PeersSchema.default({}),
     policy: PolicySchema.default({}),
+    limits: LimitsSchema,
   })
   .strict();
 

@@ -1,4 +1,5 @@
 /** What the cache core needs from the outside world, bundled for constructors. */
+import type { MemoryBudget } from './memory-budget.js';
 import type { BlobStore, CacheEvents, Clock, HotCache, IndexStore, PeerSource } from './ports.js';
 import type { StorageGuard } from './storage-guard.js';
 import type { WriteBehind } from './write-behind.js';
@@ -17,6 +18,8 @@ export interface CoreDeps {
   later?: WriteBehind;
   /** LAN peers asked for immutable blobs of known digest before the upstream (default: none). */
   peers?: PeerSource;
+  /** Bytes and fill slots shared by document fills and request bodies (default: unbounded). */
+  memory?: MemoryBudget;
 }
 
 /** Batches last-access updates so a hit never writes to the index synchronously. */

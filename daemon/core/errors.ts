@@ -27,6 +27,8 @@ export type ErrorCode =
   | 'E_STORAGE_FULL'
   | 'E_CONFIG'
   | 'E_SHUTTING_DOWN'
+  | 'E_BUSY'
+  | 'E_TOO_LARGE'
   | 'E_LOOP'
   | 'E_INTERNAL';
 
@@ -57,6 +59,10 @@ const DEFAULT_STATUS: Record<ErrorCode, number> = {
   E_STORAGE_FULL: 507,
   E_CONFIG: 500,
   E_SHUTTING_DOWN: 503,
+  /** Not enough room in the memory budget right now (sent with Retry-After). */
+  E_BUSY: 503,
+  /** A request body over the configured limit. */
+  E_TOO_LARGE: 413,
   /** A request came back to a daemon it already passed through (mirror hierarchy loop). */
   E_LOOP: 508,
   E_INTERNAL: 500,

@@ -9,6 +9,7 @@
  */
 import Koa, { type Context } from 'koa';
 import { LarderError, toLarderError } from '../core/errors.js';
+import type { MemoryBudget } from '../core/memory-budget.js';
 import { viaIncludes, withIncomingVia } from '../core/hops.js';
 import { forClient } from '../core/redact.js';
 import type { Logger } from '../log.js';
@@ -47,15 +48,19 @@ export interface AppDeps {
   access?(ctx: Context, adapter: ProtocolAdapter | undefined): void;
   /** The listen host and public URL: on loopback, requests for another `Host` are refused (DNS rebinding). */
   hostCheck?: { listenHost: string; publicUrl(): string };
+  /** Request bodies: the largest accepted (default 16 MiB), and the memory budget they are held in. */
+  body?: { maxBytes: number; memory?: MemoryBudget | undefined };
 }
 
 const MAX_BODY = 16 * 1024 * 1024;
+/** Request bodies are counted against the memory budget in steps of this many bytes. */
+const BODY_STEP = 64 * 1024;
 
 function genericError(err: LarderError): RenderedError {
   const message = err.expose ? err.message : 'internal error';
   return {
     status: err.status,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(err.retryAfter === undefined ? {} : { 'retry-after': String(err.retryAfter) }) },
     body: Buffer.from(JSON.stringify({ error: message, code: err.code })),
   };
 }
@@ -72,17 +77,28 @@ function protoRequest(ctx: Context, path: string, deps: AppDeps): ProtoRequest {
     path,
     query: new URLSearchParams(ctx.querystring),
     headers,
-    body: async () => {
-      const chunks: Buffer[] = [];
-      let n = 0;
-      for await (const c of ctx.req as AsyncIterable<Buffer>) {
-        n += c.length;
-        if (n > MAX_BODY) throw new LarderError('E_BAD_REQUEST', 'request body too large');
-        chunks.push(c);
-      }
-      return Buffer.concat(chunks, n);
-    },
+    body: () => readBody(ctx, deps.body?.maxBytes ?? MAX_BODY, deps.body?.memory),
   };
+}
+
+/** Reads a request body whole: refused past `max` (413), held against the memory budget until the answer ends. */
+async function readBody(ctx: Context, max: number, memory: MemoryBudget | undefined): Promise<Buffer> {
+  const tooLarge = (): LarderError =>
+    new LarderError('E_TOO_LARGE', `request body too large (limit ${max} bytes, limits.maxBody)`, { details: { maxBytes: max } });
+  const announced = Number(ctx.get('content-length') || Number.NaN);
+  if (announced > max) throw tooLarge();
+  const what = `a request body for ${ctx.path.slice(0, 100)}`;
+  const lease = memory ? await memory.reserve(Number.isFinite(announced) ? announced : 0, what) : undefined;
+  ctx.res.once('close', () => lease?.release());
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of ctx.req as AsyncIterable<Buffer>) {
+    n += c.length;
+    if (n > max) throw tooLarge();
+    if (lease && n > lease.bytes) await lease.grow(Math.max(BODY_STEP, n - lease.bytes), what);
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks, n);
 }
 
 export function createApp(deps: AppDeps): Koa {

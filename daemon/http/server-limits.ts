@@ -1,0 +1,101 @@
+/**
+ * Timeouts and the connection cap of the listening server, for any node
+ * http or https Server (call before `listen`).
+ *
+ * - idle: a socket with no byte moving either way for `idleMs` is closed:
+ *   before its first request, between requests, while its request body
+ *   stalls, or while its answer stalls (a client that stopped reading). Bytes
+ *   that keep moving re-arm it, so long downloads are never cut. A request
+ *   the server is still working on (its body was received, no answer yet)
+ *   is not cut: the upstream timeouts bound that. Long-lived routes (the
+ *   event stream, the feed's long-poll, a bundle upload) have no idle limit.
+ * - headers: the request head must arrive within `headerTimeoutMs` (408).
+ * - request body: it must arrive whole within `requestTimeoutMs` of the
+ *   request's start (408), except on long-lived routes, which need only keep
+ *   moving.
+ * - connections: past `maxConnections` open sockets, new ones are closed at once.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+export interface ServerLimits {
+  idleMs: number;
+  headerTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxConnections: number;
+}
+
+export interface ServerLimitOptions {
+  /** Requests that may stay open without moving bytes (SSE, long-poll, streamed uploads). */
+  longLived?(req: IncomingMessage): boolean;
+}
+
+/** The admin routes that stay open: the event stream, the feed's long-poll, a bundle upload. */
+export function isLongLived(req: IncomingMessage): boolean {
+  const url = req.url ?? '';
+  const path = url.split('?', 1)[0];
+  if (path === '/_/api/v1/events') return true;
+  if (path === '/_/api/v1/feed') return /[?&]wait=/.test(url);
+  return path === '/_/api/v1/import' && req.method === 'POST';
+}
+
+interface Current {
+  req: IncomingMessage;
+  res: ServerResponse;
+  longLived: boolean;
+}
+
+const TIMEOUT_RESPONSE = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
+
+/** Answers 408 when nothing was answered yet, and closes the connection. */
+function requestTimedOut(socket: Socket, res: ServerResponse | undefined): void {
+  if (socket.destroyed) return;
+  if (socket.writable && !res?.headersSent) socket.end(TIMEOUT_RESPONSE);
+  socket.destroySoon();
+  // A client that does not read the 408 does not keep the socket.
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+export function applyServerLimits(server: Server, limits: ServerLimits, opts: ServerLimitOptions = {}): void {
+  const longLived = opts.longLived ?? isLongLived;
+  const current = new WeakMap<Socket, Current>();
+  server.timeout = limits.idleMs;
+  server.keepAliveTimeout = Math.min(65_000, limits.idleMs || 65_000);
+  server.headersTimeout = limits.headerTimeoutMs;
+  // Node's own whole-request deadline cannot spare the long-lived routes: the body deadline is kept below instead.
+  server.requestTimeout = 0;
+  server.maxConnections = limits.maxConnections > 0 ? limits.maxConnections : Number.POSITIVE_INFINITY;
+  // How often node checks the header deadline (read when the server starts listening).
+  const check = Math.max(50, Math.min(30_000, Math.floor(limits.headerTimeoutMs / 4) || 30_000));
+  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = check;
+
+  server.on('timeout', (socket: Socket) => {
+    const cur = current.get(socket);
+    if (cur?.longLived) return;
+    // The body arrived and the answer has not started: the server is working on it.
+    if (cur?.req.complete && !cur.res.headersSent) return;
+    if (cur && !cur.req.complete) requestTimedOut(socket, cur.res);
+    else socket.destroy();
+  });
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    const cur: Current = { req, res, longLived: longLived(req) };
+    current.set(socket, cur);
+    if (cur.longLived) socket.setTimeout(0);
+    let bodyTimer: NodeJS.Timeout | undefined;
+    if (!req.complete && !cur.longLived && limits.requestTimeoutMs > 0) {
+      bodyTimer = setTimeout(() => {
+        if (!req.complete) requestTimedOut(socket, res);
+      }, limits.requestTimeoutMs);
+      bodyTimer.unref();
+    }
+    res.once('close', () => {
+      clearTimeout(bodyTimer);
+      if (current.get(socket) === cur) current.delete(socket);
+      if (cur.longLived && !socket.destroyed) socket.setTimeout(limits.idleMs);
+      // Answered before its body arrived: the rest of the body is not waited for.
+      if (!req.complete) socket.destroySoon();
+    });
+  });
+}
