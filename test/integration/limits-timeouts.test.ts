@@ -94,7 +94,7 @@ test('a socket that sends nothing is closed after the idle timeout', async () =>
 
 test('headers sent one byte at a time are cut with 408', async () => {
   const r = await open(d.url);
-  void trickle(r, `GET /healthz HTTP/1.1\r\nHost: x\r\n${'X-Pad: y\r\n'.repeat(200)}\r\n`, 300);
+  void trickle(r, `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n${'X-Pad: y\r\n'.repeat(200)}\r\n`, 300);
   assert.ok(await within(r.closed), 'the connection was closed');
   assert.match(r.data(), /^HTTP\/1\.1 408/);
 });
@@ -102,7 +102,7 @@ test('headers sent one byte at a time are cut with 408', async () => {
 test('a request body sent one byte at a time is cut with 408', async () => {
   const r = await open(d.url);
   r.socket.write(
-    'POST /npm/-/npm/v1/security/audits/quick HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n',
+    'POST /npm/-/npm/v1/security/audits/quick HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n',
   );
   void trickle(r, `{"x":"${'a'.repeat(190)}"}`, 300);
   assert.ok(await within(r.closed), 'the connection was closed');
@@ -114,7 +114,7 @@ test('a download that keeps moving, slower than the idle timeout overall, is not
   assert.equal(warm.status, 200);
   assert.equal((await warm.arrayBuffer()).byteLength, BIG);
   const r = await open(d.url);
-  r.socket.write('GET /files/web/big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  r.socket.write('GET /files/web/big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
   // Reads 1 MiB every 100 ms: the whole body takes several idle timeouts.
   let allowance = 1024 * 1024;
   const pace = setInterval(() => {
@@ -145,7 +145,7 @@ test('a download that keeps moving, slower than the idle timeout overall, is not
 test('the event stream and the feed long-poll outlive the idle timeout', async () => {
   const token = await adminToken(d.dataDir);
   const r = await open(d.url);
-  r.socket.write(`GET /_/api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+  r.socket.write(`GET /_/api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n\r\n`);
   const feed = fetch(`${d.url}/_/api/v1/feed?since=0&wait=3`, { headers: { authorization: `Bearer ${token}` } });
   await sleep(3_500); // three idle timeouts
   assert.match(r.data(), /^HTTP\/1\.1 200/);
@@ -161,10 +161,10 @@ test('connections past maxConnections are closed at once; the others are served'
   try {
     const held = await Promise.all([open(capped.url), open(capped.url), open(capped.url)]);
     const extra = await open(capped.url);
-    extra.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    extra.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
     assert.ok(await within(extra.closed), 'the extra connection was closed');
     assert.equal(extra.data(), '', 'and not answered');
-    held[0]!.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    held[0]!.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
     await within(held[0]!.closed);
     assert.match(held[0]!.data(), /^HTTP\/1\.1 200/);
     for (const h of held) h.socket.destroy();
