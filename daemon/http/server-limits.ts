@@ -6,8 +6,9 @@
  *   before its first request, between requests, while its request body
  *   stalls, or while its answer stalls (a client that stopped reading). Bytes
  *   that keep moving re-arm it, so long downloads are never cut. A request
- *   the server is still working on (its body was received, no answer yet)
- *   is not cut: the upstream timeouts bound that. Long-lived routes (the
+ *   the server is still working on (its body was received, nothing queued to
+ *   send: no answer yet, or an answer waiting for upstream bytes) is not cut:
+ *   the upstream timeouts bound that. Long-lived routes (the
  *   event stream, the feed's long-poll, a bundle upload) have no idle limit.
  * - headers: the request head must arrive within `headerTimeoutMs` (408).
  * - request body: it must arrive whole within `requestTimeoutMs` of the
@@ -72,8 +73,10 @@ export function applyServerLimits(server: Server, limits: ServerLimits, opts: Se
   server.on('timeout', (socket: Socket) => {
     const cur = current.get(socket);
     if (cur?.longLived) return;
-    // The body arrived and the answer has not started: the server is working on it.
-    if (cur?.req.complete && !cur.res.headersSent) return;
+    // The body arrived and nothing waits to be sent: the server is working on the answer (not started yet,
+    // or waiting for upstream bytes, e.g. a range of a fill in flight). The upstream timeouts bound that.
+    // A client that stopped reading leaves bytes queued on the socket, and is cut.
+    if (cur?.req.complete && socket.writableLength === 0 && !cur.res.writableNeedDrain) return;
     if (cur && !cur.req.complete) requestTimedOut(socket, cur.res);
     else socket.destroy();
   });
