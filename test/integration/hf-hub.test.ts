@@ -143,6 +143,22 @@ describe('huggingface with @huggingface/hub', () => {
     for (const p of tokenSentFor) assert.match(p, /^\/acme\/gated\/resolve\//, 'a token only goes to the gated repository');
   });
 
+  it('a Larder token (lrd_…), valid or not, never reaches the Hub, even for a gated repository', async () => {
+    const seen = hub.seen.length;
+    const basic = `Basic ${Buffer.from('user:lrd_revoked0000000000000000').toString('base64')}`;
+    for (const authorization of ['Bearer lrd_revoked0000000000000000', basic]) {
+      const r = await fetch(`${hubUrl}/acme/gated/resolve/main/weights.bin`, { headers: { authorization } });
+      assert.equal(r.status, 401, 'answered as without a token');
+      assert.equal(r.headers.get('x-error-code'), 'GatedRepo');
+      await r.arrayBuffer();
+    }
+    assert.deepEqual(
+      hub.seen.slice(seen).filter((s) => s.auth !== undefined),
+      [],
+      'no credential went upstream',
+    );
+  });
+
   it('a cached gated file: served again to its token from the cache, refused once the Hub revoked that token', async () => {
     const url = `${hubUrl}/acme/gated/resolve/main/weights.bin`;
     const cdn = hub.count((s) => s.server === 'cdn');
