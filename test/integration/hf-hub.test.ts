@@ -179,6 +179,26 @@ describe('huggingface with @huggingface/hub', () => {
     gated.gatedToken = 'hf_good';
   });
 
+  it('a cached gated file the Hub no longer has (404 on the re-check) is not served: EntryNotFound', async () => {
+    const url = `${hubUrl}/acme/gated/resolve/main/weights.bin`;
+    const ok = await fetch(url, { headers: { authorization: 'Bearer hf_good' } });
+    assert.equal(ok.status, 200);
+    await ok.arrayBuffer();
+    const gated = hub.repos.get('model', 'acme/gated')!;
+    const snapshot = gated.commits.get(gated.refs.get('main')!)!;
+    const file = snapshot.get('weights.bin')!;
+    snapshot.delete('weights.bin');
+    try {
+      await new Promise((r) => setTimeout(r, TTL_MS + 200)); // past the remembered confirmation
+      const gone = await fetch(url, { headers: { authorization: 'Bearer hf_good' } });
+      assert.equal(gone.status, 404);
+      assert.equal(gone.headers.get('x-error-code'), 'EntryNotFound');
+      await gone.arrayBuffer();
+    } finally {
+      snapshot.set('weights.bin', file);
+    }
+  });
+
   it('Hub errors: a missing file is EntryNotFound (null to the client), a missing repository RepoNotFound', async () => {
     assert.equal(await downloadFile({ repo: 'acme/tiny', path: 'no/such.txt', hubUrl }), null);
     const missing = await fetch(`${hubUrl}/acme/nothing/resolve/main/x.txt`);
