@@ -119,10 +119,19 @@ export function adminRoutes(d: AdminRouteDeps): (ctx: Context) => Promise<boolea
   };
 }
 
+/** Decodes one path segment; a malformed percent-encoding is the client's error (400), not a 500. */
+function decodeSegment(seg: string): string {
+  try {
+    return decodeURIComponent(seg);
+  } catch {
+    throw new LarderError('E_BAD_REQUEST', `malformed percent-encoding in path segment ${JSON.stringify(seg.slice(0, 100))}`);
+  }
+}
+
 async function route(ctx: Context, path: string, d: AdminRouteDeps, who: string): Promise<void> {
   const m = ctx.method;
   const seg = path.split('/').filter(Boolean);
-  const id = seg[1] ? decodeURIComponent(seg[1]) : undefined;
+  const id = seg[1] ? decodeSegment(seg[1]) : undefined;
   const q = ctx.query;
   if (m === 'GET' && path === '/stats') ctx.body = d.service.stats();
   else if (m === 'GET' && path === '/stats/history') ctx.body = d.service.history();

@@ -8,6 +8,7 @@
  *   /metrics /healthz /readyz
  */
 import Koa, { type Context } from 'koa';
+import { presentedSecret } from '../admin/auth.js';
 import { LarderError, toLarderError } from '../core/errors.js';
 import type { MemoryBudget } from '../core/memory-budget.js';
 import { viaIncludes, withIncomingVia } from '../core/hops.js';
@@ -68,7 +69,9 @@ function genericError(err: LarderError): RenderedError {
 function protoRequest(ctx: Context, path: string, deps: AppDeps): ProtoRequest {
   let headers = ctx.headers;
   const auth = headers.authorization;
-  if (auth && deps.isOwnCredential?.(auth)) {
+  // Larder's own credentials never go upstream: the daemon's, and anything shaped like one of its
+  // tokens (`lrd_…`) even when revoked or unknown here.
+  if (auth && (deps.isOwnCredential?.(auth) || presentedSecret(auth)?.startsWith('lrd_'))) {
     headers = { ...headers };
     delete headers.authorization;
   }

@@ -60,6 +60,14 @@ export interface GotClientOptions {
   resolve?: Resolver;
   /** Resolves names for connecting (default dns.lookup; tests point made-up names at 127.0.0.1). */
   dnsLookup?: typeof import('node:dns').lookup;
+  /** Extra trusted CA certificates (PEM) for https upstreams (tests use their own CA). */
+  ca?: string | Buffer;
+}
+
+/** True when a redirect goes from https to plain http. */
+function isDowngrade(from: string | undefined, to: string | URL | undefined): boolean {
+  if (!from || !to) return false;
+  return new URL(from).protocol === 'https:' && new URL(to).protocol === 'http:';
 }
 
 export class GotUpstreamClient implements UpstreamClient {
@@ -79,13 +87,22 @@ export class GotUpstreamClient implements UpstreamClient {
       maxRedirects: 5,
       headers: { 'user-agent': USER_AGENT },
       ...(opts.dnsLookup ? { dnsLookup: opts.dnsLookup } : {}),
+      ...(opts.ca ? { https: { certificateAuthority: opts.ca } } : {}),
       hooks: {
         // got already drops Authorization on a redirect to another host; a redirect to an address more
         // private than the remote's (loopback, link-local, LAN) is refused (see address-class.ts).
+        // got keeps credentials when host and port are unchanged, which https://h/ → http://h/ is
+        // (both default ports): a downgrade to plain HTTP drops them too (as curl does since 7.83), and
+        // the redirect is still followed (public mirrors redirect to plain-HTTP CDNs with signed URLs).
         beforeRedirect: [
-          async (options) => {
+          async (options, response) => {
             const origin = (options.context as { origin?: string }).origin;
             if (origin && options.url) await checkTarget('redirect', options.url, origin, resolve);
+            if (isDowngrade(response.url, options.url)) {
+              for (const h of ['authorization', 'proxy-authorization', 'cookie']) delete options.headers[h];
+              options.username = '';
+              options.password = '';
+            }
           },
         ],
       },

@@ -123,6 +123,18 @@ test('with the token the API answers, in any case of the scheme; errors name wha
   assert.match(bad.body.error.message, /nope:thing.*unknown protocol/);
 });
 
+test('a malformed percent-encoding in an admin path is a 400 in the API error format, not a 500', async () => {
+  for (const [method, path] of [
+    ['DELETE', '/tokens/%E0'],
+    ['GET', '/pins/%ZZ'],
+    ['DELETE', '/jobs/%C3%28'],
+  ] as const) {
+    const r = await admin.call<{ error: { code: string; message: string } }>(method, path);
+    assert.equal(r.status, 400, `${method} ${path}`);
+    assert.equal(r.body.error.code, 'E_BAD_REQUEST');
+  }
+});
+
 test('/config shows the effective config with every secret redacted', async () => {
   const cfg = await admin.ok<{ remotes: Record<string, { auth?: Record<string, string> }>; dataDir: string }>('GET', '/config');
   const text = JSON.stringify(cfg);

@@ -143,6 +143,22 @@ describe('huggingface with @huggingface/hub', () => {
     for (const p of tokenSentFor) assert.match(p, /^\/acme\/gated\/resolve\//, 'a token only goes to the gated repository');
   });
 
+  it('a Larder token (lrd_…), valid or not, never reaches the Hub, even for a gated repository', async () => {
+    const seen = hub.seen.length;
+    const basic = `Basic ${Buffer.from('user:lrd_revoked0000000000000000').toString('base64')}`;
+    for (const authorization of ['Bearer lrd_revoked0000000000000000', basic]) {
+      const r = await fetch(`${hubUrl}/acme/gated/resolve/main/weights.bin`, { headers: { authorization } });
+      assert.equal(r.status, 401, 'answered as without a token');
+      assert.equal(r.headers.get('x-error-code'), 'GatedRepo');
+      await r.arrayBuffer();
+    }
+    assert.deepEqual(
+      hub.seen.slice(seen).filter((s) => s.auth !== undefined),
+      [],
+      'no credential went upstream',
+    );
+  });
+
   it('a cached gated file: served again to its token from the cache, refused once the Hub revoked that token', async () => {
     const url = `${hubUrl}/acme/gated/resolve/main/weights.bin`;
     const cdn = hub.count((s) => s.server === 'cdn');
@@ -161,6 +177,26 @@ describe('huggingface with @huggingface/hub', () => {
     assert.equal(revoked.status, 403);
     assert.equal(revoked.headers.get('x-error-code'), 'GatedRepo');
     gated.gatedToken = 'hf_good';
+  });
+
+  it('a cached gated file the Hub no longer has (404 on the re-check) is not served: EntryNotFound', async () => {
+    const url = `${hubUrl}/acme/gated/resolve/main/weights.bin`;
+    const ok = await fetch(url, { headers: { authorization: 'Bearer hf_good' } });
+    assert.equal(ok.status, 200);
+    await ok.arrayBuffer();
+    const gated = hub.repos.get('model', 'acme/gated')!;
+    const snapshot = gated.commits.get(gated.refs.get('main')!)!;
+    const file = snapshot.get('weights.bin')!;
+    snapshot.delete('weights.bin');
+    try {
+      await new Promise((r) => setTimeout(r, TTL_MS + 200)); // past the remembered confirmation
+      const gone = await fetch(url, { headers: { authorization: 'Bearer hf_good' } });
+      assert.equal(gone.status, 404);
+      assert.equal(gone.headers.get('x-error-code'), 'EntryNotFound');
+      await gone.arrayBuffer();
+    } finally {
+      snapshot.set('weights.bin', file);
+    }
   });
 
   it('Hub errors: a missing file is EntryNotFound (null to the client), a missing repository RepoNotFound', async () => {

@@ -176,7 +176,14 @@ export class HfFiles {
       this.access.delete(id);
       throw hubError('GatedRepo', `Access to ${repoKey(w.repo)} is restricted: this token has no access to it`, status);
     }
-    if (status >= 500) return;
+    // A failing Hub (5xx, rate limit) leaves the file to the token that fetched it, unremembered;
+    // only a 2xx/3xx confirms access. A 404/410 means the Hub no longer serves it; anything else is no confirmation.
+    if (status >= 500 || status === 429) return;
+    if (status >= 400) {
+      this.access.delete(id);
+      if (status === 404 || status === 410) throw hubError('EntryNotFound', `${w.path} is not served by ${repoKey(w.repo)}`, 404);
+      throw hubError('GatedRepo', `Access to ${repoKey(w.repo)} could not be confirmed for this token (the Hub answered ${status})`, 403);
+    }
     if (this.access.size >= MAX_REMEMBERED) this.access.clear();
     this.access.set(id, now + w.remote.settings.ttlMs);
   }
