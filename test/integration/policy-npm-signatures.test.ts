@@ -154,6 +154,12 @@ test('under warn, the failing versions are served and counted in /metrics', asyn
   assert.match(text, /larder_policy_requests_total\{remote="local",reason="signature"\} [1-9]/);
 });
 
-test('the registry keys are fetched once per daemon, not per packument or hit', () => {
+test('the registry keys are fetched once per daemon, not per packument or hit', async () => {
+  for (const daemon of [requireDaemon, warnDaemon]) {
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await fetch(`${daemon.url}/npm/-/npm/v1/keys`)).status, 200);
+      assert.equal((await fetch(`${daemon.url}/npm/foo/-/foo-1.0.0.tgz`)).status, 200);
+    }
+  }
   assert.equal(keyRequests, 2);
 });
