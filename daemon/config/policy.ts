@@ -38,6 +38,12 @@ export const PolicySchema = z
       .strict()
       .default({}),
     onBlocked: onBlocked.default('refuse'),
+    npmSignatures: z
+      .enum(['off', 'warn', 'require'])
+      .default('off')
+      .describe(
+        'npm registry signatures (dist.signatures against /-/npm/v1/keys): "off", "warn" (serve, count, log) or "require" (refuse a missing or invalid one)',
+      ),
     remotes: z.record(z.string(), RemotePolicySchema).default({}).describe('Per-remote overrides, by remote name'),
   })
   .strict()
@@ -57,5 +63,6 @@ export function policySettings(cfg: PolicyConfig): PolicySettings {
       },
     ]),
   );
-  return { minAgeMs: cfg.minAge, exclude: cfg.exclude, onBlocked: cfg.onBlocked, remotes };
+  const signatures = cfg.npmSignatures !== 'off' ? { npmSignatures: cfg.npmSignatures } : {};
+  return { minAgeMs: cfg.minAge, exclude: cfg.exclude, onBlocked: cfg.onBlocked, remotes, ...signatures };
 }

@@ -7,6 +7,7 @@
 import type { Clock } from '../ports.js';
 import type { Blocklist } from './osv.js';
 import type { Decision, PolicyCount, PolicyDecider, PolicyQuery, PolicyRules, PolicySettings } from './types.js';
+import { SIGNATURE_ID } from './types.js';
 
 export const POLICY_OFF: PolicySettings = { minAgeMs: 0, exclude: [], onBlocked: 'refuse', remotes: {} };
 
@@ -109,8 +110,13 @@ export class Policy implements PolicyDecider {
     return `${what} is allowed by the Larder policy${d.because ? ` (${d.because})` : ''}${d.warning ? `; listed in ${d.warning} (onBlocked: warn)` : ''}`;
   }
 
+  signatureMode(): 'off' | 'warn' | 'require' {
+    return this.settings.npmSignatures ?? 'off';
+  }
+
   count(remote: string, d: Decision): void {
-    const reason = d.verdict === 'allowed' ? (d.warning ? 'warned' : undefined) : d.verdict;
+    const signature = d.verdict === 'blocked' ? d.id === SIGNATURE_ID : d.verdict === 'allowed' && d.warning === SIGNATURE_ID;
+    const reason = signature ? 'signature' : d.verdict === 'allowed' ? (d.warning ? 'warned' : undefined) : d.verdict;
     if (!reason) return;
     const key = `${remote}\0${reason}`;
     this.tally.set(key, (this.tally.get(key) ?? 0) + 1);

@@ -20,6 +20,8 @@ export interface PolicyRules {
 export interface PolicySettings extends PolicyRules {
   /** Per-remote overrides, by remote name. */
   remotes: Readonly<Record<string, Partial<PolicyRules>>>;
+  /** npm registry signature checks (absent: off). */
+  npmSignatures?: 'off' | 'warn' | 'require';
 }
 
 /** One question: may this version be served to a client? */
@@ -48,10 +50,13 @@ export type Decision =
   | { verdict: 'held'; minAgeMs: number; published: number; until: number }
   | { verdict: 'blocked'; id: string; summary: string };
 
+/** The id of a `blocked` decision (or the `warning` of an allowed one) for a registry signature that does not hold. */
+export const SIGNATURE_ID = 'signature';
+
 /** Counted refusals, for `/metrics`. */
 export interface PolicyCount {
   remote: string;
-  reason: 'held' | 'blocked' | 'warned';
+  reason: 'held' | 'blocked' | 'warned' | 'signature';
   count: number;
 }
 
@@ -74,4 +79,6 @@ export interface PolicyDecider {
   count(remote: string, d: Decision): void;
   counts(): PolicyCount[];
   now(): number;
+  /** `policy.npmSignatures`: whether npm registry signatures are checked, and what a failure gets. */
+  signatureMode(): 'off' | 'warn' | 'require';
 }

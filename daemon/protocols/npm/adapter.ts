@@ -15,6 +15,7 @@ import { checkName, decodeName, parseNpmPath, scopeOf, upstreamDocPath } from '.
 import { ABBREV_TYPE, derivePackument, wantsAbbreviated, type DistInfo } from './packument.js';
 import { passthrough, passthroughKind } from './passthrough.js';
 import { EarlyTarballs } from './early-tarball.js';
+import type { NpmSignatures } from './signatures.js';
 import { type NpmPolicy, tarballVersion, withheldEtag, withholdVersions } from './policy.js';
 
 export interface NpmAdapterOptions {
@@ -26,6 +27,7 @@ export interface NpmAdapterOptions {
   documents: DocumentCache;
   blobs: BlobCache;
   policy: NpmPolicy;
+  signatures: NpmSignatures;
 }
 
 const DERIVE_VERSION = 'npm-2';
@@ -43,6 +45,7 @@ export class NpmAdapter implements ProtocolAdapter {
     if (!kind && !isRead(req.method)) throw readOnly();
     const route = parseNpmPath(req.path);
     if (route.kind === 'special') {
+      if (route.path === '/-/npm/v1/keys' && isRead(req.method)) return this.registryKeys();
       if (kind) return passthrough(req, this.remoteFor(undefined));
       if (route.path.startsWith('/-/package/') && route.path.endsWith('/dist-tags') && isRead(req.method)) {
         return this.distTags(checkName(decodeName(route.path.slice('/-/package/'.length, -'/dist-tags'.length))));
@@ -98,6 +101,19 @@ export class NpmAdapter implements ProtocolAdapter {
       },
       { forceRefresh },
     );
+  }
+
+  /** The registry's signing keys (`npm audit signatures` asks the configured registry), cached with the remote's TTL. */
+  private async registryKeys(): Promise<ProtoResponse> {
+    const served = await this.opts.signatures.keysDocument(this.remoteFor(undefined));
+    const ref = served.entry.variants?.keys;
+    if (!ref) throw new LarderError('E_INTERNAL', 'the npm registry keys have no stored form', { expose: false });
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/json', etag: ref.etag, 'cache-control': 'public, max-age=300' },
+      body: { type: 'buffer', data: await this.opts.documents.variant(ref) },
+      cache: served.state,
+    };
   }
 
   private async packument(name: string, req: ProtoRequest): Promise<ProtoResponse> {

@@ -10,6 +10,7 @@ import { npmRemote, npmSection, NpmSectionSchema } from './config.js';
 import { npmPlanners } from './lockfiles.js';
 import { NpmPolicy } from './policy.js';
 import { npmRefs } from './ref.js';
+import { NpmSignatures } from './signatures.js';
 import { NpmWarmer } from './warmer.js';
 
 /** `/<name>/-/<file>.tgz` and `/@scope/<name>/-/<file>.tgz` (also with `%2f`). */
@@ -25,6 +26,7 @@ export const npmProtocol: Protocol = {
   planners: npmPlanners,
   defaultRemotes: { npmjs: { type: 'npm', url: 'https://registry.npmjs.org/' } },
   create(s) {
+    const signatures = new NpmSignatures(s.policy.signatureMode(), s.documents, s.remotes);
     const adapter = new NpmAdapter({
       remotes: s.remotes,
       defaultRemote: s.defaultRemote,
@@ -32,7 +34,8 @@ export const npmProtocol: Protocol = {
       publicUrl: s.publicUrl,
       documents: s.documents,
       blobs: s.blobs,
-      policy: new NpmPolicy(s.policy, s.documents),
+      policy: new NpmPolicy(s.policy, s.documents, signatures),
+      signatures,
     });
     return {
       adapter,

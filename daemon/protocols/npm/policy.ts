@@ -11,7 +11,8 @@
 import { createHash } from 'node:crypto';
 import type { DocumentCache, ServedDocument } from '../../core/document-cache.js';
 import { LarderError } from '../../core/errors.js';
-import { compareVersions, type Decision, isPrerelease, type PolicyDecider } from '../../core/policy/index.js';
+import { compareVersions, type Decision, isPrerelease, type PolicyDecider, SIGNATURE_ID } from '../../core/policy/index.js';
+import type { NpmSignatures } from './signatures.js';
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -31,7 +32,26 @@ export class NpmPolicy {
   constructor(
     private readonly policy: PolicyDecider,
     private readonly documents: DocumentCache,
+    private readonly signatures?: NpmSignatures,
   ) {}
+
+  /** Versions whose registry signature does not hold, as decisions (only under `npmSignatures: require`). */
+  private async unsigned(remote: string, name: string, served: ServedDocument): Promise<Withheld> {
+    if (this.signatures?.mode !== 'require') return new Map();
+    const problems = await this.signatures.problems(remote, name, served);
+    return new Map([...problems].map(([v, why]) => [v, { verdict: 'blocked', id: SIGNATURE_ID, summary: why } as const]));
+  }
+
+  /** Refuses (require) or counts (warn) a version whose registry signature does not hold. */
+  private async checkSignature(remote: string, name: string, version: string, load: () => Promise<ServedDocument>): Promise<void> {
+    if (!this.signatures || this.signatures.mode === 'off') return;
+    const why = (await this.signatures.problems(remote, name, await load())).get(version);
+    if (why === undefined) return;
+    if (this.signatures.mode === 'warn') return this.policy.count(remote, { verdict: 'allowed', warning: SIGNATURE_ID });
+    const d: Decision = { verdict: 'blocked', id: SIGNATURE_ID, summary: why };
+    this.policy.count(remote, d);
+    throw refusal(this.explain(name, version, d), d);
+  }
 
   /** Whether some version of the packument could be withheld (false: serve the cached forms as they are). */
   private mayWithhold(remote: string, name: string, served: ServedDocument): boolean {
@@ -51,8 +71,8 @@ export class NpmPolicy {
 
   /** The versions to withhold, or undefined when there are none. */
   async withheld(remote: string, name: string, served: ServedDocument): Promise<Withheld | undefined> {
-    if (!this.mayWithhold(remote, name, served)) return undefined;
-    const out: Withheld = new Map();
+    const out = await this.unsigned(remote, name, served);
+    if (!this.mayWithhold(remote, name, served)) return out.size ? out : undefined;
     for (const [version, t] of Object.entries(await this.times(served))) {
       const d = this.policy.decide({ protocol: 'npm', ecosystem: ECOSYSTEM, remote, name, version, published: t ?? undefined });
       if (d.verdict !== 'allowed') out.set(version, d);
@@ -62,6 +82,7 @@ export class NpmPolicy {
 
   /** Refuses a withheld version (403, npm's `{"error"}` body naming the policy, the version and when it is allowed). */
   async check(remote: string, name: string, version: string, load: () => Promise<ServedDocument>): Promise<void> {
+    await this.checkSignature(remote, name, version, load);
     const listed = this.policy.listed(ECOSYSTEM, name);
     const minAge = this.policy.minAgeMs('npm', remote, name);
     if (!listed && minAge === 0) return;
@@ -87,6 +108,9 @@ export class NpmPolicy {
 
   /** The sentence for one withheld version. */
   explain(name: string, version: string, d: Decision): string {
+    if (d.verdict === 'blocked' && d.id === SIGNATURE_ID) {
+      return `${name}@${version} ${d.summary}: refused by the Larder policy npmSignatures: require`;
+    }
     return this.policy.explain({ name, version }, d);
   }
 }
@@ -94,7 +118,10 @@ export class NpmPolicy {
 function refusal(message: string, d: Decision): LarderError {
   return new LarderError('E_FORBIDDEN', message, {
     status: 403,
-    details: d.verdict === 'held' ? { policy: 'minAge', until: new Date(d.until).toISOString() } : { policy: 'blocklist' },
+    details:
+      d.verdict === 'held'
+        ? { policy: 'minAge', until: new Date(d.until).toISOString() }
+        : { policy: d.verdict === 'blocked' && d.id === SIGNATURE_ID ? 'npmSignatures' : 'blocklist' },
   });
 }
 
