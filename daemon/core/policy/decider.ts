@@ -76,7 +76,7 @@ export class Policy implements PolicyDecider {
 
   pinned(protocol: string, name: string, version: string): boolean {
     try {
-      return this.pinnedBy?.(`${protocol}:${name}@${version}`) === true;
+      return this.pinnedBy?.(`${protocol}:${name}${protocol === 'pypi' ? '==' : '@'}${version}`) === true;
     } catch {
       return false;
     }

@@ -13,6 +13,7 @@ import type { Validators } from '../../core/types.js';
 import type { Remote } from '../../upstream/remote.js';
 import type { ProtoRequest, ProtoResponse, ProtocolAdapter, RenderedError } from '../adapter.js';
 import { escapeCase, isCanonicalVersion, isModulePath, parseGoPath } from './module-path.js';
+import { type GoPolicy, infoTime } from './policy.js';
 import { blobResponse, documentResponse, renderGoError } from './responses.js';
 import { SumdbProxy } from './sumdb.js';
 
@@ -22,9 +23,15 @@ export interface GoAdapterOptions {
   defaultRemote: string | undefined;
   documents: DocumentCache;
   blobs: BlobCache;
+  /** The supply-chain policy (age gate, blocklist); absent: every version is served. */
+  policy?: GoPolicy | undefined;
 }
 
 const DERIVE_VERSION = 'go-1';
+
+function bodyOf(res: ProtoResponse): Buffer {
+  return res.body.type === 'buffer' ? res.body.data : Buffer.alloc(0);
+}
 const TEXT = 'text/plain; charset=utf-8';
 /** The immutable files of a module version. */
 export type GoArtifact = 'info' | 'mod' | 'zip';
@@ -47,12 +54,22 @@ export class GoAdapter implements ProtocolAdapter {
     const route = parseGoPath(path);
     if (route.kind === 'sumdb') return this.sumdb.handle(remote, route.db, route.path);
     const mod = escapeCase(route.module);
-    if (route.kind === 'list') return this.document(remote, `list:${route.module}`, `${mod}/@v/list`, TEXT);
-    if (route.kind === 'latest') return this.document(remote, `latest:${route.module}`, `${mod}/@latest`, MEDIA.info);
+    const policy = this.opts.policy?.active(remote.name, route.module) ? this.opts.policy : undefined;
+    if (route.kind === 'list') {
+      const res = await this.document(remote, `list:${route.module}`, `${mod}/@v/list`, TEXT);
+      return policy
+        ? this.withList(res, await policy.filterList(remote.name, route.module, bodyOf(res), this.timeOf(remote, route.module)))
+        : res;
+    }
+    if (route.kind === 'latest') {
+      const res = await this.document(remote, `latest:${route.module}`, `${mod}/@latest`, MEDIA.info);
+      return policy ? this.latest(policy, remote, route.module, res) : res;
+    }
     const file = `${mod}/@v/${escapeCase(route.version)}.${route.kind}`;
     if (route.kind === 'info' && !isCanonicalVersion(route.version)) {
       return this.document(remote, `query:${route.module}@${route.version}`, file, MEDIA.info);
     }
+    await policy?.check(remote.name, route.module, route.version, this.timeOf(remote, route.module));
     return blobResponse(await this.artifact(remote, route.module, route.version, route.kind), MEDIA[route.kind]);
   }
 
@@ -87,6 +104,38 @@ export class GoAdapter implements ProtocolAdapter {
       meta: { protocol: 'go', remote: remote.name, module, version, file: kind },
       fetch: (signal) => remote.request({ url, signal }),
     });
+  }
+
+  /** Reads the `.info` `Time` of a canonical version (through the blob cache). */
+  private timeOf(remote: Remote, module: string): (version: string) => Promise<number | undefined> {
+    return async (version) => {
+      if (!isCanonicalVersion(version)) return undefined;
+      const blob = await this.artifact(remote, module, version, 'info');
+      const chunks: Buffer[] = [];
+      for await (const c of blob.open()) chunks.push(Buffer.from(c as Uint8Array));
+      return infoTime(Buffer.concat(chunks));
+    };
+  }
+
+  private withList(res: ProtoResponse, data: Buffer): ProtoResponse {
+    const etag = res.headers.etag;
+    const headers = { ...res.headers, ...(etag ? { etag: `${etag.replace(/"$/, '')}-policy"` } : {}) };
+    return { ...res, headers, body: { type: 'buffer', data } };
+  }
+
+  /** `@latest` when the policy is on: upstream's answer if allowed, else the newest allowed version's `.info`. */
+  private async latest(policy: GoPolicy, remote: Remote, module: string, res: ProtoResponse): Promise<ProtoResponse> {
+    const time = this.timeOf(remote, module);
+    const version = (JSON.parse(bodyOf(res).toString('utf8')) as { Version?: unknown }).Version;
+    if (typeof version === 'string' && (await policy.decide(remote.name, module, version, time)).verdict === 'allowed') return res;
+    const list = await this.document(remote, `list:${module}`, `${escapeCase(module)}/@v/list`, TEXT);
+    const to = policy.newest(await policy.filterList(remote.name, module, bodyOf(list), time));
+    if (to === undefined) {
+      await policy.check(remote.name, module, typeof version === 'string' ? version : 'latest', time);
+      throw new LarderError('E_NOT_FOUND', `${module}: no version is allowed by the Larder policy`);
+    }
+    const blob = await this.artifact(remote, module, to, 'info');
+    return { ...blobResponse(blob, MEDIA.info), headers: { 'content-type': MEDIA.info, 'cache-control': 'public, max-age=60' } };
   }
 
   renderError(err: LarderError): RenderedError {

@@ -6,6 +6,7 @@
 import { refill } from '../../core/warm.js';
 import { metaText, type Protocol } from '../contract.js';
 import { GoAdapter } from './adapter.js';
+import { GoPolicy } from './policy.js';
 import { goRemote, goSection } from './config.js';
 import { goPlanners } from './lockfiles.js';
 import { goRefs } from './ref.js';
@@ -20,7 +21,13 @@ export const goProtocol: Protocol = {
   planners: goPlanners,
   defaultRemotes: { golang: { type: 'go', url: 'https://proxy.golang.org/', sumdbs: ['sum.golang.org'] } },
   create(s) {
-    const adapter = new GoAdapter({ remotes: s.remotes, defaultRemote: s.defaultRemote, documents: s.documents, blobs: s.blobs });
+    const adapter = new GoAdapter({
+      remotes: s.remotes,
+      defaultRemote: s.defaultRemote,
+      documents: s.documents,
+      blobs: s.blobs,
+      policy: new GoPolicy(s.policy),
+    });
     return {
       adapter,
       warmer: new GoWarmer(adapter),

@@ -52,7 +52,8 @@ const KEPT = new Set([400, 404, 405, 406, 410, 416]);
  * stable code in X-Larder-Error).
  */
 export function renderGoError(err: LarderError): RenderedError {
-  const status = KEPT.has(err.status) ? err.status : 404;
+  // A policy refusal stays 403 so the go command stops instead of trying `direct` (go/policy.ts).
+  const status = KEPT.has(err.status) || err.code === 'E_FORBIDDEN' ? err.status : 404;
   const message = err.expose ? err.message : 'internal error';
   const reason = status === err.status ? '' : ` (upstream or cache failure, answered ${err.status} originally)`;
   return {

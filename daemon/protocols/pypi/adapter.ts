@@ -15,6 +15,7 @@ import { isPypiRemote } from './config.js';
 import { parsePypiPath } from './names.js';
 import { negotiate, PAGE_TYPES } from './negotiate.js';
 import { parseProjectList, parseProjectPage } from './page-model.js';
+import { type PypiPolicy, withheldEtag, withholdFiles } from './policy.js';
 import { deriveIndex, deriveProject, type FileSource } from './render.js';
 
 export interface PypiAdapterOptions {
@@ -25,9 +26,11 @@ export interface PypiAdapterOptions {
   publicUrl(): string;
   documents: DocumentCache;
   blobs: BlobCache;
+  /** The supply-chain policy (age gate, blocklist); absent: every version is served. */
+  policy?: PypiPolicy | undefined;
 }
 
-const DERIVE_VERSION = 'pypi-1';
+const DERIVE_VERSION = 'pypi-2';
 const MOUNT = '/pypi';
 const UPSTREAM_ACCEPT = 'application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01';
 const PAGE_CACHE_CONTROL = 'public, max-age=600';
@@ -49,7 +52,7 @@ export class PypiAdapter implements ProtocolAdapter {
     }
     const remote = this.remoteFor(route.remote);
     if (route.kind === 'index') return this.page(req, await this.indexDoc(remote));
-    if (route.kind === 'project') return this.page(req, await this.projectDoc(remote, route.project));
+    if (route.kind === 'project') return this.page(req, await this.projectDoc(remote, route.project), remote.name, route.project);
     return this.file(remote, route.project, route.file, route.metadata);
   }
 
@@ -119,7 +122,7 @@ export class PypiAdapter implements ProtocolAdapter {
     );
   }
 
-  private async page(req: ProtoRequest, served: ServedDocument): Promise<ProtoResponse> {
+  private async page(req: ProtoRequest, served: ServedDocument, remote?: string, project?: string): Promise<ProtoResponse> {
     const accept = typeof req.headers.accept === 'string' ? req.headers.accept : undefined;
     const format = negotiate(accept, req.query.get('format'));
     if (!format) {
@@ -129,13 +132,25 @@ export class PypiAdapter implements ProtocolAdapter {
     }
     const ref = served.entry.variants?.[format === 'json' ? 'json' : 'html'];
     if (!ref) throw new LarderError('E_INTERNAL', `page ${served.entry.key} has no derived forms`, { expose: false });
-    const data = await this.opts.documents.variant(ref);
+    let data = await this.opts.documents.variant(ref);
+    let etag = format === 'html-v1' ? `${ref.etag.slice(0, -1)}-v1"` : ref.etag;
+    const policy = this.opts.policy;
+    const jsonRef = served.entry.variants?.json;
+    if (policy && remote !== undefined && project !== undefined && jsonRef && policy.mayWithhold(remote, project, served)) {
+      const json = await this.opts.documents.variant(jsonRef);
+      const withheld = policy.withheld(remote, project, json);
+      if (withheld) {
+        const forms = withholdFiles(json, project, withheld);
+        data = format === 'json' ? forms.json : forms.html;
+        etag = withheldEtag(etag, withheld);
+      }
+    }
     return {
       status: 200,
       headers: {
         'content-type': PAGE_TYPES[format],
         vary: 'Accept',
-        etag: format === 'html-v1' ? `${ref.etag.slice(0, -1)}-v1"` : ref.etag,
+        etag,
         'cache-control': PAGE_CACHE_CONTROL,
         'last-modified': new Date(served.entry.fetchedAt).toUTCString(),
       },
@@ -145,6 +160,10 @@ export class PypiAdapter implements ProtocolAdapter {
   }
 
   private async file(remote: Remote, project: string, file: string, metadata: boolean): Promise<ProtoResponse> {
+    await this.opts.policy?.check(remote.name, project, file, async () => {
+      const ref = (await this.projectDoc(remote, project)).entry.variants?.json;
+      return ref ? this.opts.documents.variant(ref) : Buffer.from('{}');
+    });
     return fileResponse(await this.fileBlob(project, file, metadata, remote.name));
   }
 

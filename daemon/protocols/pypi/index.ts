@@ -5,6 +5,7 @@
  */
 import { refill } from '../../core/warm.js';
 import { metaText, type Protocol } from '../contract.js';
+import { PypiPolicy } from './policy.js';
 import { PypiAdapter } from './adapter.js';
 import { pypiRemote, pypiSection } from './config.js';
 import { pypiPlanners } from './lockfiles.js';
@@ -26,6 +27,7 @@ export const pypiProtocol: Protocol = {
       publicUrl: s.publicUrl,
       documents: s.documents,
       blobs: s.blobs,
+      policy: new PypiPolicy(s.policy),
     });
     return {
       adapter,

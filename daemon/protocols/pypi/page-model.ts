@@ -20,6 +20,8 @@ export interface PyFile {
   /** Present when a PEP 658 `.metadata` file exists: its hashes (may be empty). */
   coreMetadata?: Record<string, string>;
   gpgSig?: boolean;
+  /** PEP 700 `upload-time` (ISO 8601), JSON pages only: the policy's publish time. */
+  uploadTime?: string;
 }
 
 export interface ProjectPage {
@@ -73,7 +75,8 @@ function lastSegment(url: string): string {
   }
 }
 
-function fromJson(doc: Json, base: string): PyFile[] {
+/** The files of a PEP 691 JSON page (also used to re-render a served JSON form). */
+export function fromJson(doc: Json, base: string): PyFile[] {
   const files: PyFile[] = [];
   for (const f of Array.isArray(doc.files) ? doc.files : []) {
     if (!isObject(f) || typeof f.filename !== 'string' || typeof f.url !== 'string') continue;
@@ -85,6 +88,7 @@ function fromJson(doc: Json, base: string): PyFile[] {
     const meta = f['core-metadata'] ?? f['dist-info-metadata'];
     if (meta === true || isObject(meta)) file.coreMetadata = hashMap(meta);
     if (f['gpg-sig'] === true) file.gpgSig = true;
+    if (typeof f['upload-time'] === 'string' && Number.isFinite(Date.parse(f['upload-time']))) file.uploadTime = f['upload-time'];
     files.push(file);
   }
   return files;

@@ -58,6 +58,7 @@ function jsonFile(f: PyFile, url: string): Record<string, unknown> {
   if (f.yanked !== undefined) out.yanked = f.yanked || true;
   if (f.coreMetadata) out['core-metadata'] = Object.keys(f.coreMetadata).length ? f.coreMetadata : true;
   if (f.gpgSig) out['gpg-sig'] = true;
+  if (f.uploadTime) out['upload-time'] = f.uploadTime;
   return out;
 }
 
@@ -66,6 +67,13 @@ function htmlPage(title: string, body: string): Buffer {
     `<!DOCTYPE html>\n<html>\n  <head>\n    <meta name="pypi:repository-version" content="1.0">\n` +
       `    <title>${escapeHtml(title)}</title>\n  </head>\n  <body>\n${body}  </body>\n</html>\n`,
   );
+}
+
+/** The HTML form of a project page from its files, each with the href it is served at. */
+export function projectHtml(project: string, files: Array<[PyFile, string]>): Buffer {
+  let html = `    <h1>Links for ${escapeHtml(project)}</h1>\n`;
+  for (const [f, href] of files) html += anchor(f, href);
+  return htmlPage(`Links for ${project}`, html);
 }
 
 /** HTML, JSON and the file map of one project page. */
@@ -90,13 +98,15 @@ export function deriveProject(page: ProjectPage, ctx: RenderContext): Derived {
     files.push(jsonFile(f, url));
   }
   const json = { meta: { 'api-version': '1.0' }, name: ctx.project, files };
+  const times = page.files.map((f) => (f.uploadTime ? Date.parse(f.uploadTime) : Number.NaN)).filter(Number.isFinite);
+  const newest = times.length ? Math.max(...times) : undefined;
   return {
     variants: {
       html: { body: htmlPage(`Links for ${ctx.project}`, html), mediaType: PAGE_TYPES.html },
       json: { body: Buffer.from(JSON.stringify(json)), mediaType: PAGE_TYPES.json },
       files: { body: Buffer.from(JSON.stringify(sources)), mediaType: 'application/json' },
     },
-    meta: { files: page.files.length },
+    meta: newest === undefined ? { files: page.files.length } : { files: page.files.length, newest },
   };
 }
 

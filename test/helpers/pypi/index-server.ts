@@ -22,6 +22,8 @@ export interface ListedFile {
   metadata?: 'core' | 'legacy' | 'none';
   /** Listed at this absolute URL instead of the upstream's own hosts. */
   foreignUrl?: string;
+  /** PEP 700 `upload-time` given on JSON pages (ISO 8601). */
+  uploadTime?: string;
 }
 
 const norm = (n: string): string => n.replace(/[-_.]+/g, '-').toLowerCase();
@@ -123,6 +125,7 @@ export class PypiUpstream {
       const o: Record<string, unknown> = { filename: f.wheel.filename, url: this.href(f, false), hashes: { sha256: f.wheel.sha256 } };
       if (f.wheel.spec.requiresPython) o['requires-python'] = f.wheel.spec.requiresPython;
       if (f.yanked !== undefined) o.yanked = f.yanked || true;
+      if (f.uploadTime) o['upload-time'] = f.uploadTime;
       const kind = f.metadata ?? 'core';
       if (kind !== 'none') o[kind === 'core' ? 'core-metadata' : 'dist-info-metadata'] = { sha256: f.wheel.metadataSha256 };
       return o;
