@@ -29,8 +29,8 @@ export class PolicyAdmin {
   records(): PolicyRecord[] {
     const byId = new Map<string, PolicyRecord>();
     for (const [ecosystem, name, e] of this.d.policy.blocklist.entries()) {
-      let r = byId.get(e.id);
-      if (!r) byId.set(e.id, (r = { id: e.id, summary: e.summary, affected: [] }));
+      const r = byId.get(e.id) ?? { id: e.id, summary: e.summary, affected: [] };
+      byId.set(e.id, r);
       r.affected.push({ ecosystem, name, versions: [...e.affected.versions], ranges: e.affected.ranges.length });
     }
     return [...byId.values()].sort((a, b) => a.id.localeCompare(b.id));
