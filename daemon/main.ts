@@ -26,7 +26,7 @@ import { edgeSetup } from './compose/edge.js';
 import { buildProtocols } from './compose/protocols.js';
 import { peerSetup } from './compose/peers.js';
 import { loadDaemonId } from './storage/daemon-id.js';
-import { buildPolicy } from './compose/policy.js';
+import { buildPolicy, buildPolicyAdmin } from './compose/policy.js';
 import type { CacheState } from './core/types.js';
 import { FsBlobStore } from './storage/fs-blob-store.js';
 import { LruHotCache } from './storage/hot-cache.js';
@@ -164,6 +164,16 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     publicUrl: () => publicUrl,
     indexed: (key) => index.getEntry(key) !== undefined,
   });
+  const policyAdmin = buildPolicyAdmin(policy, cfg.policy, {
+    instances: protocols.instances,
+    index,
+    blobs,
+    hot: deps.hot,
+    onQuarantine: async (q) => {
+      log.warn({ key: q.key, digest: q.digest, id: q.id }, 'policy: blocked artifact quarantined');
+      await admin?.audit.append({ action: 'delete', actor: 'daemon', target: q.key, reason: `policy: blocked by ${q.id}, quarantined` });
+    },
+  });
   admin = await buildAdmin({
     // With the S3 tier, this disk is its local tier: eviction keeps it within storage.localCache.
     cfg: cfg.storage.s3 ? { ...cfg, storage: { ...cfg.storage, maxSize: cfg.storage.localCache } } : cfg,
@@ -188,6 +198,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     },
     publicUrl: () => publicUrl,
     edge: edge.options,
+    policy: policyAdmin.admin,
   });
   policy.pinnedBy = (ref) => admin?.pins.byRef(ref) !== undefined;
   const adminParts = admin;
@@ -242,6 +253,10 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     (r) => log.info({ dataDir: cfg.dataDir, ...r }, 'store reconciled'),
     (err: Error) => log.error({ err: err.message }, 'orphan blob scan failed'),
   );
+  const quarantined = policyAdmin.sweep().then(
+    (q) => q.length && log.info({ artifacts: q.length }, 'policy: cached blocked artifacts quarantined'),
+    (err: Error) => log.error({ err: err.message }, 'policy quarantine failed'),
+  );
   log.info({ url, publicUrl }, 'larder listening');
 
   let stopping: Promise<void> | undefined;
@@ -264,6 +279,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
       await Promise.race([blobCache!.drain(), new Promise((r) => setTimeout(r, 10_000).unref())]);
       blobCache!.abortAll();
       await access.flush().catch(() => undefined); // a full disk only loses access times
+      await quarantined;
       await orphans.stop();
       await index.close();
       log.info('larder stopped');

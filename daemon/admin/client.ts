@@ -236,6 +236,8 @@ export class AdminClient {
   tokens = (): Promise<C.TokenInfo[]> => this.request('GET', '/tokens');
   createToken = (req: C.TokenRequest): Promise<C.TokenCreated> => this.request('POST', '/tokens', req);
   revokeToken = (name: string): Promise<{ revoked: true }> => this.request('DELETE', `/tokens/${seg(name)}`);
+  policyStatus = (): Promise<C.PolicyStatus> => this.request('GET', '/policy');
+  policyExplain = (ref: string): Promise<C.PolicyExplanation> => this.request('GET', `/policy/explain${qs({ ref })}`);
   /** Ends the dashboard session (its cookie is cleared). */
   logout = (): Promise<{ loggedOut: true }> => this.request('POST', '/logout');
 

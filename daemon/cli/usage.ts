@@ -131,10 +131,10 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'token revoke', args: '<name>', summary: 'revoke a scoped token; it stops working at once', options: [], positionals: true },
   {
     name: 'policy',
-    args: 'import-osv',
+    args: 'import-osv|status|explain',
     summary: 'manage the supply-chain policy (release-age cooldown, OSV blocklist)',
     options: [],
-    subcommands: ['import-osv'],
+    subcommands: ['import-osv', 'status', 'explain'],
     positionals: true,
   },
   {
@@ -142,6 +142,20 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: 'FILE|DIR…',
     summary: 'check OSV records (MAL- by default) and add them to the blocklist folder the daemon reads at start',
     options: [{ name: 'to', type: 'string', value: 'DIR', help: 'the blocklist folder (default: policy.blocklist.osv)' }, json],
+    positionals: true,
+  },
+  {
+    name: 'policy status',
+    summary: 'show the policy in force, counted refusals, the loaded OSV records and quarantined artifacts',
+    options: [json],
+    positionals: false,
+  },
+  {
+    name: 'policy explain',
+    args: '<ref>',
+    summary:
+      'say why a version is or is not served (allowed, held back until when, blocked by which record, pinned); exits 1 unless allowed',
+    options: [json],
     positionals: true,
   },
   {

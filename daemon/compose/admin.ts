@@ -9,6 +9,7 @@ import { type StoredToken, TokenStore } from '../admin/tokens.js';
 import { AuditLog } from '../admin/audit.js';
 import type { AuditRecord, FeedRecord } from '../admin/contract.js';
 import { EventBus } from '../admin/events.js';
+import type { PolicyAdmin } from '../admin/policy.js';
 import { AdminService } from '../admin/service.js';
 import { StatsTracker } from '../admin/stats.js';
 import { BudgetKeeper } from '../core/budget.js';
@@ -49,6 +50,8 @@ export interface AdminParts {
   publicUrl(): string;
   /** Mirror hierarchy and bundles (daemon id, parent feed). */
   edge: EdgeOptions;
+  /** The policy endpoints (status, explain). */
+  policy?: PolicyAdmin;
 }
 
 function redact(cfg: LoadedConfig): unknown {
@@ -173,6 +176,7 @@ export async function buildAdmin(p: AdminParts) {
     isOffline: p.isOffline,
     loginUrl: (s) => `${p.publicUrl()}/_/ui/login?t=${s}`,
     more: edge.routes,
+    ...(p.policy ? { policy: p.policy } : {}),
   });
 
   const timers: NodeJS.Timeout[] = [];

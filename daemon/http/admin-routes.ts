@@ -17,6 +17,7 @@ import type { PrewarmRunner } from '../prewarm/runner.js';
 import type { Scrubber } from '../core/scrub.js';
 import type { Maintenance } from '../core/eviction.js';
 import type { EvictRequest, JobRequest, PinRequest, TokenRequest } from '../admin/contract.js';
+import type { PolicyAdmin } from '../admin/policy.js';
 
 export interface AdminRouteDeps {
   auth: AdminAuth;
@@ -32,6 +33,8 @@ export interface AdminRouteDeps {
   setOffline(v: boolean): void;
   isOffline(): boolean;
   loginUrl(secret: string): string;
+  /** `GET /policy` and `GET /policy/explain?ref=…`. */
+  policy?: PolicyAdmin;
   /** More endpoints below the same prefix, auth and error format (mirror hierarchy, bundles); true when answered. */
   more?(ctx: Context, path: string, actor: string): Promise<boolean>;
 }
@@ -229,5 +232,9 @@ async function route(ctx: Context, path: string, d: AdminRouteDeps, who: string)
   } else if (m === 'POST' && path === '/login-link') {
     ctx.body = { url: d.loginUrl(d.auth.newLink()) };
   } else if (m === 'GET' && path === '/events') sse(ctx, d.events);
-  else if (!(await d.more?.(ctx, path, who))) throw new LarderError('E_NOT_FOUND', `no admin endpoint ${m} ${path.slice(0, 100)}`);
+  else if (m === 'GET' && path === '/policy' && d.policy) ctx.body = d.policy.status();
+  else if (m === 'GET' && path === '/policy/explain' && d.policy) {
+    if (typeof q.ref !== 'string' || !q.ref) throw new LarderError('E_BAD_REQUEST', 'expected ?ref=<reference>, e.g. npm:foo@1.2.3');
+    ctx.body = await d.policy.explain(q.ref);
+  } else if (!(await d.more?.(ctx, path, who))) throw new LarderError('E_NOT_FOUND', `no admin endpoint ${m} ${path.slice(0, 100)}`);
 }

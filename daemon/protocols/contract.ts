@@ -90,6 +90,28 @@ export interface ProtocolInstance {
   readonly warmer?: Warmer;
   /** Scrub repair: fetches a damaged entry again; resolves true when it is stored again. */
   repair?(entry: Entry): Promise<boolean>;
+  /** What `larder policy explain` and the blocklist quarantine ask of it; absent: the policy cannot explain its references. */
+  readonly policy?: PolicyHooks;
+}
+
+/** One version as a protocol's metadata describes it to the policy. */
+export interface PolicySubject {
+  remote: string;
+  name: string;
+  version: string;
+  /** When the upstream says it was published (ms); undefined: unknown. */
+  published?: number | undefined;
+  /** Index keys of its artifacts that may be cached. */
+  keys: string[];
+}
+
+export interface PolicyHooks {
+  /** Its OSV ecosystem ("npm"). */
+  readonly ecosystem: string;
+  /** Resolves one of its references to a version, reading cached metadata (fetched only when not fresh). */
+  subject(ref: string): Promise<PolicySubject>;
+  /** The package and version a cached artifact entry holds (undefined: not an artifact of one version). */
+  artifact(entry: Entry): { name: string; version: string } | undefined;
 }
 
 export interface Protocol {

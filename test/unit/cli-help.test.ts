@@ -39,8 +39,10 @@ const EXPECTED: Record<string, string[]> = {
   ui: ['--no-open'],
   export: ['--out FILE', '--pins', '--lockfile FILE', '--prefix KEY', '--deps', '--json'],
   import: ['--json'],
-  policy: ['larder policy import-osv'],
+  policy: ['larder policy import-osv', 'larder policy status', 'larder policy explain'],
   'policy import-osv': ['--to DIR', '--json'],
+  'policy status': ['--json'],
+  'policy explain': ['--json'],
 };
 const COMMON = ['--config FILE', '--listen HOST:PORT', '--data-dir DIR', '--help'];
 

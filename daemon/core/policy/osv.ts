@@ -83,6 +83,14 @@ export class Blocklist {
     return true;
   }
 
+  /** Every package entry, for the policy status: [ecosystem, name (as compared), entry]. */
+  *entries(): Iterable<[string, string, OsvEntry]> {
+    for (const [key, list] of this.byPackage) {
+      const [ecosystem = '', name = ''] = key.split('\0');
+      for (const e of list) yield [ecosystem, name, e];
+    }
+  }
+
   listed(ecosystem: string, name: string): boolean {
     return this.byPackage.has(packageKey(ecosystem, name));
   }

@@ -9,6 +9,7 @@ import { NpmAdapter } from './adapter.js';
 import { npmRemote, npmSection, NpmSectionSchema } from './config.js';
 import { npmPlanners } from './lockfiles.js';
 import { NpmPolicy } from './policy.js';
+import { npmPolicyHooks } from './policy-explain.js';
 import { npmRefs } from './ref.js';
 import { NpmSignatures } from './signatures.js';
 import { NpmWarmer } from './warmer.js';
@@ -40,6 +41,7 @@ export const npmProtocol: Protocol = {
     return {
       adapter,
       warmer: new NpmWarmer(adapter),
+      policy: npmPolicyHooks(adapter, s.documents),
       async repair(entry) {
         const name = metaText(entry, 'name');
         const file = metaText(entry, 'file');
