@@ -404,7 +404,7 @@ export interface PolicyStatus {
   onBlocked: 'refuse' | 'warn';
   remotes: Record<string, { minAgeMs?: number; exclude?: string[]; onBlocked?: 'refuse' | 'warn' }>;
   blocklist: { folder?: string; ids: string[]; records: PolicyRecord[] };
-  counts: Array<{ remote: string; reason: 'held' | 'blocked' | 'warned'; count: number }>;
+  counts: Array<{ remote: string; reason: 'held' | 'blocked' | 'signature' | 'warned'; count: number }>;
   quarantined: QuarantinedArtifact[];
 }
 
