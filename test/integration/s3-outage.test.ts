@@ -3,7 +3,8 @@
  * cluster for the file): hits from the local disk tier keep working with the
  * right bytes; /readyz fails within a few probes and says S3 is unreachable,
  * `larder_s3_up` drops to 0 and failed S3 requests are counted; a cold miss
- * still serves the client verified bytes, stored nowhere; RGW back → /readyz
+ * (small, or large with its upload parts failing) still serves the client
+ * verified bytes, stored nowhere; RGW back → /readyz
  * is ready again and the next cold miss is stored as usual.
  */
 import assert from 'node:assert/strict';
@@ -21,7 +22,13 @@ let ceph: CephRgw;
 let up: StaticUpstream;
 let dir: string;
 let d: TestDaemon;
-const files = { warm: randomBytes(3 * 1024 * 1024 + 5), cold: randomBytes(1024 * 1024 + 3), later: randomBytes(200_000) };
+const files = {
+  warm: randomBytes(3 * 1024 * 1024 + 5),
+  cold: randomBytes(1024 * 1024 + 3),
+  // Above the 8 MiB part size: its parts go to S3 while it downloads, and fail.
+  big: randomBytes(10 * 1024 * 1024 + 11),
+  later: randomBytes(200_000),
+};
 
 before(async () => {
   ceph = await startCephRgw();
@@ -101,6 +108,12 @@ test('RGW stopped: disk hits keep working, /readyz says why, a cold miss still s
   const cold = await raw(d.url, '/files/web/cold.bin');
   assert.equal(cold.status, 200, `cold miss with S3 down: ${cold.status} ${cold.body.toString().slice(0, 300)}`);
   assert.ok(cold.body.equals(files.cold), 'the cold miss served the right bytes');
+  const coldAgain = await raw(d.url, '/files/web/cold.bin');
+  assert.ok(coldAgain.status === 200 && coldAgain.body.equals(files.cold));
+  assert.equal(up.hits.get('/f/cold.bin'), 2, 'not stored on this disk alone while S3 is down: still a miss');
+  const big = await raw(d.url, '/files/web/big.bin');
+  assert.equal(big.status, 200, `big cold miss with S3 down: ${big.status} ${big.body.toString().slice(0, 300)}`);
+  assert.ok(big.body.equals(files.big), 'a cold miss whose parts cannot reach S3 still serves the right bytes');
 
   await ceph.startRgw();
   await waitFor(async () => (await readyz()).status === 200, 60_000, '/readyz to be ready with RGW back', 200);
