@@ -32,7 +32,7 @@ import { FsBlobStore } from './storage/fs-blob-store.js';
 import { LruHotCache } from './storage/hot-cache.js';
 import { LmdbIndex } from './storage/lmdb-index.js';
 import { DataPaths } from './storage/paths.js';
-import { tieredStore } from './storage/tiered-setup.js';
+import { s3Monitor, tieredStore } from './storage/tiered-setup.js';
 import { DiskSpace, FreeSpace, indexReserve } from './storage/disk-space.js';
 import { WriteBehind } from './core/write-behind.js';
 import { OrphanScan, sweepAtStart, type RecoveryReport } from './storage/recovery.js';
@@ -82,6 +82,8 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   const metrics = new Metrics(() => (blobCache?.inflight ?? 0) + (documents?.inflight ?? 0));
   const clock = { now: () => Date.now() };
   const metricEvents = metrics.cacheEvents();
+  const s3 = s3Monitor(blobs, (op) => metrics.s3Errors.inc({ op }));
+  if (s3) metrics.s3Up = () => s3.up;
   let admin: Admin | undefined;
   const peers = peerSetup(cfg, { index, blobs, metrics, log });
   const deps: CoreDeps = {
@@ -209,6 +211,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     metrics,
     log,
     ready: () => ready,
+    notReady: () => s3?.reason(),
     observe: (r) => {
       adminParts.stats.record(r.cache === 'NONE' ? undefined : (r.cache as CacheState), r.bytes, r.fromCache);
       adminParts.events.activity('request', `${r.method} ${r.path.slice(0, 200)}`, {
@@ -264,6 +267,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     stopping ??= (async () => {
       ready = false;
       offline = true;
+      s3?.stop();
       await adminParts.stop();
       await peers.stop();
       await listening.close();

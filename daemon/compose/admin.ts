@@ -54,11 +54,12 @@ export interface AdminParts {
   policy?: PolicyAdmin;
 }
 
-function redact(cfg: LoadedConfig): unknown {
+const SECRET_KEYS = new Set(['password', 'token', 'accessKey', 'secretKey']);
+
+/** The config as the admin API's /config shows it: every secret replaced by `[redacted]`. */
+export function redact(cfg: LoadedConfig): unknown {
   return redactDeep(
-    JSON.parse(
-      JSON.stringify(cfg, (k, v: unknown) => ((k === 'password' || k === 'token') && typeof v === 'string' ? '[redacted]' : v)),
-    ) as unknown,
+    JSON.parse(JSON.stringify(cfg, (k, v: unknown) => (SECRET_KEYS.has(k) && typeof v === 'string' ? '[redacted]' : v))) as unknown,
   );
 }
 

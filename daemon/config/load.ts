@@ -49,6 +49,19 @@ function interpolate(value: string, env: NodeJS.ProcessEnv, where: string): stri
   });
 }
 
+/** `${ENV}` in storage.s3's endpoint and keys, replaced before validation (so the endpoint checked is the real one). */
+function interpolateS3(doc: unknown, env: NodeJS.ProcessEnv): unknown {
+  const storage = (doc as { storage?: unknown } | null)?.storage;
+  const s3 = (storage as { s3?: unknown } | null | undefined)?.s3;
+  if (!s3 || typeof s3 !== 'object') return doc;
+  const out: Record<string, unknown> = { ...(s3 as Record<string, unknown>) };
+  for (const k of ['endpoint', 'accessKey', 'secretKey'] as const) {
+    const v = out[k];
+    if (typeof v === 'string') out[k] = interpolate(v, env, `storage.s3.${k}`);
+  }
+  return { ...(doc as object), storage: { ...(storage as object), s3: out } };
+}
+
 function parseDocument(text: string, source: string): Record<string, unknown> {
   let doc: unknown;
   try {
@@ -86,7 +99,7 @@ export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> 
 
 /** Validates a parsed document (also used for hot reload and tests). */
 export function validateConfig(doc: unknown, source: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  const parsed = ConfigSchema.safeParse(doc);
+  const parsed = ConfigSchema.safeParse(interpolateS3(doc, env));
   if (!parsed.success) {
     throw configError(`${source}: ${parsed.error.issues.map(formatIssue).join('; ')}`);
   }

@@ -37,6 +37,8 @@ export interface AppDeps {
   metrics: Metrics;
   log: Logger;
   ready(): boolean;
+  /** Why a started daemon is not ready (e.g. S3 unreachable), or undefined. */
+  notReady?(): string | undefined;
   /** Observes every answered request (stats, activity). */
   observe?(r: { protocol: string; cache: string; status: number; bytes: number; fromCache: boolean; path: string; method: string }): void;
   /** Extra routes (admin API, dashboard) tried before the 404. */
@@ -152,8 +154,9 @@ export function createApp(deps: AppDeps): Koa {
       if (path === '/healthz') {
         ctx.body = { status: 'ok' };
       } else if (path === '/readyz') {
-        ctx.status = deps.ready() ? 200 : 503;
-        ctx.body = { status: deps.ready() ? 'ready' : 'starting' };
+        const reason = deps.ready() ? deps.notReady?.() : undefined;
+        ctx.status = deps.ready() && !reason ? 200 : 503;
+        ctx.body = !deps.ready() ? { status: 'starting' } : reason ? { status: 'unavailable', reason } : { status: 'ready' };
       } else if (path === '/metrics') {
         deps.access?.(ctx, undefined);
         ctx.type = deps.metrics.registry.contentType;

@@ -110,6 +110,14 @@ export class Metrics {
     buckets: [0, 1, 5, 15, 60, 300, 900, 3600, 21600, 86400],
     registers: [this.registry],
   });
+  readonly s3Errors = new Counter({
+    name: 'larder_s3_errors_total',
+    help: 'S3 requests that failed (other than "not found"), by operation',
+    labelNames: ['op'] as const,
+    registers: [this.registry],
+  });
+  /** Whether S3 answered its last health probe (set by the composition root when there is an S3 tier). */
+  s3Up: (() => boolean) | undefined;
   private pinLagMax = 0;
   private pinsLagging = 0;
   private storageUsed = 0;
@@ -177,6 +185,14 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(inflight());
+      },
+    });
+    new Gauge({
+      name: 'larder_s3_up',
+      help: '1 when the shared S3 tier answered its last health probe (absent without storage.s3)',
+      registers: [this.registry],
+      collect() {
+        if (self.s3Up) this.set(self.s3Up() ? 1 : 0);
       },
     });
     const edgeGauge = (name: string, help: string, pick: (g: EdgeGauges) => number | undefined): void => {

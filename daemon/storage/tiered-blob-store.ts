@@ -18,9 +18,17 @@ import { LarderError } from '../core/errors.js';
 import type { BlobReader, BlobStore, TempBlob } from '../core/ports.js';
 import type { FsBlobStore } from './fs-blob-store.js';
 import type { S3BlobStore } from './s3-blob-store.js';
+import { s3Failure } from './s3-client.js';
 
-/** A temp blob written to both tiers at once; reads come from the local one. */
+/**
+ * A temp blob written to both tiers at once; reads come from the local one.
+ * When S3 fails a write (unreachable), the bytes still go to the local temp,
+ * so the client being served from it gets them all; only the commit then
+ * fails (nothing is stored: a blob is on this disk only if it is in S3).
+ */
 class TieredTemp implements TempBlob {
+  private remoteError: unknown;
+
   constructor(
     private readonly local: TempBlob,
     private readonly remote: TempBlob,
@@ -35,7 +43,13 @@ class TieredTemp implements TempBlob {
   }
 
   async write(data: Buffer | readonly Buffer[]): Promise<void> {
-    await Promise.all([this.local.write(data), this.remote.write(data)]);
+    const remote =
+      this.remoteError === undefined
+        ? this.remote.write(data).catch((err: unknown) => {
+            this.remoteError = err;
+          })
+        : undefined;
+    await Promise.all([this.local.write(data), remote]);
   }
 
   read(into: Buffer, position: number, length: number): Promise<number> {
@@ -43,6 +57,7 @@ class TieredTemp implements TempBlob {
   }
 
   async commit(digest: string): Promise<void> {
+    if (this.remoteError !== undefined) throw s3Failure(`upload of ${digest}`, this.remoteError);
     await this.remote.commit(digest); // verifies, and fails before anything is visible
     await this.local.commit(digest);
   }

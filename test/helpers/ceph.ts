@@ -29,6 +29,10 @@ export interface CephRgw {
   /** Milliseconds from the first command until RGW answered and the user existed. */
   startMs: number;
   stop(): Promise<void>;
+  /** Kills the radosgw process only (the cluster stays up): S3 stops answering. */
+  stopRgw(): Promise<void>;
+  /** Starts radosgw again on the same port; resolves once it answers. */
+  startRgw(): Promise<void>;
 }
 
 async function freePort(): Promise<number> {
@@ -83,18 +87,20 @@ export async function startCephRgw(): Promise<CephRgw> {
   const conf = join(dir, 'ceph.conf');
   await writeFile(conf, cephConf(dir, fsid, monPort, rgwPort));
   const children: ChildProcess[] = [];
-  const daemon = (cmd: string, args: string[]): void => {
+  const daemon = (cmd: string, args: string[]): ChildProcess => {
     const child = spawn(cmd, ['-c', conf, ...args, '-f'], { stdio: 'ignore' });
     child.on('error', () => undefined);
     children.push(child);
+    return child;
+  };
+  const kill = async (c: ChildProcess): Promise<void> => {
+    if (c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise((resolve) => c.once('exit', resolve));
+    c.kill('SIGKILL');
+    await exited;
   };
   const stop = async (): Promise<void> => {
-    for (const c of children.reverse()) {
-      if (c.exitCode !== null || c.signalCode !== null) continue;
-      const exited = new Promise((resolve) => c.once('exit', resolve));
-      c.kill('SIGKILL');
-      await exited;
-    }
+    for (const c of [...children].reverse()) await kill(c);
     await rm(dir, { recursive: true, force: true });
   };
   try {
@@ -106,9 +112,10 @@ export async function startCephRgw(): Promise<CephRgw> {
     await run('ceph', ['-c', conf, '--connect-timeout', '30', 'osd', 'new', osdUuid]);
     await run('ceph-osd', ['-c', conf, '-i', '0', '--mkfs', '--osd-uuid', osdUuid]);
     daemon('ceph-osd', ['-i', '0']);
-    daemon('radosgw', ['-n', 'client.rgw']);
+    let rgw = daemon('radosgw', ['-n', 'client.rgw']);
     const endpoint = `http://127.0.0.1:${rgwPort}`;
-    await waitFor(async () => (await fetch(endpoint).catch(() => undefined))?.ok, 60_000, 'radosgw to answer', 100);
+    const answers = () => waitFor(async () => (await fetch(endpoint).catch(() => undefined))?.ok, 60_000, 'radosgw to answer', 100);
+    await answers();
     const accessKey = randomBytes(10).toString('hex').toUpperCase();
     const secretKey = randomBytes(20).toString('hex');
     await run('radosgw-admin', [
@@ -121,7 +128,13 @@ export async function startCephRgw(): Promise<CephRgw> {
       `--access-key=${accessKey}`,
       `--secret=${secretKey}`,
     ]);
-    return { endpoint, accessKey, secretKey, dir, startMs: Date.now() - t0, stop };
+    const stopRgw = () => kill(rgw);
+    const startRgw = async (): Promise<void> => {
+      await kill(rgw);
+      rgw = daemon('radosgw', ['-n', 'client.rgw']);
+      await answers();
+    };
+    return { endpoint, accessKey, secretKey, dir, startMs: Date.now() - t0, stop, stopRgw, startRgw };
   } catch (err) {
     const log = await readFile(join(dir, 'log', 'client.rgw.log'), 'utf8').catch(() => '');
     await stop();
