@@ -40,6 +40,14 @@ export function isLongLived(req: IncomingMessage): boolean {
   return path === '/_/api/v1/import' && req.method === 'POST';
 }
 
+/** A request body small enough to read and drop after an early answer (keeps the connection). */
+const SMALL_REST = 64 * 1024;
+
+function restIsSmall(req: IncomingMessage): boolean {
+  const length = Number(req.headers['content-length']);
+  return req.headers['transfer-encoding'] === undefined && Number.isFinite(length) && length <= SMALL_REST;
+}
+
 interface Current {
   req: IncomingMessage;
   res: ServerResponse;
@@ -94,11 +102,17 @@ export function applyServerLimits(server: Server, limits: ServerLimits, opts: Se
       bodyTimer.unref();
     }
     res.once('close', () => {
-      clearTimeout(bodyTimer);
       if (current.get(socket) === cur) current.delete(socket);
       if (cur.longLived && !socket.destroyed) socket.setTimeout(limits.idleMs);
-      // Answered before its body arrived: the rest of the body is not waited for.
-      if (!req.complete) socket.destroySoon();
+      if (req.complete || socket.destroyed) return clearTimeout(bodyTimer);
+      // Answered before its body arrived. A small rest is read and dropped by node, so the connection stays
+      // usable for the client's next request (closing it under a keep-alive client fails that request);
+      // the body deadline still bounds it. A large rest, or one of unknown length, is not waited for.
+      if (restIsSmall(req)) req.once('end', () => clearTimeout(bodyTimer));
+      else {
+        clearTimeout(bodyTimer);
+        socket.destroySoon();
+      }
     });
   });
 }

@@ -7,7 +7,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { ServedBlob } from '../core/blob-cache.js';
-import type { LarderError } from '../core/errors.js';
+import { LarderError } from '../core/errors.js';
 import type { CacheState } from '../core/types.js';
 
 export interface ProtoRequest {
@@ -54,4 +54,20 @@ export function json(status: number, value: unknown, headers: Record<string, str
     headers: { 'content-type': 'application/json', ...headers },
     body: { type: 'buffer', data: Buffer.from(JSON.stringify(value)) },
   };
+}
+
+/**
+ * Percent-decodes one URL path segment (or path) for a protocol's name
+ * parser: a malformed encoding, or a character the protocol forbids
+ * (`forbidden`, e.g. control characters and slashes), is `E_BAD_NAME`.
+ */
+export function decodePathSegment(seg: string, forbidden: RegExp, what: string): string {
+  let out: string;
+  try {
+    out = decodeURIComponent(seg);
+  } catch {
+    throw new LarderError('E_BAD_NAME', 'malformed percent-encoding in path');
+  }
+  if (forbidden.test(out)) throw new LarderError('E_BAD_NAME', what);
+  return out;
 }

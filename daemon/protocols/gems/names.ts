@@ -13,6 +13,7 @@
  * cache key or an upstream URL.
  */
 import { LarderError } from '../../core/errors.js';
+import { decodePathSegment } from '../adapter.js';
 
 const GEM_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$/;
 const GEM_FILE = /^[A-Za-z0-9_][A-Za-z0-9._+-]{0,250}$/;
@@ -41,14 +42,7 @@ function badName(why: string): LarderError {
 }
 
 function decode(seg: string): string {
-  let out: string;
-  try {
-    out = decodeURIComponent(seg);
-  } catch {
-    throw badName('malformed percent-encoding in path');
-  }
-  if (/[\u0000-\u001f\\/]/.test(out)) throw badName('control characters or slashes in a path segment');
-  return out;
+  return decodePathSegment(seg, /[\u0000-\u001f\\/]/, 'control characters or slashes in a path segment');
 }
 
 /** The stem of a file name ending in `suffix`, checked. */

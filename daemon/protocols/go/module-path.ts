@@ -13,6 +13,7 @@
  * E_BAD_NAME, paths Go would never ask for are E_NOT_FOUND.
  */
 import { LarderError } from '../../core/errors.js';
+import { decodePathSegment } from '../adapter.js';
 
 export type GoRoute =
   | { kind: 'list'; module: string }
@@ -63,14 +64,7 @@ export function isCanonicalVersion(v: string): boolean {
 }
 
 function decodeSegments(path: string): string {
-  let out: string;
-  try {
-    out = decodeURIComponent(path);
-  } catch {
-    throw badName('malformed percent-encoding in path');
-  }
-  if (/[\u0000-\u0020\\%]/.test(out)) throw badName('control characters, spaces or backslashes in path');
-  return out;
+  return decodePathSegment(path, /[\u0000-\u0020\\%]/, 'control characters, spaces or backslashes in path');
 }
 
 function moduleOf(escaped: string): string {

@@ -12,6 +12,7 @@
  * slashes in names), so nothing hostile reaches a cache key or an upstream URL.
  */
 import { LarderError } from '../../core/errors.js';
+import { decodePathSegment } from '../adapter.js';
 
 export type RepoType = 'model' | 'dataset' | 'space';
 
@@ -39,14 +40,7 @@ function bad(why: string): LarderError {
 }
 
 function decode(seg: string): string {
-  let out: string;
-  try {
-    out = decodeURIComponent(seg);
-  } catch {
-    throw bad('malformed percent-encoding in path');
-  }
-  if (/[\u0000-\u001f\u007f\\]/.test(out)) throw bad('control characters or backslashes in a path');
-  return out;
+  return decodePathSegment(seg, /[\u0000-\u001f\u007f\\]/, 'control characters or backslashes in a path');
 }
 
 /** Whether a namespace or repository name is well-formed. */

@@ -5,6 +5,7 @@
  * an upstream URL.
  */
 import { LarderError } from '../../core/errors.js';
+import { decodePathSegment } from '../adapter.js';
 
 const NAME_PART = /^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$/;
 const SCOPE = /^@[A-Za-z0-9_~-][A-Za-z0-9._~-]*$/;
@@ -22,14 +23,7 @@ export function badName(why: string): LarderError {
 }
 
 function decodeSegment(seg: string): string {
-  let out: string;
-  try {
-    out = decodeURIComponent(seg);
-  } catch {
-    throw badName('malformed percent-encoding in path');
-  }
-  if (/[\u0000-\u001f\\]/.test(out)) throw badName('control characters or backslashes in path');
-  return out;
+  return decodePathSegment(seg, /[\u0000-\u001f\\]/, 'control characters or backslashes in path');
 }
 
 /** Names npm itself refuses to publish or install, old packages included (validate-npm-package-name). */

@@ -12,6 +12,7 @@
  * nothing hostile reaches a cache key or an upstream URL.
  */
 import { LarderError } from '../../core/errors.js';
+import { decodePathSegment } from '../adapter.js';
 
 const PROJECT = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,198}[A-Za-z0-9])?$/;
 const FILE = /^[A-Za-z0-9][A-Za-z0-9._+~!-]{0,254}$/;
@@ -42,14 +43,7 @@ function badName(why: string): LarderError {
 }
 
 function decode(seg: string): string {
-  let out: string;
-  try {
-    out = decodeURIComponent(seg);
-  } catch {
-    throw badName('malformed percent-encoding in path');
-  }
-  if (/[\u0000-\u001f\\/]/.test(out)) throw badName('control characters or slashes in a path segment');
-  return out;
+  return decodePathSegment(seg, /[\u0000-\u001f\\/]/, 'control characters or slashes in a path segment');
 }
 
 function project(raw: string): string {
