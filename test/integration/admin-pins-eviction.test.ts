@@ -82,7 +82,10 @@ test('quota pressure evicts least-recently-used unpinned content and never a pin
 
     const keys = new Set((await admin.entries()).map((e) => e.key));
     for (const k of pinnedKeys) assert.ok(keys.has(k), `pinned ${k} kept`);
-    assert.ok(keys.has(tgzKey(hot)) && keys.has(`npm:local:doc:${hot.name}`), `the package clients keep pulling stays: ${[...keys].join(' ')}`);
+    assert.ok(
+      keys.has(tgzKey(hot)) && keys.has(`npm:local:doc:${hot.name}`),
+      `the package clients keep pulling stays: ${[...keys].join(' ')}`,
+    );
     assert.deepEqual(
       hotStates.slice(1),
       hotStates.slice(1).map(() => 'HIT'),
