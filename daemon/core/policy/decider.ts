@@ -74,9 +74,9 @@ export class Policy implements PolicyDecider {
     return this.blocklist.listed(ecosystem, name);
   }
 
-  pinned(protocol: string, name: string, version: string): boolean {
+  pinned(protocol: string, name: string, version: string, ref = `${protocol}:${name}@${version}`): boolean {
     try {
-      return this.pinnedBy?.(`${protocol}:${name}${protocol === 'pypi' ? '==' : '@'}${version}`) === true;
+      return this.pinnedBy?.(ref) === true;
     } catch {
       return false;
     }
@@ -92,7 +92,7 @@ export class Policy implements PolicyDecider {
     if (q.published === undefined || !Number.isFinite(q.published)) return { verdict: 'allowed', because: 'no-publish-time', ...warning };
     const until = q.published + rules.minAgeMs;
     if (until <= this.clock.now()) return { verdict: 'allowed', ...warning };
-    if (q.pinned ?? this.pinned(q.protocol, q.name, q.version)) return { verdict: 'allowed', because: 'pinned', ...warning };
+    if (q.pinned ?? this.pinned(q.protocol, q.name, q.version, q.pinRef)) return { verdict: 'allowed', because: 'pinned', ...warning };
     return { verdict: 'held', minAgeMs: rules.minAgeMs, published: q.published, until };
   }
 

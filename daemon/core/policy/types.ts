@@ -37,6 +37,8 @@ export interface PolicyQuery {
   published?: number | undefined;
   /** Whether the operator pinned this version (the age gate lets pins through; the blocklist does not). */
   pinned?: boolean | undefined;
+  /** The protocol's reference to this version as a pin names it (default `<protocol>:<name>@<version>`). */
+  pinRef?: string | undefined;
 }
 
 export type Decision =
@@ -71,8 +73,8 @@ export interface PolicyDecider {
   /** Whether any blocklist record names the package in an OSV ecosystem (then each version must be asked). */
   listed(ecosystem: string, name: string): boolean;
   decide(q: PolicyQuery): Decision;
-  /** Whether the operator pinned `protocol:name@version`. */
-  pinned(protocol: string, name: string, version: string): boolean;
+  /** Whether the operator pinned `ref` (default `protocol:name@version`). */
+  pinned(protocol: string, name: string, version: string, ref?: string): boolean;
   /** The client-facing sentence for a refusal: names the policy, the version and when it will be allowed. */
   explain(q: Pick<PolicyQuery, 'name' | 'version'>, d: Decision): string;
   /** Counts a refusal (or a warning) actually served to a client. */

@@ -73,7 +73,9 @@ export class PypiPolicy {
   }
 
   private decide(remote: string, project: string, version: string, published: number | undefined): Decision {
-    return this.policy.decide({ protocol: 'pypi', ecosystem: ECOSYSTEM, remote, name: project, version, published });
+    // PyPI pins are written `pypi:<project>==<version>`.
+    const pinRef = `pypi:${project}==${version}`;
+    return this.policy.decide({ protocol: 'pypi', ecosystem: ECOSYSTEM, remote, name: project, version, published, pinRef });
   }
 
   /** The versions of a page (its served JSON form) to withhold, or undefined when there are none. */
