@@ -95,7 +95,11 @@ export class AdminClient extends SharedClient {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', () => undefined);
-        res.on('end', () => reject(toCliError(decodeError(status, Buffer.concat(chunks).toString('utf8'), res.statusMessage), this.base)));
+        res.on('end', () => {
+          reject(toCliError(decodeError(status, Buffer.concat(chunks).toString('utf8'), res.statusMessage), this.base));
+          // Refused: what is left of an upload is not sent.
+          req.destroy();
+        });
       });
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (answered) return;

@@ -42,6 +42,12 @@ export function isLongLived(req: IncomingMessage): boolean {
 
 /** A request body small enough to read and drop after an early answer (keeps the connection). */
 const SMALL_REST = 64 * 1024;
+/**
+ * How long the rest of a larger body is read and dropped after an early answer before the connection is
+ * closed (a "lingering close", as nginx does). Closing with the client's bytes unread makes the kernel
+ * send a reset, and a client still uploading then meets EPIPE or ECONNRESET before it reads the answer.
+ */
+const LINGER_MS = 10_000;
 
 function restIsSmall(req: IncomingMessage): boolean {
   const length = Number(req.headers['content-length']);
@@ -63,6 +69,21 @@ function requestTimedOut(socket: Socket, res: ServerResponse | undefined): void 
   socket.destroySoon();
   // A client that does not read the 408 does not keep the socket.
   setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+/** Half-closes once the answer is out, reads and drops the rest of the body, then closes (bounded). */
+function lingerThenClose(socket: Socket, req: IncomingMessage): void {
+  const close = (): void => {
+    clearTimeout(cap);
+    socket.destroy();
+  };
+  const cap = setTimeout(close, LINGER_MS);
+  cap.unref();
+  req.once('end', close);
+  req.once('error', close);
+  socket.once('close', () => clearTimeout(cap));
+  req.resume();
+  socket.end();
 }
 
 export function applyServerLimits(server: Server, limits: ServerLimits, opts: ServerLimitOptions = {}): void {
@@ -107,11 +128,13 @@ export function applyServerLimits(server: Server, limits: ServerLimits, opts: Se
       if (req.complete || socket.destroyed) return clearTimeout(bodyTimer);
       // Answered before its body arrived. A small rest is read and dropped by node, so the connection stays
       // usable for the client's next request (closing it under a keep-alive client fails that request);
-      // the body deadline still bounds it. A large rest, or one of unknown length, is not waited for.
+      // the body deadline still bounds it. A large rest, or one of unknown length, is not kept for another
+      // request: once the answer is sent the server half-closes and drops what still arrives, for LINGER_MS
+      // at most (the idle timeout still cuts a client that stops sending), so the client reads its answer.
       if (restIsSmall(req)) req.once('end', () => clearTimeout(bodyTimer));
       else {
         clearTimeout(bodyTimer);
-        socket.destroySoon();
+        lingerThenClose(socket, req);
       }
     });
   });

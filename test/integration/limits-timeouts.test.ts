@@ -55,9 +55,10 @@ interface Raw {
   closed: Promise<void>;
 }
 
-async function open(url: string): Promise<Raw> {
+/** A raw connection; `allowHalfOpen` keeps writing after the daemon's FIN, as an uploading client does. */
+async function open(url: string, allowHalfOpen = false): Promise<Raw> {
   const { hostname, port } = new URL(url);
-  const socket = connect(Number(port), hostname);
+  const socket = connect({ port: Number(port), host: hostname, allowHalfOpen });
   const chunks: Buffer[] = [];
   let n = 0;
   socket.on('data', (c: Buffer) => {
@@ -171,4 +172,28 @@ test('connections past maxConnections are closed at once; the others are served'
   } finally {
     await capped.close();
   }
+});
+
+test('an upload answered before it arrived is read to its end (lingering close): the client meets no reset', async () => {
+  const r = await open(d.url, true);
+  const errors: string[] = [];
+  r.socket.on('error', (err: NodeJS.ErrnoException) => errors.push(err.code ?? err.message));
+  // Above limits.maxBody (16 MiB): answered 413 from the head alone, while the body is still to come.
+  const length = 20 * 1024 * 1024;
+  r.socket.write(
+    `POST /npm/-/npm/v1/security/audits/quick HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`,
+  );
+  const chunk = Buffer.alloc(1024 * 1024, 0x20);
+  r.socket.write(chunk);
+  while (!/^HTTP\/1\.1 413/.test(r.data()) && !r.socket.destroyed) await sleep(20);
+  assert.match(r.data(), /^HTTP\/1\.1 413/);
+  // The client learns of the answer late (as a busy uploader does) and sends the rest: closing at once with
+  // these bytes unread would reset the connection, and a real client would see EPIPE instead of the 413.
+  await sleep(300);
+  for (let sent = chunk.length; sent < length && !r.socket.destroyed; sent += chunk.length) {
+    if (!r.socket.write(chunk)) await Promise.race([new Promise((resolve) => r.socket.once('drain', resolve)), r.closed]);
+  }
+  if (!r.socket.destroyed) r.socket.end();
+  assert.ok(await within(r.closed), 'the connection closed');
+  assert.deepEqual(errors, [], 'no reset, no broken pipe');
 });
