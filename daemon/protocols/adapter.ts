@@ -2,13 +2,17 @@
  * The framework-neutral contract between the HTTP layer and a protocol
  * adapter. Adapters never see Koa: they get a parsed request and return a
  * response description; the HTTP layer handles HEAD, ranges, conditionals
- * and writing.
+ * and writing. Below the contract, small parts adapters share: strict path
+ * segments, the read-only refusal, the remote of a type, plain-text errors
+ * and the upstream half of an artifact fill.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { ServedBlob } from '../core/blob-cache.js';
-import { LarderError } from '../core/errors.js';
+import { LarderError, notFound } from '../core/errors.js';
+import type { ImmutableRequest } from '../core/served.js';
 import type { CacheState } from '../core/types.js';
+import type { Remote } from '../upstream/remote.js';
 
 export interface ProtoRequest {
   method: string;
@@ -70,4 +74,59 @@ export function decodePathSegment(seg: string, forbidden: RegExp, what: string):
   }
   if (forbidden.test(out)) throw new LarderError('E_BAD_NAME', what);
   return out;
+}
+
+/** A remote's name as a path segment: what `/<mount>/<remote>/…` accepts. */
+export const REMOTE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * Percent-decodes one path segment and checks it against the strict pattern
+ * of what it names (`what`: "chart name", "subdir"…); malformed encoding,
+ * a mismatch or `..` is `E_BAD_REQUEST`.
+ */
+export function pathSegment(raw: string, pattern: RegExp, what: string): string {
+  let s: string;
+  try {
+    s = decodeURIComponent(raw);
+  } catch {
+    throw new LarderError('E_BAD_REQUEST', `malformed ${what} in the path`);
+  }
+  if (!pattern.test(s) || s.includes('..')) throw new LarderError('E_BAD_REQUEST', `invalid ${what} in the path`);
+  return s;
+}
+
+/** The raw segments of a path below a mount (`/a/b` → `['a', 'b']`), refusing a path over 2 KiB. */
+export function pathSegments(path: string): string[] {
+  if (path.length > 2048) throw new LarderError('E_BAD_REQUEST', 'path too long');
+  return path.split('/').slice(1);
+}
+
+/** Refuses anything but GET and HEAD (a read-only mirror; `why` says where writes go). */
+export function requireRead(req: ProtoRequest, why: string): void {
+  if (req.method !== 'GET' && req.method !== 'HEAD') throw new LarderError('E_METHOD_NOT_ALLOWED', why);
+}
+
+/** The remote named `name` if it is one of `type`; otherwise not found. */
+export function remoteOfType(remotes: ReadonlyMap<string, Remote>, name: string, type: string): Remote {
+  const remote = remotes.get(name);
+  if (remote?.settings.config.type !== type) throw notFound(`${type} remote ${name}`);
+  return remote;
+}
+
+/** An error as one plain-text line, `<status> <message> (<code>)`, never cached; Retry-After when it has one. */
+export function renderTextError(err: LarderError): RenderedError {
+  const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
+  if (err.retryAfter !== undefined) headers['retry-after'] = String(err.retryAfter);
+  const message = err.expose ? err.message : 'internal error';
+  return { status: err.status, headers, body: Buffer.from(`${err.status} ${message} (${err.code})\n`) };
+}
+
+/** The remote's part of an artifact fill: its limits and offline state, and a GET of `url` for the bytes as stored. */
+export function artifactFetch(remote: Remote, url: string): Pick<ImmutableRequest, 'maxBytes' | 'offline' | 'negativeTtlMs' | 'fetch'> {
+  return {
+    maxBytes: remote.settings.maxArtifactBytes,
+    offline: remote.offline,
+    negativeTtlMs: remote.settings.negativeTtlMs,
+    fetch: (signal) => remote.request({ url, headers: { accept: '*/*', 'accept-encoding': 'identity' }, signal }),
+  };
 }

@@ -1,7 +1,8 @@
 /**
  * npm registry signature checks: the keys document, and each version's
  * `dist.signatures` over `<name>@<version>:<integrity>` (good, tampered,
- * missing, by an unknown key, malformed).
+ * missing, by an unknown key, malformed, by a key expired before the
+ * version's publish time).
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign } from 'node:crypto';
@@ -62,4 +63,46 @@ test('packumentProblems lists the failing versions of a scoped packument', () =>
     },
   };
   assert.deepEqual([...packumentProblems(doc, keys).keys()], ['2.0.0']);
+});
+
+test('a key with `expires` signs only versions published before then (time[version]; none: 2015-01-01, as npm)', () => {
+  const expiring = (expires: unknown) =>
+    parseKeys(
+      Buffer.from(
+        JSON.stringify({ keys: [{ expires, keyid: KEYID, key: publicKey.export({ format: 'der', type: 'spki' }).toString('base64') }] }),
+      ),
+    );
+  const keys = expiring('2023-06-01T00:00:00.000Z');
+  const name = 'foo';
+  const signed = (v: string) => ({ dist: { integrity: INTEGRITY, signatures: [{ keyid: KEYID, sig: sig(`${name}@${v}:${INTEGRITY}`) }] } });
+  const doc = {
+    name,
+    time: { '1.0.0': '2023-05-31T23:59:59.000Z', '2.0.0': '2023-06-01T00:00:00.000Z', '3.0.0': 'not a date' },
+    versions: { '1.0.0': signed('1.0.0'), '2.0.0': signed('2.0.0'), '3.0.0': signed('3.0.0'), '0.1.0': signed('0.1.0') },
+  };
+  const problems = packumentProblems(doc, keys);
+  assert.deepEqual([...problems.keys()].sort(), ['2.0.0', '3.0.0'], 'published at or after expiry, or at an unreadable time');
+  assert.match(problems.get('2.0.0')!, /key that had expired when it was published/);
+  // Without a publish time, npm assumes 2015-01-01: before this expiry, after an older one.
+  assert.equal(signatureProblem(name, '0.1.0', signed('0.1.0').dist, keys), undefined);
+  assert.match(signatureProblem(name, '0.1.0', signed('0.1.0').dist, expiring('2014-01-01T00:00:00.000Z')) ?? '', /had expired/);
+  // `expires: null` never ends.
+  assert.equal(signatureProblem(name, '2.0.0', signed('2.0.0').dist, expiring(null), '2030-01-01T00:00:00.000Z'), undefined);
+  // A rotation: the version is also signed by the new key, which holds.
+  const next = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const rotated = new Map(keys);
+  for (const [id, k] of parseKeys(
+    Buffer.from(
+      JSON.stringify({ keys: [{ keyid: 'SHA256:next', key: next.publicKey.export({ format: 'der', type: 'spki' }).toString('base64') }] }),
+    ),
+  ))
+    rotated.set(id, k);
+  const both = {
+    integrity: INTEGRITY,
+    signatures: [
+      { keyid: KEYID, sig: sig(`${name}@2.0.0:${INTEGRITY}`) },
+      { keyid: 'SHA256:next', sig: sign('sha256', Buffer.from(`${name}@2.0.0:${INTEGRITY}`), next.privateKey).toString('base64') },
+    ],
+  };
+  assert.equal(signatureProblem(name, '2.0.0', both, rotated, doc.time['2.0.0']), undefined);
 });

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { LarderError } from '../../daemon/core/errors.js';
+import { MemoryBudget } from '../../daemon/core/memory-budget.js';
 import type { UpstreamRequest, UpstreamResponse } from '../../daemon/core/ports.js';
 import { parseChallenges, TokenCache } from '../../daemon/protocols/oci/auth.js';
 import { parseImageRef, parsePlatform } from '../../daemon/protocols/oci/closure.js';
@@ -180,6 +181,13 @@ describe('OCI routing', () => {
       JSON.parse(renderOciError(new LarderError('E_INTERNAL', 'secret detail', { expose: false })).body.toString()).errors[0].message,
       'internal error',
     );
+  });
+
+  test('a full memory budget (E_BUSY) is UNAVAILABLE (the 503 code of distribution) with its Retry-After, not UNKNOWN', () => {
+    const r = renderOciError(new MemoryBudget({ maxBytes: 1, maxFills: 1, waitMs: 2_000 }).busy('/v2/alpine/manifests/3'));
+    assert.equal(r.status, 503);
+    assert.equal(r.headers['retry-after'], '2');
+    assert.equal(JSON.parse(r.body.toString()).errors[0].code, 'UNAVAILABLE');
   });
 });
 

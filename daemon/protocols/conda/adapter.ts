@@ -7,10 +7,19 @@
  * are immutable and verified against the sha256 their name is.
  */
 import type { BlobCache, ServedBlob } from '../../core/blob-cache.js';
-import { LarderError, notFound } from '../../core/errors.js';
+import { type LarderError, notFound } from '../../core/errors.js';
 import type { HttpCache } from '../../core/http-cache.js';
 import type { Remote } from '../../upstream/remote.js';
-import type { ProtoRequest, ProtoResponse, ProtocolAdapter, RenderedError } from '../adapter.js';
+import {
+  artifactFetch,
+  type ProtoRequest,
+  type ProtoResponse,
+  type ProtocolAdapter,
+  type RenderedError,
+  remoteOfType,
+  renderTextError,
+  requireRead,
+} from '../adapter.js';
 import { docKey, documentResponse, getDocument } from './documents.js';
 import { type Opened, RecordLookup } from './lookup.js';
 import { parseCondaPath } from './paths.js';
@@ -31,9 +40,7 @@ export class CondaAdapter implements ProtocolAdapter {
   constructor(private readonly opts: CondaAdapterOptions) {}
 
   async handle(req: ProtoRequest): Promise<ProtoResponse> {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      throw new LarderError('E_METHOD_NOT_ALLOWED', 'Larder is a read-only conda channel mirror: upload to the upstream channel');
-    }
+    requireRead(req, 'Larder is a read-only conda channel mirror: upload to the upstream channel');
     const route = parseCondaPath(req.path);
     const remote = this.remoteFor(route.remote);
     if (route.kind === 'document') return documentResponse(route.path, await getDocument(this.opts.httpCache, remote, route.path));
@@ -47,16 +54,11 @@ export class CondaAdapter implements ProtocolAdapter {
   }
 
   renderError(err: LarderError): RenderedError {
-    const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
-    if (err.retryAfter !== undefined) headers['retry-after'] = String(err.retryAfter);
-    const message = err.expose ? err.message : 'internal error';
-    return { status: err.status, headers, body: Buffer.from(`${err.status} ${message} (${err.code})\n`) };
+    return renderTextError(err);
   }
 
   remoteFor(name: string): Remote {
-    const remote = this.opts.remotes.get(name);
-    if (remote?.settings.config.type !== 'conda') throw notFound(`conda remote ${name}`);
-    return remote;
+    return remoteOfType(this.opts.remotes, name, 'conda');
   }
 
   packageKey(remote: string, subdir: string, file: string): string {
@@ -97,11 +99,8 @@ export class CondaAdapter implements ProtocolAdapter {
         key,
         expected: rec.sha256 ? [{ algo: 'sha256', hex: rec.sha256 }] : [],
         ...(rec.size === undefined ? {} : { expectedSize: rec.size }),
-        maxBytes: remote.settings.maxArtifactBytes,
-        offline: remote.offline,
-        negativeTtlMs: remote.settings.negativeTtlMs,
         meta: { protocol: 'conda', remote: remote.name, subdir, file, verified: rec.sha256 ? 'repodata-sha256' : 'computed-sha256' },
-        fetch: (signal) => remote.request({ url, headers: { accept: '*/*', 'accept-encoding': 'identity' }, signal }),
+        ...artifactFetch(remote, url),
       };
     });
   }
@@ -113,11 +112,8 @@ export class CondaAdapter implements ProtocolAdapter {
     return this.opts.blobs.serve(key, () => ({
       key,
       expected: [{ algo: 'sha256', hex }],
-      maxBytes: remote.settings.maxArtifactBytes,
-      offline: remote.offline,
-      negativeTtlMs: remote.settings.negativeTtlMs,
       meta: { protocol: 'conda', remote: remote.name, subdir, shard: hex },
-      fetch: (signal) => remote.request({ url, headers: { accept: '*/*', 'accept-encoding': 'identity' }, signal }),
+      ...artifactFetch(remote, url),
     }));
   }
 

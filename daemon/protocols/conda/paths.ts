@@ -8,13 +8,13 @@
  * URL: no traversal, no encoded separators, no NUL, bounded lengths.
  */
 import { LarderError, notFound } from '../../core/errors.js';
+import { pathSegment as segment, pathSegments, REMOTE_NAME } from '../adapter.js';
 
 export type CondaRoute =
   | { kind: 'document'; remote: string; path: string }
   | { kind: 'package'; remote: string; subdir: string; file: string }
   | { kind: 'shard'; remote: string; subdir: string; hex: string };
 
-const REMOTE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const SUBDIR = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const PACKAGE = /^[A-Za-z0-9_][A-Za-z0-9._+!-]{0,250}\.(?:conda|tar\.bz2)$/;
 const SHARD = /^([0-9a-f]{64})\.msgpack\.zst$/;
@@ -33,23 +33,11 @@ export const SUBDIR_DOCUMENTS: ReadonlySet<string> = new Set([
   'repodata_shards.msgpack.zst',
 ]);
 
-function segment(raw: string, pattern: RegExp, what: string): string {
-  let s: string;
-  try {
-    s = decodeURIComponent(raw);
-  } catch {
-    throw new LarderError('E_BAD_REQUEST', `malformed ${what} in the path`);
-  }
-  if (!pattern.test(s) || s.includes('..')) throw new LarderError('E_BAD_REQUEST', `invalid ${what} in the path`);
-  return s;
-}
-
 export function parseCondaPath(path: string): CondaRoute {
-  if (path.length > 2048) throw new LarderError('E_BAD_REQUEST', 'path too long');
-  const parts = path.split('/').slice(1);
+  const parts = pathSegments(path);
   for (const p of parts) segment(p, /^[^/\\\0]*$/, 'path segment');
   if (parts.length < 2) throw notFound('conda path');
-  const remote = segment(parts[0]!, REMOTE, 'remote name');
+  const remote = segment(parts[0]!, REMOTE_NAME, 'remote name');
   if (parts.length === 2 && parts[1] === 'channeldata.json') return { kind: 'document', remote, path: 'channeldata.json' };
   if (parts.length === 3) {
     const subdir = segment(parts[1]!, SUBDIR, 'subdir');

@@ -13,7 +13,16 @@ import type { DocumentCache, ServedDocument } from '../../core/document-cache.js
 import { LarderError, notFound } from '../../core/errors.js';
 import type { Validators } from '../../core/types.js';
 import type { Remote } from '../../upstream/remote.js';
-import type { ProtoRequest, ProtoResponse, ProtocolAdapter, RenderedError } from '../adapter.js';
+import {
+  artifactFetch,
+  type ProtoRequest,
+  type ProtoResponse,
+  type ProtocolAdapter,
+  type RenderedError,
+  remoteOfType,
+  renderTextError,
+  requireRead,
+} from '../adapter.js';
 import { type ChartMap, type ChartSource, deriveIndex } from './index-model.js';
 import { parseHelmPath } from './paths.js';
 
@@ -35,9 +44,7 @@ export class HelmAdapter implements ProtocolAdapter {
   constructor(private readonly opts: HelmAdapterOptions) {}
 
   async handle(req: ProtoRequest): Promise<ProtoResponse> {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      throw new LarderError('E_METHOD_NOT_ALLOWED', 'Larder is a read-only chart repository mirror: push charts to the upstream');
-    }
+    requireRead(req, 'Larder is a read-only chart repository mirror: push charts to the upstream');
     const route = parseHelmPath(req.path);
     const remote = this.remoteFor(route.remote);
     if (route.kind === 'index') return this.index(remote);
@@ -54,16 +61,11 @@ export class HelmAdapter implements ProtocolAdapter {
   }
 
   renderError(err: LarderError): RenderedError {
-    const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
-    if (err.retryAfter !== undefined) headers['retry-after'] = String(err.retryAfter);
-    const message = err.expose ? err.message : 'internal error';
-    return { status: err.status, headers, body: Buffer.from(`${err.status} ${message} (${err.code})\n`) };
+    return renderTextError(err);
   }
 
   remoteFor(name: string): Remote {
-    const remote = this.opts.remotes.get(name);
-    if (remote?.settings.config.type !== 'helm') throw notFound(`helm remote ${name}`);
-    return remote;
+    return remoteOfType(this.opts.remotes, name, 'helm');
   }
 
   indexKey(remote: string): string {
@@ -148,9 +150,6 @@ export class HelmAdapter implements ProtocolAdapter {
       return {
         key,
         expected: !prov && src.d ? [{ algo: 'sha256', hex: src.d }] : [],
-        maxBytes: remote.settings.maxArtifactBytes,
-        offline: remote.offline,
-        negativeTtlMs: remote.settings.negativeTtlMs,
         meta: {
           protocol: 'helm',
           remote: remote.name,
@@ -160,7 +159,7 @@ export class HelmAdapter implements ProtocolAdapter {
           // Without a published digest the sha256 Larder computed is the entry's own digest: that is what is recorded.
           verified: !prov && src.d ? 'index-digest' : 'computed-sha256',
         },
-        fetch: (signal) => remote.request({ url, headers: { accept: '*/*', 'accept-encoding': 'identity' }, signal }),
+        ...artifactFetch(remote, url),
       };
     });
   }

@@ -6,33 +6,21 @@
  * encoded separators, no NUL, bounded lengths.
  */
 import { LarderError, notFound } from '../../core/errors.js';
+import { pathSegment as segment, pathSegments, REMOTE_NAME } from '../adapter.js';
 
 export type HelmRoute =
   | { kind: 'index'; remote: string }
   | { kind: 'chart'; remote: string; chart: string; version: string; file: string; prov: boolean };
 
-const REMOTE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** Chart names and versions as Helm allows them (names: lower-case, digits, `-`, `_`, `.`; versions: SemVer). */
 const CHART = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const VERSION = /^[A-Za-z0-9][A-Za-z0-9.+_-]{0,127}$/;
 const FILE = /^[A-Za-z0-9][A-Za-z0-9.+_-]{0,254}$/;
 
-function segment(raw: string, pattern: RegExp, what: string): string {
-  let s: string;
-  try {
-    s = decodeURIComponent(raw);
-  } catch {
-    throw new LarderError('E_BAD_REQUEST', `malformed ${what} in the path`);
-  }
-  if (!pattern.test(s) || s.includes('..')) throw new LarderError('E_BAD_REQUEST', `invalid ${what} in the path`);
-  return s;
-}
-
 export function parseHelmPath(path: string): HelmRoute {
-  if (path.length > 2048) throw new LarderError('E_BAD_REQUEST', 'path too long');
-  const parts = path.split('/').slice(1);
+  const parts = pathSegments(path);
   if (parts.length < 2) throw notFound('helm path');
-  const remote = segment(parts[0]!, REMOTE, 'remote name');
+  const remote = segment(parts[0]!, REMOTE_NAME, 'remote name');
   if (parts.length === 2 && parts[1] === 'index.yaml') return { kind: 'index', remote };
   if (parts.length === 2 && parts[1] === '') return { kind: 'index', remote };
   if (parts.length === 5 && parts[1] === 'charts') {

@@ -1,6 +1,7 @@
 /**
  * npm endpoints that are forwarded, never cached: search, audit (gzip body
- * kept as is), whoami, ping, keys. The client's Authorization is forwarded
+ * kept as is), whoami, ping. (The registry keys, `/-/npm/v1/keys`, are
+ * cached: the adapter serves them.) The client's Authorization is forwarded
  * only to a remote without credentials of its own.
  */
 import type { Remote } from '../../upstream/remote.js';
@@ -16,12 +17,7 @@ export function passthroughKind(method: string, path: string): 'get' | 'post' | 
     (path === '/-/npm/v1/security/advisories/bulk' || path === '/-/npm/v1/security/audits/quick' || path === '/-/npm/v1/security/audits')
   )
     return 'post';
-  if (
-    (method === 'GET' || method === 'HEAD') &&
-    (path === '/-/ping' || path === '/-/whoami' || path === '/-/v1/search' || path === '/-/npm/v1/keys')
-  ) {
-    return 'get';
-  }
+  if ((method === 'GET' || method === 'HEAD') && (path === '/-/ping' || path === '/-/whoami' || path === '/-/v1/search')) return 'get';
   return undefined;
 }
 

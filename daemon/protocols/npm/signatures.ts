@@ -2,7 +2,9 @@
  * npm registry signatures: the registry's public keys (`/-/npm/v1/keys`,
  * cached as a document with the remote's TTL) and the check of each
  * version's `dist.signatures`: ECDSA P-256 with SHA-256 over
- * `<name>@<version>:<integrity>`, the signature base64 DER. A packument's
+ * `<name>@<version>:<integrity>`, the signature base64 DER. A key with an
+ * `expires` signs only versions published before it (the version's
+ * `time[version]`), as npm's own check (pacote) has it. A packument's
  * results are kept per revision (its full form's ETag), so a warm hit
  * verifies nothing.
  */
@@ -21,11 +23,15 @@ export type SignatureMode = 'off' | 'warn' | 'require';
 export interface RegistryKey {
   keyid: string;
   key: KeyObject;
+  /** When it stopped signing (ms since the epoch; NaN when unreadable: it signs nothing); absent: no end. */
+  expires?: number;
 }
 
 /** Results kept (packument revisions). */
 const KEPT = 256;
 const KEYS_DERIVE = 'npm-keys-1';
+/** The publish time npm assumes for a version without one (very old packages have no `time`). */
+const MISSING_TIME_CUTOFF = '2015-01-01T00:00:00.000Z';
 
 /** The keys of a `/-/npm/v1/keys` body; throws E_UPSTREAM when it has none usable. */
 export function parseKeys(body: Buffer): Map<string, RegistryKey> {
@@ -40,7 +46,9 @@ export function parseKeys(body: Buffer): Map<string, RegistryKey> {
   for (const k of list) {
     if (!isObject(k) || typeof k.keyid !== 'string' || typeof k.key !== 'string') continue;
     try {
-      out.set(k.keyid, { keyid: k.keyid, key: createPublicKey({ key: Buffer.from(k.key, 'base64'), format: 'der', type: 'spki' }) });
+      const key: RegistryKey = { keyid: k.keyid, key: createPublicKey({ key: Buffer.from(k.key, 'base64'), format: 'der', type: 'spki' }) };
+      if (k.expires !== undefined && k.expires !== null) key.expires = typeof k.expires === 'string' ? Date.parse(k.expires) : Number.NaN;
+      out.set(k.keyid, key);
     } catch {
       // A key this Node cannot read verifies nothing.
     }
@@ -49,34 +57,52 @@ export function parseKeys(body: Buffer): Map<string, RegistryKey> {
   return out;
 }
 
-/** Why a version's registry signature does not hold (undefined: it verifies). */
-export function signatureProblem(name: string, version: string, dist: unknown, keys: ReadonlyMap<string, RegistryKey>): string | undefined {
+/**
+ * Why a version's registry signature does not hold (undefined: it verifies).
+ * `publishedAt` is the version's `time[version]`: a signature by a key that
+ * had expired by then does not count.
+ */
+export function signatureProblem(
+  name: string,
+  version: string,
+  dist: unknown,
+  keys: ReadonlyMap<string, RegistryKey>,
+  publishedAt?: unknown,
+): string | undefined {
   if (!isObject(dist) || typeof dist.integrity !== 'string') return 'has no dist.integrity for its registry signature to cover';
   const sigs = Array.isArray(dist.signatures) ? dist.signatures.filter(isObject) : [];
   if (!sigs.length) return 'has no registry signature (dist.signatures is missing)';
   const data = Buffer.from(`${name}@${version}:${dist.integrity}`, 'utf8');
-  let known = false;
+  // An unreadable time is NaN: no key with an end date signs it.
+  const published = Date.parse(typeof publishedAt === 'string' ? publishedAt : MISSING_TIME_CUTOFF);
+  let invalid = false;
+  let expired = false;
   for (const s of sigs) {
     const key = typeof s.keyid === 'string' ? keys.get(s.keyid) : undefined;
     if (!key || typeof s.sig !== 'string') continue;
-    known = true;
+    if (key.expires !== undefined && !(published < key.expires)) {
+      expired = true;
+      continue;
+    }
     try {
       if (verify('sha256', data, key.key, Buffer.from(s.sig, 'base64'))) return undefined;
     } catch {
       // A malformed signature is an invalid one.
     }
+    invalid = true;
   }
-  return known
-    ? 'has an invalid registry signature (dist.signatures does not verify)'
-    : 'has a registry signature by no key the registry lists at /-/npm/v1/keys';
+  if (invalid) return 'has an invalid registry signature (dist.signatures does not verify)';
+  if (expired) return 'has a registry signature by a key that had expired when it was published (see /-/npm/v1/keys)';
+  return 'has a registry signature by no key the registry lists at /-/npm/v1/keys';
 }
 
 /** Versions whose signature does not hold, with the reason, for one packument. */
 export function packumentProblems(doc: Json, keys: ReadonlyMap<string, RegistryKey>): Map<string, string> {
   const out = new Map<string, string>();
   const name = typeof doc.name === 'string' ? doc.name : '';
+  const time = isObject(doc.time) ? doc.time : {};
   for (const [version, manifest] of Object.entries(isObject(doc.versions) ? doc.versions : {})) {
-    const problem = signatureProblem(name, version, isObject(manifest) ? manifest.dist : undefined, keys);
+    const problem = signatureProblem(name, version, isObject(manifest) ? manifest.dist : undefined, keys, time[version]);
     if (problem) out.set(version, problem);
   }
   return out;

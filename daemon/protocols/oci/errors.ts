@@ -71,6 +71,8 @@ const FROM_LARDER: Partial<Record<ErrorCode, OciErrorCode>> = {
   E_INTEGRITY: 'UNAVAILABLE',
   E_OFFLINE: 'UNAVAILABLE',
   E_SHUTTING_DOWN: 'UNAVAILABLE',
+  // The memory budget is full for now (503 with Retry-After): a client retries later.
+  E_BUSY: 'UNAVAILABLE',
 };
 
 /** A LarderError that renders as the given OCI code. */
