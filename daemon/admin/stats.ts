@@ -68,11 +68,12 @@ export class StatsTracker {
         if (this.history.length > HISTORY) this.history.shift();
       }
       this.current = { t, hits: 0, misses: 0, hitRate: 0, bytesCache: 0, bytesUpstream: 0 };
-    }
-    const day = new Date(now).toDateString();
-    if (day !== this.today) {
-      this.today = day;
-      this.savedToday = 0;
+      // A local day starts on a step (time zones are whole quarter hours): its date is read once a step, not per request.
+      const day = new Date(now).toDateString();
+      if (day !== this.today) {
+        this.today = day;
+        this.savedToday = 0;
+      }
     }
   }
 

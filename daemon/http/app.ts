@@ -16,7 +16,7 @@ import { forClient } from '../core/redact.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { ProtocolAdapter, ProtoRequest, RenderedError } from '../protocols/adapter.js';
-import { HostGuard, isProtocolPath, PROTOCOL_SECURITY_HEADERS } from './guard.js';
+import { HostGuard, isProtocolPath, setProtocolHeaders } from './guard.js';
 import { writeResponse } from './respond.js';
 
 export interface Mount {
@@ -114,10 +114,20 @@ export function createApp(deps: AppDeps): Koa {
 
   // Before any route: protocol answers get their sandbox headers (whatever answers them), and a Host
   // that is not this daemon is refused on loopback, in the format of the protocol the path belongs to.
+  // respond.ts writes its answers with these headers whole (setting them here first would make node set every
+  // header of a warm hit one by one); anything else that answers gets them before Koa writes it.
   app.use(async (ctx, next) => {
-    if (isProtocolPath(ctx.path)) for (const [k, v] of Object.entries(PROTOCOL_SECURITY_HEADERS)) ctx.res.setHeader(k, v);
+    const sandboxed = isProtocolPath(ctx.path);
     const host = ctx.req.headers.host;
-    if (!hosts || hosts.allows(host)) return next();
+    if (!hosts || hosts.allows(host)) {
+      if (!sandboxed) return next();
+      try {
+        return await next();
+      } finally {
+        if (!ctx.res.headersSent) setProtocolHeaders(ctx.res);
+      }
+    }
+    if (sandboxed) setProtocolHeaders(ctx.res);
     const adapter =
       mounts.find((m) => ctx.path === m.prefix || ctx.path.startsWith(`${m.prefix}/`))?.adapter ??
       deps.rootRoutes?.find((r) => r.match.test(ctx.path))?.adapter;

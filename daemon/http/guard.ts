@@ -15,23 +15,41 @@
 import { isLoopback } from '../config/units.js';
 import { LarderError } from '../core/errors.js';
 
-/** The headers every protocol answer carries (errors and 304s too). */
-export const PROTOCOL_SECURITY_HEADERS: Readonly<Record<string, string>> = {
-  'content-security-policy': 'sandbox',
-  'x-content-type-options': 'nosniff',
-};
-
 /** Whether a path is a protocol answer (not the dashboard or the admin API, which set their own policy). */
 export function isProtocolPath(path: string): boolean {
   return !(path === '/_/ui' || path.startsWith('/_/ui/') || path.startsWith('/_/api/'));
 }
 
-/** Sets the protocol headers on `headers`, replacing any an upstream sent under another spelling. */
-export function withProtocolHeaders(headers: Record<string, string>): Record<string, string> {
-  for (const k of Object.keys(headers)) {
-    if (PROTOCOL_SECURITY_HEADERS[k.toLowerCase()] !== undefined) delete headers[k];
+const CSP = 'content-security-policy';
+const NOSNIFF = 'x-content-type-options';
+
+/** The headers every protocol answer carries (errors, 304s and 416s too). */
+export const PROTOCOL_SECURITY_HEADERS: Readonly<Record<string, string>> = { [CSP]: 'sandbox', [NOSNIFF]: 'nosniff' };
+
+/**
+ * The headers of a protocol answer, in one pass over an adapter's: ours replace any an upstream sent
+ * under another spelling, and an answer without a type is bytes (never left to the browser's sniffing).
+ * A fresh object, handed whole to `writeHead` (a warm hit sets no header one by one).
+ */
+export function protocolHeaders(from: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  let typed = false;
+  for (const k of Object.keys(from)) {
+    const lower = k.toLowerCase();
+    if (lower === CSP || lower === NOSNIFF) continue;
+    if (lower === 'content-type') typed = true;
+    out[k] = from[k]!;
   }
-  return Object.assign(headers, PROTOCOL_SECURITY_HEADERS);
+  if (!typed) out['content-type'] = 'application/octet-stream';
+  out[CSP] = 'sandbox';
+  out[NOSNIFF] = 'nosniff';
+  return out;
+}
+
+/** Sets the protocol headers on an answer not written by respond.ts (Koa bodies, errors, refusals). */
+export function setProtocolHeaders(res: { setHeader(name: string, value: string): unknown }): void {
+  res.setHeader(CSP, 'sandbox');
+  res.setHeader(NOSNIFF, 'nosniff');
 }
 
 export interface HostGuardOptions {
@@ -53,9 +71,14 @@ function bracket(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
+/** Host values remembered as this daemon's own loopback names (a few in practice; forgotten all at once past this). */
+const KNOWN_HOSTS = 256;
+
 export class HostGuard {
   private readonly loopback: boolean;
   private readonly names: Set<string>;
+  /** Host values already found to name a loopback name of this daemon: the same answer without parsing again. */
+  private readonly known = new Set<string>();
 
   constructor(private readonly opts: HostGuardOptions) {
     this.loopback = isLoopback(opts.listenHost);
@@ -64,11 +87,15 @@ export class HostGuard {
 
   /** Whether `host` (the request's Host header) names this daemon. */
   allows(host: string | undefined): boolean {
-    if (!this.loopback || host === undefined) return true;
+    if (!this.loopback || host === undefined || this.known.has(host)) return true;
     const h = splitHost(host);
     if (!h) return false;
     // Names no one else can point at this machine pass on any port: rebinding needs the attacker's own name.
-    if (this.names.has(h.name)) return true;
+    if (this.names.has(h.name)) {
+      if (this.known.size >= KNOWN_HOSTS) this.known.clear();
+      this.known.add(host);
+      return true;
+    }
     let pub: URL;
     try {
       pub = new URL(this.opts.publicUrl());

@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream';
 import type { Context } from 'koa';
 import { BlobReadStream } from '../core/fill/blob-stream.js';
 import type { ProtoResponse } from '../protocols/adapter.js';
-import { withProtocolHeaders } from './guard.js';
+import { PROTOCOL_SECURITY_HEADERS, protocolHeaders } from './guard.js';
 import { ifRangeMatches, notModified, parseRange } from './range.js';
 
 export interface Written {
@@ -22,10 +22,8 @@ const BODY_HEADERS = new Set(['content-type', 'content-length', 'content-encodin
 
 export function writeResponse(ctx: Context, res: ProtoResponse, onDone: (w: Written) => void): void {
   const head = ctx.method === 'HEAD';
-  // An upstream's own Content-Security-Policy or nosniff never replaces ours (see guard.ts).
-  const headers = withProtocolHeaders({ ...res.headers });
-  // Never left to the browser's sniffing: an answer without a type is bytes.
-  if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['content-type'] = 'application/octet-stream';
+  // Sandboxed, and typed: an upstream's own Content-Security-Policy or nosniff never replaces ours (see guard.ts).
+  const headers = protocolHeaders(res.headers);
   if (res.cache) headers['x-larder-cache'] = res.cache;
   const fromCache = res.cache === 'HIT' || res.cache === 'STALE' || res.cache === 'REVALIDATED';
   const raw = ctx.res;
@@ -60,7 +58,7 @@ export function writeResponse(ctx: Context, res: ProtoResponse, onDone: (w: Writ
       const rangeAllowed = !ifRange || ifRangeMatches(ifRange, headers);
       const r = rangeAllowed ? parseRange(ctx.get('range') || undefined, size) : { kind: 'none' as const };
       if (r.kind === 'unsatisfiable') {
-        finish(ctx, 416, { 'content-range': `bytes */${size}`, 'content-length': '0' }, Buffer.alloc(0));
+        finish(ctx, 416, { ...PROTOCOL_SECURITY_HEADERS, 'content-range': `bytes */${size}`, 'content-length': '0' }, Buffer.alloc(0));
         onDone({ bytes: 0, fromCache });
         return;
       }

@@ -54,6 +54,12 @@ function restIsSmall(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] === undefined && Number.isFinite(length) && length <= SMALL_REST;
 }
 
+/** Whether a request announces a body (a length other than 0, or a transfer coding). */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
 interface Current {
   req: IncomingMessage;
   res: ServerResponse;
@@ -116,7 +122,9 @@ export function applyServerLimits(server: Server, limits: ServerLimits, opts: Se
     current.set(socket, cur);
     if (cur.longLived) socket.setTimeout(0);
     let bodyTimer: NodeJS.Timeout | undefined;
-    if (!req.complete && !cur.longLived && limits.requestTimeoutMs > 0) {
+    // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3): nothing to wait for,
+    // and no timer to arm and clear on every GET.
+    if (!req.complete && !cur.longLived && limits.requestTimeoutMs > 0 && hasBody(req)) {
       bodyTimer = setTimeout(() => {
         if (!req.complete) requestTimedOut(socket, res);
       }, limits.requestTimeoutMs);

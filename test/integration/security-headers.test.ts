@@ -1,7 +1,7 @@
 /**
  * Every protocol answer carries `Content-Security-Policy: sandbox` and
  * `X-Content-Type-Options: nosniff` (issue 14, High), whatever answers it:
- * metadata, artifacts, 304s, 4xx for hostile paths and unknown routes, and
+ * metadata, artifacts, 304s, 416s, 4xx for hostile paths and unknown routes, and
  * 5xx when the upstream is gone. One daemon per registered protocol, set up
  * from its conformance fixture. The dashboard and admin API keep their own
  * policy. An upstream answer without a Content-Type is served as bytes.
@@ -62,6 +62,11 @@ for (const protocol of PROTOCOLS) {
         const again = await getWith(d.url, a.path, { 'if-none-match': etag });
         assert.equal(again.status, 304, `${a.path} with If-None-Match`);
         assertSandboxed(`${a.path} conditional`, again.status, again.headers);
+      }
+      if (art.headers['accept-ranges'] === 'bytes') {
+        const past = await getWith(d.url, a.path, { range: 'bytes=999999999-' });
+        assert.equal(past.status, 416, `${a.path} with a range past its end`);
+        assertSandboxed(`${a.path} unsatisfiable range`, past.status, past.headers);
       }
       for (const path of [...s.hostile, `${protocol.mounts[0]}/no/such/thing/here`]) {
         const r = await rawGet(d.port, path);

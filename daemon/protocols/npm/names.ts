@@ -22,8 +22,11 @@ export function badName(why: string): LarderError {
   return new LarderError('E_BAD_NAME', why);
 }
 
+/** Control characters and backslashes: refused in any decoded segment. */
+const FORBIDDEN = /[\u0000-\u001f\\]/;
+
 function decodeSegment(seg: string): string {
-  return decodePathSegment(seg, /[\u0000-\u001f\\]/, 'control characters or backslashes in path');
+  return decodePathSegment(seg, FORBIDDEN, 'control characters or backslashes in path');
 }
 
 /** Names npm itself refuses to publish or install, old packages included (validate-npm-package-name). */

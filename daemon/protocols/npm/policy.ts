@@ -69,6 +69,20 @@ export class NpmPolicy {
     return JSON.parse((await this.documents.variant(ref)).toString('utf8')) as Record<string, number | null>;
   }
 
+  /** Whether no version of this packument can be withheld (what a mirror without a policy answers at once, not awaiting). */
+  leavesWhole(remote: string, name: string, served: ServedDocument): boolean {
+    return this.signatures?.mode !== 'require' && !this.mayWithhold(remote, name, served);
+  }
+
+  /** Whether no version of `name` can be refused: no signature check, not blocklisted, no minimum age. */
+  allowsAll(remote: string, name: string): boolean {
+    return (
+      (!this.signatures || this.signatures.mode === 'off') &&
+      !this.policy.listed(ECOSYSTEM, name) &&
+      this.policy.minAgeMs('npm', remote, name) === 0
+    );
+  }
+
   /** The versions to withhold, or undefined when there are none. */
   async withheld(remote: string, name: string, served: ServedDocument): Promise<Withheld | undefined> {
     const out = await this.unsigned(remote, name, served);
