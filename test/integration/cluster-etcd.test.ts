@@ -90,7 +90,7 @@ test('32 concurrent cold pulls of one blob over three nodes behind nginx: one up
   for (const g of got) assert.deepEqual(g, { status: 200, digest: sha(files.big) });
   assert.equal(up.hitCount('/f/big.bin'), 1, 'one upstream fetch for the whole cluster');
   for (const n of nodes) assert.equal(await metric(n.url, 'larder_etcd_up'), 1);
-  assert.equal(await metric(nodes[0]!.url, 'larder_cluster_nodes'), 3);
+  await waitFor(async () => (await metric(nodes[0]!.url, 'larder_cluster_nodes')) === 3, 10_000, 'three nodes registered in etcd');
 });
 
 test('kill -9 of the filling node: another node completes the fill; no partial object in S3', async () => {
