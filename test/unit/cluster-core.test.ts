@@ -9,17 +9,19 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import type { ClusterPorts, FillTurn } from '../../daemon/core/cluster.js';
+import { SharedIndexStore } from '../../daemon/cluster/shared-index.js';
+import type { FillCoordinator, FillTurn } from '../../daemon/core/cluster.js';
 import type { Entry, ExpectedDigest } from '../../daemon/core/types.js';
+import type { UpstreamResponse } from '../../daemon/core/ports.js';
+import { waitFor } from '../helpers/wait.js';
 import { collect, makeCore, slowResponse, statusResponse, type CoreHarness } from '../helpers/core.js';
 
 const sha512 = (b: Buffer): ExpectedDigest => ({ algo: 'sha512', hex: createHash('sha512').update(b).digest('hex') });
 
-/** One cluster: claims by key (a waiter resumes when the holder releases), and a shared index. */
-function cluster(): { ports(node: CoreHarness): ClusterPorts; published: Map<string, Entry> } {
+/** Claims by key, in memory: a waiter resumes when the holder releases. */
+function coordinator(): FillCoordinator {
   const held = new Map<string, Promise<void>>();
-  const published = new Map<string, Entry>();
-  const fills = {
+  return {
     async turn(key: string): Promise<FillTurn> {
       let waited = false;
       for (let h = held.get(key); h; h = held.get(key)) {
@@ -37,31 +39,22 @@ function cluster(): { ports(node: CoreHarness): ClusterPorts; published: Map<str
       };
     },
   };
-  return {
-    published,
-    ports: (node) => ({
-      fills,
-      index: {
-        async adopt(key) {
-          const e = published.get(key);
-          if (e) await node.deps.index.putEntry(e, [[e.digest, { size: e.size, createdAt: 0, lastAccess: 0 }]]);
-          return e;
-        },
-      },
-    }),
-  };
 }
 
+/** Two nodes: one blob store, one shared index (the real SharedIndexStore over a Map), one coordinator. */
 async function twoNodes(): Promise<[CoreHarness, CoreHarness, Map<string, Entry>]> {
-  const c = cluster();
+  const fills = coordinator();
+  const shared = new Map<string, Entry>();
+  const entries = { put: async (e: Entry) => void shared.set(e.key, e), get: async (k: string) => shared.get(k) };
   const a = await makeCore();
   const b = await makeCore();
   b.deps.blobs = a.deps.blobs; // one shared blob tier
   for (const n of [a, b]) {
-    n.deps.cluster = c.ports(n);
-    n.deps.events = { blobCommitted: (e) => void c.published.set(e.key, e) };
+    const index = new SharedIndexStore(n.deps.index, entries, { failed: (_op, err) => assert.fail(err as Error) });
+    n.deps.index = index;
+    n.deps.cluster = { fills, index };
   }
-  return [a, b, c.published];
+  return [a, b, shared];
 }
 
 test('a node that waited for the other node adopts its entry: one upstream fetch', async () => {
@@ -82,6 +75,7 @@ test('a node that waited for the other node adopts its entry: one upstream fetch
     assert.ok((await collect(sb.open())).equals(body));
     assert.equal(fetches, 1);
     assert.deepEqual([sa.state, sb.state].sort(), ['HIT', 'MISS']);
+    await Promise.all([sa.done(), sb.done()]);
   } finally {
     await a.close();
     await b.close();
@@ -102,7 +96,32 @@ test("when the filling node's fetch fails, the waiting node takes the fill over"
     const ok = [ra, rb].filter((r) => r.status === 'fulfilled');
     assert.equal(ok.length, 1, 'the first fill failed, the second node fetched anew');
     assert.ok((await collect(ok[0]!.value.open())).equals(body));
+    await ok[0]!.value.done();
     assert.equal(fetches, 2);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('a document one node fetched is a hit on the other without any upstream request', async () => {
+  const [a, b, shared] = await twoNodes();
+  try {
+    const doc = Buffer.from(JSON.stringify({ name: 'x', versions: {} }));
+    const req = (fetch: () => Promise<UpstreamResponse>) => ({
+      key: 'doc:x',
+      ttlMs: 60_000,
+      deriveTag: 't1',
+      fetch,
+      derive: (raw: Buffer) => ({ variants: { full: { body: raw, mediaType: 'application/json' } } }),
+    });
+    const first = await a.documents.get(req(async () => slowResponse(doc)));
+    assert.equal(first.state, 'MISS');
+    await a.deps.later?.flush();
+    await waitFor(() => shared.get('doc:x'), 5_000, 'the document to be published');
+    const onB = await b.documents.get(req(() => Promise.reject(new Error('no upstream request expected'))));
+    assert.equal(onB.state, 'HIT');
+    assert.ok((await b.documents.variant(onB.entry.variants!.full!)).equals(doc));
   } finally {
     await a.close();
     await b.close();
