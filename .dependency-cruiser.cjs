@@ -31,7 +31,7 @@ module.exports = {
       severity: 'error',
       comment: 'Protocols reach storage, HTTP, admin and the composition root only through the core ports.',
       from: { path: '^daemon/protocols/' },
-      to: { path: '^daemon/(storage|http|admin|compose|cli|bundle|replication|pins|metrics)/|^daemon/(main|cli)\\.ts$' },
+      to: { path: '^daemon/(storage|http|admin|compose|cli|bundle|replication|pins|metrics|cluster)/|^daemon/(main|cli)\\.ts$' },
     },
     {
       name: 'only-the-registry-imports-protocols',

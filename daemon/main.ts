@@ -24,6 +24,7 @@ import { Metrics } from './metrics/registry.js';
 import { buildAdmin, type Admin } from './compose/admin.js';
 import { edgeSetup } from './compose/edge.js';
 import { buildProtocols } from './compose/protocols.js';
+import { clusterSetup } from './compose/cluster.js';
 import { peerSetup } from './compose/peers.js';
 import { loadDaemonId } from './storage/daemon-id.js';
 import { buildPolicy, buildPolicyAdmin } from './compose/policy.js';
@@ -86,9 +87,12 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   if (s3) metrics.s3Up = () => s3.up;
   let admin: Admin | undefined;
   const peers = peerSetup(cfg, { index, blobs, metrics, log });
+  const cluster = clusterSetup(cfg, { blobs, index, daemonId: await loadDaemonId(paths), metrics, log });
   const deps: CoreDeps = {
     blobs,
-    index,
+    // In cluster mode the core's index publishes to, and adopts from, the shared one.
+    index: cluster?.index ?? index,
+    cluster: cluster?.ports,
     peers: peers.source,
     hot: new LruHotCache(cfg.storage.memoryCache),
     clock,
@@ -211,7 +215,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     metrics,
     log,
     ready: () => ready,
-    notReady: () => s3?.reason(),
+    notReady: () => [s3?.reason(), cluster?.reason()].filter(Boolean).join('; ') || undefined,
     observe: (r) => {
       adminParts.stats.record(r.cache === 'NONE' ? undefined : (r.cache as CacheState), r.bytes, r.fromCache);
       adminParts.events.activity('request', `${r.method} ${r.path.slice(0, 200)}`, {
@@ -246,6 +250,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   const url = `${listening.scheme}://${hostPart}:${addr.port}`;
   if (!publicUrl) publicUrl = url;
   ready = true;
+  cluster?.start(publicUrl);
   adminParts.start();
   peers.start({ daemonId: await loadDaemonId(paths), port: addr.port, scheme: listening.scheme });
   const orphans = new OrphanScan(blobs, index, recovery, {
@@ -285,6 +290,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
       await access.flush().catch(() => undefined); // a full disk only loses access times
       await quarantined;
       await orphans.stop();
+      await cluster?.stop();
       await index.close();
       log.info('larder stopped');
       log.flush();

@@ -94,6 +94,22 @@ export const LimitsSchema = z
   .default({})
   .describe('Limits that keep anonymous load within bounds');
 
+/** Several daemons acting as one cache: etcd coordinates them (issue 18); needs storage.s3 for the shared blobs. */
+export const ClusterSchema = z
+  .object({
+    etcd: z
+      .array(httpUrl('etcd client URL, e.g. http://10.0.0.5:2379'))
+      .min(1, 'list at least one etcd client URL')
+      .describe('etcd endpoints (client URLs) used for fill leases and node registration'),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'cluster names are lower-case letters, digits, - and _ (at most 63)')
+      .describe('Cluster name: the etcd key prefix /larder/<name>/ shared by its nodes'),
+    leaseTtl: duration("Time after which a dead node's fill lease expires and another node takes over").default('5s'),
+  })
+  .strict()
+  .describe('Cluster mode: several daemons sharing one S3 bucket and one etcd (absent: a single daemon)');
+
 const BaseConfigSchema = z
   .object({
     listen: z
@@ -180,6 +196,7 @@ const BaseConfigSchema = z
       .strict()
       .default({})
       .describe('Air-gap bundle signing'),
+    cluster: ClusterSchema.optional(),
     access: AccessSchema,
     peers: PeersSchema.default({}),
     policy: PolicySchema.default({}),
@@ -204,6 +221,9 @@ export const ConfigSchema: z.ZodType<Config, z.ZodTypeDef, ConfigInput> = BaseCo
   const out: Config = { ...doc };
   const unknown = Object.keys(doc).filter((k) => !BASE_KEYS.has(k) && !SECTIONS.has(k));
   if (unknown.length) ctx.addIssue({ code: 'unrecognized_keys', keys: unknown });
+  if (doc.cluster && !doc.storage.s3) {
+    ctx.addIssue({ code: 'custom', path: ['cluster'], message: 'cluster needs storage.s3: the nodes share their blobs through S3' });
+  }
   for (const [key, schema] of SECTIONS) {
     const parsed = schema.safeParse(doc[key] ?? {});
     if (parsed.success) out[key] = parsed.data;

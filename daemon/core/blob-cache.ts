@@ -6,6 +6,7 @@
  * once, verifies it and commits it.
  */
 import { setMaxListeners } from 'node:events';
+import { clusterTurn, underTurn } from './cluster.js';
 import { LarderError, notFound } from './errors.js';
 import { EntryReader } from './fill/entry-read.js';
 import { fromPeers } from './fill/peer-fill.js';
@@ -21,9 +22,9 @@ import { IMMUTABLE_EXPIRY, type Entry } from './types.js';
 
 export type { ByteRange, ImmutableRequest, ServedBlob } from './served.js';
 
-/** A fill in flight: its start, and the fill once it started. */
+/** A fill in flight: its start (undefined: another node filled it, now indexed), and the fill once it started. */
 interface Tracked {
-  started: Promise<ActiveFill>;
+  started: Promise<ActiveFill | undefined>;
   /** The plan's request, once it ran. */
   req?: ImmutableRequest;
   fill?: ActiveFill;
@@ -92,26 +93,45 @@ export class BlobCache {
     else if (pending) return this.join(key, pending, plan);
     if (this.negative.has(key, this.deps.clock.now())) throw notFound(key);
     // Registered before the plan runs (it may fetch a packument): concurrent requests join instead of planning again.
-    const tracked: Tracked = { started: Promise.resolve(undefined as never) };
-    tracked.started = this.planned(plan, tracked);
+    const tracked: Tracked = { started: Promise.resolve(undefined) };
+    tracked.started = this.planned(key, plan, tracked);
     this.fills.set(key, tracked);
     const forget = (): void => {
       if (this.fills.get(key) === tracked) this.fills.delete(key);
     };
     tracked.started.then((fill) => {
+      if (!fill) return forget();
       tracked.fill = fill;
       void fill.committed.then(forget);
     }, forget);
     const fill = await tracked.started;
+    if (!fill) return this.adopted(key);
     return fill.serve('MISS') ?? this.direct(tracked.req!);
   }
 
-  /** Runs the plan, then starts the fill it describes. */
-  private async planned(plan: FillPlan, tracked: Tracked): Promise<ActiveFill> {
-    const req = await plan();
-    tracked.req = req;
-    if (req.offline) throw new LarderError('E_OFFLINE', `${req.key} is not cached and its remote is offline`);
-    return this.start(req);
+  /**
+   * In cluster mode, first the cluster step (an entry another node committed
+   * is adopted instead of fetched; else this node waits for its turn); then
+   * runs the plan and starts the fill it describes. The turn ends with the fill.
+   */
+  private async planned(key: string, plan: FillPlan, tracked: Tracked): Promise<ActiveFill | undefined> {
+    const turn = this.deps.cluster ? await clusterTurn(this.deps.cluster, key, this.controller.signal) : undefined;
+    if (turn === 'indexed') return undefined;
+    const run = async (): Promise<ActiveFill> => {
+      const req = await plan();
+      tracked.req = req;
+      if (req.offline) throw new LarderError('E_OFFLINE', `${req.key} is not cached and its remote is offline`);
+      return this.start(req);
+    };
+    return underTurn(turn, run, (fill) => fill.committed);
+  }
+
+  /** An entry adopted from the shared index: its body, read through the blob tiers. */
+  private async adopted(key: string): Promise<ServedBlob> {
+    const entry = this.deps.index.getEntry(key);
+    const hit = entry ? await this.reads.open(entry, 'HIT') : undefined;
+    if (!hit) throw new LarderError('E_STORAGE', `${key}: the shared entry's blob could not be read; retry`);
+    return hit;
   }
 
   /** Joins a fill in flight: a MISS while its bytes are still arriving, a HIT once they verified. */
@@ -119,6 +139,7 @@ export class BlobCache {
     // Joining a fill whose bytes already verified costs no upstream traffic: that is a hit.
     const hit = tracked.fill?.state === 'verified';
     const fill = await tracked.started;
+    if (!fill) return this.adopted(key);
     if (fill.state === 'failed') {
       // It failed before this request read a byte: fetch anew, as a request arriving now would.
       if (this.fills.get(key) === tracked) this.fills.delete(key);
@@ -200,7 +221,7 @@ export class BlobCache {
   /** Waits until fills in flight have settled. */
   async drain(): Promise<void> {
     await this.deps.later?.flush();
-    await Promise.all([...this.fills.values()].map((t) => t.started.then((f) => f.committed).catch(() => undefined)));
+    await Promise.all([...this.fills.values()].map((t) => t.started.then((f) => f?.committed).catch(() => undefined)));
   }
 }
 

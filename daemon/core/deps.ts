@@ -1,4 +1,5 @@
 /** What the cache core needs from the outside world, bundled for constructors. */
+import type { ClusterPorts } from './cluster.js';
 import type { MemoryBudget } from './memory-budget.js';
 import type { BlobStore, CacheEvents, Clock, HotCache, IndexStore, PeerSource } from './ports.js';
 import type { StorageGuard } from './storage-guard.js';
@@ -20,6 +21,8 @@ export interface CoreDeps {
   peers?: PeerSource;
   /** Bytes and fill slots shared by document fills and request bodies (default: unbounded). */
   memory?: MemoryBudget;
+  /** Cluster mode: the shared index and cross-node single-flight (default: a single daemon). */
+  cluster?: ClusterPorts;
 }
 
 /** Batches last-access updates so a hit never writes to the index synchronously. */

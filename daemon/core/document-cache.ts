@@ -111,7 +111,16 @@ export class DocumentCache {
       return { state: 'HIT', entry };
     }
     if (!entry && this.negative.has(req.key, now)) throw notFound(req.key);
-    return this.flights.run(req.key, () => this.refresh(req, entry));
+    return this.flights.run(req.key, () => this.shared(req, entry));
+  }
+
+  /** Cluster mode: a document this node lacks is adopted from the shared index (a fresh one is a hit), else refreshed. */
+  private async shared(req: DocumentRequest, entry: Entry | undefined): Promise<ServedDocument> {
+    const adopted = entry ?? (await this.deps.cluster?.index.adopt(req.key));
+    if (!entry && adopted && adopted.deriveTag === req.deriveTag && adopted.expiresAt > this.deps.clock.now()) {
+      return { state: 'HIT', entry: adopted };
+    }
+    return this.refresh(req, adopted);
   }
 
   /** Whether `key` would be answered without contacting the upstream (a fresh entry). */

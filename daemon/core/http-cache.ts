@@ -12,6 +12,7 @@
  * - One upstream exchange per key at a time: concurrent requests join the
  *   revalidation or read the growing temp file of the fill.
  */
+import { clusterTurn, underTurn } from './cluster.js';
 import { LarderError, notFound, toLarderError } from './errors.js';
 import { NegativeCache } from './single-flight.js';
 import { drain, isAbsent, isUpstreamFailure, upstreamStatusError } from './upstream-status.js';
@@ -64,7 +65,7 @@ export type HttpServed =
   | { kind: 'bypass'; state: 'BYPASS'; response: UpstreamResponse };
 
 type Outcome =
-  | { kind: 'entry'; entry: Entry; state: 'REVALIDATED' | 'STALE' }
+  | { kind: 'entry'; entry: Entry; state: 'HIT' | 'REVALIDATED' | 'STALE' }
   | { kind: 'fill'; fill: ActiveFill; view: ClientView }
   | { kind: 'bypass'; take(): UpstreamResponse | undefined };
 
@@ -210,7 +211,27 @@ export class HttpCache {
     return flight.outcome;
   }
 
+  /**
+   * In cluster mode a key this node lacks is first adopted from the shared
+   * index (fresh: a HIT; stale: revalidated) or else filled in this node's
+   * turn, which ends with the fill.
+   */
   private async refresh(req: HttpCacheRequest, entry: Entry | undefined): Promise<Outcome> {
+    const { cluster, index, clock } = this.deps;
+    if (entry || !cluster) return this.exchange(req, entry);
+    const turn = await clusterTurn(cluster, req.key, this.controller.signal);
+    const adopted = turn === 'indexed' ? index.getEntry(req.key) : undefined;
+    if (adopted && (req.immutable || adopted.expiresAt > clock.now())) return { kind: 'entry', entry: adopted, state: 'HIT' };
+    if (adopted || turn === 'indexed') return this.exchange(req, adopted);
+    return underTurn(
+      turn,
+      () => this.exchange(req, undefined),
+      (o) => (o.kind === 'fill' ? o.fill.committed : undefined),
+    );
+  }
+
+  /** One upstream exchange: unconditional, or conditional on the entry's validators. */
+  private async exchange(req: HttpCacheRequest, entry: Entry | undefined): Promise<Outcome> {
     const { clock, index } = this.deps;
     let res: UpstreamResponse;
     try {

@@ -118,6 +118,18 @@ export class Metrics {
   });
   /** Whether S3 answered its last health probe (set by the composition root when there is an S3 tier). */
   s3Up: (() => boolean) | undefined;
+  readonly clusterDegraded = new Counter({
+    name: 'larder_cluster_degraded_total',
+    help: 'Cold misses filled without cross-node single-flight because etcd was unreachable',
+    registers: [this.registry],
+  });
+  readonly clusterAdopted = new Counter({
+    name: 'larder_cluster_adopted_total',
+    help: 'Entries this node took from the shared index instead of fetching them upstream',
+    registers: [this.registry],
+  });
+  /** Cluster mode: whether etcd answered, this node's role and the registered nodes (set by the composition root). */
+  cluster: (() => { etcdUp: boolean; role: string; nodes: number }) | undefined;
   private pinLagMax = 0;
   private pinsLagging = 0;
   private storageUsed = 0;
@@ -193,6 +205,32 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         if (self.s3Up) this.set(self.s3Up() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'larder_etcd_up',
+      help: '1 when etcd answered its last health probe (absent without cluster)',
+      registers: [this.registry],
+      collect() {
+        if (self.cluster) this.set(self.cluster().etcdUp ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'larder_cluster_role',
+      help: "This node's role in the cluster (1 for the current one; absent without cluster)",
+      labelNames: ['role'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        if (self.cluster) this.set({ role: self.cluster().role }, 1);
+      },
+    });
+    new Gauge({
+      name: 'larder_cluster_nodes',
+      help: 'Nodes registered in etcd at the last probe (absent without cluster)',
+      registers: [this.registry],
+      collect() {
+        if (self.cluster) this.set(self.cluster().nodes);
       },
     });
     const edgeGauge = (name: string, help: string, pick: (g: EdgeGauges) => number | undefined): void => {

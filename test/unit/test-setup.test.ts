@@ -12,7 +12,8 @@ import { ensureAptPackages, installCommand, missingPackages, requiredPackages } 
 
 test('the lists in .ci/ name the tools the fresh-machine failures needed', () => {
   const pkgs = requiredPackages(ROOT);
-  for (const p of ['apache2-utils', 'golang-go', 'golang-golang-x-mod-dev', 'apt', 'dpkg-dev', 'gnupg']) assert.ok(pkgs.includes(p), p);
+  for (const p of ['apache2-utils', 'golang-go', 'golang-golang-x-mod-dev', 'apt', 'dpkg-dev', 'gnupg', 'etcd-server', 'nginx'])
+    assert.ok(pkgs.includes(p), p);
   assert.equal(new Set(pkgs).size, pkgs.length, 'each package once');
 });
 
