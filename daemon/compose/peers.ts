@@ -16,11 +16,13 @@ import type { PeerDirectory } from '../peers/discovery.js';
 import { openPeerDirectory } from '../peers/discovery-mdns.js';
 import { PeerDigestIndex } from '../peers/digest-index.js';
 import { GotUpstreamClient } from '../upstream/client.js';
-import { LanPeers } from '../upstream/peers.js';
+import { LanPeers, type PeerHealth } from '../upstream/peers.js';
 
 export interface PeerParts {
   /** Asked by the blob cache before the upstream (undefined: peers are off). */
   source?: PeerSource;
+  /** Every listed peer with its health (admin API); empty when peers are off. */
+  health(): PeerHealth[];
   /** The `extra` app route of `/_/peer/v1/…` (answers false when peers are off). */
   routes(ctx: Context): Promise<boolean>;
   /** The core's `blobCommitted` event. */
@@ -33,7 +35,7 @@ export interface PeerParts {
 export function peerSetup(cfg: LoadedConfig, d: { index: IndexStore; blobs: BlobStore; metrics: Metrics; log: Logger }): PeerParts {
   const p = cfg.peers;
   if (!p.enabled || p.token === undefined) {
-    return { routes: async () => false, committed: () => undefined, start: () => undefined, stop: async () => undefined };
+    return { health: () => [], routes: async () => false, committed: () => undefined, start: () => undefined, stop: async () => undefined };
   }
   const methods = discoveryMethods(p);
   const digests = new PeerDigestIndex(d.index);
@@ -43,11 +45,13 @@ export function peerSetup(cfg: LoadedConfig, d: { index: IndexStore; blobs: Blob
     peers: () => directory?.list() ?? (methods.includes('static') ? p.static : []),
     token: p.token,
     budgetMs: p.budget,
+    stallMs: p.stall,
     client: new GotUpstreamClient({ timeoutMs: 5_000 }),
-    onServed: (_peer, bytes) => {
-      d.metrics.peerHits.inc();
+    onServed: (_peer, bytes, whole) => {
+      if (whole) d.metrics.peerHits.inc();
       d.metrics.peerBytes.inc(bytes);
     },
+    onResumed: (how) => d.metrics.peerResumes.inc({ how }),
     onFailure: (peer, reason) => {
       d.metrics.peerFailures.inc({ reason });
       d.log.warn({ peer, reason }, 'LAN peer dropped for a while');
@@ -56,6 +60,7 @@ export function peerSetup(cfg: LoadedConfig, d: { index: IndexStore; blobs: Blob
   d.log.info({ peers: source.healthy().length }, 'LAN peers enabled');
   return {
     source,
+    health: () => source.health(),
     routes: peerRoutes({ token: p.token, digests, blobs: d.blobs, onServed: (bytes) => d.metrics.peerServedBytes.inc(bytes) }),
     committed: (entry) => digests.add(entry),
     start(self) {

@@ -140,17 +140,72 @@ test('a peer without the site token is refused and not used', async () => {
   }
 });
 
-test('a peer that vanished, or cuts a transfer, costs a bounded delay, then the upstream', async () => {
+test('a peer that vanished, or cuts a transfer, costs a bounded delay, then the upstream from the start when it has no ranges', async (tc) => {
   const [gone] = await freePorts(1);
   const cut = await startFakePeer(tarballs, 'cut');
   const d = await peerDaemon('gone', [`http://127.0.0.1:${gone}`, cut.url]);
   try {
+    const t0 = performance.now();
     await fetchTarball(d, tarballs[3]!);
+    tc.diagnostic(`cut peer, upstream without ranges: ${Math.round(performance.now() - t0)} ms for ${tarballs[3]!.size} bytes`);
     assert.equal(await metric(d.url, 'larder_peer_failures_total', 'reason="unreachable"'), 1);
     assert.equal(await metric(d.url, 'larder_peer_failures_total', 'reason="transfer"'), 1);
+    assert.equal(await metric(d.url, 'larder_peer_resumes_total', 'how="restart"'), 1);
     assert.equal(await metric(d.url, 'larder_peer_hits_total'), 0);
   } finally {
     await d.close();
     await cut.close();
+  }
+});
+
+test('a peer cut mid-transfer: the rest comes from the upstream by Range, from the byte the peer got to; verified whole', async (tc) => {
+  const cut = await startFakePeer(tarballs, 'cut');
+  const d = await peerDaemon('resume', [cut.url]);
+  const t = tarballs[4]!;
+  upstream.setRanges(true);
+  upstream.resetHits();
+  try {
+    const t0 = performance.now();
+    await fetchTarball(d, t);
+    tc.diagnostic(`cut peer, resumed by range: ${Math.round(performance.now() - t0)} ms for ${t.size} bytes`);
+    const half = t.size >> 1;
+    const asked = upstream.requests.filter((r) => r.path === t.urlPath);
+    assert.deepEqual(
+      asked.map((r) => r.headers.range),
+      [`bytes=${half}-`],
+      'one upstream request, for the rest only',
+    );
+    assert.equal(await metric(d.url, 'larder_peer_resumes_total', 'how="range"'), 1);
+    assert.equal(await metric(d.url, 'larder_peer_bytes_total'), half, 'the peer part counted as peer bytes');
+    assert.equal(await metric(d.url, 'larder_peer_hits_total'), 0, 'not a whole peer hit');
+    // Committed: a second read is a hit, with the same (verified) bytes.
+    await fetchTarball(d, t);
+    assert.equal(upstream.hits(t.urlPath), 1);
+  } finally {
+    upstream.setRanges(false);
+    await d.close();
+    await cut.close();
+  }
+});
+
+test('a peer that stalls mid-transfer is given up after the stall time; the body comes from the upstream', async (tc) => {
+  const stall = await startFakePeer(tarballs, 'stall');
+  const d = await startTestDaemon(
+    {
+      remotes: { local: { type: 'npm', url: upstream.url } },
+      peers: { enabled: true, discover: 'static', static: [stall.url], token: TOKEN, budget: '3s', stall: '1s' },
+    },
+    { dataDir: join(root, 'stall') },
+  );
+  const t = tarballs[5]!;
+  try {
+    const t0 = performance.now();
+    await fetchTarball(d, t);
+    tc.diagnostic(`stalled peer (stall: 1s): ${Math.round(performance.now() - t0)} ms for ${t.size} bytes`);
+    assert.equal(await metric(d.url, 'larder_peer_failures_total', 'reason="slow"'), 1);
+    assert.equal(await metric(d.url, 'larder_peer_resumes_total', 'how="restart"'), 1);
+  } finally {
+    await d.close();
+    await stall.close();
   }
 });
