@@ -9,15 +9,20 @@
  */
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { startNpmUpstream, type NpmUpstream } from '../helpers/npm-fixture/server.js';
 import type { FixtureTarball, RegistryFixture } from '../helpers/npm-fixture/types.js';
 import { get, setupFixture, sri512 } from '../helpers/npm-e2e.js';
-import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { ROOT, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { adminToken } from '../helpers/admin-e2e.js';
+import { AdminClient } from '../../daemon/admin/client.js';
 import { freePorts, metric, peerRequest, sha512Hex, startFakePeer } from '../helpers/peers.js';
 import { waitFor } from '../helpers/wait.js';
 
+const run = promisify(execFile);
 const TOKEN = 'peer-token-of-the-site-0123456789';
 let root = '';
 let fixture: RegistryFixture;
@@ -92,6 +97,43 @@ test('the same tarballs through daemon 1, 2, 3: each crosses the upstream once; 
   assert.equal(await metric(d2.url, 'larder_peer_failures_total'), 0);
 });
 
+/** The shared admin client of a daemon (its admin token). */
+async function admin(d: TestDaemon): Promise<AdminClient> {
+  return new AdminClient({ baseUrl: d.url, auth: { bearer: await adminToken(d.dataDir) } });
+}
+
+test('the admin API, /stats and `larder peers` list the peers with their health and the share of misses they served', async () => {
+  const d2 = daemons[1]!;
+  const report = await (await admin(d2)).peers();
+  assert.equal(report.enabled, true);
+  assert.deepEqual(report.discover, ['static']);
+  assert.deepEqual(
+    report.peers.map((p) => [p.url, p.healthy, p.failures]),
+    [daemons[0]!.url, daemons[2]!.url].sort().map((u) => [u, true, 0]),
+  );
+  assert.equal(
+    report.peers.reduce((n, p) => n + p.hits, 0),
+    tarballs.length,
+  );
+  assert.deepEqual(report.today, { misses: tarballs.length, fromPeers: tarballs.length });
+  const stats = await (await admin(d2)).stats();
+  assert.deepEqual(stats.peers, { count: 2, healthy: 2, today: report.today });
+  const r = await run(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'daemon/cli.ts'), 'peers', '--listen', `127.0.0.1:${d2.port}`, '--data-dir', d2.dataDir],
+    {
+      cwd: ROOT,
+      timeout: 60_000,
+    },
+  );
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(
+    lines[0],
+    `2 peers (2 healthy) by static · 100 % of today's misses served by peers (${tarballs.length} of ${tarballs.length})`,
+  );
+  assert.match(lines[1]!, new RegExp(`^${report.peers[0]!.url}  healthy  hits \\d+`));
+});
+
 test('the peer API: token required, strict paths, ranges, and nothing fetched on a miss', async () => {
   const d1 = daemons[0]!;
   const t = tarballs[0]!;
@@ -121,6 +163,10 @@ test('a peer that flips a byte is detected, dropped and counted; the client gets
     const asked = fake.requests.length;
     await fetchTarball(d, tarballs[1]!);
     assert.equal(fake.requests.length, asked, 'a dropped peer is not asked again');
+    const [listed] = (await (await admin(d)).peers()).peers;
+    assert.equal(listed?.healthy, false, 'listed as left out');
+    assert.equal(listed?.lastFailure?.reason, 'integrity');
+    assert.ok((listed?.droppedUntil ?? 0) > Date.now());
   } finally {
     await d.close();
     await fake.close();
