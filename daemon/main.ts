@@ -99,6 +99,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     events: {
       fillFinished: (key, outcome, bytes, ms) => {
         metricEvents.fillFinished?.(key, outcome, bytes, ms);
+        if (outcome === 'ok') peers.filled();
         if (outcome === 'integrity' && admin) {
           admin.stats.integrityFailures++;
           admin.events.activity('integrity', `integrity failure: ${key.slice(0, 200)} did not match its digest; nothing was stored`);
@@ -205,6 +206,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     publicUrl: () => publicUrl,
     edge: edge.options,
     policy: policyAdmin.admin,
+    peers,
   });
   policy.pinnedBy = (ref) => admin?.pins.byRef(ref) !== undefined;
   const adminParts = admin;

@@ -237,6 +237,8 @@ export class AdminClient {
   createToken = (req: C.TokenRequest): Promise<C.TokenCreated> => this.request('POST', '/tokens', req);
   revokeToken = (name: string): Promise<{ revoked: true }> => this.request('DELETE', `/tokens/${seg(name)}`);
   policyStatus = (): Promise<C.PolicyStatus> => this.request('GET', '/policy');
+  /** LAN peers with their health, and today's share of misses they served. */
+  peers = (): Promise<C.PeersReport> => this.request('GET', '/peers');
   policyExplain = (ref: string): Promise<C.PolicyExplanation> => this.request('GET', `/policy/explain${qs({ ref })}`);
   /** Ends the dashboard session (its cookie is cleared). */
   logout = (): Promise<{ loggedOut: true }> => this.request('POST', '/logout');

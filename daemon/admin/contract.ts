@@ -92,6 +92,8 @@ export interface Stats {
   children?: ChildStatus[];
   /** Sequence number of the newest record of this daemon's pin change feed. */
   feedSeq?: number;
+  /** Set when LAN peers are enabled. */
+  peers?: PeersSummary;
 }
 
 /** Replication of the parent's pins, as seen by a child daemon. */
@@ -430,4 +432,41 @@ export interface PolicyExplanation {
   quarantined: QuarantinedArtifact[];
   /** One sentence, the one a refused client sees. */
   message: string;
+}
+
+/** One LAN peer as this daemon sees it (GET /peers). */
+export interface PeerStatus {
+  /** Base URL of the other daemon. */
+  url: string;
+  /** Asked now; false while it is left out after a failure. */
+  healthy: boolean;
+  /** Until when it is left out (epoch ms), when not healthy. */
+  droppedUntil?: number;
+  lastFailure?: { reason: 'integrity' | 'transfer' | 'slow' | 'refused' | 'unreachable'; at: number };
+  /** Misses it filled whole, verified bytes it sent, and its failures, since this daemon started. */
+  hits: number;
+  bytes: number;
+  failures: number;
+}
+
+/** Today's immutable-blob misses (fills) and how many of them came whole from peers (local day). */
+export interface PeersToday {
+  misses: number;
+  fromPeers: number;
+}
+
+/** Answer of GET /peers. */
+export interface PeersReport {
+  enabled: boolean;
+  /** Discovery methods in force (static, mdns). */
+  discover: string[];
+  peers: PeerStatus[];
+  today: PeersToday;
+}
+
+/** The peers line of /stats (dashboard, tray): listed and healthy peers, and today's share of misses they served. */
+export interface PeersSummary {
+  count: number;
+  healthy: number;
+  today: PeersToday;
 }

@@ -12,7 +12,7 @@ import type { PlannedItem } from '../prewarm/lockfiles.js';
 import type { PrewarmRunner } from '../prewarm/runner.js';
 import type { AuditLog } from './audit.js';
 import type { AdminAuth } from './auth.js';
-import type { ChildStatus, EvictRequest, EntrySummary, Job, JobRequest, Page, ReplicationStatus, Stats } from './contract.js';
+import type { ChildStatus, EvictRequest, EntrySummary, Job, JobRequest, Page, PeersSummary, ReplicationStatus, Stats } from './contract.js';
 import type { EventBus } from './events.js';
 import type { StatsTracker } from './stats.js';
 
@@ -36,6 +36,8 @@ export interface AdminServiceDeps {
   loginUrl(secret: string): string;
   /** Mirror hierarchy: this daemon's replication (as a child), its children and feed head. */
   edge?: { replication(): ReplicationStatus | undefined; children(): ChildStatus[]; feedSeq(): number };
+  /** LAN peers: the peers line of /stats (undefined when they are off). */
+  peers?(): PeersSummary | undefined;
 }
 
 export class AdminService {
@@ -78,7 +80,13 @@ export class AdminService {
       scrub: { ...scrubber.status },
       jobs: { running: jobs.filter((j) => j.state === 'running').length, queued: jobs.filter((j) => j.state === 'queued').length },
       ...this.edgeStats(),
+      ...this.peerStats(),
     };
+  }
+
+  private peerStats(): Pick<Stats, 'peers'> {
+    const peers = this.d.peers?.();
+    return peers ? { peers } : {};
   }
 
   private edgeStats(): Pick<Stats, 'replication' | 'children' | 'feedSeq'> {

@@ -1,6 +1,6 @@
 /**
  * `larder` operator commands, talking to the running daemon: prewarm, pin,
- * status, evict, scrub, gc, token rotate|create|ls|revoke, ui.
+ * status, peers, evict, scrub, gc, token rotate|create|ls|revoke, ui.
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -10,6 +10,7 @@ import type { Job, Pin, ScrubStatus, Stats, TokenCreated, TokenInfo } from '../a
 import { type AdminClient, CliError, EXIT } from './admin-client.js';
 import type { Flags } from './args.js';
 import { exportCommand, importCommand } from './bundle.js';
+import { peersLines, todayShare } from './peers.js';
 
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
 
@@ -143,6 +144,11 @@ export async function runCommand(cmd: string, args: string[], flags: Flags, clie
       return exportCommand(c, args, flags);
     case 'import':
       return importCommand(c, args, flags);
+    case 'peers': {
+      const r = await c.peers();
+      for (const l of flags.json ? [JSON.stringify(r)] : peersLines(r)) out(l);
+      return EXIT.ok;
+    }
     case 'status': {
       const s = await c.call<Stats>('GET', '/stats');
       if (flags.json) {
@@ -154,6 +160,7 @@ export async function runCommand(cmd: string, args: string[], flags: Flags, clie
       );
       out(`storage ${mb(s.storage.usedBytes)} of ${mb(s.storage.maxBytes)}  (${s.storage.entries} entries, ${s.storage.blobs} blobs)`);
       out(`pins ${s.pins.count}  lagging ${s.pins.lagging}  worst lag ${s.pins.maxLagSeconds}s`);
+      if (s.peers) out(`peers ${s.peers.count} (${s.peers.healthy} healthy) · ${todayShare(s.peers.today)}`);
       for (const r of s.remotes)
         out(`remote ${r.name.padEnd(12)} ${r.type.padEnd(5)} ${r.health}${r.lastError ? `  (${r.lastError})` : ''}`);
       const rep = s.replication;

@@ -58,6 +58,12 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: false,
   },
   {
+    name: 'peers',
+    summary: "LAN peers: each one's health (asked, or left out and why), hits and bytes, and today's share of misses they served",
+    options: [json],
+    positionals: false,
+  },
+  {
     name: 'prewarm',
     args: '[<ref>…]',
     summary: 'fetch references and the artifacts of lockfiles into the cache ahead of need (progress bars on a TTY)',

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { AdminAuth, type AuthState } from '../admin/auth.js';
 import { type StoredToken, TokenStore } from '../admin/tokens.js';
 import { AuditLog } from '../admin/audit.js';
-import type { AuditRecord, FeedRecord } from '../admin/contract.js';
+import type { AuditRecord, FeedRecord, PeersReport, PeersSummary } from '../admin/contract.js';
 import { EventBus } from '../admin/events.js';
 import type { PolicyAdmin } from '../admin/policy.js';
 import { AdminService } from '../admin/service.js';
@@ -52,6 +52,8 @@ export interface AdminParts {
   edge: EdgeOptions;
   /** The policy endpoints (status, explain). */
   policy?: PolicyAdmin;
+  /** LAN peers: GET /peers and the peers line of /stats. */
+  peers?: { report(): PeersReport; summary(): PeersSummary | undefined };
 }
 
 const SECRET_KEYS = new Set(['password', 'token', 'accessKey', 'secretKey']);
@@ -161,6 +163,7 @@ export async function buildAdmin(p: AdminParts) {
     redactedConfig: () => redact(cfg),
     loginUrl: (s) => `${p.publicUrl()}/_/ui/login?t=${s}`,
     edge: edge.service,
+    ...(p.peers ? { peers: p.peers.summary } : {}),
   });
   const routes = adminRoutes({
     auth,
@@ -178,6 +181,7 @@ export async function buildAdmin(p: AdminParts) {
     loginUrl: (s) => `${p.publicUrl()}/_/ui/login?t=${s}`,
     more: edge.routes,
     ...(p.policy ? { policy: p.policy } : {}),
+    ...(p.peers ? { peers: p.peers.report } : {}),
   });
 
   const timers: NodeJS.Timeout[] = [];

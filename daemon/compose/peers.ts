@@ -17,10 +17,17 @@ import { openPeerDirectory } from '../peers/discovery-mdns.js';
 import { PeerDigestIndex } from '../peers/digest-index.js';
 import { GotUpstreamClient } from '../upstream/client.js';
 import { LanPeers } from '../upstream/peers.js';
+import type { PeersReport, PeersSummary } from '../admin/contract.js';
+import { PeerDayTally } from '../peers/day-tally.js';
 
 export interface PeerParts {
   /** Asked by the blob cache before the upstream (undefined: peers are off). */
   source?: PeerSource;
+  /** GET /peers of the admin API, and the peers line of /stats (undefined when peers are off). */
+  report(): PeersReport;
+  summary(): PeersSummary | undefined;
+  /** The core finished a fill (today's misses). */
+  filled(): void;
   /** The `extra` app route of `/_/peer/v1/…` (answers false when peers are off). */
   routes(ctx: Context): Promise<boolean>;
   /** The core's `blobCommitted` event. */
@@ -33,21 +40,36 @@ export interface PeerParts {
 export function peerSetup(cfg: LoadedConfig, d: { index: IndexStore; blobs: BlobStore; metrics: Metrics; log: Logger }): PeerParts {
   const p = cfg.peers;
   if (!p.enabled || p.token === undefined) {
-    return { routes: async () => false, committed: () => undefined, start: () => undefined, stop: async () => undefined };
+    const today = { misses: 0, fromPeers: 0 };
+    return {
+      report: () => ({ enabled: false, discover: [], peers: [], today }),
+      summary: () => undefined,
+      filled: () => undefined,
+      routes: async () => false,
+      committed: () => undefined,
+      start: () => undefined,
+      stop: async () => undefined,
+    };
   }
   const methods = discoveryMethods(p);
   const digests = new PeerDigestIndex(d.index);
   let directory: PeerDirectory | undefined;
+  const tally = new PeerDayTally();
   const source = new LanPeers({
     // Until discovery is open (the port is known once listening), the static list.
     peers: () => directory?.list() ?? (methods.includes('static') ? p.static : []),
     token: p.token,
     budgetMs: p.budget,
+    stallMs: p.stall,
     client: new GotUpstreamClient({ timeoutMs: 5_000 }),
-    onServed: (_peer, bytes) => {
-      d.metrics.peerHits.inc();
+    onServed: (_peer, bytes, whole) => {
+      if (whole) {
+        d.metrics.peerHits.inc();
+        tally.peer();
+      }
       d.metrics.peerBytes.inc(bytes);
     },
+    onResumed: (how) => d.metrics.peerResumes.inc({ how }),
     onFailure: (peer, reason) => {
       d.metrics.peerFailures.inc({ reason });
       d.log.warn({ peer, reason }, 'LAN peer dropped for a while');
@@ -56,6 +78,12 @@ export function peerSetup(cfg: LoadedConfig, d: { index: IndexStore; blobs: Blob
   d.log.info({ peers: source.healthy().length }, 'LAN peers enabled');
   return {
     source,
+    report: () => ({ enabled: true, discover: methods, peers: source.health(), today: tally.today() }),
+    summary: () => {
+      const all = source.health();
+      return { count: all.length, healthy: all.filter((h) => h.healthy).length, today: tally.today() };
+    },
+    filled: () => tally.miss(),
     routes: peerRoutes({ token: p.token, digests, blobs: d.blobs, onServed: (bytes) => d.metrics.peerServedBytes.inc(bytes) }),
     committed: (entry) => digests.add(entry),
     start(self) {

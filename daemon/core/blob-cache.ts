@@ -9,14 +9,14 @@ import { setMaxListeners } from 'node:events';
 import { clusterTurn, underTurn } from './cluster.js';
 import { LarderError, notFound } from './errors.js';
 import { EntryReader } from './fill/entry-read.js';
-import { fromPeers } from './fill/peer-fill.js';
+import type { EntryFields } from './fill/commit.js';
+import { fromPeers, type PeerFilled } from './fill/peer-fill.js';
 import { FillPipeline, type ActiveFill } from './fill/pipeline.js';
-import type { FillSpec } from './fill/verify.js';
 import { StorageGuard } from './storage-guard.js';
 import { NegativeCache } from './single-flight.js';
 import { header, isAbsent, upstreamStatusError } from './upstream-status.js';
 import type { AccessTracker, CoreDeps } from './deps.js';
-import type { UpstreamResponse } from './ports.js';
+import type { TempBlob, UpstreamResponse } from './ports.js';
 import type { ImmutableRequest, ServedBlob } from './served.js';
 import { IMMUTABLE_EXPIRY, type Entry } from './types.js';
 
@@ -158,11 +158,20 @@ export class BlobCache {
     return this.direct(await plan());
   }
 
-  /** Opens the upstream, checks status and announced size, and starts the fill. */
+  /** Asks LAN peers (when configured), else opens the upstream; checks status and announced size, and starts the fill. */
   private async start(req: ImmutableRequest): Promise<ActiveFill> {
-    const { peers } = this.deps;
-    const fromPeer = peers && req.expected.length > 0 ? await fromPeers(peers, this.spec(req), this.controller.signal) : undefined;
-    const res = fromPeer ?? (await this.open(req));
+    const fromPeer = await this.askPeers(req);
+    if (fromPeer?.kind === 'verified') {
+      return this.pipeline.adopt(
+        {
+          spec: { key: req.key, expected: req.expected, expectedSize: fromPeer.result.size, maxBytes: req.maxBytes },
+          fields: this.fields(req),
+        },
+        fromPeer.temp,
+        fromPeer.result,
+      );
+    }
+    const res = fromPeer?.res ?? (await this.open(req));
     const expectedSize = announcedSize(req.expectedSize, res);
     if (expectedSize !== undefined && req.maxBytes !== undefined && expectedSize > req.maxBytes) {
       res.body.destroy();
@@ -171,20 +180,28 @@ export class BlobCache {
     return this.pipeline.start({
       spec: { key: req.key, expected: req.expected, expectedSize, maxBytes: req.maxBytes },
       res,
-      fields: {
-        key: req.key,
-        mediaType: req.mediaType ?? header(res, 'content-type'),
-        fetchedAt: this.deps.clock.now(),
-        expiresAt: IMMUTABLE_EXPIRY,
-        immutable: true,
-        meta: req.meta,
-      },
+      fields: this.fields(req, header(res, 'content-type')),
     });
   }
 
-  /** What a peer's body must match: the protocol's digests and size. */
-  private spec(req: ImmutableRequest): FillSpec {
-    return { key: req.key, expected: req.expected, expectedSize: req.expectedSize, maxBytes: req.maxBytes };
+  /** The body from LAN peers, for a digest the protocol knows and a disk with room; undefined: ask the upstream. */
+  private async askPeers(req: ImmutableRequest): Promise<PeerFilled | undefined> {
+    const { peers } = this.deps;
+    if (!peers || req.expected.length === 0 || !(await this.guard.room(req.expectedSize))) return undefined;
+    const createTemp = async (): Promise<TempBlob> => this.guard.guardTemp(await this.deps.blobs.createTemp(), req.key);
+    return fromPeers({ peers, createTemp }, req, this.controller.signal);
+  }
+
+  /** The index entry's fields of a new fill (besides digest, size and verified digests). */
+  private fields(req: ImmutableRequest, contentType?: string): EntryFields {
+    return {
+      key: req.key,
+      mediaType: req.mediaType ?? contentType,
+      fetchedAt: this.deps.clock.now(),
+      expiresAt: IMMUTABLE_EXPIRY,
+      immutable: true,
+      meta: req.meta,
+    };
   }
 
   /** The upstream's 200 response; 404/410 are remembered for the negative TTL. */

@@ -154,10 +154,15 @@ export interface PeerOffer {
 export interface PeerSource {
   /** A peer's body for this digest, or undefined (nobody has it within the budget, or it is too large). */
   offer(digest: ExpectedDigest, maxBytes: number, signal: AbortSignal): Promise<PeerOffer | undefined>;
-  /** The peer's bytes did not verify, or its transfer failed: it is dropped for a while. */
-  failed(peer: string, reason: 'integrity' | 'transfer'): void;
-  /** Verified bytes came from this peer. */
-  served(peer: string, bytes: number): void;
+  /** The peer's bytes did not verify, its transfer failed, or it was too slow: it is dropped for a while. */
+  failed(peer: string, reason: 'integrity' | 'transfer' | 'slow'): void;
+  /** Verified bytes came from this peer: the whole body, or (`whole` false) the part before its transfer broke off. */
+  served(peer: string, bytes: number, whole: boolean): void;
+  /** A broken-off peer transfer went on from the upstream: by Range from where the peer got, or from the start. */
+  resumed?(how: 'range' | 'restart'): void;
+  /** A peer transfer that sends nothing for this long, or less than `minBytesPerSec` on average after it, is given up (ms). */
+  readonly stallMs?: number;
+  readonly minBytesPerSec?: number;
 }
 
 /** Bounded in-memory cache of small bodies by digest. */

@@ -19,8 +19,13 @@ export interface ImmutableRequest {
   /** Do not contact the upstream (offline remote / mode). */
   offline?: boolean;
   negativeTtlMs?: number;
-  /** Opens the upstream response. Called at most once per fill. */
-  fetch(signal: AbortSignal): Promise<UpstreamResponse>;
+  /**
+   * Opens the upstream response. Called at most once per fill, and once more
+   * when a LAN peer's transfer broke off: then `from` asks for the bytes from
+   * that offset on (`Range: bytes=<from>-`) where the remote supports ranges
+   * for this key; any answer but a matching 206 is taken as the whole body.
+   */
+  fetch(signal: AbortSignal, from?: number): Promise<UpstreamResponse>;
 }
 
 export interface ByteRange {
@@ -48,4 +53,9 @@ export interface ServedBlob {
    * to run now.
    */
   done(): Promise<LarderError | undefined>;
+}
+
+/** Request headers of an ImmutableRequest's `fetch(signal, from)`: a Range from `from` on (identity encoding, so offsets are the body's), or none. */
+export function resumeHeaders(from: number | undefined): Record<string, string> {
+  return from === undefined || from <= 0 ? {} : { range: `bytes=${from}-`, 'accept-encoding': 'identity' };
 }

@@ -16,7 +16,7 @@ import type { PinManager } from '../pins/manager.js';
 import type { PrewarmRunner } from '../prewarm/runner.js';
 import type { Scrubber } from '../core/scrub.js';
 import type { Maintenance } from '../core/eviction.js';
-import type { EvictRequest, JobRequest, PinRequest, TokenRequest } from '../admin/contract.js';
+import type { EvictRequest, JobRequest, PeersReport, PinRequest, TokenRequest } from '../admin/contract.js';
 import type { PolicyAdmin } from '../admin/policy.js';
 
 export interface AdminRouteDeps {
@@ -35,6 +35,8 @@ export interface AdminRouteDeps {
   loginUrl(secret: string): string;
   /** `GET /policy` and `GET /policy/explain?ref=…`. */
   policy?: PolicyAdmin;
+  /** `GET /peers`: LAN peers and their health. */
+  peers?(): PeersReport;
   /** More endpoints below the same prefix, auth and error format (mirror hierarchy, bundles); true when answered. */
   more?(ctx: Context, path: string, actor: string): Promise<boolean>;
 }
@@ -233,6 +235,7 @@ async function route(ctx: Context, path: string, d: AdminRouteDeps, who: string)
     ctx.body = { url: d.loginUrl(d.auth.newLink()) };
   } else if (m === 'GET' && path === '/events') sse(ctx, d.events);
   else if (m === 'GET' && path === '/policy' && d.policy) ctx.body = d.policy.status();
+  else if (m === 'GET' && path === '/peers' && d.peers) ctx.body = d.peers();
   else if (m === 'GET' && path === '/policy/explain' && d.policy) {
     if (typeof q.ref !== 'string' || !q.ref) throw new LarderError('E_BAD_REQUEST', 'expected ?ref=<reference>, e.g. npm:foo@1.2.3');
     ctx.body = await d.policy.explain(q.ref);

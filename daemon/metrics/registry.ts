@@ -78,8 +78,14 @@ export class Metrics {
   });
   readonly peerFailures = new Counter({
     name: 'larder_peer_failures_total',
-    help: 'LAN peers dropped for a while, by reason (integrity, transfer, refused, unreachable)',
+    help: 'LAN peers dropped for a while, by reason (integrity, transfer, slow, refused, unreachable)',
     labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly peerResumes = new Counter({
+    name: 'larder_peer_resumes_total',
+    help: 'Peer transfers that broke off and went on from the upstream, by how (range: from the byte the peer got to; restart)',
+    labelNames: ['how'] as const,
     registers: [this.registry],
   });
   readonly peerServedBytes = new Counter({

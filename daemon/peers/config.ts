@@ -20,6 +20,9 @@ export const PeersSchema = z
       .describe('How peers are found: static (the `static` list), mdns (_larder._tcp on the LAN), or both'),
     static: z.array(httpUrl('Base URL of another Larder daemon, e.g. http://10.1.0.2:7420')).default([]).describe('Peer base URLs'),
     budget: duration('How long the peers may take to say whether they hold a blob, when none does').default('100ms'),
+    stall: duration(
+      'A peer transfer that sends nothing for this long (or is slower than 512 KiB/s past it) is given up for the upstream',
+    ).default('2s'),
     token: z
       .string()
       .min(1)

@@ -7,7 +7,21 @@
 import type { PeerOffer, PeerSource, UpstreamClient, UpstreamResponse } from '../core/ports.js';
 import type { ExpectedDigest } from '../core/types.js';
 
-export type PeerFailure = 'integrity' | 'transfer' | 'refused' | 'unreachable';
+export type PeerFailure = 'integrity' | 'transfer' | 'slow' | 'refused' | 'unreachable';
+
+/** What is known of one peer (admin API). */
+export interface PeerHealth {
+  url: string;
+  /** Asked now; false while it is dropped after a failure. */
+  healthy: boolean;
+  /** Until when it is left out (epoch ms), when dropped. */
+  droppedUntil?: number;
+  lastFailure?: { reason: PeerFailure; at: number };
+  /** Misses it filled whole (verified), and the verified bytes it sent. */
+  hits: number;
+  bytes: number;
+  failures: number;
+}
 
 export interface LanPeersOptions {
   /** Base URLs of the other daemons, e.g. http://10.1.0.2:7420; a function when discovery keeps the list. */
@@ -20,25 +34,58 @@ export interface LanPeersOptions {
   transferTimeoutMs?: number;
   /** How long a failed peer is left out (ms). */
   dropMs?: number;
+  /** A transfer that sends nothing for this long (ms), or under minBytesPerSec past it, is given up. */
+  stallMs?: number;
+  minBytesPerSec?: number;
   now?(): number;
-  onServed?(peer: string, bytes: number): void;
+  onServed?(peer: string, bytes: number, whole: boolean): void;
   onFailure?(peer: string, reason: PeerFailure): void;
+  onResumed?(how: 'range' | 'restart'): void;
 }
 
 export class LanPeers implements PeerSource {
   /** Peer → time until which it is not asked. */
   private readonly dropped = new Map<string, number>();
+  /** Peer → what it did (kept while it is listed; a few hundred peers at most). */
+  private readonly stats = new Map<string, Omit<PeerHealth, 'url' | 'healthy' | 'droppedUntil'>>();
   private readonly budgetMs: number;
+  readonly stallMs: number | undefined;
+  readonly minBytesPerSec: number | undefined;
 
   constructor(private readonly o: LanPeersOptions) {
     this.budgetMs = o.budgetMs ?? 100;
+    this.stallMs = o.stallMs;
+    this.minBytesPerSec = o.minBytesPerSec;
   }
 
   /** The peers asked now (not dropped). */
   healthy(): string[] {
     const now = this.now();
+    return this.listed().filter((p) => (this.dropped.get(p) ?? 0) <= now);
+  }
+
+  /** Every listed peer with its health, in list order. */
+  health(): PeerHealth[] {
+    const now = this.now();
+    return this.listed().map((url) => {
+      const until = this.dropped.get(url) ?? 0;
+      const s = this.stat(url);
+      return { url, healthy: until <= now, ...(until > now ? { droppedUntil: until } : {}), ...s };
+    });
+  }
+
+  private listed(): string[] {
     const list = typeof this.o.peers === 'function' ? this.o.peers() : this.o.peers;
-    return list.map((p) => p.replace(/\/+$/, '')).filter((p) => (this.dropped.get(p) ?? 0) <= now);
+    return list.map((p) => p.replace(/\/+$/, ''));
+  }
+
+  private stat(peer: string): Omit<PeerHealth, 'url' | 'healthy' | 'droppedUntil'> {
+    let s = this.stats.get(peer);
+    if (!s) {
+      s = { hits: 0, bytes: 0, failures: 0 };
+      this.stats.set(peer, s);
+    }
+    return s;
   }
 
   async offer(digest: ExpectedDigest, maxBytes: number, signal: AbortSignal): Promise<PeerOffer | undefined> {
@@ -68,12 +115,23 @@ export class LanPeers implements PeerSource {
   }
 
   failed(peer: string, reason: PeerFailure): void {
-    this.dropped.set(peer, this.now() + (this.o.dropMs ?? 60_000));
+    const now = this.now();
+    this.dropped.set(peer, now + (this.o.dropMs ?? 60_000));
+    const s = this.stat(peer);
+    s.failures++;
+    s.lastFailure = { reason, at: now };
     this.o.onFailure?.(peer, reason);
   }
 
-  served(peer: string, bytes: number): void {
-    this.o.onServed?.(peer, bytes);
+  served(peer: string, bytes: number, whole: boolean): void {
+    const s = this.stat(peer);
+    if (whole) s.hits++;
+    s.bytes += bytes;
+    this.o.onServed?.(peer, bytes, whole);
+  }
+
+  resumed(how: 'range' | 'restart'): void {
+    this.o.onResumed?.(how);
   }
 
   /** HEADs every peer at once; the first that holds the blob (within maxBytes), or undefined once all answered or the budget ran out. */

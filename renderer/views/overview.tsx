@@ -3,7 +3,7 @@
  * lagging count, worst replication lag), always shown, zero included; then
  * requests and bytes from cache vs upstream, bytes saved, storage used
  * against the budget, the last hour's charts and per-remote health with
- * offline/stale indicators.
+ * offline/stale indicators, and LAN peers when they are on.
  */
 import type { Health, RemoteStats, Stats, StatsPoint } from '../../daemon/admin/contract.js';
 import { TimeChart } from '../components/chart.js';
@@ -71,6 +71,34 @@ function Lag({ s }: { s: Stats }) {
   );
 }
 
+/** Today's share of misses LAN peers served: "41 % of today's misses served by peers". */
+export function peerShare(p: NonNullable<Stats['peers']>): string {
+  if (p.today.misses === 0) return 'no misses today';
+  return `${Math.round((p.today.fromPeers / p.today.misses) * 100)} % of today's misses served by peers`;
+}
+
+function Peers({ p }: { p: NonNullable<Stats['peers']> }) {
+  const down = p.count - p.healthy;
+  return (
+    <Stat
+      testId="peers"
+      label="LAN peers"
+      value={<span data-testid="peers-count">{`${formatCount(p.count)} peer${p.count === 1 ? '' : 's'}`}</span>}
+      sub={
+        <>
+          <span data-testid="peers-share">{peerShare(p)}</span>
+          {down > 0 ? (
+            <>
+              {' '}
+              · <Badge tone="warn">{`${formatCount(down)} left out`}</Badge>
+            </>
+          ) : null}
+        </>
+      }
+    />
+  );
+}
+
 function Headline({ s }: { s: Stats }) {
   const cached = cachedRequests(s);
   const st = s.storage;
@@ -121,6 +149,7 @@ function Headline({ s }: { s: Stats }) {
         }
       />
       <Stat testId="bytes-saved" label="Bytes saved" value={formatBytes(s.bytesSaved)} sub={`${formatBytes(s.bytesSavedToday)} today`} />
+      {s.peers ? <Peers p={s.peers} /> : null}
     </section>
   );
 }

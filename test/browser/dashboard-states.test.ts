@@ -50,6 +50,22 @@ describe('dashboard states against the fake admin API', { concurrency: false }, 
     await browser.screenshot('states-01-empty-prewarm');
   });
 
+  it("shows LAN peers and today's share of misses they served, live, only when peers are on", async () => {
+    const { page } = browser;
+    await page.getByRole('tab', { name: 'Overview' }).click();
+    await page.locator('[data-testid=hit-rate]').waitFor();
+    assert.equal(await page.locator('[data-testid=peers]').count(), 0, 'no peers card while peers are off');
+    fake.state.peers = { count: 3, healthy: 2, today: { misses: 34, fromPeers: 14 } };
+    fake.state.pushStats();
+    await page.locator('[data-testid=peers]').waitFor();
+    assert.equal(await text(page.locator('[data-testid=peers-count]')), '3 peers');
+    assert.equal(await text(page.locator('[data-testid=peers-share]')), "41 % of today's misses served by peers");
+    assert.match(await text(page.locator('[data-testid=peers]')), /1 left out/);
+    fake.state.peers = undefined;
+    fake.state.pushStats();
+    await page.locator('[data-testid=peers]').waitFor({ state: 'detached' });
+  });
+
   it('shows an API error with its code, and Retry recovers', async () => {
     const { page } = browser;
     fake.state.addPin('npm:left-pad@1.3.0');

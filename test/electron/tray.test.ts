@@ -7,7 +7,15 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { MenuItemConstructorOptions } from 'electron';
 import { TrayController, iconPath } from '../../electron/main/tray.js';
-import { menuTemplate, statusLine, tooltip, trayState, type TrayActions, type TraySnapshot } from '../../electron/main/tray-model.js';
+import {
+  menuTemplate,
+  peersLine,
+  statusLine,
+  tooltip,
+  trayState,
+  type TrayActions,
+  type TraySnapshot,
+} from '../../electron/main/tray-model.js';
 import { makePin, makeStats } from './fixtures.js';
 
 const HOUR = 3600;
@@ -45,6 +53,26 @@ describe('tray model', () => {
     assert.equal(trayState(s), 'healthy');
     assert.equal(tooltip(s), 'Larder — healthy\nHit rate: 80%\nSaved today: 3.0 MiB\nWorst lag: none');
     assert.equal(statusLine(s), 'Hit rate 80% · lag none');
+  });
+
+  it("LAN peers: a peers line in the menu and tooltip with today's share of misses served by peers; none when peers are off", () => {
+    const s = snap({ stats: makeStats({ peers: { count: 3, healthy: 3, today: { misses: 34, fromPeers: 14 } } }) });
+    assert.equal(peersLine(s), "3 peers · 41 % of today's misses served by peers");
+    assert.equal(item(menuTemplate(s, recorder().actions), 'peers').label, "3 peers · 41 % of today's misses served by peers");
+    assert.match(tooltip(s), /\nPeers: 3 peers · 41 % of today's misses served by peers$/);
+    assert.equal(
+      peersLine(snap({ stats: makeStats({ peers: { count: 1, healthy: 0, today: { misses: 0, fromPeers: 0 } } }) })),
+      '1 peer · no misses today',
+    );
+    assert.equal(peersLine(snap()), undefined);
+    assert.equal(
+      menuTemplate(snap(), recorder().actions).find((m) => m.id === 'peers'),
+      undefined,
+    );
+    assert.equal(
+      peersLine(snap({ daemon: 'down', stats: makeStats({ peers: { count: 3, healthy: 3, today: { misses: 1, fromPeers: 1 } } }) })),
+      undefined,
+    );
   });
 
   it('upstream down or offline mode: stale icon and a status line that says so', () => {

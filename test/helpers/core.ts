@@ -20,7 +20,8 @@ export interface CoreHarness {
   close(): Promise<void>;
 }
 
-export async function makeCore(): Promise<CoreHarness> {
+/** `extra` adds or replaces core deps (e.g. `peers`). */
+export async function makeCore(extra: Partial<CoreDeps> = {}): Promise<CoreHarness> {
   const dir = await tempDir('larder-core-');
   const paths = new DataPaths(dir);
   const store = new FsBlobStore(paths);
@@ -33,6 +34,7 @@ export async function makeCore(): Promise<CoreHarness> {
     clock: { now: () => Date.now() },
     events: {},
     hotMaxBody: 64 * 1024,
+    ...extra,
   };
   const access = new AccessTracker(deps);
   return {

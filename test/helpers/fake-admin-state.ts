@@ -45,6 +45,8 @@ export class FakeAdminState {
   scrub = { running: false, checked: 0, corrupt: 0, repaired: 0, bytesPerSecond: 0 } as Stats['scrub'];
   /** Lag (seconds) at and past which a pin counts as lagging. */
   lagThreshold = 600;
+  /** The peers line of /stats (LAN peers on), or undefined (off). */
+  peers: Stats['peers'];
   private seq = 0;
 
   constructor(private readonly emit: (ev: LiveEvent) => void) {}
@@ -77,6 +79,7 @@ export class FakeAdminState {
         running: this.jobs.filter((j) => j.state === 'running').length,
         queued: this.jobs.filter((j) => j.state === 'queued').length,
       },
+      ...(this.peers ? { peers: this.peers } : {}),
     };
   }
 

@@ -48,9 +48,14 @@ export function peerRequest(base: string, path: string, token: string | undefine
   });
 }
 
-export type FakeMode = 'flip' | 'cut';
+export type FakeMode = 'flip' | 'cut' | 'stall';
 
-/** A fake peer that claims every fixture tarball, then sends it with one byte flipped ('flip') or cuts the transfer half-way ('cut'). */
+/**
+ * A fake peer that claims every fixture tarball, then sends it with one byte
+ * flipped ('flip'), cuts the transfer half-way ('cut': the socket is
+ * destroyed), or sends half and then nothing, keeping the connection open
+ * ('stall').
+ */
 export interface FakePeer {
   url: string;
   requests: Array<{ method: string; path: string }>;
@@ -73,7 +78,7 @@ export async function startFakePeer(tarballs: FixtureTarball[], mode: FakeMode):
         return void res.end(body);
       }
       res.write(body.subarray(0, body.length >> 1));
-      setTimeout(() => res.destroy(), 20);
+      if (mode === 'cut') setTimeout(() => res.destroy(), 20);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));

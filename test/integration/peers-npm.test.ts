@@ -9,15 +9,20 @@
  */
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { startNpmUpstream, type NpmUpstream } from '../helpers/npm-fixture/server.js';
 import type { FixtureTarball, RegistryFixture } from '../helpers/npm-fixture/types.js';
 import { get, setupFixture, sri512 } from '../helpers/npm-e2e.js';
-import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { ROOT, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { adminToken } from '../helpers/admin-e2e.js';
+import { AdminClient } from '../../daemon/admin/client.js';
 import { freePorts, metric, peerRequest, sha512Hex, startFakePeer } from '../helpers/peers.js';
 import { waitFor } from '../helpers/wait.js';
 
+const run = promisify(execFile);
 const TOKEN = 'peer-token-of-the-site-0123456789';
 let root = '';
 let fixture: RegistryFixture;
@@ -92,6 +97,43 @@ test('the same tarballs through daemon 1, 2, 3: each crosses the upstream once; 
   assert.equal(await metric(d2.url, 'larder_peer_failures_total'), 0);
 });
 
+/** The shared admin client of a daemon (its admin token). */
+async function admin(d: TestDaemon): Promise<AdminClient> {
+  return new AdminClient({ baseUrl: d.url, auth: { bearer: await adminToken(d.dataDir) } });
+}
+
+test('the admin API, /stats and `larder peers` list the peers with their health and the share of misses they served', async () => {
+  const d2 = daemons[1]!;
+  const report = await (await admin(d2)).peers();
+  assert.equal(report.enabled, true);
+  assert.deepEqual(report.discover, ['static']);
+  assert.deepEqual(
+    report.peers.map((p) => [p.url, p.healthy, p.failures]),
+    [daemons[0]!.url, daemons[2]!.url].sort().map((u) => [u, true, 0]),
+  );
+  assert.equal(
+    report.peers.reduce((n, p) => n + p.hits, 0),
+    tarballs.length,
+  );
+  assert.deepEqual(report.today, { misses: tarballs.length, fromPeers: tarballs.length });
+  const stats = await (await admin(d2)).stats();
+  assert.deepEqual(stats.peers, { count: 2, healthy: 2, today: report.today });
+  const r = await run(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'daemon/cli.ts'), 'peers', '--listen', `127.0.0.1:${d2.port}`, '--data-dir', d2.dataDir],
+    {
+      cwd: ROOT,
+      timeout: 60_000,
+    },
+  );
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(
+    lines[0],
+    `2 peers (2 healthy) by static · 100 % of today's misses served by peers (${tarballs.length} of ${tarballs.length})`,
+  );
+  assert.match(lines[1]!, new RegExp(`^${report.peers[0]!.url}  healthy  hits \\d+`));
+});
+
 test('the peer API: token required, strict paths, ranges, and nothing fetched on a miss', async () => {
   const d1 = daemons[0]!;
   const t = tarballs[0]!;
@@ -121,6 +163,10 @@ test('a peer that flips a byte is detected, dropped and counted; the client gets
     const asked = fake.requests.length;
     await fetchTarball(d, tarballs[1]!);
     assert.equal(fake.requests.length, asked, 'a dropped peer is not asked again');
+    const [listed] = (await (await admin(d)).peers()).peers;
+    assert.equal(listed?.healthy, false, 'listed as left out');
+    assert.equal(listed?.lastFailure?.reason, 'integrity');
+    assert.ok((listed?.droppedUntil ?? 0) > Date.now());
   } finally {
     await d.close();
     await fake.close();
@@ -140,17 +186,72 @@ test('a peer without the site token is refused and not used', async () => {
   }
 });
 
-test('a peer that vanished, or cuts a transfer, costs a bounded delay, then the upstream', async () => {
+test('a peer that vanished, or cuts a transfer, costs a bounded delay, then the upstream from the start when it has no ranges', async (tc) => {
   const [gone] = await freePorts(1);
   const cut = await startFakePeer(tarballs, 'cut');
   const d = await peerDaemon('gone', [`http://127.0.0.1:${gone}`, cut.url]);
   try {
+    const t0 = performance.now();
     await fetchTarball(d, tarballs[3]!);
+    tc.diagnostic(`cut peer, upstream without ranges: ${Math.round(performance.now() - t0)} ms for ${tarballs[3]!.size} bytes`);
     assert.equal(await metric(d.url, 'larder_peer_failures_total', 'reason="unreachable"'), 1);
     assert.equal(await metric(d.url, 'larder_peer_failures_total', 'reason="transfer"'), 1);
+    assert.equal(await metric(d.url, 'larder_peer_resumes_total', 'how="restart"'), 1);
     assert.equal(await metric(d.url, 'larder_peer_hits_total'), 0);
   } finally {
     await d.close();
     await cut.close();
+  }
+});
+
+test('a peer cut mid-transfer: the rest comes from the upstream by Range, from the byte the peer got to; verified whole', async (tc) => {
+  const cut = await startFakePeer(tarballs, 'cut');
+  const d = await peerDaemon('resume', [cut.url]);
+  const t = tarballs[4]!;
+  upstream.setRanges(true);
+  upstream.resetHits();
+  try {
+    const t0 = performance.now();
+    await fetchTarball(d, t);
+    tc.diagnostic(`cut peer, resumed by range: ${Math.round(performance.now() - t0)} ms for ${t.size} bytes`);
+    const half = t.size >> 1;
+    const asked = upstream.requests.filter((r) => r.path === t.urlPath);
+    assert.deepEqual(
+      asked.map((r) => r.headers.range),
+      [`bytes=${half}-`],
+      'one upstream request, for the rest only',
+    );
+    assert.equal(await metric(d.url, 'larder_peer_resumes_total', 'how="range"'), 1);
+    assert.equal(await metric(d.url, 'larder_peer_bytes_total'), half, 'the peer part counted as peer bytes');
+    assert.equal(await metric(d.url, 'larder_peer_hits_total'), 0, 'not a whole peer hit');
+    // Committed: a second read is a hit, with the same (verified) bytes.
+    await fetchTarball(d, t);
+    assert.equal(upstream.hits(t.urlPath), 1);
+  } finally {
+    upstream.setRanges(false);
+    await d.close();
+    await cut.close();
+  }
+});
+
+test('a peer that stalls mid-transfer is given up after the stall time; the body comes from the upstream', async (tc) => {
+  const stall = await startFakePeer(tarballs, 'stall');
+  const d = await startTestDaemon(
+    {
+      remotes: { local: { type: 'npm', url: upstream.url } },
+      peers: { enabled: true, discover: 'static', static: [stall.url], token: TOKEN, budget: '3s', stall: '1s' },
+    },
+    { dataDir: join(root, 'stall') },
+  );
+  const t = tarballs[5]!;
+  try {
+    const t0 = performance.now();
+    await fetchTarball(d, t);
+    tc.diagnostic(`stalled peer (stall: 1s): ${Math.round(performance.now() - t0)} ms for ${t.size} bytes`);
+    assert.equal(await metric(d.url, 'larder_peer_failures_total', 'reason="slow"'), 1);
+    assert.equal(await metric(d.url, 'larder_peer_resumes_total', 'how="restart"'), 1);
+  } finally {
+    await d.close();
+    await stall.close();
   }
 });

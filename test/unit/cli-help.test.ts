@@ -23,6 +23,7 @@ import { ROOT, tempDir } from '../helpers/daemon.js';
 const EXPECTED: Record<string, string[]> = {
   serve: [],
   status: ['--json'],
+  peers: ['--json'],
   prewarm: ['--lockfile FILE', '--from FILE', '--no-deps', '--json'],
   pin: ['--json', 'larder pin add', 'larder pin rm', 'larder pin ls'],
   'pin add': ['--json'],

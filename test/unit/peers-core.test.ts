@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { validateConfig } from '../../daemon/config/load.js';
-import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from '../../daemon/core/ports.js';
+import type { PeerSource, UpstreamClient, UpstreamRequest, UpstreamResponse } from '../../daemon/core/ports.js';
 import { PeerDigestIndex } from '../../daemon/peers/digest-index.js';
 import { LanPeers } from '../../daemon/upstream/peers.js';
 import { collect, makeCore, slowResponse } from '../helpers/core.js';
@@ -90,4 +90,55 @@ test('the peer chooser: first positive answer wins; nobody → undefined; a fail
   asked.length = 0;
   assert.equal(await peers.offer(digest, 1 << 20, new AbortController().signal), undefined);
   assert.deepEqual(asked, ['HEAD a:1'], 'only the healthy peer is asked');
+});
+
+/** `size` deterministic bytes in 1 MiB chunks (never held whole). */
+function* pattern(size: number): Generator<Buffer> {
+  const chunk = Buffer.alloc(1 << 20);
+  for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 31 + 7) & 0xff;
+  for (let off = 0; off < size; off += chunk.length) yield chunk.subarray(0, Math.min(chunk.length, size - off));
+}
+
+test('a peer body over 64 MiB streams through a temp file, verified, and is committed; the upstream is not asked', async () => {
+  const size = 64 * 1024 * 1024 + 12_345;
+  const h = createHash('sha256');
+  for (const c of pattern(size)) h.update(c);
+  const sha = h.digest('hex');
+  const served: Array<[number, boolean]> = [];
+  const peers: PeerSource = {
+    offer: async () => ({
+      peer: 'http://p:1',
+      res: { status: 200, headers: { 'content-length': String(size) }, body: Readable.from(pattern(size)), url: 'http://p:1/x' },
+    }),
+    failed: () => assert.fail('the peer is not at fault'),
+    served: (_peer, bytes, whole) => void served.push([bytes, whole]),
+  };
+  const core = await makeCore({ peers });
+  try {
+    let upstream = 0;
+    const blob = await core.blobs.get({
+      key: 'oci:hub:blob:sha256:big',
+      expected: [{ algo: 'sha256', hex: sha }],
+      fetch: async () => {
+        upstream++;
+        throw new Error('the upstream must not be asked');
+      },
+    });
+    assert.equal(blob.size, size);
+    assert.equal(blob.digest, `sha256:${sha}`);
+    let n = 0;
+    const hash = createHash('sha256');
+    for await (const c of blob.open() as AsyncIterable<Buffer>) {
+      n += c.length;
+      hash.update(c);
+    }
+    assert.equal(n, size);
+    assert.equal(hash.digest('hex'), sha);
+    assert.equal(await blob.done(), undefined);
+    assert.equal(upstream, 0);
+    assert.deepEqual(served, [[size, true]]);
+    assert.equal(core.deps.index.getEntry('oci:hub:blob:sha256:big')?.size, size);
+  } finally {
+    await core.close();
+  }
 });

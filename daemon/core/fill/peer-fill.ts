@@ -1,49 +1,181 @@
 /**
  * A miss asked of LAN peers before the upstream. Only a digest the protocol
- * already knows (from metadata it verified itself) is asked for; the peer's
- * body is read whole through the same Verifier as an upstream body before
- * anything of it reaches a client or the store, so a peer that sends wrong
+ * already knows (from metadata it verified itself) is asked for. The peer's
+ * body streams into a temp file through the same Verifier as an upstream
+ * body; nothing of it reaches a client or the index before the whole body
+ * verified, so any size streams (no memory cap) and a peer that sends wrong
  * bytes costs a delay, never an error: it is reported (and dropped by the
  * peer source) and the fill goes on from the upstream.
+ *
+ * A peer that vanishes mid-transfer, stalls (nothing for `stallMs`) or is
+ * slow (under `minBytesPerSec` on average past `stallMs`) is given up; the
+ * body then goes on from the upstream by Range from the byte the peer got
+ * to, when the upstream answers that range with a matching 206, else from
+ * the start. The whole body, peer part and upstream part, is verified
+ * against the protocol's digests; a stitched body that does not verify is
+ * thrown away and fetched whole from the upstream.
  */
-import type { PeerSource, UpstreamResponse } from '../ports.js';
-import { toLarderError } from '../errors.js';
+import type { Readable } from 'node:stream';
+import { LarderError, toLarderError } from '../errors.js';
+import type { PeerSource, TempBlob, UpstreamResponse } from '../ports.js';
+import type { ImmutableRequest } from '../served.js';
 import type { ExpectedDigest } from '../types.js';
-import { bufferStream } from './pipeline.js';
-import { readVerified, type FillSpec } from './verify.js';
+import { Verifier, type FillResult, type FillSpec } from './verify.js';
 
-/** Largest peer body verified in memory; larger blobs come from the upstream (for now). */
-export const PEER_MAX_BYTES = 64 * 1024 * 1024;
+/** Defaults of a peer transfer's stall and speed floor. */
+export const PEER_STALL_MS = 2_000;
+export const PEER_MIN_BYTES_PER_SEC = 512 * 1024;
+
+/** What the peers gave: a verified temp file to commit, or the upstream's whole body (a resume it did not honour). */
+export type PeerFilled = { kind: 'verified'; temp: TempBlob; result: FillResult } | { kind: 'upstream'; res: UpstreamResponse };
+
+export interface PeerFillDeps {
+  peers: PeerSource;
+  /** A new temp file in the blob store (guarded for a full disk by the caller). */
+  createTemp(): Promise<TempBlob>;
+}
 
 /** The digest a peer is asked for: sha256 (the CAS address) when known, else sha512 (npm integrity). */
 export function peerDigest(expected: readonly ExpectedDigest[]): ExpectedDigest | undefined {
   return expected.find((e) => e.algo === 'sha256') ?? expected.find((e) => e.algo === 'sha512');
 }
 
-/**
- * A verified body from a peer, as a 200 response the fill pipeline takes
- * like an upstream's; undefined when no peer had it or its bytes failed.
- */
-export async function fromPeers(peers: PeerSource, spec: FillSpec, signal: AbortSignal): Promise<UpstreamResponse | undefined> {
-  const digest = peerDigest(spec.expected);
+/** The body from peers (verified, in a temp file), or undefined: the caller fetches it from the upstream. */
+export async function fromPeers(d: PeerFillDeps, req: ImmutableRequest, signal: AbortSignal): Promise<PeerFilled | undefined> {
+  const digest = peerDigest(req.expected);
   if (!digest) return undefined;
-  const limit = Math.min(spec.maxBytes ?? PEER_MAX_BYTES, PEER_MAX_BYTES);
-  if (spec.expectedSize !== undefined && spec.expectedSize > limit) return undefined;
+  const { peers } = d;
+  const spec: FillSpec = { key: req.key, expected: req.expected, expectedSize: req.expectedSize, maxBytes: req.maxBytes };
   let offer: Awaited<ReturnType<PeerSource['offer']>>;
   try {
-    offer = await peers.offer(digest, limit, signal);
+    offer = await peers.offer(digest, req.maxBytes ?? Number.MAX_SAFE_INTEGER, signal);
   } catch {
     return undefined;
   }
   if (!offer) return undefined;
+  let temp: TempBlob;
   try {
-    const { body, result } = await readVerified(offer.res.body, { ...spec, maxBytes: limit });
-    peers.served(offer.peer, result.size);
-    // Only the verified bytes are taken from the peer: no header of its answer reaches the entry.
-    return { status: 200, headers: { 'content-length': String(body.length) }, body: bufferStream(body), url: offer.res.url };
-  } catch (err) {
+    temp = await d.createTemp();
+  } catch {
     offer.res.body.destroy();
-    peers.failed(offer.peer, toLarderError(err).code === 'E_INTEGRITY' ? 'integrity' : 'transfer');
     return undefined;
   }
+  const verifier = new Verifier(spec);
+  const limits = { stallMs: peers.stallMs ?? PEER_STALL_MS, minBytesPerSec: peers.minBytesPerSec ?? PEER_MIN_BYTES_PER_SEC };
+  let broke: 'transfer' | 'slow';
+  try {
+    await copyInto(offer.res.body, temp, verifier, signal, limits);
+    const result = verifier.finish();
+    peers.served(offer.peer, result.size, true);
+    return { kind: 'verified', temp, result };
+  } catch (err) {
+    const e = toLarderError(err);
+    // Too many bytes, or the wrong ones: this peer's data is wrong, not merely cut short.
+    if (e.code === 'E_INTEGRITY' || (spec.maxBytes !== undefined && verifier.bytes > spec.maxBytes)) {
+      peers.failed(offer.peer, 'integrity');
+      await discard(temp);
+      return undefined;
+    }
+    broke = e.code === 'E_UPSTREAM_TIMEOUT' ? 'slow' : 'transfer';
+  }
+  peers.failed(offer.peer, broke);
+  const got = verifier.bytes;
+  if (got === 0 || signal.aborted) {
+    await discard(temp);
+    return undefined;
+  }
+  return resume(d, req, temp, verifier, offer.peer, signal);
+}
+
+/** Goes on from the upstream at the byte the peer got to; the upstream's whole body if it does not answer that range. */
+async function resume(
+  d: PeerFillDeps,
+  req: ImmutableRequest,
+  temp: TempBlob,
+  verifier: Verifier,
+  peer: string,
+  signal: AbortSignal,
+): Promise<PeerFilled | undefined> {
+  const from = verifier.bytes;
+  let res: UpstreamResponse;
+  try {
+    res = await req.fetch(signal, from);
+  } catch (err) {
+    await discard(temp);
+    throw err;
+  }
+  if (res.status !== 206 || rangeStart(res) !== from) {
+    await discard(temp);
+    d.peers.resumed?.('restart');
+    if (res.status === 200) return { kind: 'upstream', res };
+    res.body.resume();
+    return undefined;
+  }
+  d.peers.resumed?.('range');
+  try {
+    await copyInto(res.body, temp, verifier, signal);
+    const result = verifier.finish();
+    d.peers.served(peer, from, false);
+    return { kind: 'verified', temp, result };
+  } catch (err) {
+    await discard(temp);
+    // The stitched body did not verify (or the upstream broke off too): fetched whole again, by the caller.
+    if (toLarderError(err).code === 'E_INTEGRITY') return undefined;
+    throw err;
+  }
+}
+
+/** The first byte of a 206's Content-Range (`bytes <start>-<end>/<size>`), or undefined. */
+function rangeStart(res: UpstreamResponse): number | undefined {
+  const raw = res.headers['content-range'];
+  const m = typeof raw === 'string' ? /^bytes (\d+)-\d+\/(?:\d+|\*)$/.exec(raw.trim()) : null;
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Appends `body` to `temp` through `verifier`; with `limits`, gives up
+ * (E_UPSTREAM_TIMEOUT) when nothing arrives for `stallMs` or the average rate is
+ * under `minBytesPerSec` once `stallMs` passed.
+ */
+async function copyInto(
+  body: Readable,
+  temp: TempBlob,
+  verifier: Verifier,
+  signal: AbortSignal,
+  limits?: { stallMs: number; minBytesPerSec: number },
+): Promise<void> {
+  const started = Date.now();
+  const startBytes = verifier.bytes;
+  let timer: NodeJS.Timeout | undefined;
+  const giveUp = (why: string): void => void body.destroy(new LarderError('E_UPSTREAM_TIMEOUT', why));
+  const arm = (): void => {
+    if (!limits) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => giveUp(`peer sent nothing for ${limits.stallMs} ms`), limits.stallMs);
+  };
+  const onAbort = (): void => void body.destroy(new LarderError('E_SHUTTING_DOWN', 'fill aborted'));
+  signal.addEventListener('abort', onAbort, { once: true });
+  arm();
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      arm();
+      verifier.update(chunk);
+      await temp.write(chunk);
+      const ms = Date.now() - started;
+      if (limits && ms > limits.stallMs && ((verifier.bytes - startBytes) * 1000) / ms < limits.minBytesPerSec) {
+        throw new LarderError('E_UPSTREAM_TIMEOUT', `peer sent under ${limits.minBytesPerSec} bytes/s`);
+      }
+    }
+  } catch (err) {
+    body.destroy();
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+async function discard(temp: TempBlob): Promise<void> {
+  await temp.abort().catch(() => undefined);
+  await temp.release().catch(() => undefined);
 }

@@ -82,6 +82,44 @@ export class FillPipeline {
     return this.streamed(job, temp);
   }
 
+  /**
+   * A body that already verified in a temp file (from LAN peers): committed
+   * now, then answered from the CAS. The temp file is always released.
+   */
+  async adopt(job: Omit<FillJob, 'res' | 'store'>, temp: TempBlob, result: FillResult): Promise<ActiveFill> {
+    const report = this.reporter(job.spec.key);
+    const usedAt = this.deps.clock.now();
+    try {
+      await this.commit(job, (fields) => commitTemp(this.deps, temp, result, fields, usedAt));
+    } catch (err) {
+      const e = toLarderError(err);
+      if (isNoSpace(err)) {
+        this.guard.markFull();
+        this.guard.report(job.spec.key);
+      }
+      report.failed(e);
+      throw e;
+    } finally {
+      await temp.abort().catch(() => undefined);
+      await temp.release().catch(() => undefined);
+    }
+    const committed = Promise.resolve(report.ok(result.size));
+    const { blobs } = this.deps;
+    return {
+      state: 'verified',
+      shared: true,
+      committed,
+      serve: (state) => ({
+        state,
+        size: result.size,
+        mediaType: job.fields.mediaType,
+        digest: result.digest,
+        open: (range) => blobs.createReadStream(result.digest, range),
+        done: () => committed,
+      }),
+    };
+  }
+
   /** Streams the body through a temp file; committed as soon as it verified. */
   private streamed(job: FillJob, temp: TempBlob): ActiveFill {
     const { blobs, clock } = this.deps;
@@ -200,7 +238,7 @@ export class FillPipeline {
   }
 
   /** Indexes through `write`, then runs the job's hook. */
-  private async commit(job: FillJob, write: (fields: EntryFields) => Promise<Entry>): Promise<void> {
+  private async commit(job: Pick<FillJob, 'onCommitted' | 'fields'>, write: (fields: EntryFields) => Promise<Entry>): Promise<void> {
     const entry = await write(job.fields);
     if (entry.immutable) this.deps.events.blobCommitted?.(entry);
     try {

@@ -7,6 +7,7 @@
 import type { DocumentCache, ServedDocument } from '../../core/document-cache.js';
 import type { BlobCache, ImmutableRequest, ServedBlob } from '../../core/blob-cache.js';
 import { LarderError, notFound } from '../../core/errors.js';
+import { resumeHeaders } from '../../core/served.js';
 import { parseSri } from '../../core/digest.js';
 import type { ExpectedDigest } from '../../core/types.js';
 import type { Remote } from '../../upstream/remote.js';
@@ -229,7 +230,9 @@ export class NpmAdapter implements ProtocolAdapter {
       offline: remote.offline,
       negativeTtlMs: remote.settings.negativeTtlMs,
       meta: { protocol: 'npm', name, file, remote: remote.name },
-      fetch: (signal) => this.early.take(key, info.u) ?? remote.request({ url: info.u, headers: { accept: '*/*' }, signal }),
+      fetch: (signal, from) =>
+        (from === undefined ? this.early.take(key, info.u) : undefined) ??
+        remote.request({ url: info.u, headers: { accept: '*/*', ...resumeHeaders(from) }, signal }),
     };
   }
 

@@ -10,6 +10,7 @@
 import { Readable } from 'node:stream';
 import type { BlobCache, ServedBlob } from '../../core/blob-cache.js';
 import { parseDigest } from '../../core/digest.js';
+import { resumeHeaders } from '../../core/served.js';
 import { drain, header, isAbsent, upstreamStatusError } from '../../core/upstream-status.js';
 import type { ProtoResponse } from '../adapter.js';
 import { asUnknown, ociError } from './errors.js';
@@ -46,8 +47,13 @@ export class BlobService {
         offline: remote.offline,
         negativeTtlMs: remote.settings.negativeTtlMs,
         meta: { protocol: 'oci', kind: 'blob', remote: up.name, name },
-        fetch: (signal) =>
-          up.request({ path: `v2/${name}/blobs/${digest}`, repo: name, headers: { 'accept-encoding': 'identity' }, signal }),
+        fetch: (signal, from) =>
+          up.request({
+            path: `v2/${name}/blobs/${digest}`,
+            repo: name,
+            headers: { 'accept-encoding': 'identity', ...resumeHeaders(from) },
+            signal,
+          }),
       });
     } catch (err) {
       throw asUnknown(err, 'BLOB_UNKNOWN', `blob ${digest} is unknown upstream`);

@@ -8,6 +8,7 @@
 import type { BlobCache, ServedBlob } from '../../core/blob-cache.js';
 import type { DocumentCache, ServedDocument } from '../../core/document-cache.js';
 import { LarderError, notFound } from '../../core/errors.js';
+import { resumeHeaders } from '../../core/served.js';
 import type { ExpectedDigest, Validators } from '../../core/types.js';
 import type { Remote } from '../../upstream/remote.js';
 import type { ProtoRequest, ProtoResponse, ProtocolAdapter, RenderedError } from '../adapter.js';
@@ -208,7 +209,7 @@ export class PypiAdapter implements ProtocolAdapter {
         offline: remote.offline,
         negativeTtlMs: remote.settings.negativeTtlMs,
         meta: { protocol: 'pypi', remote: remote.name, project, file: metadata ? `${file}.metadata` : file },
-        fetch: (signal) => remote.request({ url, headers: { accept: '*/*' }, signal }),
+        fetch: (signal, from) => remote.request({ url, headers: { accept: '*/*', ...resumeHeaders(from) }, signal }),
       };
     });
   }

@@ -59,6 +59,8 @@ export interface NpmUpstream {
   setDown(down: boolean, mode?: DownMode): void;
   /** Stream tarballs in `chunkBytes` chunks (default 64 KiB) with `ms` between chunks; 0 = send at once. */
   setDelay(ms: number, chunkBytes?: number): void;
+  /** Answer `Range: bytes=<from>-` of tarballs with a 206 (as registry.npmjs.org does); off by default. */
+  setRanges(on: boolean): void;
   /** Publish a new version at run time (new tarball, new `modified`, new ETags). */
   publish(name: string, version: string, opts?: PublishOptions): Promise<void>;
   /** Current full packument of `name` with real tarball URLs. */
@@ -130,6 +132,7 @@ export async function startNpmUpstream(fixture: RegistryFixture, opts: NpmUpstre
   let down: DownMode | null = null;
   let delayMs = 0;
   let chunkBytes = 64 * 1024;
+  let ranges = false;
   let state: UpstreamState | undefined;
   const scratchDir = join(tmpdir(), `larder-npm-upstream-${process.pid}-${Date.now().toString(36)}`);
 
@@ -143,6 +146,17 @@ export async function startNpmUpstream(fixture: RegistryFixture, opts: NpmUpstre
       body = Buffer.from(t.body);
       const mid = body.length >> 1;
       body[mid] = (body[mid] ?? 0) ^ 0xff;
+    }
+    const from = ranges ? /^bytes=(\d+)-$/.exec(req.headers.range ?? '') : null;
+    if (from && Number(from[1]) < body.length) {
+      const start = Number(from[1]);
+      res.writeHead(206, {
+        ...headers,
+        'Content-Type': 'application/octet-stream',
+        'Content-Length': body.length - start,
+        'Content-Range': `bytes ${start}-${body.length - 1}/${body.length}`,
+      });
+      return void res.end(req.method === 'HEAD' ? undefined : body.subarray(start));
     }
     res.writeHead(200, { ...headers, 'Content-Type': 'application/octet-stream', 'Content-Length': body.length });
     if (req.method === 'HEAD') return void res.end();
@@ -239,6 +253,9 @@ export async function startNpmUpstream(fixture: RegistryFixture, opts: NpmUpstre
     setDown: (isDown, mode = 'refuse') => {
       down = isDown ? mode : null;
       if (down === 'refuse') server.closeAllConnections();
+    },
+    setRanges: (on) => {
+      ranges = on;
     },
     setDelay: (ms, bytes = 64 * 1024) => {
       delayMs = ms;
