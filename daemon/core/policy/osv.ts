@@ -24,9 +24,11 @@ export interface OsvEntry {
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Package names compare as each ecosystem does (PyPI: case-insensitive, `-_.` alike). */
+/** Package names compare as each ecosystem does (PyPI: case-insensitive, `-_.` alike; crates.io: case-insensitive, `-_` alike). */
 export function packageKey(ecosystem: string, name: string): string {
-  return ecosystem === 'PyPI' ? `${ecosystem}\0${name.toLowerCase().replace(/[-_.]+/g, '-')}` : `${ecosystem}\0${name}`;
+  if (ecosystem === 'PyPI') return `${ecosystem}\0${name.toLowerCase().replace(/[-_.]+/g, '-')}`;
+  if (ecosystem === 'crates.io') return `${ecosystem}\0${name.toLowerCase().replace(/_/g, '-')}`;
+  return `${ecosystem}\0${name}`;
 }
 
 /** The blocklist entries of one OSV record, by package key; throws E_BAD_REQUEST on a record that is not OSV. */
