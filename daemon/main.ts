@@ -28,6 +28,7 @@ import { clusterSetup } from './compose/cluster.js';
 import { peerSetup } from './compose/peers.js';
 import { loadDaemonId } from './storage/daemon-id.js';
 import { buildPolicy, buildPolicyAdmin } from './compose/policy.js';
+import { watchBlocklist } from './compose/policy-watch.js';
 import type { CacheState } from './core/types.js';
 import { FsBlobStore } from './storage/fs-blob-store.js';
 import { LruHotCache } from './storage/hot-cache.js';
@@ -267,6 +268,12 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     (q) => q.length && log.info({ artifacts: q.length }, 'policy: cached blocked artifacts quarantined'),
     (err: Error) => log.error({ err: err.message }, 'policy quarantine failed'),
   );
+  const osv = cfg.policy.blocklist.osv;
+  const osvWatch =
+    osv && cfg.policy.blocklist.watch
+      ? watchBlocklist(osv, cfg.policy.blocklist.ids, policy.blocklist, log, () => quarantined.then(() => policyAdmin.sweep()))
+      : undefined;
+  await osvWatch?.ready;
   log.info({ url, publicUrl }, 'larder listening');
 
   let stopping: Promise<void> | undefined;
@@ -275,6 +282,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
       ready = false;
       offline = true;
       s3?.stop();
+      await osvWatch?.close();
       await adminParts.stop();
       await peers.stop();
       await listening.close();

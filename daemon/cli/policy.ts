@@ -1,15 +1,18 @@
 /**
- * `larder policy import-osv FILE|DIR…`: checks OSV records (a file holding a
- * record or an array of them, or a folder of `.json` files) and writes each
+ * `larder policy import-osv FILE|ZIP|DIR…`: checks OSV records (a file holding a
+ * record or an array of them, a `.zip` of such files as osv.dev exports
+ * them, or a folder of `.json` files) and writes each
  * record the blocklist keeps (its id prefix is in `policy.blocklist.ids`) as
  * `<id>.json` into the blocklist folder (`policy.blocklist.osv`, or --to).
- * The daemon reads that folder when it starts. Works without the daemon.
+ * The daemon watches that folder: imported records take effect without a
+ * restart. Works without the daemon.
  * `larder policy status` and `larder policy explain <ref>` ask the daemon.
  */
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import { Blocklist } from '../core/policy/index.js';
+import { readZip } from '../core/policy/zip.js';
 import type { PolicyExplanation, PolicyStatus } from '../admin/contract.js';
 import { AdminClient, CliError, EXIT } from './admin-client.js';
 import type { Flags } from './args.js';
@@ -18,6 +21,15 @@ const out = (s: string): void => void process.stdout.write(`${s}\n`);
 
 /** The record documents of one file or folder, with where each came from. */
 async function records(path: string): Promise<Array<{ doc: unknown; where: string }>> {
+  if (path.toLowerCase().endsWith('.zip') && (await stat(path)).isFile()) {
+    let entries: Array<{ name: string; data: Buffer }>;
+    try {
+      entries = readZip(await readFile(path), path, (n) => n.endsWith('.json'));
+    } catch (err) {
+      throw new CliError((err as Error).message, EXIT.failed);
+    }
+    return entries.flatMap((e) => parsed(e.data.toString('utf8'), `${path}:${e.name}`));
+  }
   const files = (await stat(path)).isDirectory()
     ? (await readdir(path))
         .filter((n) => n.endsWith('.json'))
@@ -25,19 +37,21 @@ async function records(path: string): Promise<Array<{ doc: unknown; where: strin
         .map((n) => join(path, n))
     : [path];
   const found: Array<{ doc: unknown; where: string }> = [];
-  for (const f of files) {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(await readFile(f, 'utf8'));
-    } catch (err) {
-      throw new CliError(`${f} is not JSON (${(err as Error).message})`, EXIT.failed);
-    }
-    for (const d of Array.isArray(doc) ? doc : [doc]) found.push({ doc: d, where: f });
-  }
+  for (const f of files) found.push(...parsed(await readFile(f, 'utf8'), f));
   return found;
 }
 
-const USAGE = 'larder policy import-osv FILE|DIR… | status | explain <ref>';
+function parsed(text: string, where: string): Array<{ doc: unknown; where: string }> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new CliError(`${where} is not JSON (${(err as Error).message})`, EXIT.failed);
+  }
+  return (Array.isArray(doc) ? doc : [doc]).map((d) => ({ doc: d, where }));
+}
+
+const USAGE = 'larder policy import-osv FILE|ZIP|DIR… | status | explain <ref>';
 
 /** The lines of `larder policy status`. */
 export function statusLines(s: PolicyStatus): string[] {
@@ -92,9 +106,12 @@ export async function policyCommand(cfg: LoadedConfig, args: string[], flags: Fl
   const [sub, ...paths] = args;
   if (sub === 'status' || sub === 'explain') return ask(cfg, sub, paths, flags, print);
   if (sub !== 'import-osv') throw new CliError(`unknown policy command ${sub ?? ''}`.trim(), EXIT.usage, USAGE);
-  if (paths.length === 0) throw new CliError('name at least one OSV file or folder', EXIT.usage, 'larder policy import-osv FILE|DIR…');
+  if (paths.length === 0)
+    throw new CliError('name at least one OSV file, zip or folder', EXIT.usage, 'larder policy import-osv FILE|ZIP|DIR…');
   const to = typeof flags.to === 'string' ? flags.to : cfg.policy.blocklist.osv;
   if (!to) throw new CliError('no blocklist folder: set policy.blocklist.osv in the config, or pass --to DIR', EXIT.config);
+  if (to.toLowerCase().endsWith('.zip'))
+    throw new CliError(`the blocklist ${to} is a zip: replace it, or import into a folder with --to DIR`, EXIT.usage);
   const check = new Blocklist(cfg.policy.blocklist.ids);
   let kept = 0;
   let skipped = 0;
@@ -122,7 +139,7 @@ export async function policyCommand(cfg: LoadedConfig, args: string[], flags: Fl
       ? JSON.stringify(summary)
       : `imported ${kept} OSV records into ${to}` +
           (skipped ? ` (${skipped} skipped: id prefix not in policy.blocklist.ids ${cfg.policy.blocklist.ids.join(', ')})` : '') +
-          '; the daemon reads the folder when it starts',
+          '; a daemon watching the folder applies them now (with policy.blocklist.watch: false, at its next start)',
   );
   return EXIT.ok;
 }

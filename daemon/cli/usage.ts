@@ -145,8 +145,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'policy import-osv',
-    args: 'FILE|DIR…',
-    summary: 'check OSV records (MAL- by default) and add them to the blocklist folder the daemon reads at start',
+    args: 'FILE|ZIP|DIR…',
+    summary: 'check OSV records (MAL- by default; a .zip too) and add them to the blocklist folder the daemon watches',
     options: [{ name: 'to', type: 'string', value: 'DIR', help: 'the blocklist folder (default: policy.blocklist.osv)' }, json],
     positionals: true,
   },

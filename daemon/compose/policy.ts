@@ -1,6 +1,7 @@
 /**
  * Part of the composition root: the supply-chain policy from the config,
- * with the OSV blocklist folder read at start. The pin lookup is attached
+ * with the OSV blocklist (a folder or a zip) read at start and then watched
+ * (policy-watch.ts). The pin lookup is attached
  * once the pin manager exists (pins are an exception to the age gate).
  * The admin side (status, explain, the blocklist quarantine) is built from
  * the protocols' policy hooks.
@@ -20,8 +21,8 @@ export interface PolicyLog {
 export function buildPolicy(cfg: PolicyConfig, clock: Clock, log: PolicyLog): Policy {
   const blocklist = new Blocklist(cfg.blocklist.ids);
   if (cfg.blocklist.osv) {
-    const kept = blocklist.loadFolder(cfg.blocklist.osv);
-    log.info({ folder: cfg.blocklist.osv, records: kept }, 'policy: OSV blocklist loaded');
+    const kept = blocklist.loadPath(cfg.blocklist.osv);
+    log.info({ path: cfg.blocklist.osv, records: kept }, 'policy: OSV blocklist loaded');
   }
   return new Policy(policySettings(cfg), blocklist, clock);
 }

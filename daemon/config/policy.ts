@@ -29,7 +29,11 @@ export const PolicySchema = z
     exclude: exclude.default([]),
     blocklist: z
       .object({
-        osv: z.string().min(1).optional().describe('A folder of OSV JSON records (malware advisories) read at start'),
+        osv: z.string().min(1).optional().describe('A folder of OSV JSON records (malware advisories), or a .zip of them, read at start'),
+        watch: z
+          .boolean()
+          .default(true)
+          .describe('Watch the osv folder or zip: an added, changed or removed record takes effect without a restart'),
         ids: z
           .array(z.string().min(1))
           .default(['MAL-'])

@@ -64,13 +64,14 @@ test('download URLs are built from dl as cargo builds them', () => {
   );
 });
 
-test('index lines give each version its cksum; a file with no record of the crate is refused', () => {
+test('index lines give each version its cksum and pubtime; a file with no record of the crate is refused', () => {
   const sum = 'a'.repeat(64);
+  const pubtime = '2025-11-20T12:34:56Z';
   const raw = Buffer.from(
-    `${JSON.stringify({ name: 'Foo', vers: '1.0.0', deps: [], cksum: sum, features: {}, yanked: true })}\nnot json\n` +
+    `${JSON.stringify({ name: 'Foo', vers: '1.0.0', deps: [], cksum: sum, features: {}, yanked: true, pubtime })}\nnot json\n` +
       `${JSON.stringify({ name: 'foo', vers: '1.1.0', deps: [], cksum: 'short', features: {} })}\n`,
   );
-  assert.deepEqual(parseIndexFile(raw, 'foo'), { name: 'foo', cksums: { '1.0.0': sum } });
+  assert.deepEqual(parseIndexFile(raw, 'foo'), { name: 'foo', cksums: { '1.0.0': sum }, published: { '1.0.0': Date.parse(pubtime) } });
   assert.throws(() => parseIndexFile(Buffer.from('<html>captive portal</html>\n'), 'foo'), /no version record/);
 });
 

@@ -1,6 +1,7 @@
 /**
  * The malware blocklist: OSV records (https://ossf.github.io/osv-schema/)
- * read from a folder of `.json` files (one record each, or an array), kept
+ * read from a folder of `.json` files (one record each, or an array) or a
+ * `.zip` of them (a folder's `.zip` files are read too), kept
  * by ecosystem and package name. Only records whose id starts with one of
  * the accepted prefixes (`MAL-` by default) are kept. A version is listed
  * when a record names it in `versions` or a SEMVER/ECOSYSTEM range holds it.
@@ -9,6 +10,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LarderError } from '../errors.js';
 import { inRange, type RangeEvent } from './versions.js';
+import { readZip } from './zip.js';
 
 export interface OsvAffected {
   versions: string[];
@@ -24,9 +26,11 @@ export interface OsvEntry {
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Package names compare as each ecosystem does (PyPI: case-insensitive, `-_.` alike). */
+/** Package names compare as each ecosystem does (PyPI: case-insensitive, `-_.` alike; crates.io: case-insensitive, `-_` alike). */
 export function packageKey(ecosystem: string, name: string): string {
-  return ecosystem === 'PyPI' ? `${ecosystem}\0${name.toLowerCase().replace(/[-_.]+/g, '-')}` : `${ecosystem}\0${name}`;
+  if (ecosystem === 'PyPI') return `${ecosystem}\0${name.toLowerCase().replace(/[-_.]+/g, '-')}`;
+  if (ecosystem === 'crates.io') return `${ecosystem}\0${name.toLowerCase().replace(/_/g, '-')}`;
+  return `${ecosystem}\0${name}`;
 }
 
 /** The blocklist entries of one OSV record, by package key; throws E_BAD_REQUEST on a record that is not OSV. */
@@ -107,12 +111,33 @@ export class Blocklist {
     );
   }
 
-  /** Reads every `.json` file of a folder (a missing folder is empty); returns how many records were kept. */
+  /** Takes the records of `next` in place of its own (a reloaded folder; callers holding this list see the new records). */
+  replaceWith(next: Blocklist): void {
+    this.byPackage.clear();
+    this.ids.clear();
+    for (const [k, v] of next.byPackage) this.byPackage.set(k, v);
+    for (const id of next.ids) this.ids.add(id);
+  }
+
+  /** Reads a folder, a `.zip` or a `.json` file (a missing path is empty); returns how many records were kept. */
+  loadPath(path: string): number {
+    let isDir: boolean;
+    try {
+      isDir = statSync(path).isDirectory();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw err;
+    }
+    if (isDir) return this.loadFolder(path);
+    return path.toLowerCase().endsWith('.zip') ? this.loadZip(path) : this.loadFile(path);
+  }
+
+  /** Reads every `.json` and `.zip` file of a folder (a missing folder is empty); returns how many records were kept. */
   loadFolder(dir: string): number {
     let names: string[];
     try {
       names = readdirSync(dir)
-        .filter((n) => n.endsWith('.json'))
+        .filter((n) => n.endsWith('.json') || n.toLowerCase().endsWith('.zip'))
         .sort();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
@@ -122,21 +147,33 @@ export class Blocklist {
     for (const n of names) {
       const path = join(dir, n);
       if (!statSync(path).isFile()) continue;
-      kept += this.loadFile(path);
+      kept += n.endsWith('.json') ? this.loadFile(path) : this.loadZip(path);
     }
+    return kept;
+  }
+
+  /** Reads every `.json` entry of a zip archive. */
+  loadZip(path: string): number {
+    let kept = 0;
+    for (const e of readZip(readFileSync(path), path, (n) => n.endsWith('.json')))
+      kept += this.loadText(e.data.toString('utf8'), `${path}:${e.name}`);
     return kept;
   }
 
   /** Reads one file holding an OSV record or an array of them. */
   loadFile(path: string): number {
+    return this.loadText(readFileSync(path, 'utf8'), path);
+  }
+
+  private loadText(text: string, where: string): number {
     let doc: unknown;
     try {
-      doc = JSON.parse(readFileSync(path, 'utf8'));
+      doc = JSON.parse(text);
     } catch (err) {
-      throw new LarderError('E_BAD_REQUEST', `${path}: not JSON (${(err as Error).message})`);
+      throw new LarderError('E_BAD_REQUEST', `${where}: not JSON (${(err as Error).message})`);
     }
     let kept = 0;
-    for (const d of Array.isArray(doc) ? doc : [doc]) if (this.add(d, path)) kept++;
+    for (const d of Array.isArray(doc) ? doc : [doc]) if (this.add(d, where)) kept++;
     return kept;
   }
 }

@@ -16,6 +16,7 @@ import type { Remote } from '../../upstream/remote.js';
 import type { ProtoRequest, ProtoResponse, ProtocolAdapter, RenderedError } from '../adapter.js';
 import { type CrateVersions, deriveConfig, deriveIndexFile, downloadUrl } from './index-file.js';
 import { indexPath, isCrateName, isCrateVersion, parseCargoPath } from './names.js';
+import type { CargoPolicy } from './policy.js';
 import { crateResponse, documentResponse, renderCargoError } from './responses.js';
 
 export interface CargoAdapterOptions {
@@ -26,9 +27,11 @@ export interface CargoAdapterOptions {
   publicUrl(): string;
   documents: DocumentCache;
   blobs: BlobCache;
+  /** The supply-chain policy (age gate by `pubtime`, blocklist); absent: every version is served. */
+  policy?: CargoPolicy | undefined;
 }
 
-const DERIVE_VERSION = 'cargo-1';
+const DERIVE_VERSION = 'cargo-2';
 /** Statuses of an index file cargo reads as "no such crate", kept as they are. */
 const GONE = new Set([410, 451]);
 
@@ -44,8 +47,28 @@ export class CargoAdapter implements ProtocolAdapter {
     const route = parseCargoPath(req.path, (n) => this.opts.remotes.get(n)?.settings.config.type === 'cargo');
     const remote = this.remoteNamed(route.remote);
     if (route.kind === 'config') return documentResponse(this.opts.documents, await this.configDoc(remote));
-    if (route.kind === 'index') return documentResponse(this.opts.documents, await this.indexDoc(remote, route.name));
+    if (route.kind === 'index') {
+      const served = await this.indexDoc(remote, route.name);
+      return this.withheld(remote, route.name, served, await documentResponse(this.opts.documents, served));
+    }
+    await this.opts.policy?.check(remote.name, route.name, route.version, () => this.versions(route.name, false, remote.name));
     return crateResponse(await this.crateBlob(route.name, route.version, remote.name));
+  }
+
+  /** An index file without the lines of versions the policy withholds (as it is when there are none). */
+  private async withheld(remote: Remote, crate: string, served: ServedDocument, res: ProtoResponse): Promise<ProtoResponse> {
+    const policy = this.opts.policy;
+    if (!policy?.mayWithhold(remote.name, crate, served.entry.meta?.newest) || res.body.type !== 'buffer') return res;
+    const withheld = policy.withheld(remote.name, await this.versionsOf(served));
+    if (withheld.size === 0) return res;
+    const { body, etag } = policy.filter(res.body.data, res.headers.etag ?? '"cargo"', withheld);
+    return { ...res, headers: { ...res.headers, etag }, body: { type: 'buffer', data: body } };
+  }
+
+  private async versionsOf(served: ServedDocument): Promise<CrateVersions> {
+    const ref = served.entry.variants?.versions;
+    if (!ref) throw new LarderError('E_INTERNAL', `index file ${served.entry.key} has no version map`, { expose: false });
+    return JSON.parse((await this.opts.documents.variant(ref)).toString('utf8')) as CrateVersions;
   }
 
   renderError(err: LarderError): RenderedError {
@@ -127,10 +150,7 @@ export class CargoAdapter implements ProtocolAdapter {
   async versions(name: string, refresh = false, remoteName?: string): Promise<CrateVersions & { fresh: boolean }> {
     if (!isCrateName(name)) throw new LarderError('E_BAD_REQUEST', `not a crate name: ${JSON.stringify(name.slice(0, 100))}`);
     const served = await this.indexDoc(this.remoteNamed(remoteName), name, refresh);
-    const ref = served.entry.variants?.versions;
-    if (!ref) throw new LarderError('E_INTERNAL', `index file ${served.entry.key} has no version map`, { expose: false });
-    const parsed = JSON.parse((await this.opts.documents.variant(ref)).toString('utf8')) as CrateVersions;
-    return { ...parsed, fresh: served.state !== 'HIT' };
+    return { ...(await this.versionsOf(served)), fresh: served.state !== 'HIT' };
   }
 
   /** The index's spelling of a crate and the cksum of one version; the index file is fetched anew once when it lacks it. */

@@ -1,7 +1,8 @@
 /**
  * What Larder reads from the sparse index: an index file (one JSON line
  * per published version, served byte for byte, yanked ones included) gives
- * each version's `cksum`, the sha256 its `.crate` is verified against; the
+ * each version's `cksum`, the sha256 its `.crate` is verified against, and
+ * its `pubtime` when the line carries one (the policy's age gate); the
  * registry's `config.json` gives the `dl` template downloads are fetched
  * from, and is answered with a `dl` pointing back at Larder (no `api`:
  * Larder is read-only, so publishing goes to the registry itself).
@@ -10,10 +11,12 @@ import type { Derived } from '../../core/document-cache.js';
 import { LarderError } from '../../core/errors.js';
 import { indexPrefix } from './names.js';
 
-/** A crate's published versions: its name as the index spells it, and each version's sha256. */
+/** A crate's published versions: its name as the index spells it, each version's sha256, and publish times where given. */
 export interface CrateVersions {
   name: string;
   cksums: Record<string, string>;
+  /** ms since the epoch, from a line's `pubtime` (crates.io adds it to new index lines; older lines have none). */
+  published: Record<string, number>;
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -24,7 +27,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /** Reads the versions of an index file; lines that are not a version record are skipped. */
 export function parseIndexFile(raw: Buffer, crate: string): CrateVersions {
-  const out: CrateVersions = { name: crate, cksums: {} };
+  const out: CrateVersions = { name: crate, cksums: {}, published: {} };
   let records = 0;
   let lines = 0;
   for (const line of raw.toString('utf8').split('\n')) {
@@ -42,6 +45,8 @@ export function parseIndexFile(raw: Buffer, crate: string): CrateVersions {
     out.name = rec.name;
     const cksum = typeof rec.cksum === 'string' ? rec.cksum.toLowerCase() : '';
     if (HEX64.test(cksum)) out.cksums[rec.vers] = cksum;
+    const t = typeof rec.pubtime === 'string' ? Date.parse(rec.pubtime) : Number.NaN;
+    if (Number.isFinite(t)) out.published[rec.vers] = t;
   }
   if (lines > 0 && records === 0) throw new LarderError('E_UPSTREAM', `the upstream index file of ${crate} has no version record of it`);
   return out;
@@ -55,7 +60,7 @@ export function deriveIndexFile(raw: Buffer, crate: string): Derived {
       body: { body: raw, mediaType: TEXT },
       versions: { body: Buffer.from(JSON.stringify(versions)), mediaType: JSON_TYPE },
     },
-    meta: { versions: Object.keys(versions.cksums).length },
+    meta: { versions: Object.keys(versions.cksums).length, newest: Math.max(0, ...Object.values(versions.published)) },
   };
 }
 

@@ -3,11 +3,13 @@
  * for a named remote), downloads at `/cargo/<remote>/dl/`, `cargo:`
  * references, Cargo.lock, and scrub repair of `.crate` files.
  */
+import { LarderError } from '../../core/errors.js';
 import { refill } from '../../core/warm.js';
 import { metaText, type Protocol } from '../contract.js';
 import { CargoAdapter } from './adapter.js';
 import { cargoRemote, cargoSection } from './config.js';
 import { cargoPlanners } from './lockfiles.js';
+import { CARGO_ECOSYSTEM, CargoPolicy } from './policy.js';
 import { cargoRefs } from './ref.js';
 import { CargoWarmer } from './warmer.js';
 
@@ -26,6 +28,7 @@ export const cargoProtocol: Protocol = {
       publicUrl: s.publicUrl,
       documents: s.documents,
       blobs: s.blobs,
+      policy: new CargoPolicy(s.policy),
     });
     return {
       adapter,
@@ -35,6 +38,21 @@ export const cargoProtocol: Protocol = {
         const version = metaText(entry, 'version');
         if (!crate || !version) return false;
         return refill(await adapter.crateBlob(crate, version, metaText(entry, 'remote')), () => s.indexed(entry.key));
+      },
+      policy: {
+        ecosystem: CARGO_ECOSYSTEM,
+        async subject(ref) {
+          const r = cargoRefs.parse(ref.startsWith('cargo:') ? ref.slice('cargo:'.length) : ref, ref);
+          const key = adapter.crateKey(r.name, r.version);
+          const v = await adapter.versions(r.name);
+          if (!Object.hasOwn(v.cksums, r.version)) throw new LarderError('E_NOT_FOUND', `${r.name} has no version ${r.version} upstream`);
+          return { remote: key.split(':')[1] ?? '', name: v.name, version: r.version, published: v.published[r.version], keys: [key] };
+        },
+        artifact(entry) {
+          const crate = metaText(entry, 'crate');
+          const version = metaText(entry, 'version');
+          return crate && version ? { name: crate, version } : undefined;
+        },
       },
     };
   },

@@ -15,6 +15,7 @@ import type { ProtoRequest, ProtoResponse, ProtocolAdapter, RenderedError } from
 import { stemSplits, type InfoLine } from './compact.js';
 import { GemsDocuments } from './documents.js';
 import { isGemName, parseGemsPath } from './names.js';
+import { type GemsPolicy, md5 } from './policy.js';
 import { byteRange } from './range.js';
 
 export interface GemsAdapterOptions {
@@ -23,6 +24,8 @@ export interface GemsAdapterOptions {
   defaultRemote: string | undefined;
   documents: DocumentCache;
   blobs: BlobCache;
+  /** The supply-chain policy (age gate by the API's `created_at`, blocklist); absent: every version is served. */
+  policy?: GemsPolicy | undefined;
 }
 
 const INDEX_CACHE_CONTROL = 'public, max-age=60';
@@ -58,11 +61,12 @@ export class GemsAdapter implements ProtocolAdapter {
       case 'names':
         return this.compact(req, await this.docs.get(remote, route.kind));
       case 'info':
-        return this.compact(req, await this.docs.info(remote, route.name));
+        return this.info(req, remote, route.name);
       case 'index':
       case 'quick':
         return this.binary(await this.docs.get(remote, route.kind, route.file));
       case 'gem':
+        if (this.opts.policy) await this.checkGem(this.opts.policy, remote, route.file);
         return gemResponse(await this.gemBlob(route.file, remote.name));
     }
   }
@@ -89,17 +93,35 @@ export class GemsAdapter implements ProtocolAdapter {
     return remote;
   }
 
-  /** A compact index file: the upstream's bytes, its md5 as a strong ETag, and a 206 for `Range: bytes=N-`. */
-  private async compact(req: ProtoRequest, served: ServedDocument): Promise<ProtoResponse> {
-    const data = await this.docs.body(served);
-    const md5 = served.entry.meta?.md5;
+  /** An info file, without the lines of versions the policy withholds. */
+  private async info(req: ProtoRequest, remote: Remote, name: string): Promise<ProtoResponse> {
+    const policy = this.opts.policy;
+    if (!policy?.active(remote.name, name)) return this.compact(req, await this.docs.info(remote, name));
+    const { served, lines } = await this.docs.infoLines(remote, name);
+    const body = await this.docs.body(served);
+    const filtered = await policy.filterInfo(remote.name, name, body, lines, () => this.docs.times(remote, name));
+    return this.compact(req, served, filtered);
+  }
+
+  /** Refuses a `.gem` of a version the policy withholds (an unlisted file is left to the blob cache's 404). */
+  private async checkGem(policy: GemsPolicy, remote: Remote, stem: string): Promise<void> {
+    if (!stemSplits(stem).some((c) => policy.active(remote.name, c.name))) return;
+    const src = await this.gemSource(remote, stem).catch(() => undefined);
+    if (!src || !policy.active(remote.name, src.name)) return;
+    await policy.check(remote.name, src.name, src.line, () => this.docs.times(remote, src.name));
+  }
+
+  /** A compact index file (the upstream's bytes, or `filtered`), its md5 as a strong ETag, and a 206 for `Range: bytes=N-`. */
+  private async compact(req: ProtoRequest, served: ServedDocument, filtered?: Buffer): Promise<ProtoResponse> {
+    const data = filtered ?? (await this.docs.body(served));
+    const md5sum = filtered ? md5(filtered) : served.entry.meta?.md5;
     const headers: Record<string, string> = {
       'content-type': 'text/plain; charset=utf-8',
       'cache-control': INDEX_CACHE_CONTROL,
       'accept-ranges': 'bytes',
       'last-modified': new Date(served.entry.fetchedAt).toUTCString(),
     };
-    if (typeof md5 === 'string') headers.etag = `"${md5}"`;
+    if (typeof md5sum === 'string') headers.etag = `"${md5sum}"`;
     const range = byteRange(req.headers, headers.etag, data.length);
     if (range) {
       headers['content-range'] = `bytes ${range.start}-${range.end}/${data.length}`;

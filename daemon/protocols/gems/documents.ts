@@ -19,17 +19,18 @@ import { parseInfo, versionsMd5s, type InfoLine } from './compact.js';
 const DERIVE_VERSION = 'gems-1';
 const TEXT = 'text/plain; charset=utf-8';
 const BINARY = 'application/octet-stream';
+const JSON_TYPE = 'application/json';
 /** Held copies remembered at most (then forgotten all at once; each is only a reference to a stored body). */
 const MAX_HELD = 20_000;
 
-export type DocKind = 'versions' | 'names' | 'info' | 'index' | 'quick';
+export type DocKind = 'versions' | 'names' | 'info' | 'index' | 'quick' | 'times';
 
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 
 function derive(kind: DocKind, raw: Buffer): Derived {
+  if (kind === 'times') return { variants: { body: { body: Buffer.from(JSON.stringify(apiTimes(raw))), mediaType: JSON_TYPE } } };
   const variants: Derived['variants'] = { body: { body: raw, mediaType: kind === 'index' || kind === 'quick' ? BINARY : TEXT } };
-  if (kind === 'versions')
-    variants.md5s = { body: Buffer.from(JSON.stringify(versionsMd5s(raw.toString('utf8')))), mediaType: 'application/json' };
+  if (kind === 'versions') variants.md5s = { body: Buffer.from(JSON.stringify(versionsMd5s(raw.toString('utf8')))), mediaType: JSON_TYPE };
   return { variants, meta: { protocol: 'gems', md5: md5(raw) } };
 }
 
@@ -50,6 +51,7 @@ export class GemsDocuments {
     if (kind === 'info') return `info/${encodeURIComponent(name)}`;
     if (kind === 'quick') return `quick/Marshal.4.8/${encodeURIComponent(name)}.gemspec.rz`;
     if (kind === 'index') return encodeURIComponent(name);
+    if (kind === 'times') return `api/v1/versions/${encodeURIComponent(name)}.json`;
     return kind;
   }
 
@@ -105,9 +107,36 @@ export class GemsDocuments {
     return ref ? this.documents.variant(ref) : this.documents.raw(served.entry);
   }
 
+  /**
+   * When each version of a gem was published (`<version>[-<platform>]` → ms), from the
+   * RubyGems API (`/api/v1/versions/<gem>.json` `created_at`; the compact index has no times).
+   */
+  async times(remote: Remote, name: string): Promise<Record<string, number>> {
+    return JSON.parse((await this.body(await this.get(remote, 'times', name))).toString('utf8')) as Record<string, number>;
+  }
+
   /** The parsed lines of a gem's info file. */
   async infoLines(remote: Remote, name: string, forceRefresh = false): Promise<{ served: ServedDocument; lines: InfoLine[] }> {
     const served = await this.info(remote, name, forceRefresh);
     return { served, lines: parseInfo((await this.body(served)).toString('utf8')) };
   }
+}
+
+/** `<version>[-<platform>]` → `created_at` (ms) of an API versions list; entries without a time are left out. */
+function apiTimes(raw: Buffer): Record<string, number> {
+  const out: Record<string, number> = {};
+  let doc: unknown;
+  try {
+    doc = JSON.parse(raw.toString('utf8'));
+  } catch {
+    return out;
+  }
+  for (const v of Array.isArray(doc) ? doc : []) {
+    if (typeof v !== 'object' || v === null) continue;
+    const { number, platform, created_at } = v as Record<string, unknown>;
+    const t = typeof created_at === 'string' ? Date.parse(created_at) : Number.NaN;
+    if (typeof number !== 'string' || !Number.isFinite(t)) continue;
+    out[typeof platform === 'string' && platform !== 'ruby' ? `${number}-${platform}` : number] = t;
+  }
+  return out;
 }
