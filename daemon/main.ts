@@ -32,7 +32,6 @@ import { FsBlobStore } from './storage/fs-blob-store.js';
 import { LruHotCache } from './storage/hot-cache.js';
 import { LmdbIndex } from './storage/lmdb-index.js';
 import { DataPaths } from './storage/paths.js';
-import { s3Monitor, tieredStore } from './storage/tiered-setup.js';
 import { DiskSpace, FreeSpace, indexReserve } from './storage/disk-space.js';
 import { WriteBehind } from './core/write-behind.js';
 import { OrphanScan, sweepAtStart, type RecoveryReport } from './storage/recovery.js';
@@ -70,7 +69,9 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   const freeSpace = new FreeSpace(cfg.dataDir);
   const local = new FsBlobStore(paths, freeSpace);
   await local.init();
-  const blobs = cfg.storage.s3 ? await tieredStore(local, cfg.storage.s3, cfg.dataDir) : local;
+  // The S3 tier (and the AWS SDK, several MiB of heap) is loaded only when it is configured.
+  const s3Setup = cfg.storage.s3 ? await import('./storage/tiered-setup.js') : undefined;
+  const blobs = s3Setup && cfg.storage.s3 ? await s3Setup.tieredStore(local, cfg.storage.s3, cfg.dataDir) : local;
   const space = new DiskSpace(freeSpace, indexReserve(cfg.storage.minFree));
   const index = new LmdbIndex(paths.indexDir, { beforeWrite: (kind) => space.beforeIndexWrite(kind) });
   const startedAt = Date.now();
@@ -82,7 +83,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   const metrics = new Metrics(() => (blobCache?.inflight ?? 0) + (documents?.inflight ?? 0));
   const clock = { now: () => Date.now() };
   const metricEvents = metrics.cacheEvents();
-  const s3 = s3Monitor(blobs, (op) => metrics.s3Errors.inc({ op }));
+  const s3 = s3Setup?.s3Monitor(blobs, (op) => metrics.s3Errors.inc({ op }));
   if (s3) metrics.s3Up = () => s3.up;
   let admin: Admin | undefined;
   const peers = peerSetup(cfg, { index, blobs, metrics, log });
