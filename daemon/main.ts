@@ -86,7 +86,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   const s3 = s3Setup?.s3Monitor(blobs, (op) => metrics.s3Errors.inc({ op }));
   if (s3) metrics.s3Up = () => s3.up;
   let admin: Admin | undefined;
-  const peers = peerSetup(cfg, { index, blobs, metrics, log });
+  const peers = await peerSetup(cfg, { index, blobs, metrics, log });
   const deps: CoreDeps = {
     blobs,
     index,
