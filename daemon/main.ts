@@ -24,7 +24,6 @@ import { Metrics } from './metrics/registry.js';
 import { buildAdmin, type Admin } from './compose/admin.js';
 import { edgeSetup } from './compose/edge.js';
 import { buildProtocols } from './compose/protocols.js';
-import { clusterSetup } from './compose/cluster.js';
 import { peerSetup } from './compose/peers.js';
 import { loadDaemonId } from './storage/daemon-id.js';
 import { buildPolicy, buildPolicyAdmin } from './compose/policy.js';
@@ -34,7 +33,6 @@ import { FsBlobStore } from './storage/fs-blob-store.js';
 import { LruHotCache } from './storage/hot-cache.js';
 import { LmdbIndex } from './storage/lmdb-index.js';
 import { DataPaths } from './storage/paths.js';
-import { s3Monitor, tieredStore } from './storage/tiered-setup.js';
 import { DiskSpace, FreeSpace, indexReserve } from './storage/disk-space.js';
 import { WriteBehind } from './core/write-behind.js';
 import { OrphanScan, sweepAtStart, type RecoveryReport } from './storage/recovery.js';
@@ -72,7 +70,9 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   const freeSpace = new FreeSpace(cfg.dataDir);
   const local = new FsBlobStore(paths, freeSpace);
   await local.init();
-  const blobs = cfg.storage.s3 ? await tieredStore(local, cfg.storage.s3, cfg.dataDir) : local;
+  // The S3 tier (and the AWS SDK, several MiB of heap) is loaded only when it is configured.
+  const s3Setup = cfg.storage.s3 ? await import('./storage/tiered-setup.js') : undefined;
+  const blobs = s3Setup && cfg.storage.s3 ? await s3Setup.tieredStore(local, cfg.storage.s3, cfg.dataDir) : local;
   const space = new DiskSpace(freeSpace, indexReserve(cfg.storage.minFree));
   const index = new LmdbIndex(paths.indexDir, { beforeWrite: (kind) => space.beforeIndexWrite(kind) });
   const startedAt = Date.now();
@@ -84,11 +84,14 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   const metrics = new Metrics(() => (blobCache?.inflight ?? 0) + (documents?.inflight ?? 0));
   const clock = { now: () => Date.now() };
   const metricEvents = metrics.cacheEvents();
-  const s3 = s3Monitor(blobs, (op) => metrics.s3Errors.inc({ op }));
+  const s3 = s3Setup?.s3Monitor(blobs, (op) => metrics.s3Errors.inc({ op }));
   if (s3) metrics.s3Up = () => s3.up;
   let admin: Admin | undefined;
-  const peers = peerSetup(cfg, { index, blobs, metrics, log });
-  const cluster = clusterSetup(cfg, { blobs, index, daemonId: await loadDaemonId(paths), metrics, log });
+  const peers = await peerSetup(cfg, { index, blobs, metrics, log });
+  // Loaded only in cluster mode, as the S3 tier is: etcd3, gRPC and the AWS SDK stay out of a single daemon.
+  const cluster = cfg.cluster
+    ? (await import('./compose/cluster.js')).clusterSetup(cfg, { blobs, index, daemonId: await loadDaemonId(paths), metrics, log })
+    : undefined;
   const deps: CoreDeps = {
     blobs,
     // In cluster mode the core's index publishes to, and adopts from, the shared one.

@@ -13,7 +13,6 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
 import { discoveryMethods } from '../peers/config.js';
 import type { PeerDirectory } from '../peers/discovery.js';
-import { openPeerDirectory } from '../peers/discovery-mdns.js';
 import { PeerDigestIndex } from '../peers/digest-index.js';
 import { GotUpstreamClient } from '../upstream/client.js';
 import { LanPeers } from '../upstream/peers.js';
@@ -37,7 +36,10 @@ export interface PeerParts {
   stop(): Promise<void>;
 }
 
-export function peerSetup(cfg: LoadedConfig, d: { index: IndexStore; blobs: BlobStore; metrics: Metrics; log: Logger }): PeerParts {
+export async function peerSetup(
+  cfg: LoadedConfig,
+  d: { index: IndexStore; blobs: BlobStore; metrics: Metrics; log: Logger },
+): Promise<PeerParts> {
   const p = cfg.peers;
   if (!p.enabled || p.token === undefined) {
     const today = { misses: 0, fromPeers: 0 };
@@ -51,6 +53,8 @@ export function peerSetup(cfg: LoadedConfig, d: { index: IndexStore; blobs: Blob
       stop: async () => undefined,
     };
   }
+  // Discovery (and the mDNS packages) is loaded only when peers are enabled.
+  const { openPeerDirectory } = await import('../peers/discovery-mdns.js');
   const methods = discoveryMethods(p);
   const digests = new PeerDigestIndex(d.index);
   let directory: PeerDirectory | undefined;
