@@ -5,7 +5,7 @@
  * finds it taken watches it (and re-reads it every lease period, in case a
  * watch event is missed) until it is deleted: by the filler once its entry
  * is published, or by etcd when the filler's lease expires (it died). Then
- * it tries again, having `waited` (the core first looks in the shared index).
+ * it tries again (the core then looks in the shared index first).
  *
  * When etcd cannot be reached, `turn` answers undefined: the node fills
  * alone (per-node single-flight) and the miss is counted as degraded.
@@ -32,7 +32,6 @@ export class EtcdFills implements FillCoordinator {
   async turn(key: string, signal: AbortSignal): Promise<FillTurn | undefined> {
     const k = this.keyOf(key);
     const { client, opts } = this.session;
-    let waited = false;
     for (;;) {
       signal.throwIfAborted();
       let revision: string;
@@ -40,7 +39,7 @@ export class EtcdFills implements FillCoordinator {
         const lease = await this.session.leaseId();
         const r = await client.if(k, 'Create', '==', 0).then(client.put(k).value(opts.node).lease(lease)).commit();
         this.session.observe();
-        if (r.succeeded) return { waited, release: () => this.release(k) };
+        if (r.succeeded) return { release: () => this.release(k) };
         revision = r.header.revision;
       } catch (err) {
         this.session.observe(err);
@@ -48,7 +47,6 @@ export class EtcdFills implements FillCoordinator {
         return undefined;
       }
       await this.gone(k, revision, signal);
-      waited = true;
     }
   }
 

@@ -88,7 +88,13 @@ test('32 concurrent cold pulls of one blob over three nodes behind nginx: one up
   const got = await Promise.all(Array.from({ length: 32 }, () => pull(`${lb.url}/files/web/big.bin`)));
   up.slow.delete('/f/big.bin');
   for (const g of got) assert.deepEqual(g, { status: 200, digest: sha(files.big) });
-  assert.equal(up.hitCount('/f/big.bin'), 1, 'one upstream fetch for the whole cluster');
+  const why = await Promise.all(
+    nodes.map(
+      async (n) =>
+        `degraded=${await metric(n.url, 'larder_cluster_degraded_total')} s3errors=${await metric(n.url, 'larder_s3_errors_total')}`,
+    ),
+  );
+  assert.equal(up.hitCount('/f/big.bin'), 1, `one upstream fetch for the whole cluster (${why.join('; ')})`);
   for (const n of nodes) assert.equal(await metric(n.url, 'larder_etcd_up'), 1);
   await waitFor(async () => (await metric(nodes[0]!.url, 'larder_cluster_nodes')) === 3, 10_000, 'three nodes registered in etcd');
 });
