@@ -5,7 +5,7 @@
  * finds it taken watches it (and re-reads it every lease period, in case a
  * watch event is missed) until it is deleted: by the filler once its entry
  * is published, or by etcd when the filler's lease expires (it died). Then
- * it tries again, having `waited` (the core first looks in the shared index).
+ * it tries again (the core then looks in the shared index first).
  *
  * When etcd cannot be reached, `turn` answers undefined: the node fills
  * alone (per-node single-flight) and the miss is counted as degraded.
@@ -15,8 +15,8 @@ import type { FillCoordinator, FillTurn } from '../core/cluster.js';
 import type { EtcdSession } from './etcd-session.js';
 
 export interface EtcdFillsHooks {
-  /** A miss filled without cluster coordination (etcd unreachable). */
-  degraded(): void;
+  /** A miss filled without cluster coordination (etcd unreachable: the error). */
+  degraded(err: unknown): void;
 }
 
 export class EtcdFills implements FillCoordinator {
@@ -31,25 +31,28 @@ export class EtcdFills implements FillCoordinator {
 
   async turn(key: string, signal: AbortSignal): Promise<FillTurn | undefined> {
     const k = this.keyOf(key);
-    const { client, opts } = this.session;
-    let waited = false;
     for (;;) {
       signal.throwIfAborted();
       let revision: string;
       try {
-        const lease = await this.session.leaseId();
-        const r = await client.if(k, 'Create', '==', 0).then(client.put(k).value(opts.node).lease(lease)).commit();
+        const r = await this.claim(k).catch(() => this.claim(k)); // a second try: one slow or lost call is not an outage
         this.session.observe();
-        if (r.succeeded) return { waited, release: () => this.release(k) };
+        if (r.succeeded) return { release: () => this.release(k) };
         revision = r.header.revision;
       } catch (err) {
         this.session.observe(err);
-        this.hooks.degraded();
+        this.hooks.degraded(err);
         return undefined;
       }
       await this.gone(k, revision, signal);
-      waited = true;
     }
+  }
+
+  /** Creates `k` under the session lease unless it exists (the answer says whether it did, and the revision). */
+  private async claim(k: string): Promise<{ succeeded: boolean; header: { revision: string } }> {
+    const { client, opts } = this.session;
+    const lease = await this.session.leaseId();
+    return client.if(k, 'Create', '==', 0).then(client.put(k).value(opts.node).lease(lease)).commit();
   }
 
   /** Ends a claim: the key is deleted (when etcd is unreachable the session lease's expiry ends it). */

@@ -40,7 +40,7 @@ export class EtcdSession {
   nodeCount = 0;
 
   constructor(readonly opts: EtcdSessionOptions) {
-    const timeout = opts.callTimeoutMs ?? 2_000;
+    const timeout = opts.callTimeoutMs ?? 5_000;
     this.client = new Etcd3({
       hosts: opts.hosts,
       dialTimeout: timeout,

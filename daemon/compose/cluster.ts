@@ -51,7 +51,12 @@ export function clusterSetup(
     failed: (op, err) => log.warn({ op, err: (err as Error).message }, 'shared index: S3 request failed'),
     adopted: () => metrics.clusterAdopted.inc(),
   });
-  const fills = new EtcdFills(session, { degraded: () => metrics.clusterDegraded.inc() });
+  const fills = new EtcdFills(session, {
+    degraded: (err) => {
+      metrics.clusterDegraded.inc();
+      log.debug({ err: (err as Error).message }, 'cold miss filled without cluster coordination');
+    },
+  });
   metrics.cluster = () => ({ etcdUp: session.up, role: session.up ? 'member' : 'alone', nodes: session.nodeCount });
   return {
     index,

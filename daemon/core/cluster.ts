@@ -8,8 +8,6 @@ import type { Entry } from './types.js';
 
 /** This node's turn to fill a key; `release` ends it (the fill committed or failed). */
 export interface FillTurn {
-  /** True when another node was filling the key first: its result may now be in the shared index. */
-  readonly waited: boolean;
   release(): void;
 }
 
@@ -41,11 +39,14 @@ export interface ClusterPorts {
 /**
  * The cluster step of a miss: an entry another node committed is adopted
  * ('indexed'); otherwise this node's turn to fill (undefined: fill alone).
+ * The shared index is read again once the turn is this node's: another node
+ * may have filled the key and ended its turn between the first read and the
+ * claim (it publishes before it ends its turn, so the second read sees it).
  */
 export async function clusterTurn(cluster: ClusterPorts, key: string, signal: AbortSignal): Promise<FillTurn | 'indexed' | undefined> {
   if (await cluster.index.adopt(key)) return 'indexed';
   const turn = await cluster.fills.turn(key, signal);
-  if (turn?.waited && (await cluster.index.adopt(key))) {
+  if (turn && (await cluster.index.adopt(key))) {
     turn.release();
     return 'indexed';
   }

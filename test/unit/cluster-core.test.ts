@@ -23,15 +23,10 @@ function coordinator(): FillCoordinator {
   const held = new Map<string, Promise<void>>();
   return {
     async turn(key: string): Promise<FillTurn> {
-      let waited = false;
-      for (let h = held.get(key); h; h = held.get(key)) {
-        await h;
-        waited = true;
-      }
+      for (let h = held.get(key); h; h = held.get(key)) await h;
       let release!: () => void;
       held.set(key, new Promise<void>((r) => (release = r)));
       return {
-        waited,
         release: () => {
           held.delete(key);
           release();
@@ -42,10 +37,14 @@ function coordinator(): FillCoordinator {
 }
 
 /** Two nodes: one blob store, one shared index (the real SharedIndexStore over a Map), one coordinator. */
-async function twoNodes(): Promise<[CoreHarness, CoreHarness, Map<string, Entry>]> {
+async function twoNodes(stale = new Set<string>()): Promise<[CoreHarness, CoreHarness, Map<string, Entry>]> {
   const fills = coordinator();
   const shared = new Map<string, Entry>();
-  const entries = { put: async (e: Entry) => void shared.set(e.key, e), get: async (k: string) => shared.get(k) };
+  // A key in `stale` reads as absent once: a read that happened just before the other node published.
+  const entries = {
+    put: async (e: Entry) => void shared.set(e.key, e),
+    get: async (k: string) => (stale.delete(k) ? undefined : shared.get(k)),
+  };
   const a = await makeCore();
   const b = await makeCore();
   b.deps.blobs = a.deps.blobs; // one shared blob tier
@@ -122,6 +121,33 @@ test('a document one node fetched is a hit on the other without any upstream req
     const onB = await b.documents.get(req(() => Promise.reject(new Error('no upstream request expected'))));
     assert.equal(onB.state, 'HIT');
     assert.ok((await b.documents.variant(onB.entry.variants!.full!)).equals(doc));
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('a claim won after the other node ended its turn reads the shared index again: no second fetch', async () => {
+  const stale = new Set<string>();
+  const [a, b] = await twoNodes(stale);
+  try {
+    const body = randomBytes(20_000);
+    let fetches = 0;
+    const req = {
+      key: 'k3',
+      expected: [sha512(body)],
+      fetch: async () => {
+        fetches++;
+        return slowResponse(body);
+      },
+    };
+    const first = await a.blobs.get(req);
+    await first.done();
+    stale.add('k3'); // node b's first read raced node a's publish
+    const second = await b.blobs.get(req);
+    assert.ok((await collect(second.open())).equals(body));
+    assert.equal(second.state, 'HIT');
+    assert.equal(fetches, 1);
   } finally {
     await a.close();
     await b.close();
