@@ -23,6 +23,9 @@ export interface PeerHealth {
   failures: number;
 }
 
+/** What one peer did since this daemon started. */
+type PeerTally = Pick<PeerHealth, 'hits' | 'bytes' | 'failures' | 'lastFailure'>;
+
 export interface LanPeersOptions {
   /** Base URLs of the other daemons, e.g. http://10.1.0.2:7420; a function when discovery keeps the list. */
   peers: readonly string[] | (() => readonly string[]);
@@ -47,7 +50,7 @@ export class LanPeers implements PeerSource {
   /** Peer → time until which it is not asked. */
   private readonly dropped = new Map<string, number>();
   /** Peer → what it did (kept while it is listed; a few hundred peers at most). */
-  private readonly stats = new Map<string, Omit<PeerHealth, 'url' | 'healthy' | 'droppedUntil'>>();
+  private readonly stats = new Map<string, PeerTally>();
   private readonly budgetMs: number;
   readonly stallMs: number | undefined;
   readonly minBytesPerSec: number | undefined;
@@ -79,7 +82,7 @@ export class LanPeers implements PeerSource {
     return list.map((p) => p.replace(/\/+$/, ''));
   }
 
-  private stat(peer: string): Omit<PeerHealth, 'url' | 'healthy' | 'droppedUntil'> {
+  private stat(peer: string): PeerTally {
     let s = this.stats.get(peer);
     if (!s) {
       s = { hits: 0, bytes: 0, failures: 0 };
