@@ -54,6 +54,7 @@ export class PolicyAdmin {
       remotes,
       blocklist: { ...(c.blocklist.osv ? { folder: c.blocklist.osv } : {}), ids: [...c.blocklist.ids], records: this.records() },
       counts: this.d.policy.counts(),
+      recent: this.d.policy.recent(),
       quarantined: this.d.quarantine.list(),
     };
   }

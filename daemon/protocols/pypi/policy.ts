@@ -100,7 +100,7 @@ export class PypiPolicy {
         ? versionsOf(JSON.parse((await json()).toString('utf8')) as Json, project).get(canonicalVersion(version))?.published
         : undefined;
     const d = this.decide(remote, project, version, published);
-    this.policy.count(remote, d);
+    this.policy.count(remote, d, { name: project, version });
     if (d.verdict === 'allowed') return;
     throw new LarderError('E_FORBIDDEN', this.policy.explain({ name: project, version }, d), {
       status: 403,
