@@ -72,7 +72,7 @@ export class PolicyAdmin {
     }
     const s = await hooks.subject(ref);
     const policy = this.d.policy;
-    const pinned = policy.pinned(protocol, s.name, s.version);
+    const pinned = policy.pinned(protocol, s.name, s.version, s.pinRef);
     const d = policy.decide({
       protocol,
       ecosystem: hooks.ecosystem,
