@@ -4,8 +4,12 @@
  * local upstream; two daemons in this process; autocannon in a child. Two
  * packages of 200 versions: `old` (newest a month old: the cached form is
  * served as it is) and `young` (newest a day old: one version is withheld,
- * the form is filtered per request).
- *   node --import tsx bench/policy-warm.ts [seconds=5] [rounds=3]
+ * the form is filtered per request). Rounds interleave: each runs both
+ * daemons back to back (alternating which goes first), and the cost is read
+ * per round as the ratio of the two throughputs, reported as the median
+ * with its range, so a slow stretch of a shared machine moves both sides
+ * of a ratio rather than one side of an average.
+ *   node --import tsx bench/policy-warm.ts [seconds=3] [rounds=7]
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,8 +23,8 @@ import { startDaemon } from '../daemon/main.js';
 import { runLoad, type LoadResult } from './load.js';
 
 const DAY = 86_400_000;
-const seconds = Number(process.argv[2] ?? 5);
-const rounds = Number(process.argv[3] ?? 3);
+const seconds = Number(process.argv[2] ?? 3);
+const rounds = Number(process.argv[3] ?? 7);
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
 
 function packument(base: string, name: string, newestAge: number): string {
@@ -75,10 +79,25 @@ for (const pkg of ['old', 'young']) {
     }
   }
 }
+const rate = (r: LoadResult): number => r.requests / r.seconds;
+const median = (xs: number[]): number => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+};
 for (const [k, runs] of Object.entries(results)) {
-  const rps = runs.reduce((a, r) => a + r.requests, 0) / runs.reduce((a, r) => a + r.seconds, 0);
   console.log(
-    `${k.padEnd(10)} ${rps.toFixed(0).padStart(7)} req/s  p50 ${runs.map((r) => r.latencyP50Ms).join('/')} ms  non2xx ${runs.reduce((a, r) => a + r.non2xx, 0)}`,
+    `${k.padEnd(10)} median ${median(runs.map(rate)).toFixed(0).padStart(7)} req/s  (${runs.map((r) => rate(r).toFixed(0)).join(' ')})  ` +
+      `p50 ${runs.map((r) => r.latencyP50Ms).join('/')} ms  non2xx ${runs.reduce((a, r) => a + r.non2xx, 0)}`,
+  );
+}
+for (const pkg of ['old', 'young']) {
+  const on = results[`${pkg} on`] ?? [];
+  const off = results[`${pkg} off`] ?? [];
+  const ratios = on.map((r, i) => rate(r) / rate(off[i]!));
+  const pct = (x: number): string => `${((1 - x) * 100).toFixed(1)} %`;
+  console.log(
+    `${pkg.padEnd(5)} on/off per round: median ${median(ratios).toFixed(3)} (cost ${pct(median(ratios))}), ` +
+      `range ${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)} over ${ratios.length} rounds of ${seconds} s`,
   );
 }
 for (const d of Object.values(daemons)) await d.stop();

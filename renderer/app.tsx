@@ -14,6 +14,7 @@ import { useStore, type Store } from './state/store.js';
 import { Activity } from './views/activity.js';
 import { Overview } from './views/overview.js';
 import { Pins } from './views/pins.js';
+import { Policy } from './views/policy.js';
 import { Prewarm } from './views/prewarm.js';
 import { Storage } from './views/storage.js';
 
@@ -153,6 +154,7 @@ export function App({ store }: { store: Store }) {
         {route.tab === 'prewarm' ? <Prewarm state={state} store={store} /> : null}
         {route.tab === 'activity' ? <Activity state={state} store={store} /> : null}
         {route.tab === 'storage' ? <Storage state={state} store={store} /> : null}
+        {route.tab === 'policy' ? <Policy /> : null}
       </main>
     </div>
   );

@@ -1,6 +1,6 @@
 /**
  * Hash routing: `#overview`, `#pins`, `#pins/<id>`, `#prewarm`, `#activity`,
- * `#storage`. Hash routes survive the daemon's index.html fallback and let
+ * `#policy`, `#storage`. Hash routes survive the daemon's index.html fallback and let
  * the tray open the dashboard at a given pin.
  */
 import { useEffect, useState } from 'preact/hooks';
@@ -11,6 +11,7 @@ export const TABS = [
   { id: 'pins', label: 'Pins' },
   { id: 'prewarm', label: 'Pre-warm' },
   { id: 'activity', label: 'Activity' },
+  { id: 'policy', label: 'Policy' },
   { id: 'storage', label: 'Storage' },
 ] as const;
 

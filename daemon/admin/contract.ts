@@ -398,6 +398,22 @@ export interface QuarantinedArtifact {
   at: number;
 }
 
+/** A recent refusal (or warning) a client was served: what, why and, when held back, until when. */
+export interface PolicyEventInfo {
+  /** ms since the epoch */
+  at: number;
+  remote: string;
+  name: string;
+  version: string;
+  reason: 'held' | 'blocked' | 'signature' | 'warned';
+  /** Held back until (ms since the epoch). */
+  until?: number;
+  /** The OSV record id (or "signature"). */
+  id?: string;
+  /** The sentence the client saw. */
+  message: string;
+}
+
 /** Answer of GET /policy: the config in force, counted refusals, the blocklist and the quarantine. */
 export interface PolicyStatus {
   minAge: string;
@@ -407,6 +423,8 @@ export interface PolicyStatus {
   remotes: Record<string, { minAgeMs?: number; exclude?: string[]; onBlocked?: 'refuse' | 'warn' }>;
   blocklist: { folder?: string; ids: string[]; records: PolicyRecord[] };
   counts: Array<{ remote: string; reason: 'held' | 'blocked' | 'signature' | 'warned'; count: number }>;
+  /** The most recent refusals and warnings (at most 200, newest first; since the daemon started). */
+  recent: PolicyEventInfo[];
   quarantined: QuarantinedArtifact[];
 }
 

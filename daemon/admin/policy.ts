@@ -54,6 +54,7 @@ export class PolicyAdmin {
       remotes,
       blocklist: { ...(c.blocklist.osv ? { folder: c.blocklist.osv } : {}), ids: [...c.blocklist.ids], records: this.records() },
       counts: this.d.policy.counts(),
+      recent: this.d.policy.recent(),
       quarantined: this.d.quarantine.list(),
     };
   }
@@ -71,7 +72,7 @@ export class PolicyAdmin {
     }
     const s = await hooks.subject(ref);
     const policy = this.d.policy;
-    const pinned = policy.pinned(protocol, s.name, s.version);
+    const pinned = policy.pinned(protocol, s.name, s.version, s.pinRef);
     const d = policy.decide({
       protocol,
       ecosystem: hooks.ecosystem,

@@ -103,6 +103,8 @@ export interface PolicySubject {
   published?: number | undefined;
   /** Index keys of its artifacts that may be cached. */
   keys: string[];
+  /** How a pin names this version, when not `<protocol>:<name>@<version>`. */
+  pinRef?: string;
 }
 
 export interface PolicyHooks {

@@ -66,6 +66,13 @@ describe('the watched OSV blocklist', () => {
     try {
       assert.equal(await list(daemon), 'v1.0.0\nv1.1.0\n');
       assert.equal((await fetch(`${daemon.url}/go/example.com/baz/@v/v1.1.0.zip`)).status, 200, 'cached before the record arrives');
+      const admin = adminClient(daemon.url, await adminToken(daemon.dataDir));
+      // The fill commits after the answer: the record must find the zip in the index.
+      await waitFor(
+        async () => (await admin.entries('baz')).some((e) => e.key === 'go:gomain:zip:example.com/baz@v1.1.0'),
+        10_000,
+        'the zip to be committed',
+      );
       // Written elsewhere and moved in, as an importer would.
       await writeFile(join(work, 'MAL-2026-0300.json.tmp'), record('MAL-2026-0300'));
       await rename(join(work, 'MAL-2026-0300.json.tmp'), join(osv, 'MAL-2026-0300.json'));
@@ -73,7 +80,6 @@ describe('the watched OSV blocklist', () => {
       const refused = await fetch(`${daemon.url}/go/example.com/baz/@v/v1.1.0.zip`);
       assert.equal(refused.status, 403);
       assert.match(await refused.text(), /example\.com\/baz@v1\.1\.0 is blocked by the Larder policy blocklist: MAL-2026-0300/);
-      const admin = adminClient(daemon.url, await adminToken(daemon.dataDir));
       const quarantined = await waitFor(
         async () => {
           const s = await admin.ok<{ quarantined: Array<{ name: string; version: string }> }>('GET', '/policy');

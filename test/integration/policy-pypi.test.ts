@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { adminClient, adminToken } from '../helpers/admin-e2e.js';
 import { startTestDaemon, tempDir, type TestDaemon } from '../helpers/daemon.js';
 import { PypiUpstream } from '../helpers/pypi/index-server.js';
 import { Venv } from '../helpers/pypi/pip.js';
@@ -122,6 +123,22 @@ describe('policy on pypi with pip', () => {
     const f = await fetch(`${daemon.url}/pypi/pyjson/files/bar/${bar11.filename}`);
     assert.equal(f.status, 403);
     assert.match(await f.text(), /bar@1\.1 is blocked by the Larder policy blocklist: MAL-2026-0002/);
+  });
+
+  it('larder policy explain answers for pypi references; a pin written pypi:<name>==<version> counts', async () => {
+    const admin = adminClient(daemon.url, await adminToken(daemon.dataDir));
+    const explain = (ref: string) =>
+      admin.ok<{ verdict: string; because?: string; until?: string; osv?: { id: string } }>(
+        'GET',
+        `/policy/explain?ref=${encodeURIComponent(ref)}`,
+      );
+    const held = await explain('pypi:foo==3.0');
+    assert.equal(held.verdict, 'held');
+    assert.ok(held.until && Date.parse(held.until) > Date.now(), JSON.stringify(held));
+    assert.equal((await explain('pypi:bar==1.1')).osv?.id, 'MAL-2026-0002');
+    assert.equal((await explain('pypi:foo==1.0')).because, 'old-enough');
+    await admin.ok('POST', '/pins', { ref: 'pypi:foo==2.0' });
+    assert.equal((await explain('pypi:foo==2.0')).because, 'pinned');
   });
 
   it('an HTML-only upstream has no upload times: the age gate cannot apply, the blocklist still does', async () => {

@@ -6,8 +6,20 @@
  */
 import type { Clock } from '../ports.js';
 import type { Blocklist } from './osv.js';
-import type { Decision, PolicyCount, PolicyDecider, PolicyQuery, PolicyRules, PolicySettings } from './types.js';
+import type {
+  Decision,
+  PolicyCount,
+  PolicyDecider,
+  PolicyEvent,
+  PolicyQuery,
+  PolicyRules,
+  PolicySettings,
+  PolicySubjectRef,
+} from './types.js';
 import { SIGNATURE_ID } from './types.js';
+
+/** Recent refusals kept for the dashboard. */
+const RECENT_KEPT = 200;
 
 export const POLICY_OFF: PolicySettings = { minAgeMs: 0, exclude: [], onBlocked: 'refuse', remotes: {} };
 
@@ -41,6 +53,7 @@ export function shortDuration(ms: number): string {
 
 export class Policy implements PolicyDecider {
   private readonly tally = new Map<string, number>();
+  private readonly recentEvents: PolicyEvent[] = [];
   /** Told of every counted refusal or warning (the composition root feeds `/metrics`). */
   onCount: ((remote: string, reason: PolicyCount['reason']) => void) | undefined;
   /** Set by the composition root once the pin manager exists. */
@@ -114,13 +127,32 @@ export class Policy implements PolicyDecider {
     return this.settings.npmSignatures ?? 'off';
   }
 
-  count(remote: string, d: Decision): void {
+  count(remote: string, d: Decision, what?: PolicySubjectRef): void {
     const signature = d.verdict === 'blocked' ? d.id === SIGNATURE_ID : d.verdict === 'allowed' && d.warning === SIGNATURE_ID;
     const reason = signature ? 'signature' : d.verdict === 'allowed' ? (d.warning ? 'warned' : undefined) : d.verdict;
     if (!reason) return;
     const key = `${remote}\0${reason}`;
     this.tally.set(key, (this.tally.get(key) ?? 0) + 1);
     this.onCount?.(remote, reason);
+    if (!what) return;
+    const id = d.verdict === 'blocked' ? d.id : d.verdict === 'allowed' ? d.warning : undefined;
+    const event: PolicyEvent = {
+      at: this.clock.now(),
+      remote,
+      name: what.name,
+      version: what.version,
+      reason,
+      message: what.message ?? this.explain(what, d),
+    };
+    if (d.verdict === 'held') event.until = d.until;
+    if (id !== undefined) event.id = id;
+    if (this.recentEvents.length >= RECENT_KEPT) this.recentEvents.shift();
+    this.recentEvents.push(event);
+  }
+
+  /** The most recent refusals and warnings, newest first. */
+  recent(): PolicyEvent[] {
+    return [...this.recentEvents].reverse();
   }
 
   counts(): PolicyCount[] {

@@ -62,6 +62,28 @@ export interface PolicyCount {
   count: number;
 }
 
+/** The version a counted refusal is about, and the sentence the client saw when not the policy's own. */
+export interface PolicySubjectRef {
+  name: string;
+  version: string;
+  message?: string;
+}
+
+/** One refusal (or warning) served to a client, kept among the most recent for the dashboard. */
+export interface PolicyEvent {
+  at: number;
+  remote: string;
+  name: string;
+  version: string;
+  reason: PolicyCount['reason'];
+  /** Held back until (ms), for `held`. */
+  until?: number;
+  /** The OSV record (or "signature") for `blocked`, `signature` and `warned`. */
+  id?: string;
+  /** The sentence the client saw. */
+  message: string;
+}
+
 /** What protocols use (ProtocolServices.policy). */
 export interface PolicyDecider {
   /**
@@ -77,8 +99,8 @@ export interface PolicyDecider {
   pinned(protocol: string, name: string, version: string, ref?: string): boolean;
   /** The client-facing sentence for a refusal: names the policy, the version and when it will be allowed. */
   explain(q: Pick<PolicyQuery, 'name' | 'version'>, d: Decision): string;
-  /** Counts a refusal (or a warning) actually served to a client. */
-  count(remote: string, d: Decision): void;
+  /** Counts a refusal (or a warning) actually served to a client; with `what`, keeps it among the recent ones. */
+  count(remote: string, d: Decision, what?: PolicySubjectRef): void;
   counts(): PolicyCount[];
   now(): number;
   /** `policy.npmSignatures`: whether npm registry signatures are checked, and what a failure gets. */

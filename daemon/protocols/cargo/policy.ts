@@ -79,7 +79,7 @@ export class CargoPolicy {
     const v = await versions();
     if (!Object.hasOwn(v.cksums, version)) return;
     const d = this.decide(remote, v.name, version, v.published[version]);
-    this.policy.count(remote, d);
+    this.policy.count(remote, d, { name: v.name, version });
     if (d.verdict === 'allowed') return;
     throw new LarderError('E_FORBIDDEN', this.policy.explain({ name: v.name, version }, d), {
       status: 403,

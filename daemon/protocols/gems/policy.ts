@@ -56,7 +56,7 @@ export class GemsPolicy {
   /** Refuses a `.gem` of a withheld version (403, plain text, the policy's sentence). */
   async check(remote: string, name: string, line: InfoLine, times: GemTimes): Promise<void> {
     const d = this.decide(remote, name, line, await this.timesFor(remote, name, times));
-    this.policy.count(remote, d);
+    this.policy.count(remote, d, { name, version: line.full });
     if (d.verdict === 'allowed') return;
     throw new LarderError('E_FORBIDDEN', this.policy.explain({ name, version: line.full }, d), {
       status: 403,

@@ -55,7 +55,7 @@ export class GoPolicy {
   async check(remote: string, module: string, version: string, time: PublishTime): Promise<void> {
     if (!this.active(remote, module)) return;
     const d = await this.decide(remote, module, version, time);
-    this.policy.count(remote, d);
+    this.policy.count(remote, d, { name: module, version });
     if (d.verdict === 'allowed') return;
     throw new LarderError('E_FORBIDDEN', this.policy.explain({ name: module, version }, d), {
       status: 403,

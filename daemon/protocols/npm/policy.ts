@@ -47,10 +47,17 @@ export class NpmPolicy {
     if (!this.signatures || this.signatures.mode === 'off') return;
     const why = (await this.signatures.problems(remote, name, await load())).get(version);
     if (why === undefined) return;
-    if (this.signatures.mode === 'warn') return this.policy.count(remote, { verdict: 'allowed', warning: SIGNATURE_ID });
+    const message = `${name}@${version}: ${why}`;
+    if (this.signatures.mode === 'warn')
+      return this.policy.count(
+        remote,
+        { verdict: 'allowed', warning: SIGNATURE_ID },
+        { name, version, message: `${message} (served: npmSignatures warn)` },
+      );
     const d: Decision = { verdict: 'blocked', id: SIGNATURE_ID, summary: why };
-    this.policy.count(remote, d);
-    throw refusal(this.explain(name, version, d), d);
+    const sentence = this.explain(name, version, d);
+    this.policy.count(remote, d, { name, version, message: sentence });
+    throw refusal(sentence, d);
   }
 
   /** Whether some version of the packument could be withheld (false: serve the cached forms as they are). */
@@ -106,7 +113,7 @@ export class NpmPolicy {
       if (this.mayWithhold(remote, name, served)) published = (await this.times(served))[version] ?? undefined;
     }
     const d = this.policy.decide({ protocol: 'npm', ecosystem: ECOSYSTEM, remote, name, version, published });
-    this.policy.count(remote, d);
+    this.policy.count(remote, d, { name, version });
     if (d.verdict !== 'allowed') throw refusal(this.policy.explain({ name, version }, d), d);
   }
 

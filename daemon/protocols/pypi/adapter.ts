@@ -161,11 +161,14 @@ export class PypiAdapter implements ProtocolAdapter {
   }
 
   private async file(remote: Remote, project: string, file: string, metadata: boolean): Promise<ProtoResponse> {
-    await this.opts.policy?.check(remote.name, project, file, async () => {
-      const ref = (await this.projectDoc(remote, project)).entry.variants?.json;
-      return ref ? this.opts.documents.variant(ref) : Buffer.from('{}');
-    });
+    await this.opts.policy?.check(remote.name, project, file, () => this.pageJson(project, remote.name));
     return fileResponse(await this.fileBlob(project, file, metadata, remote.name));
+  }
+
+  /** The served JSON form of a (normalized) project's page (fetched only when the cached one is not fresh). */
+  async pageJson(project: string, remote?: string): Promise<Buffer> {
+    const ref = (await this.projectDoc(this.remoteFor(remote), project)).entry.variants?.json;
+    return ref ? this.opts.documents.variant(ref) : Buffer.from('{}');
   }
 
   /** Cache key of a project page. `remote` defaults to the default PyPI remote. */

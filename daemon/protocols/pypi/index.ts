@@ -5,7 +5,9 @@
  */
 import { refill } from '../../core/warm.js';
 import { metaText, type Protocol } from '../contract.js';
-import { PypiPolicy } from './policy.js';
+import { LarderError } from '../../core/errors.js';
+import { fileVersion, PypiPolicy, versionFiles } from './policy.js';
+import { normalizeName } from './names.js';
 import { PypiAdapter } from './adapter.js';
 import { pypiRemote, pypiSection } from './config.js';
 import { pypiPlanners } from './lockfiles.js';
@@ -44,6 +46,24 @@ export const pypiProtocol: Protocol = {
           metaText(entry, 'remote'),
         );
         return refill(served, () => s.indexed(entry.key));
+      },
+      policy: {
+        ecosystem: 'PyPI',
+        async subject(ref) {
+          const r = pypiRefs.parse(ref.startsWith('pypi:') ? ref.slice('pypi:'.length) : ref, ref);
+          const project = normalizeName(r.name);
+          const v = versionFiles(await adapter.pageJson(project), project, r.version);
+          if (v.files.length === 0) throw new LarderError('E_NOT_FOUND', `${project} has no files of version ${r.version} upstream`);
+          const keys = v.files.flatMap((f) => [adapter.fileKey(project, f, false), adapter.fileKey(project, f, true)]);
+          const remote = keys[0]!.split(':')[1] ?? '';
+          return { remote, name: project, version: r.version, published: v.published, keys, pinRef: `pypi:${r.name}==${r.version}` };
+        },
+        artifact(entry) {
+          const project = metaText(entry, 'project');
+          const file = metaText(entry, 'file')?.replace(/\.metadata$/, '');
+          const version = project && file ? fileVersion(file, project) : undefined;
+          return project && version ? { name: project, version } : undefined;
+        },
       },
     };
   },

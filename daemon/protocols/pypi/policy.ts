@@ -61,6 +61,21 @@ function versionsOf(doc: Json, project: string): Map<string, { version: string; 
   return out;
 }
 
+/** A version's earliest upload time and its files, from a page's served JSON form (for `larder policy explain`). */
+export function versionFiles(json: Buffer, project: string, version: string): { published?: number; files: string[] } {
+  const doc = JSON.parse(json.toString('utf8')) as Json;
+  const key = canonicalVersion(version);
+  const files = (Array.isArray(doc.files) ? doc.files : [])
+    .filter((f): f is Json & { filename: string } => isObject(f) && typeof f.filename === 'string')
+    .map((f) => f.filename)
+    .filter((n) => {
+      const v = fileVersion(n, project);
+      return v !== undefined && canonicalVersion(v) === key;
+    });
+  const published = versionsOf(doc, project).get(key)?.published;
+  return published === undefined ? { files } : { published, files };
+}
+
 export class PypiPolicy {
   constructor(private readonly policy: PolicyDecider) {}
 
@@ -100,7 +115,7 @@ export class PypiPolicy {
         ? versionsOf(JSON.parse((await json()).toString('utf8')) as Json, project).get(canonicalVersion(version))?.published
         : undefined;
     const d = this.decide(remote, project, version, published);
-    this.policy.count(remote, d);
+    this.policy.count(remote, d, { name: project, version });
     if (d.verdict === 'allowed') return;
     throw new LarderError('E_FORBIDDEN', this.policy.explain({ name: project, version }, d), {
       status: 403,
