@@ -189,6 +189,15 @@ describe('OCI routing', () => {
     assert.equal(r.headers['retry-after'], '2');
     assert.equal(JSON.parse(r.body.toString()).errors[0].code, 'UNAVAILABLE');
   });
+
+  test('a full cache disk (E_STORAGE_FULL) is UNAVAILABLE with its 507, a body over the limit (E_TOO_LARGE) SIZE_INVALID with its 413', () => {
+    const full = renderOciError(new LarderError('E_STORAGE_FULL', 'the cache disk is full', { expose: true }));
+    assert.equal(full.status, 507);
+    assert.equal(JSON.parse(full.body.toString()).errors[0].code, 'UNAVAILABLE');
+    const large = renderOciError(new LarderError('E_TOO_LARGE', 'request body too large', { expose: true }));
+    assert.equal(large.status, 413);
+    assert.equal(JSON.parse(large.body.toString()).errors[0].code, 'SIZE_INVALID');
+  });
 });
 
 describe('OCI token cache', () => {

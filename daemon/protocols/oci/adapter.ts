@@ -107,6 +107,8 @@ export class OciAdapter implements ProtocolAdapter, ClosureSource {
     reference: string,
   ): Promise<{ digest: string; mediaType: string; size: number; body: Buffer }> {
     const m = await this.manifests.get(this.upstream(remote), name, reference, ACCEPT_ALL);
+    // A closure's keys are pinned and checked in the index next: its manifests must be committed first.
+    await m.committed?.();
     if (!m.body) throw ociError('MANIFEST_UNKNOWN', `manifest ${name}:${reference} has no body`);
     return { digest: m.digest, mediaType: m.mediaType, size: m.size, body: m.body };
   }
@@ -152,7 +154,7 @@ export class OciAdapter implements ProtocolAdapter, ClosureSource {
       for await (const _ of served.open() as AsyncIterable<Buffer>) void _;
       await served.done();
     } else if (m.kind === 'manifest') {
-      await this.manifests.byDigest(up, name, after(':manifest:'), false);
+      await (await this.manifests.byDigest(up, name, after(':manifest:'), false)).committed?.();
     } else if (m.kind === 'tag') {
       await this.manifests.resolveTag(up, name, after(`:tag:${name}:`), true);
     } else {

@@ -16,6 +16,7 @@ export type OciErrorCode =
   | 'NAME_INVALID'
   | 'NAME_UNKNOWN'
   | 'TAG_INVALID'
+  | 'SIZE_INVALID'
   | 'UNAUTHORIZED'
   | 'DENIED'
   | 'UNSUPPORTED'
@@ -31,6 +32,7 @@ const OCI_CODES: ReadonlySet<string> = new Set<OciErrorCode>([
   'NAME_INVALID',
   'NAME_UNKNOWN',
   'TAG_INVALID',
+  'SIZE_INVALID',
   'UNAUTHORIZED',
   'DENIED',
   'UNSUPPORTED',
@@ -48,6 +50,7 @@ const LARDER_CODE: Record<OciErrorCode, ErrorCode> = {
   MANIFEST_INVALID: 'E_BAD_REQUEST',
   NAME_INVALID: 'E_BAD_NAME',
   TAG_INVALID: 'E_BAD_NAME',
+  SIZE_INVALID: 'E_TOO_LARGE',
   UNAUTHORIZED: 'E_UNAUTHORIZED',
   DENIED: 'E_FORBIDDEN',
   UNSUPPORTED: 'E_READ_ONLY',
@@ -73,6 +76,12 @@ const FROM_LARDER: Partial<Record<ErrorCode, OciErrorCode>> = {
   E_SHUTTING_DOWN: 'UNAVAILABLE',
   // The memory budget is full for now (503 with Retry-After): a client retries later.
   E_BUSY: 'UNAVAILABLE',
+  // The cache disk is full (507): a condition of this server that eviction clears, so a client retries later,
+  // as for UNAVAILABLE; the spec has no storage code, and UNKNOWN reads as a fault.
+  E_STORAGE_FULL: 'UNAVAILABLE',
+  // A request body over limits.maxBody (413): SIZE_INVALID is the spec's one code about a body's length
+  // ("provided length did not match content length"); the spec has no payload-too-large code of its own.
+  E_TOO_LARGE: 'SIZE_INVALID',
 };
 
 /** A LarderError that renders as the given OCI code. */

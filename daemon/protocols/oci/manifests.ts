@@ -33,6 +33,12 @@ export type { ManifestInfo } from './manifest-fetch.js';
 export interface ManifestResult extends ManifestInfo {
   body: Buffer | undefined;
   state: CacheState;
+  /**
+   * Settles (never rejects) once a manifest fetched for this answer is committed; absent for hits.
+   * A client is answered from the verified bytes without waiting for it (a commit is an fsync);
+   * callers that go on to look at the index (closures, pins, repair) wait.
+   */
+  committed?(): Promise<unknown>;
 }
 
 const TAG_DERIVE = 'oci-tag-1';
@@ -157,9 +163,16 @@ export class ManifestStore {
       throw asUnknown(err, 'MANIFEST_UNKNOWN', `manifest ${name}@${expected.algo}:${expected.hex} is unknown upstream`);
     }
     const body = await bodyOf(served);
-    await served.done();
-    const mediaType = this.blobs.peek(key)?.mediaType ?? served.mediaType ?? manifestTypeOf(undefined, body);
-    return { digest: `${expected.algo}:${expected.hex}`, mediaType, size: body.length, body, state: served.state };
+    // The verified bytes are answered now; the commit (temp → fsync → rename → index) goes on behind the answer.
+    const mediaType = served.mediaType ?? this.blobs.peek(key)?.mediaType ?? manifestTypeOf(undefined, body);
+    return {
+      digest: `${expected.algo}:${expected.hex}`,
+      mediaType,
+      size: body.length,
+      body,
+      state: served.state,
+      committed: () => served.done(),
+    };
   }
 }
 
