@@ -59,7 +59,8 @@ function states(sup: DaemonSupervisor): SupervisorState[] {
   return seen;
 }
 
-async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+/** Waits for `cond`; generous, since each step may spawn a node process on a loaded machine. */
+async function until(cond: () => boolean | Promise<boolean>, ms = 40_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error('condition not met in time');

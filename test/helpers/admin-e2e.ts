@@ -122,12 +122,18 @@ export function blobPath(dataDir: string, digest: string): string {
   return join(dataDir, 'blobs', 'sha256', hex.slice(0, 2), hex);
 }
 
-/** Total bytes of the committed blob files. */
+/** Total bytes of the committed blob files (a file evicted while they are counted counts as gone). */
 export async function blobBytes(dataDir: string): Promise<number> {
   let total = 0;
   const base = join(dataDir, 'blobs', 'sha256');
+  const gone = (err: NodeJS.ErrnoException): undefined => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  };
   for (const p of await readdir(base).catch(() => [] as string[])) {
-    for (const f of await readdir(join(base, p))) total += (await stat(join(base, p, f))).size;
+    for (const f of (await readdir(join(base, p)).catch(gone)) ?? []) {
+      total += (await stat(join(base, p, f)).catch(gone))?.size ?? 0;
+    }
   }
   return total;
 }
