@@ -26,8 +26,13 @@ export type Withheld = Map<string, Decision>;
 /** Filtered forms kept in memory, by ETag (a withheld set changes only as versions age in). */
 const FILTERED_KEPT = 64;
 
+type Times = Record<string, number | null>;
+
 export class NpmPolicy {
   private readonly filteredForms = new Map<string, Buffer>();
+  /** Parsed `time` forms by digest, the recently used ones. */
+  private readonly parsedTimes = new Map<string, Times>();
+  private readonly newestFirst = new Map<string, [string, number][]>();
 
   constructor(
     private readonly policy: PolicyDecider,
@@ -70,10 +75,31 @@ export class NpmPolicy {
   }
 
   /** The publish time of every version (null: the packument has none), from the derived `time` form. */
-  private async times(served: ServedDocument): Promise<Record<string, number | null>> {
+  private async times(served: ServedDocument): Promise<Times> {
     const ref = served.entry.variants?.time;
     if (!ref) return {};
-    return JSON.parse((await this.documents.variant(ref)).toString('utf8')) as Record<string, number | null>;
+    // The form is content-addressed: its parse is kept by digest, so a filtered hit does not parse it again.
+    const kept = this.parsedTimes.get(ref.digest);
+    if (kept) return kept;
+    const times = JSON.parse((await this.documents.variant(ref)).toString('utf8')) as Times;
+    this.parsedTimes.set(ref.digest, times);
+    if (this.parsedTimes.size > FILTERED_KEPT) {
+      const first = this.parsedTimes.keys().next().value as string;
+      this.parsedTimes.delete(first);
+      this.newestFirst.delete(first);
+    }
+    return times;
+  }
+
+  /** The versions that have a publish time, newest first (kept beside the parsed form). */
+  private async byAge(served: ServedDocument): Promise<[string, number][]> {
+    const digest = served.entry.variants?.time?.digest;
+    const kept = digest === undefined ? undefined : this.newestFirst.get(digest);
+    if (kept) return kept;
+    const entries = Object.entries(await this.times(served)).filter((e): e is [string, number] => e[1] !== null);
+    entries.sort((a, b) => b[1] - a[1]);
+    if (digest !== undefined && this.parsedTimes.has(digest)) this.newestFirst.set(digest, entries);
+    return entries;
   }
 
   /** Whether no version of this packument can be withheld (what a mirror without a policy answers at once, not awaiting). */
@@ -94,9 +120,20 @@ export class NpmPolicy {
   async withheld(remote: string, name: string, served: ServedDocument): Promise<Withheld | undefined> {
     const out = await this.unsigned(remote, name, served);
     if (!this.mayWithhold(remote, name, served)) return out.size ? out : undefined;
-    for (const [version, t] of Object.entries(await this.times(served))) {
+    // Without a record naming the package, only versions younger than the age gate can be withheld: the others
+    // are not asked one by one (a packument has hundreds of versions, a few of them young).
+    const ask = (version: string, t: number | null): void => {
       const d = this.policy.decide({ protocol: 'npm', ecosystem: ECOSYSTEM, remote, name, version, published: t ?? undefined });
       if (d.verdict !== 'allowed') out.set(version, d);
+    };
+    if (this.policy.listed(ECOSYSTEM, name)) {
+      for (const [version, t] of Object.entries(await this.times(served))) ask(version, t);
+    } else {
+      const oldest = this.policy.now() - this.policy.minAgeMs('npm', remote, name);
+      for (const [version, t] of await this.byAge(served)) {
+        if (t <= oldest) break;
+        ask(version, t);
+      }
     }
     return out.size ? out : undefined;
   }
