@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import { validateConfig } from '../../daemon/config/load.js';
 import type { PeerSource, UpstreamClient, UpstreamRequest, UpstreamResponse } from '../../daemon/core/ports.js';
 import { PeerDigestIndex } from '../../daemon/peers/digest-index.js';
+import { FsBlobStore } from '../../daemon/storage/fs-blob-store.js';
 import { LanPeers } from '../../daemon/upstream/peers.js';
 import { collect, makeCore, slowResponse } from '../helpers/core.js';
 
@@ -139,6 +140,68 @@ test('a peer body over 64 MiB streams through a temp file, verified, and is comm
     assert.deepEqual(served, [[size, true]]);
     assert.equal(core.deps.index.getEntry('oci:hub:blob:sha256:big')?.size, size);
   } finally {
+    await core.close();
+  }
+});
+
+test('a temp-file write that fails during a peer fill fails the fill: no resume, nothing short committed', async () => {
+  const chunks = [Buffer.alloc(4096, 1), Buffer.alloc(4096, 2), Buffer.alloc(4096, 3)];
+  const body = Buffer.concat(chunks);
+  const sha = hex('sha256', body);
+  const blamed: string[] = [];
+  const peers: PeerSource = {
+    offer: async () => ({
+      peer: 'http://p:1',
+      res: { status: 200, headers: { 'content-length': String(body.length) }, body: Readable.from(chunks), url: 'http://p:1/x' },
+    }),
+    failed: (_peer, why) => void blamed.push(why),
+    served: () => undefined,
+  };
+  // The store refuses the second write (a full disk), after the first went through.
+  const createTemp = FsBlobStore.prototype.createTemp;
+  FsBlobStore.prototype.createTemp = async function (this: FsBlobStore) {
+    const temp = await createTemp.call(this);
+    let writes = 0;
+    const write = temp.write.bind(temp);
+    return Object.assign(temp, {
+      write: async (data: Buffer | readonly Buffer[]) => {
+        if (++writes === 2) throw new Error('ENOSPC: no space left on device');
+        return write(data);
+      },
+    });
+  };
+  const core = await makeCore({ peers });
+  try {
+    const ranges: (number | undefined)[] = [];
+    const got = core.blobs.get({
+      key: 'npm:local:tgz:short/short-1.tgz',
+      expected: [{ algo: 'sha256', hex: sha }],
+      fetch: async (_signal: AbortSignal, from?: number) => {
+        ranges.push(from);
+        const rest = body.subarray(from ?? 0);
+        return {
+          status: from ? 206 : 200,
+          headers: from ? { 'content-range': `bytes ${from}-${body.length - 1}/${body.length}` } : {},
+          body: Readable.from([rest]),
+          url: 'http://up/x',
+        };
+      },
+    });
+    const outcome = await got.then(
+      async (served) => (await served.done()) ?? 'committed',
+      (err: Error) => err,
+    );
+    assert.notEqual(outcome, 'committed', 'a fill whose temp file lost a chunk is not committed');
+    assert.deepEqual(
+      ranges.filter((r) => r !== undefined),
+      [],
+      'no resume by range into a file that lost a chunk',
+    );
+    const entry = core.deps.index.getEntry('npm:local:tgz:short/short-1.tgz');
+    assert.ok(entry === undefined || entry.size === body.length, 'no short blob indexed');
+    assert.deepEqual(blamed, [], 'the peer is not at fault');
+  } finally {
+    FsBlobStore.prototype.createTemp = createTemp;
     await core.close();
   }
 });

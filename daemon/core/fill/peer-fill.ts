@@ -65,10 +65,15 @@ export async function fromPeers(d: PeerFillDeps, req: ImmutableRequest, signal: 
   let broke: 'transfer' | 'slow';
   try {
     await copyInto(offer.res.body, temp, verifier, signal, limits);
-    const result = verifier.finish();
+    const result = checkedSize(verifier.finish(), temp);
     peers.served(offer.peer, result.size, true);
     return { kind: 'verified', temp, result };
   } catch (err) {
+    // The store failed (disk full, say), not the peer: nothing to resume into.
+    if (err instanceof TempWriteFailed) {
+      await discard(temp);
+      throw err.cause;
+    }
     const e = toLarderError(err);
     // Too many bytes, or the wrong ones: this peer's data is wrong, not merely cut short.
     if (e.code === 'E_INTEGRITY' || (spec.maxBytes !== undefined && verifier.bytes > spec.maxBytes)) {
@@ -114,11 +119,12 @@ async function resume(
   d.peers.resumed?.('range');
   try {
     await copyInto(res.body, temp, verifier, signal);
-    const result = verifier.finish();
+    const result = checkedSize(verifier.finish(), temp);
     d.peers.served(peer, from, false);
     return { kind: 'verified', temp, result };
   } catch (err) {
     await discard(temp);
+    if (err instanceof TempWriteFailed) throw err.cause;
     // The stitched body did not verify (or the upstream broke off too): fetched whole again, by the caller.
     if (toLarderError(err).code === 'E_INTEGRITY') return undefined;
     throw err;
@@ -159,8 +165,11 @@ async function copyInto(
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
       arm();
+      // Written before it is hashed: a byte the verifier counted is a byte the temp file holds.
+      await temp.write(chunk).catch((err: unknown) => {
+        throw new TempWriteFailed(err);
+      });
       verifier.update(chunk);
-      await temp.write(chunk);
       const ms = Date.now() - started;
       if (limits && ms > limits.stallMs && ((verifier.bytes - startBytes) * 1000) / ms < limits.minBytesPerSec) {
         throw new LarderError('E_UPSTREAM_TIMEOUT', `peer sent under ${limits.minBytesPerSec} bytes/s`);
@@ -173,6 +182,21 @@ async function copyInto(
     clearTimeout(timer);
     signal.removeEventListener('abort', onAbort);
   }
+}
+
+/** A write to the temp file that failed: the store's error, carried past the peer's error handling. */
+class TempWriteFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super('temp file write failed');
+  }
+}
+
+/** The verified result, once the temp file holds exactly the bytes that verified (never commit a short file). */
+function checkedSize(result: FillResult, temp: TempBlob): FillResult {
+  if (temp.written !== result.size) {
+    throw new LarderError('E_INTEGRITY', `the temp file holds ${temp.written} bytes, ${result.size} verified`);
+  }
+  return result;
 }
 
 async function discard(temp: TempBlob): Promise<void> {
