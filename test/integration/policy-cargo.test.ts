@@ -124,3 +124,34 @@ describe('policy on the cargo sparse index', { skip: version ? false : 'no cargo
     assert.equal(explained.because, 'pinned');
   });
 });
+
+describe('policy on a cached cargo index that lacks a new version', { skip: version ? false : 'no cargo on PATH' }, () => {
+  let reg: CargoRegistry;
+  let daemon: TestDaemon;
+
+  before(async () => {
+    const first = published(buildCrate({ name: 'gamma', version: '1.0.0', lib: 'pub fn g() -> u32 { 1 }\n' }), 30 * DAY);
+    reg = await CargoRegistry.start([first]);
+    daemon = await startTestDaemon({
+      remotes: { crates: { type: 'cargo', url: reg.indexUrl, ttl: '1h' } },
+      cargo: { default: 'crates' },
+      policy: { minAge: '7d' },
+    });
+  });
+
+  after(async () => {
+    await daemon?.close();
+    await reg?.stop();
+  });
+
+  it('a direct .crate request for a version newer than the cached index is decided on, not served', async () => {
+    const base = `${daemon.url}/cargo/crates`;
+    assert.equal((await fetch(`${base}/index/ga/mm/gamma`)).status, 200, 'the index file is cached (ttl 1h)');
+    reg.publish(published(buildCrate({ name: 'gamma', version: '1.0.1', lib: 'compile_error!("too new");\n' }), DAY));
+    const r = await fetch(`${base}/dl/gamma/1.0.1/download`);
+    assert.equal(r.status, 403);
+    const body = (await r.json()) as { errors: Array<{ detail: string }> };
+    assert.match(body.errors[0]!.detail, /^gamma@1\.0\.1 is held back by the Larder policy minAge 7d/);
+    assert.equal(reg.downloads('gamma', '1.0.1'), 0, 'the young crate never left the registry');
+  });
+});

@@ -51,7 +51,12 @@ export class CargoAdapter implements ProtocolAdapter {
       const served = await this.indexDoc(remote, route.name);
       return this.withheld(remote, route.name, served, await documentResponse(this.opts.documents, served));
     }
-    await this.opts.policy?.check(remote.name, route.name, route.version, () => this.versions(route.name, false, remote.name));
+    // The policy reads the index as the download will (fetched anew once when it lacks the version): a version
+    // too new for the cached index is decided on, not waved through.
+    await this.opts.policy?.check(remote.name, route.name, route.version, async () => {
+      const v = await this.versions(route.name, false, remote.name);
+      return Object.hasOwn(v.cksums, route.version) || v.fresh ? v : this.versions(route.name, true, remote.name);
+    });
     return crateResponse(await this.crateBlob(route.name, route.version, remote.name));
   }
 
