@@ -11,6 +11,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { crc32, deflateRawSync } from 'node:zlib';
 import { policyCommand } from '../../daemon/cli/policy.js';
 import { validateConfig } from '../../daemon/config/load.js';
 import { Blocklist } from '../../daemon/core/policy/index.js';
@@ -78,4 +79,48 @@ test('policy import-osv takes a zip', async () => {
   assert.deepEqual(readdirSync(to), ['MAL-2026-21.json']);
   const zipped = validateConfig({ policy: { blocklist: { osv: zip } } }, 'test');
   await assert.rejects(policyCommand(zipped, ['import-osv', zip], {}), /is a zip: replace it, or import into a folder with --to DIR/);
+});
+
+/** A zip whose central directory names one deflated 60 MiB entry `copies` times (each pointing at the same data). */
+function sharedDataZip(copies: number): Buffer {
+  const size = 60 * 1024 * 1024;
+  const data = Buffer.alloc(size);
+  const packed = deflateRawSync(data);
+  const crc = crc32(data);
+  const local = Buffer.alloc(30 + 5);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(8, 8);
+  local.writeUInt32LE(crc, 14);
+  local.writeUInt32LE(packed.length, 18);
+  local.writeUInt32LE(size, 22);
+  local.writeUInt16LE(5, 26);
+  local.write('a.bin', 30);
+  const centrals: Buffer[] = [];
+  for (let i = 0; i < copies; i++) {
+    const name = `copy${i}.json`;
+    const c = Buffer.alloc(46 + name.length);
+    c.writeUInt32LE(0x02014b50, 0);
+    c.writeUInt16LE(8, 10);
+    c.writeUInt32LE(crc, 16);
+    c.writeUInt32LE(packed.length, 20);
+    c.writeUInt32LE(size, 24);
+    c.writeUInt16LE(name.length, 28);
+    c.writeUInt32LE(0, 42);
+    c.write(name, 46);
+    centrals.push(c);
+  }
+  const dir = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(copies, 8);
+  end.writeUInt16LE(copies, 10);
+  end.writeUInt32LE(dir.length, 12);
+  end.writeUInt32LE(local.length + packed.length, 16);
+  return Buffer.concat([local, packed, dir, end]);
+}
+
+test('a zip whose entries share one compressed body is refused past 512 MiB inflated in all', () => {
+  const two = readZip(sharedDataZip(2), 'two.zip');
+  assert.equal(two.length, 2, 'a few shared entries are still read');
+  assert.throws(() => readZip(sharedDataZip(9), 'bomb.zip'), /bomb\.zip: not a zip archive Larder reads \(it inflates to more than/);
 });

@@ -20,6 +20,8 @@ const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
 /** The largest entry inflated (an OSV record is a few KiB; a whole export has many small files). */
 const MAX_ENTRY = 64 * 1024 * 1024;
+/** The most bytes one archive may inflate to in all (entries that share their data would otherwise multiply it). */
+const MAX_TOTAL = 512 * 1024 * 1024;
 
 const bad = (where: string, why: string): LarderError =>
   new LarderError('E_BAD_REQUEST', `${where}: not a zip archive Larder reads (${why})`);
@@ -37,6 +39,8 @@ export function readZip(zip: Buffer, where: string, want: (name: string) => bool
   let at = zip.readUInt32LE(end + 16);
   if (count === 0xffff || at === 0xffffffff) throw bad(where, 'zip64');
   const out: ZipEntry[] = [];
+  const central = at;
+  let total = 0;
   for (let i = 0; i < count; i++) {
     if (at + 46 > zip.length || zip.readUInt32LE(at) !== CENTRAL) throw bad(where, 'broken central directory');
     const flags = zip.readUInt16LE(at + 8);
@@ -53,10 +57,12 @@ export function readZip(zip: Buffer, where: string, want: (name: string) => bool
     if (name.endsWith('/') || !want(name)) continue;
     if (flags & 1) throw bad(where, `${name} is encrypted`);
     if (size > MAX_ENTRY || packed === 0xffffffff) throw bad(where, `${name} is too large`);
+    total += size;
+    if (total > MAX_TOTAL) throw bad(where, `it inflates to more than ${MAX_TOTAL} bytes`);
     if (local + 30 > zip.length || zip.readUInt32LE(local) !== LOCAL) throw bad(where, `no local header for ${name}`);
     const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
     const raw = zip.subarray(start, start + packed);
-    if (raw.length !== packed) throw bad(where, `${name} is truncated`);
+    if (raw.length !== packed || start + packed > central) throw bad(where, `${name} is truncated or overlaps the directory`);
     let data: Buffer;
     if (method === 0) data = Buffer.from(raw);
     else if (method === 8) {
