@@ -8,7 +8,7 @@
  */
 import type { BlobCache, ServedBlob } from '../../core/blob-cache.js';
 import type { DocumentCache, ServedDocument } from '../../core/document-cache.js';
-import { LarderError, notFound } from '../../core/errors.js';
+import { LarderError, notFound, toLarderError } from '../../core/errors.js';
 import type { ExpectedDigest } from '../../core/types.js';
 import type { Remote } from '../../upstream/remote.js';
 import type { ProtoRequest, ProtoResponse, ProtocolAdapter, RenderedError } from '../adapter.js';
@@ -106,7 +106,11 @@ export class GemsAdapter implements ProtocolAdapter {
   /** Refuses a `.gem` of a version the policy withholds (an unlisted file is left to the blob cache's 404). */
   private async checkGem(policy: GemsPolicy, remote: Remote, stem: string): Promise<void> {
     if (!stemSplits(stem).some((c) => policy.active(remote.name, c.name))) return;
-    const src = await this.gemSource(remote, stem).catch(() => undefined);
+    // A gem the index does not list is left to the blob cache's 404; a failed lookup fails the request.
+    const src = await this.gemSource(remote, stem).catch((err: unknown) => {
+      if (toLarderError(err).code === 'E_NOT_FOUND') return undefined;
+      throw err;
+    });
     if (!src || !policy.active(remote.name, src.name)) return;
     await policy.check(remote.name, src.name, src.line, () => this.docs.times(remote, src.name));
   }

@@ -11,7 +11,7 @@
  * and the full index (`specs.4.8.gz`, `quick/`) are served unfiltered.
  */
 import { createHash } from 'node:crypto';
-import { LarderError } from '../../core/errors.js';
+import { LarderError, toLarderError } from '../../core/errors.js';
 import type { Decision, PolicyDecider } from '../../core/policy/index.js';
 import type { InfoLine } from './compact.js';
 
@@ -32,7 +32,11 @@ export class GemsPolicy {
   /** Publish times, when the age gate applies and the upstream has them (else none: the gate is skipped). */
   private async timesFor(remote: string, name: string, times: GemTimes): Promise<Record<string, number>> {
     if (this.policy.minAgeMs('gems', remote, name) === 0) return {};
-    return times().catch(() => ({}));
+    // Only an upstream without the API (404) has no times; any other failure fails the request, not the gate open.
+    return times().catch((err: unknown) => {
+      if (toLarderError(err).code === 'E_NOT_FOUND') return {};
+      throw err;
+    });
   }
 
   private decide(remote: string, name: string, line: InfoLine, times: Record<string, number>): Decision {
