@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Decision } from '../../daemon/core/policy/index.js';
-import { tarballVersion, withheldEtag, withholdVersions } from '../../daemon/protocols/npm/policy.js';
+import { type Decision, withheldEtag } from '../../daemon/core/policy/index.js';
+import { tarballVersion, withholdVersions } from '../../daemon/protocols/npm/policy.js';
 
 const held: Decision = { verdict: 'held', minAgeMs: 1, published: 0, until: 1 };
 const doc = (tags: Record<string, string>, versions: string[]) => ({

@@ -11,8 +11,7 @@
  * served as they are.
  */
 import { createHash } from 'node:crypto';
-import { LarderError } from '../../core/errors.js';
-import type { Decision, PolicyDecider } from '../../core/policy/index.js';
+import { type Decision, type PolicyDecider, policyRefusal } from '../../core/policy/index.js';
 import type { CrateVersions } from './index-file.js';
 
 /** The OSV ecosystem of crates. */
@@ -81,9 +80,6 @@ export class CargoPolicy {
     const d = this.decide(remote, v.name, version, v.published[version]);
     this.policy.count(remote, d, { name: v.name, version });
     if (d.verdict === 'allowed') return;
-    throw new LarderError('E_FORBIDDEN', this.policy.explain({ name: v.name, version }, d), {
-      status: 403,
-      details: d.verdict === 'held' ? { policy: 'minAge', until: new Date(d.until).toISOString() } : { policy: 'blocklist' },
-    });
+    throw policyRefusal(this.policy.explain({ name: v.name, version }, d), d);
   }
 }

@@ -11,8 +11,8 @@
  * and the full index (`specs.4.8.gz`, `quick/`) are served unfiltered.
  */
 import { createHash } from 'node:crypto';
-import { LarderError, toLarderError } from '../../core/errors.js';
-import type { Decision, PolicyDecider } from '../../core/policy/index.js';
+import { toLarderError } from '../../core/errors.js';
+import { type Decision, type PolicyDecider, policyRefusal } from '../../core/policy/index.js';
 import type { InfoLine } from './compact.js';
 
 /** The OSV ecosystem of gems. */
@@ -62,10 +62,7 @@ export class GemsPolicy {
     const d = this.decide(remote, name, line, await this.timesFor(remote, name, times));
     this.policy.count(remote, d, { name, version: line.full });
     if (d.verdict === 'allowed') return;
-    throw new LarderError('E_FORBIDDEN', this.policy.explain({ name, version: line.full }, d), {
-      status: 403,
-      details: d.verdict === 'held' ? { policy: 'minAge', until: new Date(d.until).toISOString() } : { policy: 'blocklist' },
-    });
+    throw policyRefusal(this.policy.explain({ name, version: line.full }, d), d);
   }
 }
 

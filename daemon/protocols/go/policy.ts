@@ -7,8 +7,7 @@
  * next proxy in GOPROXY (often `direct`), which would bypass the policy; on
  * 403 it stops and prints the body.
  */
-import { LarderError } from '../../core/errors.js';
-import { compareVersions, type Decision, isPrerelease, type PolicyDecider } from '../../core/policy/index.js';
+import { compareVersions, type Decision, isPrerelease, type PolicyDecider, policyRefusal } from '../../core/policy/index.js';
 
 /** The OSV ecosystem of Go modules. */
 const ECOSYSTEM = 'Go';
@@ -57,10 +56,7 @@ export class GoPolicy {
     const d = await this.decide(remote, module, version, time);
     this.policy.count(remote, d, { name: module, version });
     if (d.verdict === 'allowed') return;
-    throw new LarderError('E_FORBIDDEN', this.policy.explain({ name: module, version }, d), {
-      status: 403,
-      details: d.verdict === 'held' ? { policy: 'minAge', until: new Date(d.until).toISOString() } : { policy: 'blocklist' },
-    });
+    throw policyRefusal(this.policy.explain({ name: module, version }, d), d);
   }
 }
 

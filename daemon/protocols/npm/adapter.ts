@@ -17,7 +17,8 @@ import { ABBREV_TYPE, derivePackument, wantsAbbreviated, type DistInfo } from '.
 import { passthrough, passthroughKind } from './passthrough.js';
 import { EarlyTarballs } from './early-tarball.js';
 import type { NpmSignatures } from './signatures.js';
-import { type NpmPolicy, tarballVersion, withheldEtag, withholdVersions } from './policy.js';
+import { withheldEtag } from '../../core/policy/index.js';
+import { type NpmPolicy, tarballVersion, withholdVersions } from './policy.js';
 
 export interface NpmAdapterOptions {
   remotes: Map<string, Remote>;

@@ -8,10 +8,8 @@
  * when the newest version is older than the age gate and no record lists the
  * package, the cached forms are served as they are.
  */
-import { createHash } from 'node:crypto';
 import type { DocumentCache, ServedDocument } from '../../core/document-cache.js';
-import { LarderError } from '../../core/errors.js';
-import { compareVersions, type Decision, isPrerelease, type PolicyDecider, SIGNATURE_ID } from '../../core/policy/index.js';
+import { compareVersions, type Decision, isPrerelease, type PolicyDecider, policyRefusal, SIGNATURE_ID } from '../../core/policy/index.js';
 import type { NpmSignatures } from './signatures.js';
 
 type Json = Record<string, unknown>;
@@ -62,7 +60,7 @@ export class NpmPolicy {
     const d: Decision = { verdict: 'blocked', id: SIGNATURE_ID, summary: why };
     const sentence = this.explain(name, version, d);
     this.policy.count(remote, d, { name, version, message: sentence });
-    throw refusal(sentence, d);
+    throw policyRefusal(sentence, d);
   }
 
   /** Whether some version of the packument could be withheld (false: serve the cached forms as they are). */
@@ -151,7 +149,7 @@ export class NpmPolicy {
     }
     const d = this.policy.decide({ protocol: 'npm', ecosystem: ECOSYSTEM, remote, name, version, published });
     this.policy.count(remote, d, { name, version });
-    if (d.verdict !== 'allowed') throw refusal(this.policy.explain({ name, version }, d), d);
+    if (d.verdict !== 'allowed') throw policyRefusal(this.policy.explain({ name, version }, d), d);
   }
 
   /** A filtered form by its ETag, made once while it stays among the recently used. */
@@ -171,25 +169,6 @@ export class NpmPolicy {
     }
     return this.policy.explain({ name, version }, d);
   }
-}
-
-function refusal(message: string, d: Decision): LarderError {
-  return new LarderError('E_FORBIDDEN', message, {
-    status: 403,
-    details:
-      d.verdict === 'held'
-        ? { policy: 'minAge', until: new Date(d.until).toISOString() }
-        : { policy: d.verdict === 'blocked' && d.id === SIGNATURE_ID ? 'npmSignatures' : 'blocklist' },
-  });
-}
-
-/** The ETag of a form with versions withheld: the cached form's, marked with the withheld set (it changes as versions age in). */
-export function withheldEtag(etag: string, withheld: Withheld): string {
-  const h = createHash('sha256')
-    .update([...withheld.keys()].join('\n'))
-    .digest('hex')
-    .slice(0, 12);
-  return `${etag.replace(/"$/, '')}-policy-${h}"`;
 }
 
 /** The version a tarball file name carries (`foo-1.2.3.tgz` of `foo` or `@s/foo`), if it has that form. */

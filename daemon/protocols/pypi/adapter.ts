@@ -16,7 +16,8 @@ import { isPypiRemote } from './config.js';
 import { parsePypiPath } from './names.js';
 import { negotiate, PAGE_TYPES } from './negotiate.js';
 import { parseProjectList, parseProjectPage } from './page-model.js';
-import { type PypiPolicy, withheldEtag, withholdFiles } from './policy.js';
+import { withheldEtag } from '../../core/policy/index.js';
+import { type PypiPolicy, withholdFiles } from './policy.js';
 import { deriveIndex, deriveProject, type FileSource } from './render.js';
 
 export interface PypiAdapterOptions {

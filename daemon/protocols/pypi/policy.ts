@@ -9,10 +9,8 @@
  * newest upload is older than the age gate and no record lists the project,
  * the cached forms are served as they are.
  */
-import { createHash } from 'node:crypto';
 import type { ServedDocument } from '../../core/document-cache.js';
-import { LarderError } from '../../core/errors.js';
-import type { Decision, PolicyDecider } from '../../core/policy/index.js';
+import { type Decision, type PolicyDecider, policyRefusal } from '../../core/policy/index.js';
 import { canonicalVersion, isFileOfVersion } from './filenames.js';
 import { normalizeName } from './names.js';
 import { fromJson } from './page-model.js';
@@ -117,20 +115,8 @@ export class PypiPolicy {
     const d = this.decide(remote, project, version, published);
     this.policy.count(remote, d, { name: project, version });
     if (d.verdict === 'allowed') return;
-    throw new LarderError('E_FORBIDDEN', this.policy.explain({ name: project, version }, d), {
-      status: 403,
-      details: d.verdict === 'held' ? { policy: 'minAge', until: new Date(d.until).toISOString() } : { policy: 'blocklist' },
-    });
+    throw policyRefusal(this.policy.explain({ name: project, version }, d), d);
   }
-}
-
-/** The ETag of a form with versions withheld: the cached form's, marked with the withheld set. */
-export function withheldEtag(etag: string, withheld: Withheld): string {
-  const h = createHash('sha256')
-    .update([...withheld.keys()].join('\n'))
-    .digest('hex')
-    .slice(0, 12);
-  return `${etag.replace(/"$/, '')}-policy-${h}"`;
 }
 
 /** Both forms of a page without the files of withheld versions, from its served JSON form. */
