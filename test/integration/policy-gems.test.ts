@@ -5,7 +5,10 @@
  * (`created_at`), as the compact index has none. Under `minAge: 7d`,
  * `/info/tool` leaves 1.1.0 and 1.2.0 out (with the md5 ETag of what is
  * served), Debian's bundler installs 1.0.0, and a direct `.gem` request for
- * a withheld version is refused 403 with the policy's sentence.
+ * a withheld version is refused 403 with the policy's sentence. The age
+ * gate fails closed: while the versions API answers 503 for gem `flaky`,
+ * its `/info` and `.gem` requests fail instead of being served unfiltered;
+ * gem `plain`, whose upstream has no API (404), is served as it is.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -29,14 +32,18 @@ describe('policy on the RubyGems compact index', () => {
 
   before(async () => {
     work = await tempDir('larder-policy-gems-');
-    const repo = await buildGemRepo(
-      work,
-      Object.keys(AGES).map((version) => ({ name: 'tool', version })),
-    );
+    const repo = await buildGemRepo(work, [
+      ...Object.keys(AGES).map((version) => ({ name: 'tool', version })),
+      { name: 'flaky', version: '1.0.0' },
+      { name: 'plain', version: '1.0.0' },
+    ]);
     const now = Date.now();
     const api = Object.entries(AGES).map(([number, age]) => ({ number, platform: 'ruby', created_at: new Date(now - age).toISOString() }));
     repo.files.set('/api/v1/versions/tool.json', Buffer.from(JSON.stringify(api)));
+    const young = [{ number: '1.0.0', platform: 'ruby', created_at: new Date(now - DAY).toISOString() }];
+    repo.files.set('/api/v1/versions/flaky.json', Buffer.from(JSON.stringify(young)));
     up = await GemServer.start(repo.files);
+    up.failing.add('/api/v1/versions/flaky.json');
     const osv = join(work, 'osv');
     await mkdir(osv, { recursive: true });
     await writeFile(
@@ -86,6 +93,23 @@ describe('policy on the RubyGems compact index', () => {
     assert.match(await blocked.text(), /tool@1\.2\.0 is blocked by the Larder policy blocklist: MAL-2026-0200/);
     assert.equal(up.hit('/gems/tool-1.2.0.gem'), 0, 'the blocked gem never left the server');
     assert.equal((await fetch(`${base}/gems/tool-1.0.0.gem`)).status, 200);
+  });
+
+  it('fails closed when the versions API errs, and serves a gem whose upstream has no API as it is', async () => {
+    const info = await fetch(`${base}/info/flaky`);
+    assert.ok(info.status >= 502 && info.status <= 504, `/info/flaky while the API errs: ${info.status}`);
+    assert.doesNotMatch(await info.text(), /^1\.0\.0 /m, 'no unfiltered index lines');
+    const gem = await fetch(`${base}/gems/flaky-1.0.0.gem`);
+    assert.ok(gem.status >= 502 && gem.status <= 504, `.gem while the API errs: ${gem.status}`);
+    await gem.arrayBuffer();
+    assert.equal(up.hit('/gems/flaky-1.0.0.gem'), 0, 'the gem was not fetched past the gate');
+    up.failing.delete('/api/v1/versions/flaky.json');
+    const after = await fetch(`${base}/gems/flaky-1.0.0.gem`);
+    assert.equal(after.status, 403, 'with the API back, the one-day-old version is held back');
+    await after.arrayBuffer();
+    const plain = await fetch(`${base}/info/plain`);
+    assert.equal(plain.status, 200);
+    assert.match(await plain.text(), /^1\.0\.0 /m, 'no API (404): not age-gated');
   });
 
   it('bundler installs the newest allowed version', async () => {

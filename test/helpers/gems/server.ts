@@ -2,7 +2,7 @@
  * A local gem server answering as rubygems.org does: the compact index with
  * md5 ETags (304 to a matching If-None-Match, 206 to `Range: bytes=N-`), `.gem` files, the full index
  * files, 404 for anything else. It counts GETs per path and can corrupt a
- * path's body (one wrong byte) or be stopped (its port closed).
+ * path's body (one wrong byte), fail a path (503), or be stopped (its port closed).
  */
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -13,6 +13,8 @@ export class GemServer {
   private readonly sockets = new Set<Socket>();
   /** Paths answered with one wrong byte. */
   readonly corrupt = new Set<string>();
+  /** Paths answered 503 (an upstream error, not a missing file). */
+  readonly failing = new Set<string>();
   /** Every request: method, path and the headers tests look at. */
   readonly log: Array<{ method: string; path: string; range?: string }> = [];
 
@@ -28,6 +30,10 @@ export class GemServer {
       const path = (req.url ?? '/').split('?')[0]!;
       s.log.push({ method: req.method ?? 'GET', path, ...(req.headers.range ? { range: req.headers.range } : {}) });
       if (req.method === 'GET') s.hits.set(path, s.hit(path) + 1);
+      if (s.failing.has(path)) {
+        res.writeHead(503, { 'content-type': 'text/plain' }).end('Service Unavailable');
+        return;
+      }
       const body = files.get(path);
       if (!body) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('This rubygem could not be found.');
