@@ -7,9 +7,13 @@
  * medians: req/s, requests per server CPU-second, and each build's ratio to
  * the first. `--cpu-prof DIR` runs every instance with `--cpu-prof` (one
  * profile per build, written when it stops; summarise with cpu-profile.ts).
+ * `--verdaccio` adds Verdaccio (bench/verdaccio/) and `--floor` the bare
+ * node:http floor (bench/node-floor-child.ts, packument scenarios only; profiled too under `--cpu-prof`) as
+ * sides of the same schedule, so their ratios come from the same rounds.
  *
  *   node --import tsx bench/ab-load.ts --cli old=/tmp/old/daemon/cli.js --cli new=/tmp/new/daemon/cli.js
  *        [--rounds N] [--seconds N] [--scenarios packumentFull,packumentAbbrev] [--cpu-prof DIR] [--work DIR]
+ *        [--verdaccio] [--floor]
  */
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,8 +21,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runLoad, type LoadResult } from './load.js';
-import { prime, scenarios, specFor } from './scenarios.js';
-import { startLarder, startUpstream, type BenchServer } from './servers.js';
+import { packumentPath, prime, scenarios, specFor } from './scenarios.js';
+import { startLarder, startNodeFloor, startUpstream, startVerdaccio, type BenchServer } from './servers.js';
 
 const BENCH = fileURLToPath(new URL('.', import.meta.url));
 const log = (line: string): void => console.error(`[ab ${new Date().toISOString().slice(11, 19)}] ${line}`);
@@ -31,6 +35,8 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '32' },
     scenarios: { type: 'string', default: 'packumentFull,packumentAbbrev' },
     'cpu-prof': { type: 'string' },
+    verdaccio: { type: 'boolean', default: false },
+    floor: { type: 'boolean', default: false },
     work: { type: 'string', default: join(tmpdir(), 'larder-ab') },
   },
 });
@@ -57,13 +63,28 @@ async function main(): Promise<void> {
       servers.push({ name: b.name, server });
       await prime(server, upstream.fixture);
     }
+    if (flags.verdaccio) {
+      const server = await startVerdaccio(
+        join(BENCH, 'verdaccio', 'node_modules', 'verdaccio', 'bin', 'verdaccio'),
+        flags.work,
+        upstream.url,
+      );
+      servers.push({ name: 'verdaccio', server });
+      await prime(server, upstream.fixture);
+    }
+    if (flags.floor) {
+      const paths = upstream.fixture.packages.map((p) => packumentPath(p.name));
+      const prof = flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(flags['cpu-prof'], 'node-floor')}`] : [];
+      servers.push({ name: 'node-floor', server: await startNodeFloor(BENCH, flags.work, servers[0]!.server, paths, prof) });
+    }
     const only = flags.scenarios.split(',');
     for (const sc of scenarios(upstream.fixture, Number(flags.connections)).filter((s) => only.includes(s.name))) {
-      const runs = new Map<string, LoadResult[]>(builds.map((b) => [b.name, []]));
-      for (const s of servers) await runLoad(BENCH, specFor(sc, s.server, 1));
+      const sides = servers.filter((s) => s.name !== 'node-floor' || sc.name.startsWith('packument'));
+      const runs = new Map<string, LoadResult[]>(sides.map((s) => [s.name, []]));
+      for (const s of sides) await runLoad(BENCH, specFor(sc, s.server, 1));
       for (let round = 0; round < Number(flags.rounds); round++) {
-        const k = round % servers.length;
-        const order = [...servers.slice(k), ...servers.slice(0, k)];
+        const k = round % sides.length;
+        const order = [...sides.slice(k), ...sides.slice(0, k)];
         if (round % 2 === 1) order.reverse();
         const line: string[] = [];
         for (const s of order) {
@@ -77,10 +98,10 @@ async function main(): Promise<void> {
       const base = builds[0]!.name;
       const rate = (n: string): number => median(runs.get(n)!.map((r) => r.requestsPerSec));
       const perCpu = (n: string): number => median(runs.get(n)!.map((r) => r.requests / r.serverCpuSeconds));
-      for (const b of builds) {
+      for (const { name } of sides) {
         console.log(
-          `${sc.name.padEnd(16)} ${b.name.padEnd(10)} median ${Math.round(rate(b.name))} req/s (${(rate(b.name) / rate(base)).toFixed(2)}× ${base}), ` +
-            `${Math.round(perCpu(b.name))} per server CPU-s (${(perCpu(b.name) / perCpu(base)).toFixed(2)}×)`,
+          `${sc.name.padEnd(16)} ${name.padEnd(10)} median ${Math.round(rate(name))} req/s (${(rate(name) / rate(base)).toFixed(2)}× ${base}), ` +
+            `${Math.round(perCpu(name))} per server CPU-s (${(perCpu(name) / perCpu(base)).toFixed(2)}×)`,
         );
       }
     }

@@ -46,9 +46,9 @@ export async function runLoadPhase(c: LoadContext): Promise<LoadPhase> {
   const peakRss = { larder: 0, verdaccio: 0 };
   try {
     const bodySizes = {} as Record<ServerName, BodySizes>;
-    for (const s of [larder, verdaccio]) {
-      await timeNpmCi(c.app, c.workDir, s.registry);
-      bodySizes[s.name] = await prime(s, c.fixture);
+    for (const n of ['larder', 'verdaccio'] as const) {
+      await timeNpmCi(c.app, c.workDir, servers[n].registry);
+      bodySizes[n] = await prime(servers[n], c.fixture);
     }
     const load = {} as Record<ScenarioName, Record<ServerName, LoadResult>>;
     for (const sc of scenarios(c.fixture, c.connections)) {
@@ -62,10 +62,10 @@ export async function runLoadPhase(c: LoadContext): Promise<LoadPhase> {
     }
     return { load, bodySizes, peakRss };
   } finally {
-    for (const s of [larder, verdaccio]) {
-      s.memory.sample();
-      peakRss[s.name] = s.memory.peak;
-      await s.stop();
+    for (const n of ['larder', 'verdaccio'] as const) {
+      servers[n].memory.sample();
+      peakRss[n] = servers[n].memory.peak;
+      await servers[n].stop();
     }
   }
 }

@@ -23,10 +23,12 @@ export const METADATA_TTL = '1h';
 export const LOG_LEVEL = 'warn';
 
 export type ServerName = 'larder' | 'verdaccio';
+/** Every process a load run can target: the two proxies, and the bare node:http floor. */
+export type SideName = ServerName | 'node-floor';
 
 /** A proxy under test. */
 export interface BenchServer {
-  name: ServerName;
+  name: SideName;
   /** Origin without trailing slash, e.g. http://127.0.0.1:40000. */
   origin: string;
   /** Registry URL for npm (trailing slash). */
@@ -84,14 +86,7 @@ function collect(child: ChildProcess): () => string {
   return () => out;
 }
 
-async function launch(
-  name: ServerName,
-  dir: string,
-  argv: string[],
-  port: number,
-  prefix: string,
-  readyPath: string,
-): Promise<BenchServer> {
+async function launch(name: SideName, dir: string, argv: string[], port: number, prefix: string, readyPath: string): Promise<BenchServer> {
   const child = track(spawn(process.execPath, argv, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }));
   const output = collect(child);
   const origin = `http://127.0.0.1:${port}`;
@@ -189,4 +184,31 @@ export async function startVerdaccio(verdaccioBin: string, workDir: string, upst
   await writeFile(join(dir, 'config.yaml'), stringify(config));
   const argv = [verdaccioBin, '--config', join(dir, 'config.yaml'), '--listen', `127.0.0.1:${port}`];
   return launch('verdaccio', dir, argv, port, '', '/-/ping');
+}
+
+/**
+ * Starts bench/node-floor-child.ts: a bare node:http server answering the
+ * given packument paths with the bytes a primed server (`source`) serves.
+ */
+export async function startNodeFloor(
+  benchDir: string,
+  workDir: string,
+  source: BenchServer,
+  paths: string[],
+  nodeArgs: string[] = [],
+): Promise<BenchServer> {
+  const dir = join(workDir, `node-floor-${Date.now().toString(36)}`);
+  await mkdir(dir, { recursive: true });
+  const port = await freePort();
+  await writeFile(join(dir, 'paths.json'), JSON.stringify(paths));
+  const argv = [
+    ...nodeArgs,
+    '--import',
+    import.meta.resolve('tsx'),
+    join(benchDir, 'node-floor-child.ts'),
+    String(port),
+    source.origin + source.prefix,
+    join(dir, 'paths.json'),
+  ];
+  return launch('node-floor', dir, argv, port, '', '/readyz');
 }
