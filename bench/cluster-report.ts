@@ -45,7 +45,11 @@ interface Cell {
   cores: { larder: number; nginx: number; loadgen: number; other: number };
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length === 0 ? 0 : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
 const rate = (r: Run): number => (r.load === 'file' ? r.result.bytesPerSec / 1e6 : r.result.requestsPerSec);
 
 function cell(rs: Run[]): Cell {
@@ -72,6 +76,7 @@ export async function report(runs: Run[], cold: Map<SetName, Cold>, settings: Se
     return { load, unit: load === 'file' ? 'MB/s' : 'hits/s', one, three, floor, scaling: three.rate / one.rate };
   });
   const f = (n: number): string => n.toFixed(n >= 100 ? 0 : 2);
+  const span = (c: Cell): string => `${f(c.rate)} [${f(Math.min(...c.rates))}–${f(Math.max(...c.rates))}]`;
   const cores = (c: Cell): string => [c.cores.larder, c.cores.nginx, c.cores.loadgen, c.cores.other].map((x) => x.toFixed(2)).join(' / ');
   console.log(
     '\n| workload | 1 node | 3 nodes | 3/1 | floor: nginx static | per Larder CPU-s, 1 / 3 nodes | cores 1 node | cores 3 nodes | cores floor |',
@@ -80,10 +85,10 @@ export async function report(runs: Run[], cold: Map<SetName, Cold>, settings: Se
   for (const s of summary) {
     const title = s.load === 'file' ? `warm ${settings.fileMb} MB file, 4 downloads (MB/s)` : 'warm packument, 64 conns (hits/s)';
     console.log(
-      `| ${title} | ${f(s.one.rate)} | ${f(s.three.rate)} | ${s.scaling.toFixed(2)}× | ${f(s.floor.rate)} | ${f(s.one.perLarderCpu)} / ${f(s.three.perLarderCpu)} | ${cores(s.one)} | ${cores(s.three)} | ${cores(s.floor)} |`,
+      `| ${title} | ${span(s.one)} | ${span(s.three)} | ${s.scaling.toFixed(2)}× | ${f(s.floor.rate)} | ${f(s.one.perLarderCpu)} / ${f(s.three.perLarderCpu)} | ${cores(s.one)} | ${cores(s.three)} | ${cores(s.floor)} |`,
     );
   }
-  console.log('(cores: Larder / nginx / load generator / other work on the machine, medians over the runs)');
+  console.log('(median [range over the runs]; cores: Larder / nginx / load generator / other work on the machine, medians)');
   for (const [n, c] of cold) {
     console.log(
       `cold pass, ${n === 'one' ? '1 node' : '3 nodes'}: upstream requests: file ${c.fileUpstream} (4 concurrent GETs), npm ${c.npmUpstream} (${settings.packages} packuments, one GET each); ${c.seconds.toFixed(1)} s`,
