@@ -5,7 +5,7 @@
  * helpers). The daemons are child processes (the real CLI); the load
  * generator is bench/load-child.ts in its own process; nginx balances.
  *
- *   node --import tsx bench/cluster.ts [--seconds N] [--rounds N] [--mb N]
+ *   node --import tsx bench/cluster.ts [--seconds N] [--rounds N] [--warmup N] [--mb N]
  *
  * Per set: the cold pass (4 concurrent GETs of a 500 MB file and one GET of
  * every packument, through nginx) with the upstream requests it caused;
@@ -35,7 +35,12 @@ import { packumentPath } from './scenarios.js';
 
 const BENCH = fileURLToPath(new URL('.', import.meta.url));
 const { values: flags } = parseArgs({
-  options: { seconds: { type: 'string', default: '8' }, rounds: { type: 'string', default: '2' }, mb: { type: 'string', default: '500' } },
+  options: {
+    seconds: { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '2' },
+    warmup: { type: 'string', default: '4' },
+    mb: { type: 'string', default: '500' },
+  },
 });
 const SECONDS = Number(flags.seconds);
 const ROUNDS = Number(flags.rounds);
@@ -160,7 +165,7 @@ async function main(): Promise<void> {
       console.log(`  ${target.padEnd(5)} ${load.padEnd(9)} ${rate} (errors ${result.errors}, non-2xx ${result.non2xx})`);
     };
     for (const load of ['file', 'packument'] as const) {
-      for (const t of ['one', 'three', 'floor'] as const) await runLoad(BENCH, { ...spec(t, load), seconds: 2 }); // warm-up
+      for (const t of ['one', 'three', 'floor'] as const) await runLoad(BENCH, { ...spec(t, load), seconds: Number(flags.warmup) }); // warm-up (JIT of every node)
       for (let r = 0; r < ROUNDS; r++) {
         const order: Target[] = r % 2 === 0 ? ['one', 'three', 'floor'] : ['floor', 'three', 'one'];
         for (const t of order) await measure(t, load);
