@@ -44,7 +44,7 @@ async function freePort(): Promise<number> {
   return addr.port;
 }
 
-function cephConf(dir: string, fsid: string, monPort: number, rgwPort: number): string {
+function cephConf(dir: string, fsid: string, monPort: number, rgwPort: number, memstoreBytes: number): string {
   return `[global]
 fsid = ${fsid}
 mon host = 127.0.0.1:${monPort}
@@ -59,7 +59,7 @@ mon warn on pool no redundancy = false
 mon data avail crit = 0
 mon data avail warn = 1
 osd objectstore = memstore
-memstore device bytes = 2147483648
+memstore device bytes = ${memstoreBytes}
 run dir = ${dir}/run
 log file = ${dir}/log/$name.log
 admin socket = ${dir}/run/$name.asok
@@ -77,15 +77,20 @@ rgw data = ${dir}/rgw
 `;
 }
 
+export interface CephOptions {
+  /** Size of the in-memory OSD (default 2 GiB). */
+  memstoreBytes?: number;
+}
+
 /** Starts the cluster; throws (after stopping what started) with the tail of the failing log. */
-export async function startCephRgw(): Promise<CephRgw> {
+export async function startCephRgw(opts: CephOptions = {}): Promise<CephRgw> {
   const t0 = Date.now();
   const dir = await tempDir('larder-ceph-');
   for (const d of ['log', 'run', 'mon', 'osd', 'mgr', 'rgw']) await mkdir(join(dir, d));
   const [monPort, rgwPort] = [await freePort(), await freePort()];
   const fsid = randomUUID();
   const conf = join(dir, 'ceph.conf');
-  await writeFile(conf, cephConf(dir, fsid, monPort, rgwPort));
+  await writeFile(conf, cephConf(dir, fsid, monPort, rgwPort, Math.round(opts.memstoreBytes ?? 2 ** 31)));
   const children: ChildProcess[] = [];
   const daemon = (cmd: string, args: string[]): ChildProcess => {
     const child = spawn(cmd, ['-c', conf, ...args, '-f'], { stdio: 'ignore' });
