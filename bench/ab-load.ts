@@ -8,7 +8,7 @@
  * the first. `--cpu-prof DIR` runs every instance with `--cpu-prof` (one
  * profile per build, written when it stops; summarise with cpu-profile.ts).
  * `--verdaccio` adds Verdaccio (bench/verdaccio/) and `--floor` the bare
- * node:http floor (bench/node-floor-child.ts, packument scenarios only; profiled too under `--cpu-prof`) as
+ * node:http and Koa floors (bench/node-floor-child.ts, packument scenarios only; profiled too under `--cpu-prof`) as
  * sides of the same schedule, so their ratios come from the same rounds.
  *
  *   node --import tsx bench/ab-load.ts --cli old=/tmp/old/daemon/cli.js --cli new=/tmp/new/daemon/cli.js
@@ -74,12 +74,15 @@ async function main(): Promise<void> {
     }
     if (flags.floor) {
       const paths = upstream.fixture.packages.map((p) => packumentPath(p.name));
-      const prof = flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(flags['cpu-prof'], 'node-floor')}`] : [];
-      servers.push({ name: 'node-floor', server: await startNodeFloor(BENCH, flags.work, servers[0]!.server, paths, prof) });
+      for (const framework of ['node', 'koa'] as const) {
+        const name = `${framework}-floor`;
+        const prof = flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(flags['cpu-prof'], name)}`] : [];
+        servers.push({ name, server: await startNodeFloor(BENCH, flags.work, servers[0]!.server, paths, prof, framework) });
+      }
     }
     const only = flags.scenarios.split(',');
     for (const sc of scenarios(upstream.fixture, Number(flags.connections)).filter((s) => only.includes(s.name))) {
-      const sides = servers.filter((s) => s.name !== 'node-floor' || sc.name.startsWith('packument'));
+      const sides = servers.filter((s) => !s.name.endsWith('-floor') || sc.name.startsWith('packument'));
       const runs = new Map<string, LoadResult[]>(sides.map((s) => [s.name, []]));
       for (const s of sides) await runLoad(BENCH, specFor(sc, s.server, 1));
       for (let round = 0; round < Number(flags.rounds); round++) {

@@ -5,12 +5,15 @@
  * routing, cache lookup, policy or logging. No Node.js daemon can answer
  * these requests faster on the same machine and load generator, so a
  * target above this server's rate is out of reach for any design of the
- * daemon.
+ * daemon. With `koa` as a fourth argument the same answers go through a
+ * one-middleware Koa application instead: the floor of a daemon built on
+ * Koa, as Larder is.
  *
- *   node --import tsx bench/node-floor-child.ts PORT SOURCE_REGISTRY_URL PATHS_JSON_FILE
+ *   node --import tsx bench/node-floor-child.ts PORT SOURCE_REGISTRY_URL PATHS_JSON_FILE [koa]
  */
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import Koa from 'koa';
 import { ACCEPT_ABBREVIATED, ACCEPT_FULL } from './scenarios.js';
 
 interface Answer {
@@ -32,7 +35,7 @@ async function copy(url: string, accept: string): Promise<Answer> {
 }
 
 async function main(): Promise<void> {
-  const [port, source, pathsFile] = process.argv.slice(2);
+  const [port, source, pathsFile, framework] = process.argv.slice(2);
   if (!port || !source || !pathsFile) throw new TypeError('usage: node-floor-child.ts PORT SOURCE_REGISTRY_URL PATHS_JSON_FILE');
   const paths = JSON.parse(readFileSync(pathsFile, 'utf8')) as string[];
   const full = new Map<string, Answer>();
@@ -41,14 +44,28 @@ async function main(): Promise<void> {
     full.set(p, await copy(source + p, ACCEPT_FULL));
     abbreviated.set(p, await copy(source + p, ACCEPT_ABBREVIATED));
   }
-  const server = createServer((req, res) => {
-    const url = req.url ?? '/';
-    if (url === '/readyz') return void res.writeHead(200).end('ok');
-    const forms = (req.headers.accept ?? '').includes('vnd.npm.install-v1') ? abbreviated : full;
-    const a = forms.get(url);
+  const answer = (url: string, accept: string | undefined): Answer | undefined =>
+    url === '/readyz'
+      ? { body: Buffer.from('ok'), headers: {} }
+      : (accept ?? '').includes('vnd.npm.install-v1')
+        ? abbreviated.get(url)
+        : full.get(url);
+  let handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const a = answer(req.url ?? '/', req.headers.accept);
     if (!a) return void res.writeHead(404).end();
     res.writeHead(200, a.headers).end(a.body);
-  });
+  };
+  if (framework === 'koa') {
+    const app = new Koa();
+    app.use((ctx) => {
+      const a = answer(ctx.url, ctx.get('accept'));
+      if (!a) return;
+      ctx.set(a.headers);
+      ctx.body = a.body;
+    });
+    handler = app.callback();
+  }
+  const server = createServer(handler);
   server.keepAliveTimeout = 60_000;
   server.listen(Number(port), '127.0.0.1');
   // A normal exit, so that a --cpu-prof profile is written.

@@ -24,7 +24,7 @@ export const LOG_LEVEL = 'warn';
 
 export type ServerName = 'larder' | 'verdaccio';
 /** Every process a load run can target: the two proxies, and the bare node:http floor. */
-export type SideName = ServerName | 'node-floor';
+export type SideName = ServerName | 'node-floor' | 'koa-floor';
 
 /** A proxy under test. */
 export interface BenchServer {
@@ -188,7 +188,8 @@ export async function startVerdaccio(verdaccioBin: string, workDir: string, upst
 
 /**
  * Starts bench/node-floor-child.ts: a bare node:http server answering the
- * given packument paths with the bytes a primed server (`source`) serves.
+ * given packument paths with the bytes a primed server (`source`) serves
+ * (`framework` koa: through a one-middleware Koa application).
  */
 export async function startNodeFloor(
   benchDir: string,
@@ -196,8 +197,9 @@ export async function startNodeFloor(
   source: BenchServer,
   paths: string[],
   nodeArgs: string[] = [],
+  framework: 'node' | 'koa' = 'node',
 ): Promise<BenchServer> {
-  const dir = join(workDir, `node-floor-${Date.now().toString(36)}`);
+  const dir = join(workDir, `${framework}-floor-${Date.now().toString(36)}`);
   await mkdir(dir, { recursive: true });
   const port = await freePort();
   await writeFile(join(dir, 'paths.json'), JSON.stringify(paths));
@@ -209,6 +211,7 @@ export async function startNodeFloor(
     String(port),
     source.origin + source.prefix,
     join(dir, 'paths.json'),
+    framework,
   ];
-  return launch('node-floor', dir, argv, port, '', '/readyz');
+  return launch(framework === 'koa' ? 'koa-floor' : 'node-floor', dir, argv, port, '', '/readyz');
 }

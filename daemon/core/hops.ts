@@ -16,8 +16,14 @@ export function hopName(daemonId: string): string {
   return `larder-${daemonId}`;
 }
 
-/** Runs `fn` with the client's `Via` as the context of every upstream request it starts. */
+/**
+ * Runs `fn` with the client's `Via` as the context of every upstream request
+ * it starts. A request without `Via` (a client, not another daemon) runs
+ * `fn` as it is: on Node 20 the first `run` turns on a promise hook for the
+ * whole process, which costs every request after it.
+ */
 export function withIncomingVia<T>(via: string | undefined, fn: () => T): T {
+  if (via === undefined && incoming.getStore() === undefined) return fn();
   return incoming.run(via, fn);
 }
 
