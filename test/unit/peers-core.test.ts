@@ -205,3 +205,49 @@ test('a temp-file write that fails during a peer fill fails the fill: no resume,
     await core.close();
   }
 });
+
+test('the peer tally is bounded: peers unlisted past forgetMs are forgotten, and at most maxRemembered are kept', () => {
+  let now = 1_000_000;
+  let list = ['http://a:1', 'http://b:1'];
+  const peers = new LanPeers({
+    peers: () => list,
+    token: 't',
+    client: scripted({}, []),
+    forgetMs: 60_000,
+    maxRemembered: 3,
+    now: () => now,
+  });
+  peers.served('http://a:1', 10, true);
+  peers.failed('http://b:1', 'transfer');
+  assert.equal(peers.health().length, 2);
+  // b leaves the LAN; a stays listed.
+  list = ['http://a:1'];
+  now += 30_000;
+  assert.equal(peers.health().length, 1);
+  assert.equal(peers.remembered(), 2, 'b is still remembered within forgetMs');
+  now += 31_000;
+  peers.health();
+  assert.equal(peers.remembered(), 1, 'b is forgotten past forgetMs');
+  assert.equal(peers.health()[0]?.hits, 1, "a's tally is kept while it is listed");
+  // b comes back: a fresh tally, not its old failure.
+  list = ['http://a:1', 'http://b:1'];
+  assert.deepEqual(
+    peers.health().map((h) => [h.url, h.healthy, h.failures]),
+    [
+      ['http://a:1', true, 0],
+      ['http://b:1', true, 0],
+    ],
+  );
+  // A flood of discovered peers: at most maxRemembered kept, the longest unseen first out.
+  for (let i = 0; i < 10; i++) {
+    now += 1_000;
+    list = [`http://flood-${i}:1`];
+    peers.health();
+  }
+  assert.equal(peers.remembered(), 3);
+  // A peer that served after it left the list is still counted, and bounded like the rest.
+  peers.served('http://gone:1', 5, true);
+  now += 2_000;
+  peers.health();
+  assert.ok(peers.remembered() <= 3);
+});
