@@ -49,6 +49,8 @@ export interface LanPeersOptions {
   onFailure?(peer: string, reason: PeerFailure): void;
   onResumed?(how: 'range' | 'restart'): void;
   onFellBack?(e: PeerFallback): void;
+  /** A HEAD round ended: a peer holds it, nobody does, or the budget ran out first; and how long it took (ms). */
+  onAsked?(outcome: 'held' | 'none' | 'budget', ms: number): void;
 }
 
 /** A broken-off peer transfer that went on from the upstream (PeerSource.fellBack). */
@@ -138,7 +140,9 @@ export class LanPeers implements PeerSource {
     const peers = this.healthy();
     if (peers.length === 0 || signal.aborted) return undefined;
     const path = `/_/peer/v1/blobs/${digest.algo}/${digest.hex}`;
-    const peer = await this.firstHolder(peers, path, maxBytes, signal);
+    const t0 = this.now();
+    const { peer, expired } = await this.firstHolder(peers, path, maxBytes, signal);
+    this.o.onAsked?.(peer ? 'held' : expired ? 'budget' : 'none', this.now() - t0);
     if (!peer) return undefined;
     let res: UpstreamResponse;
     try {
@@ -185,23 +189,39 @@ export class LanPeers implements PeerSource {
   }
 
   /** HEADs every peer at once; the first that holds the blob (within maxBytes), or undefined once all answered or the budget ran out. */
-  private firstHolder(peers: string[], path: string, maxBytes: number, signal: AbortSignal): Promise<string | undefined> {
+  private firstHolder(
+    peers: string[],
+    path: string,
+    maxBytes: number,
+    signal: AbortSignal,
+  ): Promise<{ peer: string | undefined; expired: boolean }> {
     const ac = new AbortController();
     const stop = (): void => ac.abort();
     signal.addEventListener('abort', stop, { once: true });
-    const timer = setTimeout(stop, this.budgetMs);
+    let expired = false;
+    // The budget is for the peers' answers, not for this process's event loop: when the timer
+    // fires late (a busy loop), answers that arrived meanwhile are read first (the poll phase
+    // runs before setImmediate), and only then are the HEADs still out given up.
+    const timer = setTimeout(() => {
+      setImmediate(() => {
+        expired = true;
+        stop();
+      });
+    }, this.budgetMs);
     let pending = peers.length;
-    return new Promise<string | undefined>((resolve) => {
+    return new Promise((resolve) => {
       const settle = (winner: string | undefined): void => {
         if (winner === undefined && --pending > 0) return;
         clearTimeout(timer);
         signal.removeEventListener('abort', stop);
-        resolve(winner);
+        resolve({ peer: winner, expired });
         // The other HEADs are not needed any more (nothing is counted against their peers).
         if (winner !== undefined) ac.abort();
       };
       for (const peer of peers) {
-        this.o.client.request({ url: peer + path, method: 'HEAD', headers: this.auth(), signal: ac.signal, timeoutMs: this.budgetMs }).then(
+        // The round's own timer gives up on the HEADs; the client's timeout is only a backstop past it.
+        const timeoutMs = this.budgetMs + 1_000;
+        this.o.client.request({ url: peer + path, method: 'HEAD', headers: this.auth(), signal: ac.signal, timeoutMs }).then(
           (res) => {
             res.body.resume();
             const length = Number(res.headers['content-length']);
