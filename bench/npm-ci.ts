@@ -23,11 +23,16 @@ export interface AppProject {
   tarballBytes: number;
 }
 
-/** Creates the app's package.json and lockfile against the upstream (once per run). */
-export async function prepareApp(workDir: string, fixture: RegistryFixture, upstreamUrl: string): Promise<AppProject> {
+/** Creates the app's package.json and lockfile against the upstream (once per run); the fixture's app dependencies unless given. */
+export async function prepareApp(
+  workDir: string,
+  fixture: RegistryFixture,
+  upstreamUrl: string,
+  dependencies: RegistryFixture['appDependencies'] = fixture.appDependencies,
+): Promise<AppProject> {
   const dir = join(workDir, 'app');
   await rm(dir, { recursive: true, force: true });
-  const result = await makeProject(dir, fixture, upstreamUrl);
+  const result = await makeProject(dir, fixture, upstreamUrl, { dependencies });
   const sizes = new Map(fixture.packages.flatMap((p) => p.tarballs.map((t) => [`${t.name}@${t.version}`, t.size] as const)));
   let tarballBytes = 0;
   for (const [path, entry] of result.installed) {

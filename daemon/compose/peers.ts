@@ -74,6 +74,11 @@ export async function peerSetup(
       d.metrics.peerBytes.inc(bytes);
     },
     onResumed: (how) => d.metrics.peerResumes.inc({ how }),
+    onAsked: (outcome, ms) => d.metrics.peerAsk.observe({ outcome }, ms / 1000),
+    onFellBack: (e) => {
+      d.metrics.peerFallbackDelay.observe({ how: e.how }, e.delayMs / 1000);
+      d.log.warn(e, 'LAN peer transfer broke off; the upstream went on');
+    },
     onFailure: (peer, reason) => {
       d.metrics.peerFailures.inc({ reason });
       d.log.warn({ peer, reason }, 'LAN peer dropped for a while');

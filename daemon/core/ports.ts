@@ -160,6 +160,13 @@ export interface PeerSource {
   served(peer: string, bytes: number, whole: boolean): void;
   /** A broken-off peer transfer went on from the upstream: by Range from where the peer got, or from the start. */
   resumed?(how: 'range' | 'restart'): void;
+  /**
+   * A peer transfer broke off (vanished, cut, stalled, slow) and the fill went on from the
+   * upstream: by Range keeping `peerBytes`, or from the start. `delayMs` is what the break
+   * cost: from the peer's last byte (or the start of its transfer) until the upstream answered
+   * the resume (or, when the peer sent nothing, until the break was seen).
+   */
+  fellBack?(e: { peer: string; how: 'range' | 'restart'; peerBytes: number; delayMs: number }): void;
   /** A peer transfer that sends nothing for this long, or less than `minBytesPerSec` on average after it, is given up (ms). */
   readonly stallMs?: number;
   readonly minBytesPerSec?: number;

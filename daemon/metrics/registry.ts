@@ -88,6 +88,20 @@ export class Metrics {
     labelNames: ['how'] as const,
     registers: [this.registry],
   });
+  readonly peerFallbackDelay = new Histogram({
+    name: 'larder_peer_fallback_delay_seconds',
+    help: 'What a peer transfer that broke off cost before the upstream went on (from its last byte), by how (range, restart)',
+    labelNames: ['how'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly peerAsk = new Histogram({
+    name: 'larder_peer_ask_seconds',
+    help: 'HEAD rounds to the peers before a miss, by outcome (held, none, budget: the budget ran out first)',
+    labelNames: ['outcome'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
   readonly peerServedBytes = new Counter({
     name: 'larder_peer_served_bytes_total',
     help: 'Bytes this daemon sent to LAN peers',

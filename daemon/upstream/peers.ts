@@ -37,6 +37,10 @@ export interface LanPeersOptions {
   transferTimeoutMs?: number;
   /** How long a failed peer is left out (ms). */
   dropMs?: number;
+  /** A peer no longer listed for this long is forgotten, its tally with it (ms; default 1 h). */
+  forgetMs?: number;
+  /** At most this many peers are remembered; past it, those listed longest ago are forgotten (default 1024). */
+  maxRemembered?: number;
   /** A transfer that sends nothing for this long (ms), or under minBytesPerSec past it, is given up. */
   stallMs?: number;
   minBytesPerSec?: number;
@@ -44,13 +48,22 @@ export interface LanPeersOptions {
   onServed?(peer: string, bytes: number, whole: boolean): void;
   onFailure?(peer: string, reason: PeerFailure): void;
   onResumed?(how: 'range' | 'restart'): void;
+  onFellBack?(e: PeerFallback): void;
+  /** A HEAD round ended: a peer holds it, nobody does, or the budget ran out first; and how long it took (ms). */
+  onAsked?(outcome: 'held' | 'none' | 'budget', ms: number): void;
 }
+
+/** A broken-off peer transfer that went on from the upstream (PeerSource.fellBack). */
+export type PeerFallback = Parameters<NonNullable<PeerSource['fellBack']>>[0];
 
 export class LanPeers implements PeerSource {
   /** Peer → time until which it is not asked. */
   private readonly dropped = new Map<string, number>();
-  /** Peer → what it did (kept while it is listed; a few hundred peers at most). */
+  /** Peer → what it did; forgotten once it has not been listed for `forgetMs`, or past `maxRemembered`. */
   private readonly stats = new Map<string, PeerTally>();
+  /** Peer → when it was last listed (what forgetting goes by). */
+  private readonly seen = new Map<string, number>();
+  private lastPrune = 0;
   private readonly budgetMs: number;
   readonly stallMs: number | undefined;
   readonly minBytesPerSec: number | undefined;
@@ -79,7 +92,38 @@ export class LanPeers implements PeerSource {
 
   private listed(): string[] {
     const list = typeof this.o.peers === 'function' ? this.o.peers() : this.o.peers;
-    return list.map((p) => p.replace(/\/+$/, ''));
+    const urls = list.map((p) => p.replace(/\/+$/, ''));
+    const now = this.now();
+    for (const u of urls) this.seen.set(u, now);
+    this.prune(now);
+    return urls;
+  }
+
+  /** How many peers are remembered (listed now or lately). */
+  remembered(): number {
+    return this.seen.size;
+  }
+
+  /**
+   * Forgets peers not listed for `forgetMs` (laptops that left the office),
+   * at most once a second, and the longest unseen ones past `maxRemembered`
+   * (a discovery flood), so the maps stay bounded on a long-running daemon.
+   */
+  private prune(now: number): void {
+    const cap = this.o.maxRemembered ?? 1024;
+    if (now - this.lastPrune < 1_000 && this.seen.size <= cap) return;
+    this.lastPrune = now;
+    const forgetMs = this.o.forgetMs ?? 3_600_000;
+    for (const [url, at] of this.seen) if (now - at > forgetMs) this.forget(url);
+    if (this.seen.size <= cap) return;
+    const oldest = [...this.seen].sort((a, b) => a[1] - b[1]).slice(0, this.seen.size - cap);
+    for (const [url] of oldest) this.forget(url);
+  }
+
+  private forget(url: string): void {
+    this.seen.delete(url);
+    this.stats.delete(url);
+    this.dropped.delete(url);
   }
 
   private stat(peer: string): PeerTally {
@@ -87,6 +131,7 @@ export class LanPeers implements PeerSource {
     if (!s) {
       s = { hits: 0, bytes: 0, failures: 0 };
       this.stats.set(peer, s);
+      if (!this.seen.has(peer)) this.seen.set(peer, this.now());
     }
     return s;
   }
@@ -95,7 +140,9 @@ export class LanPeers implements PeerSource {
     const peers = this.healthy();
     if (peers.length === 0 || signal.aborted) return undefined;
     const path = `/_/peer/v1/blobs/${digest.algo}/${digest.hex}`;
-    const peer = await this.firstHolder(peers, path, maxBytes, signal);
+    const t0 = this.now();
+    const { peer, expired } = await this.firstHolder(peers, path, maxBytes, signal);
+    this.o.onAsked?.(peer ? 'held' : expired ? 'budget' : 'none', this.now() - t0);
     if (!peer) return undefined;
     let res: UpstreamResponse;
     try {
@@ -137,24 +184,44 @@ export class LanPeers implements PeerSource {
     this.o.onResumed?.(how);
   }
 
+  fellBack(e: PeerFallback): void {
+    this.o.onFellBack?.(e);
+  }
+
   /** HEADs every peer at once; the first that holds the blob (within maxBytes), or undefined once all answered or the budget ran out. */
-  private firstHolder(peers: string[], path: string, maxBytes: number, signal: AbortSignal): Promise<string | undefined> {
+  private firstHolder(
+    peers: string[],
+    path: string,
+    maxBytes: number,
+    signal: AbortSignal,
+  ): Promise<{ peer: string | undefined; expired: boolean }> {
     const ac = new AbortController();
     const stop = (): void => ac.abort();
     signal.addEventListener('abort', stop, { once: true });
-    const timer = setTimeout(stop, this.budgetMs);
+    let expired = false;
+    // The budget is for the peers' answers, not for this process's event loop: when the timer
+    // fires late (a busy loop), answers that arrived meanwhile are read first (the poll phase
+    // runs before setImmediate), and only then are the HEADs still out given up.
+    const timer = setTimeout(() => {
+      setImmediate(() => {
+        expired = true;
+        stop();
+      });
+    }, this.budgetMs);
     let pending = peers.length;
-    return new Promise<string | undefined>((resolve) => {
+    return new Promise((resolve) => {
       const settle = (winner: string | undefined): void => {
         if (winner === undefined && --pending > 0) return;
         clearTimeout(timer);
         signal.removeEventListener('abort', stop);
-        resolve(winner);
+        resolve({ peer: winner, expired });
         // The other HEADs are not needed any more (nothing is counted against their peers).
         if (winner !== undefined) ac.abort();
       };
       for (const peer of peers) {
-        this.o.client.request({ url: peer + path, method: 'HEAD', headers: this.auth(), signal: ac.signal, timeoutMs: this.budgetMs }).then(
+        // The round's own timer gives up on the HEADs; the client's timeout is only a backstop past it.
+        const timeoutMs = this.budgetMs + 1_000;
+        this.o.client.request({ url: peer + path, method: 'HEAD', headers: this.auth(), signal: ac.signal, timeoutMs }).then(
           (res) => {
             res.body.resume();
             const length = Number(res.headers['content-length']);

@@ -52,25 +52,18 @@ export interface ChildDaemon {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** The real CLI (`larder serve`) in a child process, via tsx. */
-export async function spawnDaemon(config: Omit<ConfigInput, 'listen'>, dataDir: string, extraArgs: string[] = []): Promise<ChildDaemon> {
+/** The real CLI (`larder serve`) in a child process, via tsx; on a free loopback port unless `listen` names one. */
+export async function spawnDaemon(
+  config: Omit<ConfigInput, 'listen'>,
+  dataDir: string,
+  extraArgs: string[] = [],
+  listen = '127.0.0.1:0',
+): Promise<ChildDaemon> {
   const file = join(dataDir, '..', `larder-${process.pid}-${Date.now()}.yaml`);
   await writeFile(file, stringify(config));
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(ROOT, 'daemon/cli.ts'),
-      'serve',
-      '--config',
-      file,
-      '--listen',
-      '127.0.0.1:0',
-      '--data-dir',
-      dataDir,
-      ...extraArgs,
-    ],
+    ['--import', 'tsx', join(ROOT, 'daemon/cli.ts'), 'serve', '--config', file, '--listen', listen, '--data-dir', dataDir, ...extraArgs],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';

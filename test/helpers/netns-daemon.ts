@@ -23,14 +23,33 @@ export interface NetnsDaemon {
   peers(): string[];
   output(): string;
   stop(): Promise<void>;
+  /** SIGKILL (a laptop that dies): no shutdown, its connections cut by the kernel. */
+  kill(): Promise<void>;
 }
 
-export async function spawnNetnsDaemon(host: NetnsHost, config: Omit<ConfigInput, 'listen'>, dataDir: string): Promise<NetnsDaemon> {
+/** `port` 0 (the default) lets the kernel choose; a fixed one is free in a namespace of its own (static peer lists). */
+export async function spawnNetnsDaemon(
+  host: NetnsHost,
+  config: Omit<ConfigInput, 'listen'>,
+  dataDir: string,
+  port = 0,
+): Promise<NetnsDaemon> {
   const file = `${dataDir}.yaml`;
   await writeFile(file, stringify({ log: { level: 'info' }, ...config }));
   const child = host.spawn(
     process.execPath,
-    ['--import', 'tsx', join(ROOT, 'daemon/cli.ts'), 'serve', '--config', file, '--listen', `${host.address}:0`, '--data-dir', dataDir],
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'daemon/cli.ts'),
+      'serve',
+      '--config',
+      file,
+      '--listen',
+      `${host.address}:${port}`,
+      '--data-dir',
+      dataDir,
+    ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -59,6 +78,12 @@ export async function spawnNetnsDaemon(host: NetnsHost, config: Omit<ConfigInput
       if (child.exitCode !== null || child.signalCode !== null) return;
       const done = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
+      await done;
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const done = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
       await done;
     },
   };

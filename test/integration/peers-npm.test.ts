@@ -222,6 +222,7 @@ test('a peer cut mid-transfer: the rest comes from the upstream by Range, from t
       'one upstream request, for the rest only',
     );
     assert.equal(await metric(d.url, 'larder_peer_resumes_total', 'how="range"'), 1);
+    assert.equal(await metric(d.url, 'larder_peer_fallback_delay_seconds_count', 'how="range"'), 1, 'the delay of the break reported');
     assert.equal(await metric(d.url, 'larder_peer_bytes_total'), half, 'the peer part counted as peer bytes');
     assert.equal(await metric(d.url, 'larder_peer_hits_total'), 0, 'not a whole peer hit');
     // Committed: a second read is a hit, with the same (verified) bytes.

@@ -59,13 +59,16 @@ test('the peer digest index lists committed immutable blobs by sha256 and sha512
   }
 });
 
-/** A client whose answers are scripted by peer host: a status, or a thrown error. */
-function scripted(answers: Record<string, number | 'down'>, asked: string[]): UpstreamClient {
+/** A client whose answers are scripted by peer host: a status, a thrown error, or no answer until aborted. */
+function scripted(answers: Record<string, number | 'down' | 'hang'>, asked: string[]): UpstreamClient {
   return {
     async request(req: UpstreamRequest): Promise<UpstreamResponse> {
       const host = new URL(req.url).host;
       asked.push(`${req.method ?? 'GET'} ${host}`);
       const a = answers[host];
+      if (a === 'hang') {
+        return new Promise((_, reject) => req.signal?.addEventListener('abort', () => reject(new Error('aborted'))));
+      }
       if (a === 'down' || a === undefined) throw new Error('ECONNREFUSED');
       return { status: a, headers: { 'content-length': '3' }, body: Readable.from([Buffer.from('abc')]), url: req.url };
     },
@@ -75,11 +78,13 @@ function scripted(answers: Record<string, number | 'down'>, asked: string[]): Up
 test('the peer chooser: first positive answer wins; nobody → undefined; a failed peer is left out', async () => {
   const asked: string[] = [];
   const failures: string[] = [];
+  const outcomes: string[] = [];
   const peers = new LanPeers({
     peers: ['http://a:1', 'http://b:1', 'http://c:1/'],
     token: 't',
     client: scripted({ 'a:1': 404, 'b:1': 200, 'c:1': 'down' }, asked),
     onFailure: (peer, reason) => failures.push(`${peer} ${reason}`),
+    onAsked: (outcome) => outcomes.push(outcome),
   });
   const digest = { algo: 'sha256' as const, hex: '0'.repeat(64) };
   const offer = await peers.offer(digest, 1 << 20, new AbortController().signal);
@@ -91,6 +96,18 @@ test('the peer chooser: first positive answer wins; nobody → undefined; a fail
   asked.length = 0;
   assert.equal(await peers.offer(digest, 1 << 20, new AbortController().signal), undefined);
   assert.deepEqual(asked, ['HEAD a:1'], 'only the healthy peer is asked');
+  assert.deepEqual(outcomes, ['held', 'none', 'none'], 'each HEAD round reported by outcome');
+  // A peer that does not answer within the budget: the round ends at the budget, counted as such, and it is not dropped.
+  const slow = new LanPeers({
+    peers: ['http://s:1'],
+    token: 't',
+    budgetMs: 30,
+    client: scripted({ 's:1': 'hang' }, []),
+    onAsked: (outcome, ms) => outcomes.push(`${outcome} ${ms >= 25}`),
+  });
+  assert.equal(await slow.offer(digest, 1 << 20, new AbortController().signal), undefined);
+  assert.equal(outcomes.at(-1), 'budget true');
+  assert.deepEqual(slow.healthy(), ['http://s:1']);
 });
 
 /** `size` deterministic bytes in 1 MiB chunks (never held whole). */
@@ -204,4 +221,50 @@ test('a temp-file write that fails during a peer fill fails the fill: no resume,
     FsBlobStore.prototype.createTemp = createTemp;
     await core.close();
   }
+});
+
+test('the peer tally is bounded: peers unlisted past forgetMs are forgotten, and at most maxRemembered are kept', () => {
+  let now = 1_000_000;
+  let list = ['http://a:1', 'http://b:1'];
+  const peers = new LanPeers({
+    peers: () => list,
+    token: 't',
+    client: scripted({}, []),
+    forgetMs: 60_000,
+    maxRemembered: 3,
+    now: () => now,
+  });
+  peers.served('http://a:1', 10, true);
+  peers.failed('http://b:1', 'transfer');
+  assert.equal(peers.health().length, 2);
+  // b leaves the LAN; a stays listed.
+  list = ['http://a:1'];
+  now += 30_000;
+  assert.equal(peers.health().length, 1);
+  assert.equal(peers.remembered(), 2, 'b is still remembered within forgetMs');
+  now += 31_000;
+  peers.health();
+  assert.equal(peers.remembered(), 1, 'b is forgotten past forgetMs');
+  assert.equal(peers.health()[0]?.hits, 1, "a's tally is kept while it is listed");
+  // b comes back: a fresh tally, not its old failure.
+  list = ['http://a:1', 'http://b:1'];
+  assert.deepEqual(
+    peers.health().map((h) => [h.url, h.healthy, h.failures]),
+    [
+      ['http://a:1', true, 0],
+      ['http://b:1', true, 0],
+    ],
+  );
+  // A flood of discovered peers: at most maxRemembered kept, the longest unseen first out.
+  for (let i = 0; i < 10; i++) {
+    now += 1_000;
+    list = [`http://flood-${i}:1`];
+    peers.health();
+  }
+  assert.equal(peers.remembered(), 3);
+  // A peer that served after it left the list is still counted, and bounded like the rest.
+  peers.served('http://gone:1', 5, true);
+  now += 2_000;
+  peers.health();
+  assert.ok(peers.remembered() <= 3);
 });

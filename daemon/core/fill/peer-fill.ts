@@ -62,9 +62,11 @@ export async function fromPeers(d: PeerFillDeps, req: ImmutableRequest, signal: 
   }
   const verifier = new Verifier(spec);
   const limits = { stallMs: peers.stallMs ?? PEER_STALL_MS, minBytesPerSec: peers.minBytesPerSec ?? PEER_MIN_BYTES_PER_SEC };
+  // When the peer's last byte arrived (or its transfer began): what a break costs is counted from here.
+  const last = { at: Date.now() };
   let broke: 'transfer' | 'slow';
   try {
-    await copyInto(offer.res.body, temp, verifier, signal, limits);
+    await copyInto(offer.res.body, temp, verifier, signal, limits, last);
     const result = checkedSize(verifier.finish(), temp);
     peers.served(offer.peer, result.size, true);
     return { kind: 'verified', temp, result };
@@ -87,9 +89,10 @@ export async function fromPeers(d: PeerFillDeps, req: ImmutableRequest, signal: 
   const got = verifier.bytes;
   if (got === 0 || signal.aborted) {
     await discard(temp);
+    if (!signal.aborted) peers.fellBack?.({ peer: offer.peer, how: 'restart', peerBytes: 0, delayMs: Date.now() - last.at });
     return undefined;
   }
-  return resume(d, req, temp, verifier, offer.peer, signal);
+  return resume(d, req, temp, verifier, offer.peer, signal, last.at);
 }
 
 /** Goes on from the upstream at the byte the peer got to; the upstream's whole body if it does not answer that range. */
@@ -100,6 +103,7 @@ async function resume(
   verifier: Verifier,
   peer: string,
   signal: AbortSignal,
+  lastByteAt: number,
 ): Promise<PeerFilled | undefined> {
   const from = verifier.bytes;
   let res: UpstreamResponse;
@@ -109,7 +113,10 @@ async function resume(
     await discard(temp);
     throw err;
   }
-  if (res.status !== 206 || rangeStart(res) !== from) {
+  const ranged = res.status === 206 && rangeStart(res) === from;
+  // The upstream answered: the break cost the time since the peer's last byte.
+  d.peers.fellBack?.({ peer, how: ranged ? 'range' : 'restart', peerBytes: ranged ? from : 0, delayMs: Date.now() - lastByteAt });
+  if (!ranged) {
     await discard(temp);
     d.peers.resumed?.('restart');
     if (res.status === 200) return { kind: 'upstream', res };
@@ -149,6 +156,7 @@ async function copyInto(
   verifier: Verifier,
   signal: AbortSignal,
   limits?: { stallMs: number; minBytesPerSec: number },
+  last?: { at: number },
 ): Promise<void> {
   const started = Date.now();
   const startBytes = verifier.bytes;
@@ -170,6 +178,7 @@ async function copyInto(
         throw new TempWriteFailed(err);
       });
       verifier.update(chunk);
+      if (last) last.at = Date.now();
       const ms = Date.now() - started;
       if (limits && ms > limits.stallMs && ((verifier.bytes - startBytes) * 1000) / ms < limits.minBytesPerSec) {
         throw new LarderError('E_UPSTREAM_TIMEOUT', `peer sent under ${limits.minBytesPerSec} bytes/s`);

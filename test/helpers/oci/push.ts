@@ -26,6 +26,8 @@ export interface SkopeoRunOptions {
   timeoutMs?: number;
   /** Reject on non-zero exit (default true). */
   check?: boolean;
+  /** Run inside this network namespace (`ip netns exec`; needs root). */
+  netns?: string;
 }
 
 /** An isolated skopeo configuration directory. */
@@ -77,8 +79,10 @@ export async function createSkopeoSandbox(registriesConf: string = EMPTY_REGISTR
   return {
     dir,
     registriesConf: paths.registriesConf,
-    run: (args, opts = {}) =>
-      runCommand('skopeo', [...globals, ...args], { env, timeoutMs: opts.timeoutMs ?? 120_000, check: opts.check ?? true }),
+    run: (args, opts = {}) => {
+      const [cmd, pre] = opts.netns ? ['/usr/sbin/ip', ['netns', 'exec', opts.netns, 'skopeo']] : ['skopeo', []];
+      return runCommand(cmd, [...pre, ...globals, ...args], { env, timeoutMs: opts.timeoutMs ?? 120_000, check: opts.check ?? true });
+    },
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }

@@ -45,13 +45,15 @@ export class Venv {
   }
 
   /** Runs `python -m pip …`; never throws on a non-zero exit. */
-  async pip(args: string[], cwd?: string): Promise<PipResult> {
-    return this.exec(['-m', 'pip', '--no-color', ...args], cwd);
+  async pip(args: string[], cwd?: string, netns?: string): Promise<PipResult> {
+    return this.exec(['-m', 'pip', '--no-color', ...args], cwd, netns);
   }
 
-  async exec(args: string[], cwd?: string): Promise<PipResult> {
+  /** Runs the venv's python; inside network namespace `netns` when given (`ip netns exec`; needs root). */
+  async exec(args: string[], cwd?: string, netns?: string): Promise<PipResult> {
+    const [cmd, argv] = netns ? ['/usr/sbin/ip', ['netns', 'exec', netns, this.python, ...args]] : [this.python, args];
     try {
-      const r = await run(this.python, args, { env: this.env(), cwd, timeout: 180_000, maxBuffer: 16 * 1024 * 1024 });
+      const r = await run(cmd, argv, { env: this.env(), cwd, timeout: 180_000, maxBuffer: 16 * 1024 * 1024 });
       return { code: 0, stdout: r.stdout, stderr: r.stderr };
     } catch (err) {
       const e = err as { code?: number; stdout?: string; stderr?: string };
