@@ -119,6 +119,9 @@ before(async () => {
         static: [`http://${hosts[1 - i]!.address}:${PORT}`],
         token: TOKEN,
         budget: '2s',
+        // A starved machine must not give laptop 1 up as slow before the kill test kills it (the kill
+        // breaks the connection at once, whatever this is); the other cases never stall.
+        stall: '30s',
       },
     };
     laptops.push(await spawnNetnsDaemon(hosts[i]!, config, join(work, `laptop-${i}`), PORT));
