@@ -164,9 +164,15 @@ test('RGW stopped: node A serves its local hits and is not ready because of S3; 
       '/readyz to fail',
     );
     assert.match(notReady, /S3 unreachable/);
+    // The upstreams are up again (the test before restarts them): nothing of this may come from them.
+    const tarballs = (): number => npmUp.requests.filter((r) => r.path.endsWith('.tgz')).length;
+    const blobs = (): number => reg.requests().filter((r) => r.path.includes('/blobs/')).length;
+    const [tgzBefore, blobsBefore] = [tarballs(), blobs()];
     const hits = await npmCi(`${a.url}/npm/`, 'cache-rgw-down');
     assert.deepEqual(hits.tree, tree, 'npm ci from node A with RGW down');
     await skopeoCopy(`127.0.0.1:${a.port}`, 'copy-rgw-down');
+    assert.equal(tarballs(), tgzBefore, 'every tarball from node A\'s local disk tier');
+    assert.equal(blobs(), blobsBefore, 'every image blob from node A\'s local disk tier');
   } finally {
     await ceph.startRgw();
   }
