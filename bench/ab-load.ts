@@ -7,9 +7,12 @@
  * medians: req/s, requests per server CPU-second, and each build's ratio to
  * the first. `--cpu-prof DIR` runs every instance with `--cpu-prof` (one
  * profile per build, written when it stops; summarise with cpu-profile.ts).
+ * `--node-arg NAME=FLAG` (repeatable) adds a node flag to one build's
+ * instance, so one build can be compared with itself under a V8 flag
+ * (`--cli base=D/cli.js --cli flag=D/cli.js --node-arg flag=--heap-growing-percent=50`).
  *
  *   node --import tsx bench/ab-load.ts --cli old=/tmp/old/daemon/cli.js --cli new=/tmp/new/daemon/cli.js
- *        [--rounds N] [--seconds N] [--scenarios packumentFull,packumentAbbrev] [--cpu-prof DIR] [--work DIR]
+ *        [--rounds N] [--seconds N] [--scenarios packumentFull,packumentAbbrev] [--cpu-prof DIR] [--work DIR] [--node-arg NAME=FLAG]…
  */
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -31,6 +34,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '32' },
     scenarios: { type: 'string', default: 'packumentFull,packumentAbbrev' },
     'cpu-prof': { type: 'string' },
+    'node-arg': { type: 'string', multiple: true, default: [] },
     work: { type: 'string', default: join(tmpdir(), 'larder-ab') },
   },
 });
@@ -53,7 +57,8 @@ async function main(): Promise<void> {
   try {
     for (const b of builds) {
       const prof = flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(flags['cpu-prof'], b.name)}`] : [];
-      const server = await startLarder(b.cli, flags.work, upstream.url, prof);
+      const extra = flags['node-arg'].filter((a) => a.startsWith(`${b.name}=`)).map((a) => a.slice(b.name.length + 1));
+      const server = await startLarder(b.cli, flags.work, upstream.url, [...prof, ...extra]);
       servers.push({ name: b.name, server });
       await prime(server, upstream.fixture);
     }
