@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --heap-growing-percent=50
+#!/usr/bin/env -S node --max-semi-space-size=2
 // Entry point for the `larder` command: runs the compiled daemon CLI (npm run build).
 // V8 flags go on the line above (and in the `start` script and the tray's
 // fork, electron/main/launchers.ts), never set from inside the process.

@@ -21,11 +21,9 @@ export interface UtilityProcessApi {
 
 /**
  * V8 flags the daemon starts with, as `npm start` and bin/larder.js pass
- * them: a young generation of 2 x 2 MB instead of V8's 2 x 16 MB, and an
- * old generation allowed to grow to 1.5x its live size before a full GC
- * instead of up to 4x (bench/memory.ts).
+ * them: a young generation of 2 x 2 MB instead of V8's 2 x 16 MB (bench/memory.ts).
  */
-export const DAEMON_EXEC_ARGV: readonly string[] = ['--max-semi-space-size=2', '--heap-growing-percent=50'];
+export const DAEMON_EXEC_ARGV: readonly string[] = ['--max-semi-space-size=2'];
 
 /** Arguments of `larder serve` for a listen address and data directory. */
 export function serveArgs(listen: string, dataDir: string, configFile?: string): string[] {
