@@ -10,9 +10,12 @@
  * `--verdaccio` adds Verdaccio (bench/verdaccio/) and `--floor` the bare
  * node:http and Koa floors (bench/node-floor-child.ts, packument scenarios only; profiled too under `--cpu-prof`) as
  * sides of the same schedule, so their ratios come from the same rounds.
+ * `--node-arg NAME=FLAG` (repeatable) adds a node flag to one build's
+ * instance, so one build can be compared with itself under a V8 flag
+ * (`--cli base=D/cli.js --cli flag=D/cli.js --node-arg flag=--heap-growing-percent=50`).
  *
  *   node --import tsx bench/ab-load.ts --cli old=/tmp/old/daemon/cli.js --cli new=/tmp/new/daemon/cli.js
- *        [--rounds N] [--seconds N] [--scenarios packumentFull,packumentAbbrev] [--cpu-prof DIR] [--work DIR]
+ *        [--rounds N] [--seconds N] [--scenarios packumentFull,packumentAbbrev] [--cpu-prof DIR] [--work DIR] [--node-arg NAME=FLAG]…
  *        [--verdaccio] [--floor]
  */
 import { mkdir } from 'node:fs/promises';
@@ -37,6 +40,7 @@ const { values: flags } = parseArgs({
     'cpu-prof': { type: 'string' },
     verdaccio: { type: 'boolean', default: false },
     floor: { type: 'boolean', default: false },
+    'node-arg': { type: 'string', multiple: true, default: [] },
     work: { type: 'string', default: join(tmpdir(), 'larder-ab') },
   },
 });
@@ -59,7 +63,8 @@ async function main(): Promise<void> {
   try {
     for (const b of builds) {
       const prof = flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(flags['cpu-prof'], b.name)}`] : [];
-      const server = await startLarder(b.cli, flags.work, upstream.url, prof);
+      const extra = flags['node-arg'].filter((a) => a.startsWith(`${b.name}=`)).map((a) => a.slice(b.name.length + 1));
+      const server = await startLarder(b.cli, flags.work, upstream.url, [...prof, ...extra]);
       servers.push({ name: b.name, server });
       await prime(server, upstream.fixture);
     }

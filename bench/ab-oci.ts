@@ -6,6 +6,8 @@
  * image straight from the upstream and through a fresh Larder of each
  * build; per image times, paired ratios to direct, and (first round) the
  * upstream requests each side made, read from the registry's access log.
+ * `--a-arg FLAG` / `--b-arg FLAG` (repeatable) add a node flag to one side
+ * (the same dist twice compares a V8 flag).
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,7 +18,13 @@ import { startLarderWith } from './servers.js';
 
 const WORK = join(import.meta.dirname, '.work');
 const { values: flags } = parseArgs({
-  options: { a: { type: 'string' }, b: { type: 'string' }, rounds: { type: 'string', default: '5' } },
+  options: {
+    a: { type: 'string' },
+    b: { type: 'string' },
+    rounds: { type: 'string', default: '5' },
+    'a-arg': { type: 'string', multiple: true, default: [] },
+    'b-arg': { type: 'string', multiple: true, default: [] },
+  },
 });
 const builds = { a: flags.a && resolve(flags.a), b: flags.b && resolve(flags.b) };
 if (!builds.a || !builds.b) throw new Error('--a <dist> and --b <dist> are required');
@@ -46,7 +54,7 @@ const run = async (side: Side, round: number): Promise<void> => {
   if (side === 'direct') times.direct.push(await perImage(up.registry.host));
   else {
     const remotes = { hub: { type: 'oci', url: up.registry.url, host: 'docker.io' } };
-    const s = await startLarderWith(join(builds[side]!, 'daemon', 'cli.js'), WORK, remotes);
+    const s = await startLarderWith(join(builds[side]!, 'daemon', 'cli.js'), WORK, remotes, {}, flags[`${side}-arg`]);
     try {
       times[side].push(await perImage(`${s.origin.slice('http://'.length)}/docker.io`));
     } finally {

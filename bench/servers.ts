@@ -9,7 +9,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -89,6 +89,8 @@ function collect(child: ChildProcess): () => string {
 async function launch(name: SideName, dir: string, argv: string[], port: number, prefix: string, readyPath: string): Promise<BenchServer> {
   const child = track(spawn(process.execPath, argv, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }));
   const output = collect(child);
+  // LARDER_BENCH_TEE=FILE appends every server's stdout to FILE (e.g. with a `--trace-gc` node flag).
+  if (process.env.LARDER_BENCH_TEE) child.stdout?.pipe(createWriteStream(process.env.LARDER_BENCH_TEE, { flags: 'a' }));
   const origin = `http://127.0.0.1:${port}`;
   try {
     await waitForHttp(origin + readyPath, child, output);

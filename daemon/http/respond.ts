@@ -7,7 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
 import type { Context } from 'koa';
-import { BlobReadStream } from '../core/fill/blob-stream.js';
+import { isSendable } from '../core/fill/blob-stream.js';
 import type { ProtoResponse } from '../protocols/adapter.js';
 import { PROTOCOL_SECURITY_HEADERS, protocolHeaders } from './guard.js';
 import { ifRangeMatches, notModified, parseRange } from './range.js';
@@ -85,8 +85,8 @@ export function writeResponse(ctx: Context, res: ProtoResponse, onDone: (w: Writ
     return;
   }
   const stream = blob ? blob.open(range) : body.type === 'stream' ? body.stream : undefined;
-  if (stream instanceof BlobReadStream) {
-    // A committed blob: sent through reused buffers (see blob-stream.ts).
+  if (isSendable(stream)) {
+    // A committed blob, or a fill's body: sent through reused buffers (see blob-stream.ts, fill-reader.ts).
     stream.sendTo(raw).then(
       (bytes) => onDone({ bytes, fromCache }),
       () => {

@@ -22,6 +22,25 @@ export function pooledBytes(): number {
   return pool.length * CHUNK;
 }
 
+/** A CHUNK-sized buffer from the pool (or a new one); give it back with `giveBack` once the socket wrote it. */
+export function pooledChunk(): Buffer {
+  return pool.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
+}
+
+/** Returns a buffer of `pooledChunk` to the pool. */
+export function giveBack(buf: Buffer): void {
+  if (pool.length < POOL_MAX) pool.push(buf);
+}
+
+/** A stream that can write itself to a socket through pooled buffers (the HTTP layer prefers that to piping). */
+export interface Sendable {
+  sendTo(dest: Writable): Promise<number>;
+}
+
+export function isSendable(s: unknown): s is Sendable & Readable {
+  return s instanceof Readable && typeof (s as Partial<Sendable>).sendTo === 'function';
+}
+
 export class BlobReadStream extends Readable {
   private reader: Promise<BlobReader> | undefined;
   private pos: number;
@@ -89,13 +108,13 @@ export class BlobReadStream extends Readable {
       const reader = await this.handle();
       while (this.pos <= this.end) {
         if (dest.destroyed) throw new Error('the client went away');
-        const buf = pool.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
+        const buf = pooledChunk();
         const n = await reader.read(buf, this.pos, Math.min(CHUNK, this.end + 1 - this.pos));
         if (n <= 0) throw new Error(`the blob ended at ${this.pos} of ${this.end + 1} bytes`);
         this.pos += n;
         sent += n;
         const more = dest.write(n === CHUNK ? buf : buf.subarray(0, n), (err) => {
-          if (!err && pool.length < POOL_MAX) pool.push(buf);
+          if (!err) giveBack(buf);
         });
         if (!more) await drained(dest);
       }
@@ -108,7 +127,7 @@ export class BlobReadStream extends Readable {
 }
 
 /** Resolves on `drain`, or on `close` (the next iteration sees the destroyed destination). */
-function drained(dest: Writable): Promise<void> {
+export function drained(dest: Writable): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       dest.off('drain', done);

@@ -11,17 +11,15 @@
  * - A reader that goes away does not stop the fill.
  */
 import { EventEmitter } from 'node:events';
-import { Readable } from 'node:stream';
 import { type LarderError, toLarderError } from '../errors.js';
 import { FillBuffer } from './buffer.js';
+import { FillReadStream, type GrowingBody } from './fill-reader.js';
 import { HOLDBACK, Verifier, type FillResult, type FillSpec } from './verify.js';
 import type { TempBlob } from '../ports.js';
 
-const READ_CHUNK = 256 * 1024;
-
 type State = 'running' | 'verified' | 'failed';
 
-export class StreamFill extends EventEmitter {
+export class StreamFill extends EventEmitter implements GrowingBody {
   state: State = 'running';
   error: LarderError | undefined;
   result: FillResult | undefined;
@@ -101,80 +99,27 @@ export class StreamFill extends EventEmitter {
   }
 
   /** A readable over [start, end] (inclusive) of the growing body. */
-  reader(start = 0, end?: number): Readable {
+  reader(start = 0, end?: number): FillReadStream {
     this.readers++;
-    let pos = start;
-    let waiting = false;
-    let released = false;
-    const fill = this;
-    const release = (): void => {
-      if (released) return;
-      released = true;
-      fill.readers--;
-      void fill.maybeRelease();
-    };
-    const stream = new Readable({
-      highWaterMark: READ_CHUNK,
-      read() {
-        void pump();
-      },
-      destroy(err, cb) {
-        fill.off('progress', onProgress);
-        release();
-        cb(err);
-      },
-    });
-    const onProgress = (): void => {
-      if (waiting) {
-        waiting = false;
-        void pump();
-      }
-    };
-    fill.on('progress', onProgress);
-    let busy = false;
-    async function pump(): Promise<void> {
-      if (busy || stream.destroyed) return;
-      busy = true;
-      try {
-        for (;;) {
-          if (fill.state === 'failed') {
-            stream.destroy(fill.error);
-            return;
-          }
-          // A range's last byte waits for verification too: a short range must not end cleanly before the body verified.
-          const stop = end === undefined ? fill.safe : Math.min(fill.safe, fill.state === 'verified' ? end + 1 : end);
-          if (pos < stop) {
-            const len = Math.min(stop - pos, READ_CHUNK);
-            const held = fill.buffer.slice(pos, len);
-            if (held) {
-              pos += held.length;
-              if (!stream.push(held)) return;
-              continue;
-            }
-            const buf = Buffer.allocUnsafe(len);
-            const n = await fill.temp.read(buf, pos, len);
-            if (stream.destroyed) return;
-            pos += n;
-            if (!stream.push(n === len ? buf : buf.subarray(0, n))) return;
-            continue;
-          }
-          const complete = fill.state === 'verified' && (end === undefined ? pos >= fill.buffer.received : pos > end);
-          if (complete) {
-            fill.off('progress', onProgress);
-            stream.push(null);
-            release();
-            return;
-          }
-          waiting = true;
-          return;
-        }
-      } catch (err) {
-        stream.destroy(err as Error);
-      } finally {
-        busy = false;
-      }
-    }
-    return stream;
+    return new FillReadStream(this, start, end);
+  }
+
+  /** Bytes received in all. */
+  get received(): number {
+    return this.buffer.received;
+  }
+
+  held(pos: number, len: number): Buffer | undefined {
+    return this.buffer.slice(pos, len);
+  }
+
+  readFile(into: Buffer, pos: number, len: number): Promise<number> {
+    return this.temp.read(into, pos, len);
+  }
+
+  readerGone(): void {
+    this.readers--;
+    void this.maybeRelease();
   }
 
   /** Whether the temp file is closed: a reader opened now must read the committed blob (`stored`) instead. */
