@@ -171,8 +171,8 @@ test('RGW stopped: node A serves its local hits and is not ready because of S3; 
     const hits = await npmCi(`${a.url}/npm/`, 'cache-rgw-down');
     assert.deepEqual(hits.tree, tree, 'npm ci from node A with RGW down');
     await skopeoCopy(`127.0.0.1:${a.port}`, 'copy-rgw-down');
-    assert.equal(tarballs(), tgzBefore, 'every tarball from node A\'s local disk tier');
-    assert.equal(blobs(), blobsBefore, 'every image blob from node A\'s local disk tier');
+    assert.equal(tarballs(), tgzBefore, "every tarball from node A's local disk tier");
+    assert.equal(blobs(), blobsBefore, "every image blob from node A's local disk tier");
   } finally {
     await ceph.startRgw();
   }
