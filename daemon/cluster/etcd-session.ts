@@ -87,11 +87,12 @@ export class EtcdSession {
 
   private registeredWith: string | undefined;
 
-  /** `nodes/<node>` under the session lease (gone when the node dies). */
+  /** `nodes/<node>` under the session lease (gone when the node dies), written again when what it says changes. */
   private async register(id: string): Promise<void> {
-    if (this.registeredWith === id) return;
-    await this.client.put(`${this.opts.prefix}nodes/${this.opts.node}`).value(JSON.stringify(this.opts.describe())).lease(id).exec();
-    this.registeredWith = id;
+    const value = JSON.stringify(this.opts.describe());
+    if (this.registeredWith === `${id} ${value}`) return;
+    await this.client.put(`${this.opts.prefix}nodes/${this.opts.node}`).value(value).lease(id).exec();
+    this.registeredWith = `${id} ${value}`;
   }
 
   /** Registered nodes of the cluster (name → what each says of itself). */
