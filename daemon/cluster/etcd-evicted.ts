@@ -4,8 +4,9 @@
  * lease of a few minutes (a notice only matters to nodes running now). Every
  * node watches the prefix and drops its local copies of those entries and
  * the blob, so none keeps serving an entry whose body may be read from S3
- * and is gone there. A node that misses a notice (etcd down) keeps its local
- * copy; a read of the missing body then fails as a missing blob.
+ * and is gone there. The watch resumes from its revision after etcd comes
+ * back; a node that misses a notice (down longer than its lease) keeps its
+ * local copy, and a read of a body it lacks then fails as a missing blob.
  */
 import type { Lease, Watcher } from 'etcd3';
 import type { EtcdSession } from './etcd-session.js';
@@ -48,28 +49,26 @@ export class EvictionNotices {
       .exec();
   }
 
-  async start(): Promise<void> {
-    try {
-      const w = await this.session.client.watch().prefix(this.dir).create();
-      w.on('put', (kv) => {
-        let keys: string[] = [];
-        try {
-          const v: unknown = JSON.parse(kv.value.toString());
-          if (Array.isArray(v)) keys = v.filter((k): k is string => typeof k === 'string');
-        } catch {
-          // a notice of another form: drop the blob alone
-        }
-        const digest = `sha256:${kv.key.toString().slice(this.dir.length)}`;
-        void this.onEvicted(digest, keys).catch(() => undefined);
-      });
-      this.watcher = w;
-    } catch {
-      // etcd unreachable at start: notices are missed until the next start (see above)
-    }
+  start(): void {
+    const w = this.session.client.watch().prefix(this.dir).watcher();
+    w.on('put', (kv) => {
+      let keys: string[] = [];
+      try {
+        const v: unknown = JSON.parse(kv.value.toString());
+        if (Array.isArray(v)) keys = v.filter((k): k is string => typeof k === 'string');
+      } catch {
+        // a notice of another form: drop the blob alone
+      }
+      const digest = `sha256:${kv.key.toString().slice(this.dir.length)}`;
+      void this.onEvicted(digest, keys).catch(() => undefined);
+    });
+    w.on('error', () => undefined); // the client reconnects the watch on its own
+    this.watcher = w;
   }
 
   async stop(): Promise<void> {
-    await this.watcher?.cancel().catch(() => undefined);
+    // Not awaited: with etcd unreachable a cancel waits for it.
+    void this.watcher?.cancel().catch(() => undefined);
     this.watcher = undefined;
   }
 }

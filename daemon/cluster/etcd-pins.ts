@@ -110,25 +110,24 @@ export class EtcdPinTable implements KvTable<StoredPin> {
       .catch((err: unknown) => this.hooks.failed(err));
     this.timer ??= setInterval(() => void resync(), this.resyncMs);
     this.timer.unref();
-    try {
-      const w = await this.session.client.watch().prefix(this.dir).create();
-      w.on('put', (kv) => {
-        const pin = parse(kv.value.toString());
-        if (pin) void this.apply(kv.key.toString().slice(this.dir.length), pin).catch(() => undefined);
-      });
-      w.on('delete', (kv) => void this.apply(kv.key.toString().slice(this.dir.length), undefined).catch(() => undefined));
-      // After a reconnect the watch resumes from its revision; a full read covers anything compacted away.
-      w.on('connected', () => void resync());
-      this.watcher = w;
-    } catch (err) {
-      this.hooks.failed(err); // the periodic read keeps the mirror current
-    }
+    // `watcher()` rather than `create()`: with etcd down at start it attaches once etcd answers (and stop can cancel it).
+    const w = this.session.client.watch().prefix(this.dir).watcher();
+    w.on('put', (kv) => {
+      const pin = parse(kv.value.toString());
+      if (pin) void this.apply(kv.key.toString().slice(this.dir.length), pin).catch(() => undefined);
+    });
+    w.on('delete', (kv) => void this.apply(kv.key.toString().slice(this.dir.length), undefined).catch(() => undefined));
+    // After a reconnect the watch resumes from its revision; a full read covers anything compacted away.
+    w.on('connected', () => void resync());
+    w.on('error', (err) => this.hooks.failed(err));
+    this.watcher = w;
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    await this.watcher?.cancel().catch(() => undefined);
+    // Not awaited: with etcd unreachable a cancel waits for it.
+    void this.watcher?.cancel().catch(() => undefined);
     this.watcher = undefined;
   }
 }

@@ -140,7 +140,7 @@ export function clusterSetup(
     url = u;
     session.start();
     void pins.start();
-    void notices.start();
+    notices.start();
     election.start();
     if (eviction) {
       const tick = (): void => {
