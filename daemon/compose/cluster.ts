@@ -109,7 +109,7 @@ export function clusterSetup(
           },
           localAccess: (digest) => d.index.getBlob(digest)?.lastAccess,
           evicted: (digest, keys) => notices.publish(digest, keys),
-          graceMs: s3cfg.evictionGrace,
+          graceMs: s3cfg.evictionGrace ?? 60_000,
         });
   const s3Budget = eviction && s3cfg.maxSize !== undefined ? { maxBytes: s3cfg.maxSize, usedBytes: () => eviction.usedBytes } : undefined;
   metrics.cluster = () => ({ etcdUp: session.up, role: roleOf(session, election), nodes: session.nodeCount });

@@ -144,8 +144,8 @@ const BaseConfigSchema = z
               'Byte budget of the whole S3 tier, enforced by the one node etcd elects (cluster mode only; absent: S3 is not evicted)',
             ).optional(),
             evictionGrace: duration(
-              'Blobs written to S3 more recently than this are never evicted (their entry may not be published yet)',
-            ).default('1m'),
+              'Blobs written to S3 more recently than this are never evicted (their entry may not be published yet; default 1m)',
+            ).optional(),
           })
           .strict()
           .optional()
