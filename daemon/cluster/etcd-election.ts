@@ -7,8 +7,8 @@
  * little later. `confirm` asks etcd who leads before each eviction pass, so
  * a node cut off from etcd never acts on a leadership it may have lost.
  */
-import type { Campaign, Election, Watcher } from 'etcd3';
-import type { EtcdSession } from './etcd-session.js';
+import type { Campaign, Election, Namespace } from 'etcd3';
+import { cancelWatches, type EtcdSession } from './etcd-session.js';
 
 export interface EvictionElectionOptions {
   /** Delay before campaigning again after a failed campaign. */
@@ -79,19 +79,7 @@ export class EvictionElection {
     this.set(false);
     // Bounded: with etcd unreachable the campaign's lease expires on its own.
     if (c) await Promise.race([c.resign().catch(() => undefined), new Promise((r) => setTimeout(r, 1_000).unref())]);
-    this.cancelWaits();
-  }
-
-  /**
-   * A campaign that was not elected waits on a watch of the candidate before
-   * it, which `resign` does not end; while etcd is unreachable the client
-   * retries that watch on a timer that keeps the process alive after the
-   * daemon stopped. The client offers no handle on it, so it is cancelled
-   * through the election's namespace (cancelling a disconnected watch just
-   * forgets it).
-   */
-  private cancelWaits(): void {
-    const ns = (this.election as unknown as { namespace?: { watchManager?: { watchers?: Watcher[] } } }).namespace;
-    for (const w of [...(ns?.watchManager?.watchers ?? [])]) void w.cancel().catch(() => undefined);
+    // A campaign that was not elected waits on a watch of the candidate before it, which resign does not end.
+    cancelWatches((this.election as unknown as { namespace: Namespace }).namespace);
   }
 }

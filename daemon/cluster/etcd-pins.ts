@@ -73,19 +73,38 @@ export class EtcdPinTable implements KvTable<StoredPin> {
     await this.local.remove(key);
   }
 
-  /** Seeds an empty cluster pin set with this node's pins (only if it was never written). */
+  private seeded = false;
+  /** This node created the marker: its pins are uploaded (again after a failed batch). */
+  private seeding = false;
+
+  /**
+   * Seeds an empty cluster pin set with this node's pins, once: the node
+   * that creates the `pins-seeded` marker uploads its pins (in batches: etcd
+   * caps the operations of one transaction); any other node finds the
+   * marker and takes the cluster's pins.
+   */
   private async seed(): Promise<void> {
+    if (this.seeded) return;
     const { client } = this.session;
     const marker = `${this.session.opts.prefix}pins-seeded`;
-    const puts = [...this.local.range()].map(([id, p]) => client.put(this.dir + id).value(JSON.stringify(p)));
-    await client
-      .if(marker, 'Create', '==', 0)
-      .then(client.put(marker).value(this.session.opts.node), ...puts)
-      .commit();
+    const claimed = await client.if(marker, 'Create', '==', 0).then(client.put(marker).value(this.session.opts.node)).commit();
+    if (claimed.succeeded) this.seeding = true;
+    if (this.seeding) {
+      const mine = [...this.local.range()];
+      for (let i = 0; i < mine.length; i += 64) {
+        const batch = mine.slice(i, i + 64).map(([id, p]) => client.put(this.dir + id).value(JSON.stringify(p)));
+        await client
+          .if(marker, 'Create', '>', 0)
+          .then(...batch)
+          .commit();
+      }
+    }
+    this.seeded = true;
   }
 
-  /** Makes the mirror equal to the pin set in etcd (throws when etcd cannot be read). */
+  /** Makes the mirror equal to the pin set in etcd (throws when etcd cannot be read; seeds it first if never done). */
   async sync(): Promise<void> {
+    await this.seed();
     const all = await this.session.client.getAll().prefix(this.dir).strings();
     const want = new Map<string, StoredPin>();
     for (const [k, v] of Object.entries(all)) {
@@ -105,9 +124,7 @@ export class EtcdPinTable implements KvTable<StoredPin> {
   /** Seeds, reads the pin set, then follows it (watch, and a full read every `resyncMs`). */
   async start(): Promise<void> {
     const resync = (): Promise<void> => this.sync().catch((err: unknown) => this.hooks.failed(err));
-    await this.seed()
-      .then(() => this.sync())
-      .catch((err: unknown) => this.hooks.failed(err));
+    await resync();
     this.timer ??= setInterval(() => void resync(), this.resyncMs);
     this.timer.unref();
     // `watcher()` rather than `create()`: with etcd down at start it attaches once etcd answers (and stop can cancel it).

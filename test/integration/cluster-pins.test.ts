@@ -206,3 +206,34 @@ test('etcd down: nobody evicts S3 (counted); etcd back: one node evicts again', 
   );
   assert.deepEqual(deltas.sort(), [0, 0, 1], `one node evicted the one blob: ${deltas.join(',')}`);
 });
+
+test("the first node of a new cluster brings its pins along; a node joining later takes the cluster's", async () => {
+  const ref = 'url:web/c.bin';
+  const { remotes } = config();
+  const dataDir = await tempDir('larder-cluster-pins-solo-');
+  const pinsOf = async (n: TestDaemon): Promise<string[]> => (await (await admin(n)).ok<Pin[]>('GET', '/pins')).map((p) => p.ref).sort();
+  const solo = await startTestDaemon({ remotes }, { dataDir });
+  const created = await (await admin(solo)).call<Pin>('POST', '/pins', { ref });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  await solo.close({ keepData: true });
+
+  // A cluster of its own (same etcd and bucket, another name): this node's pin becomes the cluster's.
+  const other = { ...config(), cluster: { ...config().cluster, name: `${cluster}x` } };
+  const first = await startTestDaemon(other, { dataDir });
+  const second = await startTestDaemon(other);
+  try {
+    await waitFor(async () => (await pinsOf(second)).includes(ref), 10_000, "the first node's pin in the new cluster");
+    assert.deepEqual(await pinsOf(first), [ref]);
+  } finally {
+    await Promise.all([first.close({ keepData: true }), second.close()]);
+  }
+
+  // The same node joining the first cluster: it takes that cluster's pin set, its own pin is not brought in.
+  const joining = await startTestDaemon(config(), { dataDir });
+  try {
+    await waitFor(async () => (await pinsOf(joining)).join() === 'url:web/pinned.bin', 10_000, "the cluster's pin set");
+    assert.deepEqual(await pinsOf(nodes[0]!), ['url:web/pinned.bin'], 'the cluster did not take the joining pin');
+  } finally {
+    await joining.close();
+  }
+});
