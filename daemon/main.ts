@@ -90,7 +90,14 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   const peers = await peerSetup(cfg, { index, blobs, metrics, log });
   // Loaded only in cluster mode, as the S3 tier is: etcd3, gRPC and the AWS SDK stay out of a single daemon.
   const cluster = cfg.cluster
-    ? (await import('./compose/cluster.js')).clusterSetup(cfg, { blobs, index, daemonId: await loadDaemonId(paths), metrics, log })
+    ? (await import('./compose/cluster.js')).clusterSetup(cfg, {
+        blobs,
+        index,
+        daemonId: await loadDaemonId(paths),
+        metrics,
+        log,
+        s3Up: () => s3?.up ?? true,
+      })
     : undefined;
   const deps: CoreDeps = {
     blobs,
@@ -211,7 +218,16 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     edge: edge.options,
     policy: policyAdmin.admin,
     peers,
+    ...(cluster ? { cluster } : {}),
   });
+  if (cluster) {
+    // A blob the cluster's eviction removed from S3: this node forgets its copy and the entries that need it.
+    const maintenance = admin.maintenance;
+    cluster.dropLocal = async (digest, keys) => {
+      const local = keys.filter((k) => index.getEntry(k) !== undefined);
+      if (local.length || index.getBlob(digest)) await maintenance.removeBlob(digest, local, 'evict');
+    };
+  }
   policy.pinnedBy = (ref) => admin?.pins.byRef(ref) !== undefined;
   const adminParts = admin;
   let ready = false;

@@ -239,6 +239,8 @@ export class AdminClient {
   policyStatus = (): Promise<C.PolicyStatus> => this.request('GET', '/policy');
   /** LAN peers with their health, and today's share of misses they served. */
   peers = (): Promise<C.PeersReport> => this.request('GET', '/peers');
+  /** Cluster mode: the nodes registered in etcd, their roles (one eviction leader) and health. */
+  cluster = (): Promise<C.ClusterReport> => this.request('GET', '/cluster');
   policyExplain = (ref: string): Promise<C.PolicyExplanation> => this.request('GET', `/policy/explain${qs({ ref })}`);
   /** Ends the dashboard session (its cookie is cleared). */
   logout = (): Promise<{ loggedOut: true }> => this.request('POST', '/logout');

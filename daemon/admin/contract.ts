@@ -94,6 +94,8 @@ export interface Stats {
   feedSeq?: number;
   /** Set when LAN peers are enabled. */
   peers?: PeersSummary;
+  /** Set in cluster mode. */
+  cluster?: ClusterSummary;
 }
 
 /** Replication of the parent's pins, as seen by a child daemon. */
@@ -487,4 +489,43 @@ export interface PeersSummary {
   count: number;
   healthy: number;
   today: PeersToday;
+}
+
+/** A node's role: `leader` runs the S3-tier eviction; `alone` cannot reach etcd. */
+export type ClusterRole = 'leader' | 'member' | 'alone';
+
+/** One node of the cluster (GET /cluster), as registered in etcd. */
+export interface ClusterNode {
+  /** The node's daemon id. */
+  id: string;
+  url: string;
+  role: ClusterRole;
+  /** Reaching etcd: true for every registered node (its registration lives while it does). */
+  etcd: boolean;
+  /** Whether its last S3 probe answered, as it last reported. */
+  s3: boolean;
+  /** The node that answered this request. */
+  self: boolean;
+}
+
+/** Answer of GET /cluster (404 without cluster mode). */
+export interface ClusterReport {
+  name: string;
+  /** This node's id and role. */
+  node: string;
+  role: ClusterRole;
+  /** The eviction leader's id, when etcd names one. */
+  leader?: string;
+  nodes: ClusterNode[];
+  /** The S3 tier's budget (storage.s3.maxSize) and its use at this node's last eviction pass (leader only). */
+  s3: { up: boolean; maxBytes?: number; usedBytes?: number };
+}
+
+/** The cluster line of /stats (dashboard). */
+export interface ClusterSummary {
+  name: string;
+  role: ClusterRole;
+  nodes: number;
+  etcdUp: boolean;
+  s3Up: boolean;
 }

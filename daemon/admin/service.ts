@@ -12,7 +12,18 @@ import type { PlannedItem } from '../prewarm/lockfiles.js';
 import type { PrewarmRunner } from '../prewarm/runner.js';
 import type { AuditLog } from './audit.js';
 import type { AdminAuth } from './auth.js';
-import type { ChildStatus, EvictRequest, EntrySummary, Job, JobRequest, Page, PeersSummary, ReplicationStatus, Stats } from './contract.js';
+import type {
+  ChildStatus,
+  ClusterSummary,
+  EvictRequest,
+  EntrySummary,
+  Job,
+  JobRequest,
+  Page,
+  PeersSummary,
+  ReplicationStatus,
+  Stats,
+} from './contract.js';
 import type { EventBus } from './events.js';
 import type { StatsTracker } from './stats.js';
 
@@ -38,6 +49,8 @@ export interface AdminServiceDeps {
   edge?: { replication(): ReplicationStatus | undefined; children(): ChildStatus[]; feedSeq(): number };
   /** LAN peers: the peers line of /stats (undefined when they are off). */
   peers?(): PeersSummary | undefined;
+  /** Cluster mode: the cluster line of /stats. */
+  cluster?(): ClusterSummary;
 }
 
 export class AdminService {
@@ -84,9 +97,10 @@ export class AdminService {
     };
   }
 
-  private peerStats(): Pick<Stats, 'peers'> {
+  private peerStats(): Pick<Stats, 'peers' | 'cluster'> {
     const peers = this.d.peers?.();
-    return peers ? { peers } : {};
+    const cluster = this.d.cluster?.();
+    return { ...(peers ? { peers } : {}), ...(cluster ? { cluster } : {}) };
   }
 
   private edgeStats(): Pick<Stats, 'replication' | 'children' | 'feedSeq'> {

@@ -6,7 +6,7 @@
  * for /readyz and /metrics, and the degraded state (etcd unreachable: the
  * node fills alone) with one log line per change.
  */
-import { Etcd3, type Lease } from 'etcd3';
+import { Etcd3, type Lease, type Namespace, type Watcher } from 'etcd3';
 import { hideHosts } from '../core/redact.js';
 
 export interface EtcdSessionOptions {
@@ -29,6 +29,27 @@ export interface EtcdSessionOptions {
 function describeError(err: unknown): string {
   const e = err as { name?: string; message?: string };
   return hideHosts(`${e.name ?? 'Error'}: ${e.message ?? String(err)}`).slice(0, 300);
+}
+
+/**
+ * Cancels every watch of a namespace of the client, now and for a few seconds
+ * after (a campaign's internal watch may be created by a call in flight).
+ * The etcd3 client retries a watch whose stream broke on a timer that keeps
+ * the process alive, also after `close()`, and gives no handle on the watches
+ * it makes itself; cancelling a disconnected watch just forgets it.
+ */
+export function cancelWatches(ns: Namespace): void {
+  const sweep = (): void => {
+    const m = (ns as unknown as { watchManager?: { watchers?: Watcher[] } }).watchManager;
+    for (const w of [...(m?.watchers ?? [])]) void w.cancel().catch(() => undefined);
+  };
+  sweep();
+  let n = 0;
+  const timer = setInterval(() => {
+    sweep();
+    if (++n >= 30) clearInterval(timer);
+  }, 100);
+  timer.unref();
 }
 
 export class EtcdSession {
@@ -87,11 +108,12 @@ export class EtcdSession {
 
   private registeredWith: string | undefined;
 
-  /** `nodes/<node>` under the session lease (gone when the node dies). */
+  /** `nodes/<node>` under the session lease (gone when the node dies), written again when what it says changes. */
   private async register(id: string): Promise<void> {
-    if (this.registeredWith === id) return;
-    await this.client.put(`${this.opts.prefix}nodes/${this.opts.node}`).value(JSON.stringify(this.opts.describe())).lease(id).exec();
-    this.registeredWith = id;
+    const value = JSON.stringify(this.opts.describe());
+    if (this.registeredWith === `${id} ${value}`) return;
+    await this.client.put(`${this.opts.prefix}nodes/${this.opts.node}`).value(value).lease(id).exec();
+    this.registeredWith = `${id} ${value}`;
   }
 
   /** Registered nodes of the cluster (name → what each says of itself). */
@@ -125,6 +147,7 @@ export class EtcdSession {
     this.lease = undefined;
     // A clean stop frees this node's claims and registration at once (a crash leaves them to the TTL).
     await lease?.revoke({ deadline: Date.now() + 1_000 }).catch(() => undefined);
+    cancelWatches(this.client);
     this.client.close();
   }
 }

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { AdminAuth, type AuthState } from '../admin/auth.js';
 import { type StoredToken, TokenStore } from '../admin/tokens.js';
 import { AuditLog } from '../admin/audit.js';
-import type { AuditRecord, FeedRecord, PeersReport, PeersSummary } from '../admin/contract.js';
+import type { AuditRecord, ClusterReport, ClusterSummary, FeedRecord, PeersReport, PeersSummary } from '../admin/contract.js';
 import { EventBus } from '../admin/events.js';
 import type { PolicyAdmin } from '../admin/policy.js';
 import { AdminService } from '../admin/service.js';
@@ -22,7 +22,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { adminRoutes } from '../http/admin-routes.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
-import { PinManager, type StoredPin } from '../pins/manager.js';
+import { PinManager, type PinStore, type StoredPin } from '../pins/manager.js';
 import { PrewarmRunner } from '../prewarm/runner.js';
 import { watchLockfiles, watchPinFile, type Watcher } from '../prewarm/watch.js';
 import type { LmdbIndex } from '../storage/lmdb-index.js';
@@ -54,6 +54,8 @@ export interface AdminParts {
   policy?: PolicyAdmin;
   /** LAN peers: GET /peers and the peers line of /stats. */
   peers?: { report(): PeersReport; summary(): PeersSummary | undefined };
+  /** Cluster mode: the pin set shared by the nodes (etcd), and GET /cluster with its /stats line. */
+  cluster?: { pins: PinStore; report(): Promise<ClusterReport>; summary(): ClusterSummary };
 }
 
 const SECRET_KEYS = new Set(['password', 'token', 'accessKey', 'secretKey']);
@@ -85,7 +87,7 @@ export async function buildAdmin(p: AdminParts) {
   const feed = new PinFeed(index.table<FeedRecord>('feed'));
   const pins = new PinManager({
     onEvent: (e) => void feed.append(e).catch((err: Error) => log.error({ err: err.message }, 'pin feed append failed')),
-    table: index.table<StoredPin>('pins'),
+    table: p.cluster?.pins ?? index.table<StoredPin>('pins'),
     warmers: p.warmers,
     intervalMs: cfg.pins.interval,
     onChange: (pin) => {
@@ -164,6 +166,7 @@ export async function buildAdmin(p: AdminParts) {
     loginUrl: (s) => `${p.publicUrl()}/_/ui/login?t=${s}`,
     edge: edge.service,
     ...(p.peers ? { peers: p.peers.summary } : {}),
+    ...(p.cluster ? { cluster: p.cluster.summary } : {}),
   });
   const routes = adminRoutes({
     auth,
@@ -182,6 +185,7 @@ export async function buildAdmin(p: AdminParts) {
     more: edge.routes,
     ...(p.policy ? { policy: p.policy } : {}),
     ...(p.peers ? { peers: p.peers.report } : {}),
+    ...(p.cluster ? { cluster: p.cluster.report } : {}),
   });
 
   const timers: NodeJS.Timeout[] = [];

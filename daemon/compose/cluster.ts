@@ -1,46 +1,64 @@
 /**
  * Part of the composition root: cluster mode (`cluster:` in the config,
  * with `storage.s3`). The node's index becomes a local cache of the shared
- * index in S3, cold misses take turns through etcd leases, and etcd's
- * health feeds /readyz and /metrics. Absent `cluster:`, nothing is built.
+ * index in S3, cold misses take turns through etcd leases, the pin set
+ * lives in etcd, the node elected through etcd evicts the S3 tier (with
+ * `storage.s3.maxSize`), and etcd's health and this node's role feed
+ * /readyz, /metrics and GET /cluster. Absent `cluster:`, nothing is built.
  */
 import type { ClusterPorts } from '../core/cluster.js';
-import type { BlobStore, IndexStore } from '../core/ports.js';
+import type { BlobStore, IndexStore, TableStore } from '../core/ports.js';
+import type { ClusterReport, ClusterSummary } from '../admin/contract.js';
 import type { LoadedConfig } from '../config/load.js';
+import { EvictionElection } from '../cluster/etcd-election.js';
+import { EvictionNotices } from '../cluster/etcd-evicted.js';
 import { EtcdFills } from '../cluster/etcd-fills.js';
+import { EtcdPinTable } from '../cluster/etcd-pins.js';
 import { EtcdSession } from '../cluster/etcd-session.js';
+import { clusterReport, roleOf } from '../cluster/report.js';
+import { S3Eviction } from '../cluster/s3-eviction.js';
 import { SharedIndexStore } from '../cluster/shared-index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
+import { pinnedKeys, type PinStore, type StoredPin } from '../pins/manager.js';
 import { S3EntryStore } from '../storage/s3-entries.js';
+import { S3Inventory } from '../storage/s3-inventory.js';
 import { TieredBlobStore } from '../storage/tiered-blob-store.js';
 
 export interface ClusterParts {
   /** The index the core uses: this node's, publishing to and adopting from the shared one. */
   index: IndexStore;
   ports: ClusterPorts;
+  /** The cluster's pin set (etcd), mirrored in this node's pin table. */
+  pins: PinStore;
+  report(): Promise<ClusterReport>;
+  summary(): ClusterSummary;
+  /** Drops this node's copies of a blob the cluster evicted from S3 and of its entries (set once the admin side exists). */
+  dropLocal: ((digest: string, keys: string[]) => Promise<void>) | undefined;
   /** Why the node is not ready because of etcd, or undefined. */
   reason(): string | undefined;
-  /** Registers this node (its URL) and starts the health probe. */
+  /** Registers this node (its URL), follows the pin set, campaigns for S3 eviction and starts the health probe. */
   start(url: string): void;
   stop(): Promise<void>;
 }
 
 export function clusterSetup(
   cfg: LoadedConfig,
-  d: { blobs: BlobStore; index: IndexStore; daemonId: string; metrics: Metrics; log: Logger },
+  d: { blobs: BlobStore; index: IndexStore & TableStore; daemonId: string; metrics: Metrics; log: Logger; s3Up(): boolean },
 ): ClusterParts | undefined {
   const c = cfg.cluster;
-  if (!c) return undefined;
+  const s3cfg = cfg.storage.s3;
+  if (!c || !s3cfg) return undefined;
   if (!(d.blobs instanceof TieredBlobStore)) throw new Error('cluster mode needs the S3 blob tier');
   const { log, metrics } = d;
+  const name = c.name;
   let url = '';
   const session = new EtcdSession({
     hosts: c.etcd,
     prefix: `/larder/${c.name}/`,
     node: d.daemonId,
     leaseTtlSec: Math.max(1, Math.round(c.leaseTtl / 1000)),
-    describe: () => ({ url }),
+    describe: () => ({ url, s3: d.s3Up() ? 'up' : 'down' }),
     onState: (up, reason) => {
       if (up) log.info({ cluster: c.name }, 'etcd reachable again: cross-node single-flight resumes');
       else log.warn({ cluster: c.name, reason }, 'etcd unreachable: cold misses are filled per node until it is back');
@@ -57,16 +75,93 @@ export function clusterSetup(
       log.debug({ err: (err as Error).message }, 'cold miss filled without cluster coordination');
     },
   });
-  metrics.cluster = () => ({ etcdUp: session.up, role: session.up ? 'member' : 'alone', nodes: session.nodeCount });
-  return {
+  const pins = new EtcdPinTable(session, d.index.table<StoredPin>('pins'), {
+    failed: (err) => log.warn({ err: (err as Error).message }, "cluster pin set: etcd read failed; this node's last copy stays in force"),
+  });
+  const election = new EvictionElection(session, {
+    onChange: (leader) =>
+      log.info({ cluster: c.name, node: d.daemonId }, leader ? 'elected to evict the S3 tier' : 'no longer the S3 eviction leader'),
+  });
+  const parts: ClusterParts = {
     index,
     ports: { index, fills },
+    pins,
+    dropLocal: undefined,
+    report: () => clusterReport({ name: c.name, session, election, url: () => url, s3Up: d.s3Up, s3Budget }),
+    summary: () => ({ name: c.name, role: roleOf(session, election), nodes: session.nodeCount, etcdUp: session.up, s3Up: d.s3Up() }),
     reason: () => session.reason(),
-    start(u: string): void {
-      url = u;
-      session.start();
-      log.info({ cluster: c.name, node: d.daemonId }, 'cluster mode: joined');
-    },
-    stop: () => session.stop(),
+    start,
+    stop,
   };
+  const notices = new EvictionNotices(session, async (digest, keys) => parts.dropLocal?.(digest, keys));
+  const inventory = new S3Inventory(d.blobs.remote.client, d.blobs.remote.bucket);
+  const eviction =
+    s3cfg.maxSize === undefined
+      ? undefined
+      : new S3Eviction({
+          bucket: inventory,
+          budget: { maxBytes: s3cfg.maxSize, high: cfg.storage.highWatermark, low: cfg.storage.lowWatermark },
+          confirm: () => election.confirm(),
+          leading: () => election.elected,
+          pinnedKeys: async () => {
+            await pins.sync();
+            return pinnedKeys(pins.range());
+          },
+          localAccess: (digest) => d.index.getBlob(digest)?.lastAccess,
+          evicted: (digest, keys) => notices.publish(digest, keys),
+          graceMs: s3cfg.evictionGrace ?? 60_000,
+        });
+  const s3Budget = eviction && s3cfg.maxSize !== undefined ? { maxBytes: s3cfg.maxSize, usedBytes: () => eviction.usedBytes } : undefined;
+  metrics.cluster = () => ({ etcdUp: session.up, role: roleOf(session, election), nodes: session.nodeCount });
+
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let skipping = false;
+  const evictOnce = async (): Promise<void> => {
+    if (!eviction) return;
+    try {
+      const r = await eviction.pass();
+      if (r.skipped === 'etcd') {
+        metrics.s3EvictionSkipped.inc();
+        if (!skipping) log.warn({ cluster: c.name }, 'S3-tier eviction skipped: etcd cannot confirm the leader or give the pin set');
+      }
+      skipping = r.skipped === 'etcd';
+      if (r.removed) {
+        metrics.s3Evicted.inc(r.removed);
+        metrics.s3EvictedBytes.inc(r.bytes);
+        log.info({ removed: r.removed, bytes: r.bytes, usedBytes: r.usedBytes }, 'S3 tier budget enforced for the cluster');
+      }
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'S3-tier eviction failed');
+    }
+  };
+
+  function start(u: string): void {
+    url = u;
+    session.start();
+    void pins.start();
+    notices.start();
+    election.start();
+    if (eviction) {
+      const tick = (): void => {
+        if (running) return;
+        running = evictOnce().finally(() => {
+          running = undefined;
+        });
+      };
+      timer = setInterval(tick, cfg.storage.checkInterval);
+      timer.unref();
+    }
+    log.info({ cluster: name, node: d.daemonId }, 'cluster mode: joined');
+  }
+
+  async function stop(): Promise<void> {
+    clearInterval(timer);
+    await running;
+    await election.stop();
+    await Promise.all([pins.stop(), notices.stop()]);
+    await session.stop();
+  }
+
+  return parts;
 }

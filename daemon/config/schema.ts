@@ -140,6 +140,12 @@ const BaseConfigSchema = z
             region: z.string().min(1).default('us-east-1').describe('Region for request signing'),
             accessKey: z.string().min(1).describe('S3 access key'),
             secretKey: z.string().min(1).describe('S3 secret key'),
+            maxSize: size(
+              'Byte budget of the whole S3 tier, enforced by the one node etcd elects (cluster mode only; absent: S3 is not evicted)',
+            ).optional(),
+            evictionGrace: duration(
+              'Blobs written to S3 more recently than this are never evicted (their entry may not be published yet; default 1m)',
+            ).optional(),
           })
           .strict()
           .optional()
@@ -223,6 +229,16 @@ export const ConfigSchema: z.ZodType<Config, z.ZodTypeDef, ConfigInput> = BaseCo
   if (unknown.length) ctx.addIssue({ code: 'unrecognized_keys', keys: unknown });
   if (doc.cluster && !doc.storage.s3) {
     ctx.addIssue({ code: 'custom', path: ['cluster'], message: 'cluster needs storage.s3: the nodes share their blobs through S3' });
+  }
+  if (doc.storage.s3?.maxSize !== undefined && !doc.cluster) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['storage', 's3', 'maxSize'],
+      message: 'storage.s3.maxSize needs cluster: eviction of the shared bucket is decided by the node etcd elects',
+    });
+  }
+  if (doc.storage.s3?.maxSize === 0) {
+    ctx.addIssue({ code: 'custom', path: ['storage', 's3', 'maxSize'], message: 'storage.s3.maxSize must be above 0' });
   }
   for (const [key, schema] of SECTIONS) {
     const parsed = schema.safeParse(doc[key] ?? {});

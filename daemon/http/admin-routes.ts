@@ -16,7 +16,7 @@ import type { PinManager } from '../pins/manager.js';
 import type { PrewarmRunner } from '../prewarm/runner.js';
 import type { Scrubber } from '../core/scrub.js';
 import type { Maintenance } from '../core/eviction.js';
-import type { EvictRequest, JobRequest, PeersReport, PinRequest, TokenRequest } from '../admin/contract.js';
+import type { ClusterReport, EvictRequest, JobRequest, PeersReport, PinRequest, TokenRequest } from '../admin/contract.js';
 import type { PolicyAdmin } from '../admin/policy.js';
 
 export interface AdminRouteDeps {
@@ -37,6 +37,8 @@ export interface AdminRouteDeps {
   policy?: PolicyAdmin;
   /** `GET /peers`: LAN peers and their health. */
   peers?(): PeersReport;
+  /** `GET /cluster`: the cluster's nodes and roles (cluster mode). */
+  cluster?(): Promise<ClusterReport>;
   /** More endpoints below the same prefix, auth and error format (mirror hierarchy, bundles); true when answered. */
   more?(ctx: Context, path: string, actor: string): Promise<boolean>;
 }
@@ -236,6 +238,7 @@ async function route(ctx: Context, path: string, d: AdminRouteDeps, who: string)
   } else if (m === 'GET' && path === '/events') sse(ctx, d.events);
   else if (m === 'GET' && path === '/policy' && d.policy) ctx.body = d.policy.status();
   else if (m === 'GET' && path === '/peers' && d.peers) ctx.body = d.peers();
+  else if (m === 'GET' && path === '/cluster' && d.cluster) ctx.body = await d.cluster();
   else if (m === 'GET' && path === '/policy/explain' && d.policy) {
     if (typeof q.ref !== 'string' || !q.ref) throw new LarderError('E_BAD_REQUEST', 'expected ?ref=<reference>, e.g. npm:foo@1.2.3');
     ctx.body = await d.policy.explain(q.ref);

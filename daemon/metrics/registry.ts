@@ -148,6 +148,21 @@ export class Metrics {
     help: 'Entries this node took from the shared index instead of fetching them upstream',
     registers: [this.registry],
   });
+  readonly s3Evicted = new Counter({
+    name: 'larder_s3_evicted_total',
+    help: "Blobs this node removed from the shared S3 tier as the cluster's eviction leader",
+    registers: [this.registry],
+  });
+  readonly s3EvictedBytes = new Counter({
+    name: 'larder_s3_evicted_bytes_total',
+    help: "Bytes this node removed from the shared S3 tier as the cluster's eviction leader",
+    registers: [this.registry],
+  });
+  readonly s3EvictionSkipped = new Counter({
+    name: 'larder_s3_eviction_skipped_total',
+    help: 'S3-tier eviction passes not run because etcd could not confirm the leader or read the pin set',
+    registers: [this.registry],
+  });
   /** Cluster mode: whether etcd answered, this node's role and the registered nodes (set by the composition root). */
   cluster: (() => { etcdUp: boolean; role: string; nodes: number }) | undefined;
   private pinLagMax = 0;
@@ -237,7 +252,7 @@ export class Metrics {
     });
     new Gauge({
       name: 'larder_cluster_role',
-      help: "This node's role in the cluster (1 for the current one; absent without cluster)",
+      help: "This node's role in the cluster: leader (runs S3 eviction), member, or alone (etcd unreachable); 1 for the current one, absent without cluster",
       labelNames: ['role'] as const,
       registers: [this.registry],
       collect() {

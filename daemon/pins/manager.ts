@@ -3,7 +3,8 @@
  * pins (tags, dist-tags, ranges) are re-resolved on an interval; on a change
  * the new closure is fetched and then swapped in, and the replication lag
  * (seconds since the change was first seen and not yet mirrored) is kept
- * per pin. Pins live in a durable table; pin-file pins are kept in step with
+ * per pin. Pins live in a `PinStore` (a durable table, or the cluster's pin
+ * set in etcd); pin-file pins are kept in step with
  * the file.
  */
 import { createHash } from 'node:crypto';
@@ -21,8 +22,24 @@ export interface StoredPin extends Pin {
   historyLimit: number;
 }
 
+/**
+ * Where pins are kept: this daemon's durable table, or in cluster mode the
+ * cluster's pin set (etcd), which the manager does not know of.
+ */
+export type PinStore = KvTable<StoredPin>;
+
+/** Every entry key the pins protect (current closures and kept history). */
+export function pinnedKeys(pins: Iterable<[string, StoredPin]>): Set<string> {
+  const out = new Set<string>();
+  for (const [, p] of pins) {
+    for (const k of p.keys) out.add(k);
+    for (const h of p.history) for (const k of h.keys) out.add(k);
+  }
+  return out;
+}
+
 export interface PinManagerOptions {
-  table: KvTable<StoredPin>;
+  table: PinStore;
   warmers: Map<string, Warmer>;
   intervalMs: number;
   onChange(pin: Pin | { id: string; removed: true }): void;
@@ -76,12 +93,7 @@ export class PinManager {
 
   /** Every entry key any pin protects (current and kept history). */
   protectedKeys(): Set<string> {
-    const out = new Set<string>();
-    for (const [, p] of this.opts.table.range()) {
-      for (const k of p.keys) out.add(k);
-      for (const h of p.history) for (const k of h.keys) out.add(k);
-    }
-    return out;
+    return pinnedKeys(this.opts.table.range());
   }
 
   async add(refText: string, opts: { history?: number; source?: Pin['source']; actor?: string } = {}): Promise<Pin> {

@@ -3,7 +3,8 @@
  * lagging count, worst replication lag), always shown, zero included; then
  * requests and bytes from cache vs upstream, bytes saved, storage used
  * against the budget, the last hour's charts and per-remote health with
- * offline/stale indicators, and LAN peers when they are on.
+ * offline/stale indicators, LAN peers when they are on, and in cluster
+ * mode this node's role among the cluster's nodes.
  */
 import type { Health, RemoteStats, Stats, StatsPoint } from '../../daemon/admin/contract.js';
 import { TimeChart } from '../components/chart.js';
@@ -99,6 +100,37 @@ function Peers({ p }: { p: NonNullable<Stats['peers']> }) {
   );
 }
 
+const ROLE: Record<NonNullable<Stats['cluster']>['role'], { tone: Tone; label: string }> = {
+  leader: { tone: 'ok', label: 'eviction leader' },
+  member: { tone: 'ok', label: 'member' },
+  alone: { tone: 'warn', label: 'alone: etcd unreachable' },
+};
+
+/** Cluster mode: this node's role, the nodes registered in etcd, and S3 health. */
+function Cluster({ c }: { c: NonNullable<Stats['cluster']> }) {
+  const role = ROLE[c.role];
+  return (
+    <Stat
+      testId="cluster"
+      label={`Cluster ${c.name}`}
+      value={<span data-testid="cluster-nodes">{`${formatCount(c.nodes)} node${c.nodes === 1 ? '' : 's'}`}</span>}
+      sub={
+        <>
+          <span data-testid="cluster-role">
+            <Badge tone={role.tone}>{role.label}</Badge>
+          </span>
+          {c.s3Up ? null : (
+            <>
+              {' '}
+              · <Badge tone="bad">S3 unreachable</Badge>
+            </>
+          )}
+        </>
+      }
+    />
+  );
+}
+
 function Headline({ s }: { s: Stats }) {
   const cached = cachedRequests(s);
   const st = s.storage;
@@ -150,6 +182,7 @@ function Headline({ s }: { s: Stats }) {
       />
       <Stat testId="bytes-saved" label="Bytes saved" value={formatBytes(s.bytesSaved)} sub={`${formatBytes(s.bytesSavedToday)} today`} />
       {s.peers ? <Peers p={s.peers} /> : null}
+      {s.cluster ? <Cluster c={s.cluster} /> : null}
     </section>
   );
 }

@@ -66,6 +66,28 @@ describe('dashboard states against the fake admin API', { concurrency: false }, 
     await page.locator('[data-testid=peers]').waitFor({ state: 'detached' });
   });
 
+  it("shows the cluster card, this node's role and S3 trouble, only in cluster mode", async () => {
+    const { page } = browser;
+    assert.equal(await page.locator('[data-testid=cluster]').count(), 0, 'no cluster card for a single daemon');
+    fake.state.cluster = { name: 'site-a', role: 'leader', nodes: 3, etcdUp: true, s3Up: true };
+    fake.state.pushStats();
+    await page.locator('[data-testid=cluster]').waitFor();
+    assert.equal(await text(page.locator('[data-testid=cluster-nodes]')), '3 nodes');
+    assert.equal(await text(page.locator('[data-testid=cluster-role]')), 'eviction leader');
+    assert.match(await text(page.locator('[data-testid=cluster]')), /Cluster site-a/i);
+    fake.state.cluster = { name: 'site-a', role: 'alone', nodes: 3, etcdUp: false, s3Up: false };
+    fake.state.pushStats();
+    await waitUntil(
+      'the role to read alone',
+      () => text(page.locator('[data-testid=cluster-role]')),
+      (t) => /etcd unreachable/.test(t),
+    );
+    assert.match(await text(page.locator('[data-testid=cluster]')), /S3 unreachable/);
+    fake.state.cluster = undefined;
+    fake.state.pushStats();
+    await page.locator('[data-testid=cluster]').waitFor({ state: 'detached' });
+  });
+
   it('shows an API error with its code, and Retry recovers', async () => {
     const { page } = browser;
     fake.state.addPin('npm:left-pad@1.3.0');

@@ -47,6 +47,8 @@ export class FakeAdminState {
   lagThreshold = 600;
   /** The peers line of /stats (LAN peers on), or undefined (off). */
   peers: Stats['peers'];
+  /** The cluster line of /stats (cluster mode), or undefined (a single daemon). */
+  cluster: Stats['cluster'];
   private seq = 0;
 
   constructor(private readonly emit: (ev: LiveEvent) => void) {}
@@ -80,6 +82,7 @@ export class FakeAdminState {
         queued: this.jobs.filter((j) => j.state === 'queued').length,
       },
       ...(this.peers ? { peers: this.peers } : {}),
+      ...(this.cluster ? { cluster: this.cluster } : {}),
     };
   }
 

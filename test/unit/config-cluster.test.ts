@@ -36,3 +36,23 @@ test('bad values are refused with the field named', () => {
     (err: unknown) => isLarderError(err) && /cluster.*needs storage\.s3/s.test(err.message),
   );
 });
+
+test('storage.s3.maxSize: the S3 budget of a cluster (and its eviction grace); refused without cluster or at 0', () => {
+  const cluster = { etcd: ['http://e:2379'], name: 'a' };
+  const cfg = validateConfig({ storage: { s3: { ...S3, maxSize: '2TB' } }, cluster }, 'test');
+  assert.equal(cfg.storage.s3?.maxSize, 2e12);
+  assert.equal(validateConfig({ storage: { s3: { ...S3, evictionGrace: '90s' } }, cluster }, 'test').storage.s3?.evictionGrace, 90_000);
+  assert.equal(validateConfig({ storage: { s3: S3 }, cluster }, 'test').storage.s3?.maxSize, undefined);
+  const refused: Array<[unknown, RegExp]> = [
+    [{ storage: { s3: { ...S3, maxSize: '2TB' } } }, /storage\.s3\.maxSize.*needs cluster/s],
+    [{ storage: { s3: { ...S3, maxSize: 0 } }, cluster }, /storage\.s3\.maxSize.*above 0/s],
+    [{ storage: { s3: { ...S3, maxSize: 'lots' } }, cluster }, /storage\.s3\.maxSize/],
+  ];
+  for (const [doc, message] of refused) {
+    assert.throws(
+      () => validateConfig(doc, 'test'),
+      (err: unknown) => isLarderError(err) && err.code === 'E_CONFIG' && message.test(err.message),
+      JSON.stringify(doc),
+    );
+  }
+});

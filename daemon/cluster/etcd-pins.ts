@@ -1,0 +1,161 @@
+/**
+ * The cluster's pin set in etcd: one key per pin, `<prefix>pins/<pin id>`,
+ * holding the stored pin as JSON. This node's durable pin table is a mirror
+ * of it, kept current by a watch on the prefix and a full read now and then
+ * (and before every S3 eviction pass), so reads (the pin list, the protected
+ * keys of local eviction) never wait on etcd. A write goes to etcd first and
+ * fails when etcd cannot be reached: a pin this node alone knew of would
+ * not protect anything from the cluster's eviction.
+ *
+ * The first node to join a cluster whose pin set was never written brings
+ * its local pins along (once, in one transaction); after that etcd is the
+ * truth and a joining node's local pins are replaced by the cluster's.
+ */
+import type { Watcher } from 'etcd3';
+import { LarderError } from '../core/errors.js';
+import type { KvTable } from '../core/ports.js';
+import type { StoredPin } from '../pins/manager.js';
+import type { EtcdSession } from './etcd-session.js';
+
+export interface EtcdPinsHooks {
+  /** A pin added, changed or removed by another node (or by this one), as the mirror learns it. */
+  changed?(id: string, pin: StoredPin | undefined): void;
+  /** Reading the pin set from etcd failed (the mirror keeps its last state). */
+  failed(err: unknown): void;
+}
+
+export class EtcdPinTable implements KvTable<StoredPin> {
+  private watcher: Watcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly session: EtcdSession,
+    private readonly local: KvTable<StoredPin>,
+    private readonly hooks: EtcdPinsHooks,
+    private readonly resyncMs = 30_000,
+  ) {}
+
+  private get dir(): string {
+    return `${this.session.opts.prefix}pins/`;
+  }
+
+  get(key: string): StoredPin | undefined {
+    return this.local.get(key);
+  }
+
+  range(opts?: { start?: string; end?: string; reverse?: boolean; limit?: number }): Iterable<[string, StoredPin]> {
+    return this.local.range(opts);
+  }
+
+  async put(key: string, value: StoredPin): Promise<void> {
+    try {
+      await this.session.client
+        .put(this.dir + key)
+        .value(JSON.stringify(value))
+        .exec();
+    } catch (err) {
+      this.session.observe(err);
+      throw new LarderError('E_STORAGE', `cannot store pin ${value.ref} in the cluster's pin set: etcd unreachable`, { cause: err });
+    }
+    await this.local.put(key, value);
+  }
+
+  async remove(key: string): Promise<void> {
+    try {
+      await this.session.client
+        .delete()
+        .key(this.dir + key)
+        .exec();
+    } catch (err) {
+      this.session.observe(err);
+      throw new LarderError('E_STORAGE', `cannot remove pin ${key} from the cluster's pin set: etcd unreachable`, { cause: err });
+    }
+    await this.local.remove(key);
+  }
+
+  private seeded = false;
+  /** This node created the marker: its pins are uploaded (again after a failed batch). */
+  private seeding = false;
+
+  /**
+   * Seeds an empty cluster pin set with this node's pins, once: the node
+   * that creates the `pins-seeded` marker uploads its pins (in batches: etcd
+   * caps the operations of one transaction); any other node finds the
+   * marker and takes the cluster's pins.
+   */
+  private async seed(): Promise<void> {
+    if (this.seeded) return;
+    const { client } = this.session;
+    const marker = `${this.session.opts.prefix}pins-seeded`;
+    const claimed = await client.if(marker, 'Create', '==', 0).then(client.put(marker).value(this.session.opts.node)).commit();
+    if (claimed.succeeded) this.seeding = true;
+    if (this.seeding) {
+      const mine = [...this.local.range()];
+      for (let i = 0; i < mine.length; i += 64) {
+        const batch = mine.slice(i, i + 64).map(([id, p]) => client.put(this.dir + id).value(JSON.stringify(p)));
+        await client
+          .if(marker, 'Create', '>', 0)
+          .then(...batch)
+          .commit();
+      }
+    }
+    this.seeded = true;
+  }
+
+  /** Makes the mirror equal to the pin set in etcd (throws when etcd cannot be read; seeds it first if never done). */
+  async sync(): Promise<void> {
+    await this.seed();
+    const all = await this.session.client.getAll().prefix(this.dir).strings();
+    const want = new Map<string, StoredPin>();
+    for (const [k, v] of Object.entries(all)) {
+      const pin = parse(v);
+      if (pin) want.set(k.slice(this.dir.length), pin);
+    }
+    for (const [id] of [...this.local.range()]) if (!want.has(id)) await this.apply(id, undefined);
+    for (const [id, pin] of want) if (JSON.stringify(this.local.get(id)) !== JSON.stringify(pin)) await this.apply(id, pin);
+  }
+
+  private async apply(id: string, pin: StoredPin | undefined): Promise<void> {
+    if (pin) await this.local.put(id, pin);
+    else await this.local.remove(id);
+    this.hooks.changed?.(id, pin);
+  }
+
+  /** Seeds, reads the pin set, then follows it (watch, and a full read every `resyncMs`). */
+  async start(): Promise<void> {
+    const resync = (): Promise<void> => this.sync().catch((err: unknown) => this.hooks.failed(err));
+    await resync();
+    this.timer ??= setInterval(() => void resync(), this.resyncMs);
+    this.timer.unref();
+    // `watcher()` rather than `create()`: with etcd down at start it attaches once etcd answers (and stop can cancel it).
+    const w = this.session.client.watch().prefix(this.dir).watcher();
+    w.on('put', (kv) => {
+      const pin = parse(kv.value.toString());
+      if (pin) void this.apply(kv.key.toString().slice(this.dir.length), pin).catch(() => undefined);
+    });
+    w.on('delete', (kv) => void this.apply(kv.key.toString().slice(this.dir.length), undefined).catch(() => undefined));
+    // After a reconnect the watch resumes from its revision; a full read covers anything compacted away.
+    w.on('connected', () => void resync());
+    w.on('error', (err) => this.hooks.failed(err));
+    this.watcher = w;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    // Not awaited: with etcd unreachable a cancel waits for it.
+    void this.watcher?.cancel().catch(() => undefined);
+    this.watcher = undefined;
+  }
+}
+
+function parse(text: string): StoredPin | undefined {
+  try {
+    const p = JSON.parse(text) as Partial<StoredPin>;
+    return typeof p.id === 'string' && typeof p.ref === 'string' && Array.isArray(p.keys) && Array.isArray(p.history)
+      ? (p as StoredPin)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
