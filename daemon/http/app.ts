@@ -112,34 +112,21 @@ export function createApp(deps: AppDeps): Koa {
   const mounts = [...deps.mounts].sort((a, b) => b.prefix.length - a.prefix.length);
   const hosts = deps.hostCheck ? new HostGuard(deps.hostCheck) : undefined;
 
-  // Before any route: protocol answers get their sandbox headers (whatever answers them), and a Host
-  // that is not this daemon is refused on loopback, in the format of the protocol the path belongs to.
-  // respond.ts writes its answers with these headers whole (setting them here first would make node set every
-  // header of a warm hit one by one); anything else that answers gets them before Koa writes it.
-  app.use(async (ctx, next) => {
-    const sandboxed = isProtocolPath(ctx.path);
-    const host = ctx.req.headers.host;
-    if (!hosts || hosts.allows(host)) {
-      if (!sandboxed) return next();
-      try {
-        return await next();
-      } finally {
-        if (!ctx.res.headersSent) setProtocolHeaders(ctx.res);
-      }
-    }
+  /** A request for another Host on loopback: refused in the format of the protocol the path belongs to (not counted). */
+  const refuse = (ctx: Context, sandboxed: boolean, host: string | undefined, guard: HostGuard): void => {
     if (sandboxed) setProtocolHeaders(ctx.res);
     const adapter =
       mounts.find((m) => ctx.path === m.prefix || ctx.path.startsWith(`${m.prefix}/`))?.adapter ??
       deps.rootRoutes?.find((r) => r.match.test(ctx.path))?.adapter;
-    const e = hosts.refusal(host ?? '');
+    const e = guard.refusal(host ?? '');
     const r = adapter ? adapter.renderError(e) : genericError(e);
     deps.log.info({ host: (host ?? '').slice(0, 100), path: ctx.path.slice(0, 200) }, 'refused a request for another Host');
     ctx.status = r.status;
     ctx.set(r.headers);
     ctx.body = r.body;
-  });
+  };
 
-  app.use(async (ctx) => {
+  const serve = async (ctx: Context): Promise<void> => {
     const started = process.hrtime.bigint();
     const path = ctx.path;
     let protocol = 'other';
@@ -231,6 +218,23 @@ export function createApp(deps: AppDeps): Koa {
     }
     if (ctx.respond === false) log();
     else ctx.res.once('close', log);
+  };
+
+  // Before any route: protocol answers get their sandbox headers (whatever answers them), and a Host
+  // that is not this daemon is refused on loopback, in the format of the protocol the path belongs to.
+  // respond.ts writes its answers with these headers whole (setting them here first would make node set every
+  // header of a warm hit one by one); anything else that answers gets them before Koa writes it.
+  // One middleware: a second would cost every request another dispatch and promise.
+  app.use(async (ctx) => {
+    const sandboxed = isProtocolPath(ctx.path);
+    const host = ctx.req.headers.host;
+    if (hosts && !hosts.allows(host)) return refuse(ctx, sandboxed, host, hosts);
+    if (!sandboxed) return serve(ctx);
+    try {
+      await serve(ctx);
+    } finally {
+      if (!ctx.res.headersSent) setProtocolHeaders(ctx.res);
+    }
   });
   return app;
 }

@@ -34,6 +34,8 @@ export interface ServerLimitOptions {
 /** The admin routes that stay open: the event stream, the feed's long-poll, a bundle upload. */
 export function isLongLived(req: IncomingMessage): boolean {
   const url = req.url ?? '';
+  // Every request asks: the protocol answers leave at once, without splitting their URL.
+  if (!url.startsWith('/_/api/v1/')) return false;
   const path = url.split('?', 1)[0];
   if (path === '/_/api/v1/events') return true;
   if (path === '/_/api/v1/feed') return /[?&]wait=/.test(url);

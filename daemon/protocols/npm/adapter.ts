@@ -9,7 +9,7 @@ import type { BlobCache, ImmutableRequest, ServedBlob } from '../../core/blob-ca
 import { LarderError, notFound } from '../../core/errors.js';
 import { resumeHeaders } from '../../core/served.js';
 import { parseSri } from '../../core/digest.js';
-import type { ExpectedDigest } from '../../core/types.js';
+import type { Entry, ExpectedDigest } from '../../core/types.js';
 import type { Remote } from '../../upstream/remote.js';
 import { json, type ProtoRequest, type ProtoResponse, type ProtocolAdapter, type RenderedError } from '../adapter.js';
 import { checkName, decodeName, parseNpmPath, scopeOf, upstreamDocPath } from './names.js';
@@ -38,6 +38,8 @@ export class NpmAdapter implements ProtocolAdapter {
   readonly protocol = 'npm';
   /** Tarball requests sent while their packument is fetched. */
   readonly early = new EarlyTarballs();
+  /** Last-Modified values by entry (see lastModified). */
+  private readonly httpDates = new WeakMap<Entry, string>();
 
   constructor(private readonly opts: NpmAdapterOptions) {}
 
@@ -76,13 +78,12 @@ export class NpmAdapter implements ProtocolAdapter {
   }
 
   /** The packument of `name` through the document cache. */
-  document(name: string, forceRefresh = false): Promise<ServedDocument> {
-    const remote = this.remoteFor(name);
+  document(name: string, forceRefresh = false, remote = this.remoteFor(name)): Promise<ServedDocument> {
     const mirrorBase = `${this.opts.publicUrl()}/npm/`;
     const s = remote.settings;
     return this.opts.documents.get(
       {
-        key: this.documentKey(name),
+        key: docKey(remote, name),
         ttlMs: s.ttlMs,
         negativeTtlMs: s.negativeTtlMs,
         offline: remote.offline,
@@ -119,15 +120,15 @@ export class NpmAdapter implements ProtocolAdapter {
   }
 
   private async packument(name: string, req: ProtoRequest): Promise<ProtoResponse> {
-    const served = await this.document(name);
+    const remote = this.remoteFor(name);
+    const served = await this.document(name, false, remote);
     const abbreviated = wantsAbbreviated(typeof req.headers.accept === 'string' ? req.headers.accept : undefined);
     const ref = served.entry.variants?.[abbreviated ? 'abbrev' : 'full'];
     if (!ref) throw new LarderError('E_INTERNAL', `packument ${name} has no derived forms`, { expose: false });
     let data = await this.opts.documents.variant(ref);
     let etag = ref.etag;
-    const remote = this.remoteFor(name).name;
     const { policy } = this.opts;
-    const withheld = policy.leavesWhole(remote, name, served) ? undefined : await policy.withheld(remote, name, served);
+    const withheld = policy.leavesWhole(remote.name, name, served) ? undefined : await policy.withheld(remote.name, name, served);
     if (withheld) {
       etag = withheldEtag(etag, withheld);
       const raw = data;
@@ -143,11 +144,24 @@ export class NpmAdapter implements ProtocolAdapter {
         etag,
         vary: 'Accept',
         'cache-control': 'public, max-age=300',
-        'last-modified': new Date(served.entry.fetchedAt).toUTCString(),
+        'last-modified': this.lastModified(served.entry),
       },
       body: { type: 'buffer', data },
       cache: served.state,
     };
+  }
+
+  /**
+   * An entry's Last-Modified value, formatted once per entry: the index hands out the same
+   * entry object until it changes (a refresh stores a new one), so a warm hit formats no date.
+   */
+  private lastModified(entry: Entry): string {
+    let value = this.httpDates.get(entry);
+    if (value === undefined) {
+      value = new Date(entry.fetchedAt).toUTCString();
+      this.httpDates.set(entry, value);
+    }
+    return value;
   }
 
   /** The parsed full packument (rewritten). */
@@ -249,7 +263,7 @@ export class NpmAdapter implements ProtocolAdapter {
 
   /** The packument cache key. */
   documentKey(name: string): string {
-    return `npm:${this.remoteFor(name).name}:doc:${name}`;
+    return docKey(this.remoteFor(name), name);
   }
 
   /** Finds a tarball's upstream URL and digests, refreshing the packument once if needed. */
@@ -266,6 +280,11 @@ export class NpmAdapter implements ProtocolAdapter {
     }
     throw notFound(`tarball ${file} of ${name}`);
   }
+}
+
+/** The packument cache key of `name` on `remote`. */
+function docKey(remote: Remote, name: string): string {
+  return `npm:${remote.name}:doc:${name}`;
 }
 
 /** A tarball's conventional upstream URL: `<registry>/<name>/-/<file>`. */
