@@ -43,8 +43,8 @@ export class PeerBook {
   private readonly stats = new Map<string, PeerTally>();
   /** Peer → when it was last listed (what forgetting goes by). */
   private readonly seen = new Map<string, number>();
-  /** Peer → HEAD rounds running in which it was still silent when the budget ran out on time. */
-  private readonly silent = new Map<string, number>();
+  /** Peer → HEAD rounds running in which it was still silent when the budget ran out on time, and when the last ended. */
+  private readonly silent = new Map<string, { n: number; endedAt: number }>();
   private lastPrune = 0;
   /** Rotates which of equally good peers are asked first when more than `maxAsked` are healthy. */
   private round = 0;
@@ -101,11 +101,17 @@ export class PeerBook {
     this.silent.delete(peer);
   }
 
-  /** One more round in which `peer` said nothing within a timely budget; true once it is to be dropped. */
-  silentRound(peer: string): boolean {
-    const n = (this.silent.get(peer) ?? 0) + 1;
+  /**
+   * A round (from `startedAt` to `endedAt`, monotonic ms) in which `peer` said nothing within a
+   * timely budget; true once it is to be dropped. Rounds that overlap the last one counted (misses
+   * asked at once, as `npm ci` does) count once: one busy moment of the peer is not three rounds.
+   */
+  silentRound(peer: string, startedAt: number, endedAt: number): boolean {
+    const last = this.silent.get(peer);
+    if (last && startedAt < last.endedAt) return false;
+    const n = (last?.n ?? 0) + 1;
     if (n >= (this.o.silentRounds ?? 3)) return true;
-    this.silent.set(peer, n);
+    this.silent.set(peer, { n, endedAt });
     return false;
   }
 

@@ -141,7 +141,8 @@ export class LanPeers implements PeerSource {
     let expired = false;
     let done = false;
     const outstanding = new Set(peers);
-    const due = performance.now() + this.budgetMs;
+    const started = performance.now();
+    const due = started + this.budgetMs;
     // The budget is for the peers' answers, not for this process's event loop: when the timer
     // fires late (a busy loop), answers that arrived meanwhile are read first (the poll phase
     // runs before setImmediate), and only then are the HEADs still out given up.
@@ -151,7 +152,8 @@ export class LanPeers implements PeerSource {
         if (done) return;
         expired = true;
         if (onTime && !signal.aborted) {
-          for (const peer of outstanding) if (this.book.silentRound(peer)) this.failed(peer, 'unreachable');
+          const ended = performance.now();
+          for (const peer of outstanding) if (this.book.silentRound(peer, started, ended)) this.failed(peer, 'unreachable');
         }
         stop();
       });
