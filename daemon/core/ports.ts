@@ -151,6 +151,9 @@ export interface PeerOffer {
  * it verified; whatever a peer sends is verified by the core like an
  * upstream body, and a peer whose bytes do not verify is reported back.
  */
+/** How a broken-off peer transfer went on from the upstream (PeerSource.resumed). */
+export type PeerResumeHow = 'range' | 'restart' | 'retry';
+
 export interface PeerSource {
   /** A peer's body for this digest, or undefined (nobody has it within the budget, or it is too large). */
   offer(digest: ExpectedDigest, maxBytes: number, signal: AbortSignal): Promise<PeerOffer | undefined>;
@@ -158,15 +161,21 @@ export interface PeerSource {
   failed(peer: string, reason: 'integrity' | 'transfer' | 'slow'): void;
   /** Verified bytes came from this peer: the whole body, or (`whole` false) the part before its transfer broke off. */
   served(peer: string, bytes: number, whole: boolean): void;
-  /** A broken-off peer transfer went on from the upstream: by Range from where the peer got, or from the start. */
-  resumed?(how: 'range' | 'restart'): void;
+  /**
+   * A broken-off peer transfer went on from the upstream: by Range from where the peer got, from
+   * the start (the upstream answered the Range request with its whole body, or the peer had sent
+   * nothing), or `retry`: the upstream answered the Range request with an error, and the fill
+   * asks it again from the start. Called once per `fellBack`, with the same `how`.
+   */
+  resumed?(how: PeerResumeHow): void;
   /**
    * A peer transfer broke off (vanished, cut, stalled, slow) and the fill went on from the
-   * upstream: by Range keeping `peerBytes`, or from the start. `delayMs` is what the break
+   * upstream (`how` as for `resumed`, keeping `peerBytes` by Range). `delayMs` is what the break
    * cost: from the peer's last byte (or the start of its transfer) until the upstream answered
-   * the resume (or, when the peer sent nothing, until the break was seen).
+   * the resume (or, when the peer sent nothing, until the break was seen). It does not count
+   * the time the peer's transfer took before its last byte (a slow peer's wasted time).
    */
-  fellBack?(e: { peer: string; how: 'range' | 'restart'; peerBytes: number; delayMs: number }): void;
+  fellBack?(e: { peer: string; how: PeerResumeHow; peerBytes: number; delayMs: number }): void;
   /** A peer transfer that sends nothing for this long, or less than `minBytesPerSec` on average after it, is given up (ms). */
   readonly stallMs?: number;
   readonly minBytesPerSec?: number;

@@ -78,26 +78,26 @@ export class Metrics {
   });
   readonly peerFailures = new Counter({
     name: 'larder_peer_failures_total',
-    help: 'LAN peers dropped for a while, by reason (integrity, transfer, slow, refused, unreachable)',
+    help: 'LAN peers dropped for a while, by reason (integrity, transfer, slow, refused, unreachable: no connection, or silent past the budget 3 rounds running)',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
   readonly peerResumes = new Counter({
     name: 'larder_peer_resumes_total',
-    help: 'Peer transfers that broke off and went on from the upstream, by how (range: from the byte the peer got to; restart)',
+    help: 'Peer transfers that broke off and went on from the upstream, by how (range: from the byte the peer got to; restart: from the start; retry: the Range request failed, asked again whole)',
     labelNames: ['how'] as const,
     registers: [this.registry],
   });
   readonly peerFallbackDelay = new Histogram({
     name: 'larder_peer_fallback_delay_seconds',
-    help: 'What a peer transfer that broke off cost before the upstream went on (from its last byte), by how (range, restart)',
+    help: 'What a peer transfer that broke off cost, from its last byte until the upstream answered (not the slow transfer before it), by how (range, restart, retry; one per resume)',
     labelNames: ['how'] as const,
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
     registers: [this.registry],
   });
   readonly peerAsk = new Histogram({
     name: 'larder_peer_ask_seconds',
-    help: 'HEAD rounds to the peers before a miss, by outcome (held, none, budget: the budget ran out first)',
+    help: 'HEAD rounds to the peers before a miss (at most 8 peers each; rounds a shutdown ended are not counted), by outcome (held, none, budget: the budget ran out first)',
     labelNames: ['outcome'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [this.registry],

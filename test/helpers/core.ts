@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { BlobCache } from '../../daemon/core/blob-cache.js';
 import { AccessTracker, type CoreDeps } from '../../daemon/core/deps.js';
 import { DocumentCache } from '../../daemon/core/document-cache.js';
-import type { UpstreamResponse } from '../../daemon/core/ports.js';
+import type { TempBlob, UpstreamResponse } from '../../daemon/core/ports.js';
 import { FsBlobStore } from '../../daemon/storage/fs-blob-store.js';
 import { LruHotCache } from '../../daemon/storage/hot-cache.js';
 import { LmdbIndex } from '../../daemon/storage/lmdb-index.js';
@@ -81,4 +81,14 @@ export async function collect(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
+}
+
+/** A temp file that keeps nothing, only counts what is written (`onWrite` runs after each write). */
+export function countingTemp(onWrite?: () => void): TempBlob {
+  const file = { written: 0, abort: async () => undefined, release: async () => undefined };
+  const write = async (d: Buffer | readonly Buffer[]): Promise<void> => {
+    file.written += Buffer.isBuffer(d) ? d.length : d.reduce((n, b) => n + b.length, 0);
+    onWrite?.();
+  };
+  return Object.assign(file, { write }) as unknown as TempBlob;
 }

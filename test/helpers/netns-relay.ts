@@ -21,11 +21,15 @@ function pipeBoth(a: Socket, b: Socket): void {
 
 /** Test side: forwards connections on the socket file `path` to 127.0.0.1:`port`. */
 export async function exposeOnUnixSocket(path: string, port: number): Promise<{ close(): Promise<void> }> {
+  // Both ends of every forwarded connection, so close() leaves no loopback socket open.
   const sockets = new Set<Socket>();
+  const track = (s: Socket): Socket => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+    return s;
+  };
   const server: Server = createServer((client) => {
-    sockets.add(client);
-    client.once('close', () => sockets.delete(client));
-    pipeBoth(client, connect(port, '127.0.0.1'));
+    pipeBoth(track(client), track(connect(port, '127.0.0.1')));
   });
   server.listen(path);
   await once(server, 'listening');

@@ -12,7 +12,6 @@
  * reports what the break cost (larder_peer_fallback_delay_seconds).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -79,6 +78,16 @@ function txBytes(h: NetnsHost): number {
   return link?.stats64.tx.bytes ?? 0;
 }
 
+/** The ports of the relay's `{"ports": […]}` line; undefined for any other line it prints. */
+function relayPorts(line: string): number[] | undefined {
+  try {
+    const v = JSON.parse(line) as { ports?: unknown };
+    return Array.isArray(v.ports) && v.ports.every((p) => typeof p === 'number') ? (v.ports as number[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const registryGets = (path: string): number => reg.requests().filter((r) => r.method === 'GET' && r.path === path && r.status < 300).length;
 
 before(async () => {
@@ -100,10 +109,14 @@ before(async () => {
   exposed.push(await exposeOnUnixSocket(sockets[0]!, reg.port), await exposeOnUnixSocket(sockets[1]!, Number(new URL(pypi.indexUrl).port)));
   const relay = hosts[2]!.spawn(process.execPath, ['--import', 'tsx', relayScript, hosts[2]!.address, ...sockets]);
   let ports: number[] = [];
+  let relayErr = '';
+  relay.stderr?.on('data', (d: Buffer) => (relayErr += d.toString()));
   onLines(relay, (l) => {
-    ports = (JSON.parse(l) as { ports: number[] }).ports;
+    ports = relayPorts(l) ?? ports;
   });
-  await waitFor(() => ports.length === 2, 30_000, 'the relay to listen');
+  await waitFor(() => ports.length === 2, 30_000, 'the relay to listen').catch((err: Error) => {
+    throw new Error(`${err.message}; relay stderr: ${relayErr || '(none)'}`);
+  });
   const upstream = `http://${hosts[2]!.address}`;
   for (const i of [0, 1]) {
     const config = {
@@ -194,15 +207,20 @@ test('laptop 1 killed while laptop 2 fills a 24 MiB blob from it: the download s
   const peerBytes = await metricOf(1, 'larder_peer_bytes_total');
   const sent = txBytes(hosts[0]!);
   const out = join(work, 'big.bin');
-  const curl = spawn('ip', ['netns', 'exec', hosts[1]!.ns, 'curl', '-sS', '-o', out, '-w', '%{http_code}', `${laptops[1]!.url}${path}`]);
+  // Started through the lab (killed with it), bounded by -m, and killed below whatever happens.
+  const curl = hosts[1]!.spawn('curl', ['-sS', '-m', '120', '-o', out, '-w', '%{http_code}', `${laptops[1]!.url}${path}`]);
   let status = '';
-  curl.stdout.on('data', (d: Buffer) => (status += d.toString()));
+  curl.stdout?.on('data', (d: Buffer) => (status += d.toString()));
   const done = new Promise<number | null>((r) => curl.once('exit', r));
-  await waitFor(() => txBytes(hosts[0]!) - sent > 3_000_000, 30_000, 'laptop 1 to send 3 MB of the blob');
-  await laptops[0]!.kill();
-  const t0 = performance.now();
-  assert.equal(await done, 0);
-  tc.diagnostic(`download on laptop 2 finished ${Math.round(performance.now() - t0)} ms after the kill`);
+  try {
+    await waitFor(() => txBytes(hosts[0]!) - sent > 3_000_000, 30_000, 'laptop 1 to send 3 MB of the blob');
+    await laptops[0]!.kill();
+    const t0 = performance.now();
+    assert.equal(await done, 0);
+    tc.diagnostic(`download on laptop 2 finished ${Math.round(performance.now() - t0)} ms after the kill`);
+  } finally {
+    if (curl.exitCode === null && curl.signalCode === null) curl.kill('SIGKILL');
+  }
   assert.equal(status, '200');
   const got = await readFile(out);
   assert.equal(got.length, BIG);

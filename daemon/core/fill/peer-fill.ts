@@ -85,11 +85,16 @@ export async function fromPeers(d: PeerFillDeps, req: ImmutableRequest, signal: 
     }
     broke = e.code === 'E_UPSTREAM_TIMEOUT' ? 'slow' : 'transfer';
   }
-  peers.failed(offer.peer, broke);
-  const got = verifier.bytes;
-  if (got === 0 || signal.aborted) {
+  // The fill was aborted (shutdown), not broken off by the peer: nothing is counted against it.
+  if (signal.aborted) {
     await discard(temp);
-    if (!signal.aborted) peers.fellBack?.({ peer: offer.peer, how: 'restart', peerBytes: 0, delayMs: Date.now() - last.at });
+    return undefined;
+  }
+  peers.failed(offer.peer, broke);
+  if (verifier.bytes === 0) {
+    await discard(temp);
+    // Nothing to keep: the caller fetches the whole body, a restart like any other.
+    fellBack(peers, { peer: offer.peer, how: 'restart', peerBytes: 0, delayMs: Date.now() - last.at });
     return undefined;
   }
   return resume(d, req, temp, verifier, offer.peer, signal, last.at);
@@ -114,16 +119,16 @@ async function resume(
     throw err;
   }
   const ranged = res.status === 206 && rangeStart(res) === from;
-  // The upstream answered: the break cost the time since the peer's last byte.
-  d.peers.fellBack?.({ peer, how: ranged ? 'range' : 'restart', peerBytes: ranged ? from : 0, delayMs: Date.now() - lastByteAt });
+  // The upstream answered: the break cost the time since the peer's last byte. An error answer
+  // is a `retry`: the caller asks the upstream again from the start.
+  const how = ranged ? 'range' : res.status === 200 ? 'restart' : 'retry';
+  fellBack(d.peers, { peer, how, peerBytes: ranged ? from : 0, delayMs: Date.now() - lastByteAt });
   if (!ranged) {
     await discard(temp);
-    d.peers.resumed?.('restart');
     if (res.status === 200) return { kind: 'upstream', res };
     res.body.resume();
     return undefined;
   }
-  d.peers.resumed?.('range');
   try {
     await copyInto(res.body, temp, verifier, signal);
     const result = checkedSize(verifier.finish(), temp);
@@ -136,6 +141,12 @@ async function resume(
     if (toLarderError(err).code === 'E_INTEGRITY') return undefined;
     throw err;
   }
+}
+
+/** Reports a fall-back to the upstream: the delay (`fellBack`) and the resume counted by the same `how`. */
+function fellBack(peers: PeerSource, e: Parameters<NonNullable<PeerSource['fellBack']>>[0]): void {
+  peers.fellBack?.(e);
+  peers.resumed?.(e.how);
 }
 
 /** The first byte of a 206's Content-Range (`bytes <start>-<end>/<size>`), or undefined. */
@@ -173,12 +184,13 @@ async function copyInto(
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
       arm();
+      // The bytes arrived now (a slow temp-file write after them is not the peer's delay).
+      if (last) last.at = Date.now();
       // Written before it is hashed: a byte the verifier counted is a byte the temp file holds.
       await temp.write(chunk).catch((err: unknown) => {
         throw new TempWriteFailed(err);
       });
       verifier.update(chunk);
-      if (last) last.at = Date.now();
       const ms = Date.now() - started;
       if (limits && ms > limits.stallMs && ((verifier.bytes - startBytes) * 1000) / ms < limits.minBytesPerSec) {
         throw new LarderError('E_UPSTREAM_TIMEOUT', `peer sent under ${limits.minBytesPerSec} bytes/s`);

@@ -1,32 +1,20 @@
 /**
- * LAN peers without sockets: the `peers:` config contract, the digest index
- * the peer API answers from (immutable, committed, still indexed blobs
- * only), and the peer chooser (first positive HEAD wins, dropped peers are
- * not asked).
+ * LAN peers without sockets, part two: the digest index the peer API answers
+ * from (immutable, committed, still indexed blobs only), and the peer fill:
+ * streamed into a temp file and verified, a failed temp write, and what a
+ * broken-off transfer reports (failures, resumes, fallback delays).
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
-import { validateConfig } from '../../daemon/config/load.js';
-import type { PeerSource, UpstreamClient, UpstreamRequest, UpstreamResponse } from '../../daemon/core/ports.js';
+import { fromPeers } from '../../daemon/core/fill/peer-fill.js';
+import type { PeerSource, UpstreamResponse } from '../../daemon/core/ports.js';
 import { PeerDigestIndex } from '../../daemon/peers/digest-index.js';
 import { FsBlobStore } from '../../daemon/storage/fs-blob-store.js';
-import { LanPeers } from '../../daemon/upstream/peers.js';
-import { collect, makeCore, slowResponse } from '../helpers/core.js';
+import { collect, countingTemp, makeCore, slowResponse } from '../helpers/core.js';
 
 const hex = (algo: string, b: Buffer): string => createHash(algo).update(b).digest('hex');
-
-test('peers config: off by default, mdns accepted, a token required when enabled and interpolated', () => {
-  assert.equal(validateConfig({}, 't').peers.enabled, false);
-  const env = { LARDER_PEER_TOKEN: 'site-secret' };
-  const on = validateConfig({ peers: { enabled: true, discover: ['mdns', 'static'], token: '${LARDER_PEER_TOKEN}' } }, 't', env);
-  assert.equal(on.peers.token, 'site-secret');
-  assert.deepEqual(on.peers.discover, ['mdns', 'static']);
-  assert.throws(() => validateConfig({ peers: { enabled: true } }, 't'), /peers\.token is required/);
-  assert.throws(() => validateConfig({ peers: { discover: 'carrier-pigeon' } }, 't'));
-  assert.throws(() => validateConfig({ peers: { static: ['ftp://10.0.0.1'] } }, 't'));
-});
 
 test('the peer digest index lists committed immutable blobs by sha256 and sha512, never mutable ones', async () => {
   const core = await makeCore();
@@ -57,57 +45,6 @@ test('the peer digest index lists committed immutable blobs by sha256 and sha512
   } finally {
     await core.close();
   }
-});
-
-/** A client whose answers are scripted by peer host: a status, a thrown error, or no answer until aborted. */
-function scripted(answers: Record<string, number | 'down' | 'hang'>, asked: string[]): UpstreamClient {
-  return {
-    async request(req: UpstreamRequest): Promise<UpstreamResponse> {
-      const host = new URL(req.url).host;
-      asked.push(`${req.method ?? 'GET'} ${host}`);
-      const a = answers[host];
-      if (a === 'hang') {
-        return new Promise((_, reject) => req.signal?.addEventListener('abort', () => reject(new Error('aborted'))));
-      }
-      if (a === 'down' || a === undefined) throw new Error('ECONNREFUSED');
-      return { status: a, headers: { 'content-length': '3' }, body: Readable.from([Buffer.from('abc')]), url: req.url };
-    },
-  };
-}
-
-test('the peer chooser: first positive answer wins; nobody → undefined; a failed peer is left out', async () => {
-  const asked: string[] = [];
-  const failures: string[] = [];
-  const outcomes: string[] = [];
-  const peers = new LanPeers({
-    peers: ['http://a:1', 'http://b:1', 'http://c:1/'],
-    token: 't',
-    client: scripted({ 'a:1': 404, 'b:1': 200, 'c:1': 'down' }, asked),
-    onFailure: (peer, reason) => failures.push(`${peer} ${reason}`),
-    onAsked: (outcome) => outcomes.push(outcome),
-  });
-  const digest = { algo: 'sha256' as const, hex: '0'.repeat(64) };
-  const offer = await peers.offer(digest, 1 << 20, new AbortController().signal);
-  assert.equal(offer?.peer, 'http://b:1');
-  assert.ok(asked.includes('GET b:1'));
-  assert.equal(await peers.offer(digest, 2, new AbortController().signal), undefined, 'too large for the caller');
-  assert.deepEqual(failures, ['http://c:1 unreachable'], 'a peer that cannot be reached is counted (once nobody won)');
-  peers.failed('http://b:1', 'integrity');
-  asked.length = 0;
-  assert.equal(await peers.offer(digest, 1 << 20, new AbortController().signal), undefined);
-  assert.deepEqual(asked, ['HEAD a:1'], 'only the healthy peer is asked');
-  assert.deepEqual(outcomes, ['held', 'none', 'none'], 'each HEAD round reported by outcome');
-  // A peer that does not answer within the budget: the round ends at the budget, counted as such, and it is not dropped.
-  const slow = new LanPeers({
-    peers: ['http://s:1'],
-    token: 't',
-    budgetMs: 30,
-    client: scripted({ 's:1': 'hang' }, []),
-    onAsked: (outcome, ms) => outcomes.push(`${outcome} ${ms >= 25}`),
-  });
-  assert.equal(await slow.offer(digest, 1 << 20, new AbortController().signal), undefined);
-  assert.equal(outcomes.at(-1), 'budget true');
-  assert.deepEqual(slow.healthy(), ['http://s:1']);
 });
 
 /** `size` deterministic bytes in 1 MiB chunks (never held whole). */
@@ -223,48 +160,88 @@ test('a temp-file write that fails during a peer fill fails the fill: no resume,
   }
 });
 
-test('the peer tally is bounded: peers unlisted past forgetMs are forgotten, and at most maxRemembered are kept', () => {
-  let now = 1_000_000;
-  let list = ['http://a:1', 'http://b:1'];
-  const peers = new LanPeers({
-    peers: () => list,
-    token: 't',
-    client: scripted({}, []),
-    forgetMs: 60_000,
-    maxRemembered: 3,
-    now: () => now,
-  });
-  peers.served('http://a:1', 10, true);
-  peers.failed('http://b:1', 'transfer');
-  assert.equal(peers.health().length, 2);
-  // b leaves the LAN; a stays listed.
-  list = ['http://a:1'];
-  now += 30_000;
-  assert.equal(peers.health().length, 1);
-  assert.equal(peers.remembered(), 2, 'b is still remembered within forgetMs');
-  now += 31_000;
-  peers.health();
-  assert.equal(peers.remembered(), 1, 'b is forgotten past forgetMs');
-  assert.equal(peers.health()[0]?.hits, 1, "a's tally is kept while it is listed");
-  // b comes back: a fresh tally, not its old failure.
-  list = ['http://a:1', 'http://b:1'];
-  assert.deepEqual(
-    peers.health().map((h) => [h.url, h.healthy, h.failures]),
-    [
-      ['http://a:1', true, 0],
-      ['http://b:1', true, 0],
-    ],
+/** A peer fill of `body` (the peer sends `peerBody`) with an in-memory temp file; what the peer source was told. */
+async function peerFill(o: { peerBody: Readable; upstream?: (from?: number) => UpstreamResponse; signal?: AbortSignal; onWrite?(): void }) {
+  const body = Buffer.from('0123456789');
+  const told: string[] = [];
+  const delays: number[] = [];
+  const peers: PeerSource = {
+    offer: async () => ({ peer: 'p', res: { status: 200, headers: {}, body: o.peerBody, url: 'http://p/x' } }),
+    failed: (_p, why) => void told.push(`failed ${why}`),
+    served: (_p, bytes, whole) => void told.push(`served ${bytes} ${whole}`),
+    resumed: (how) => void told.push(`resumed ${how}`),
+    fellBack: (e) => {
+      told.push(`fellBack ${e.how} ${e.peerBytes}`);
+      delays.push(e.delayMs);
+    },
+    stallMs: 60_000,
+  };
+  const temp = countingTemp(o.onWrite);
+  const upstream =
+    o.upstream ??
+    ((from?: number) => ({
+      status: 206,
+      headers: { 'content-range': `bytes ${from}-9/10` },
+      body: Readable.from([body.subarray(from)]),
+      url: 'u',
+    }));
+  const req = {
+    key: 'k',
+    expected: [{ algo: 'sha256' as const, hex: hex('sha256', body) }],
+    fetch: async (_s: AbortSignal, from?: number) => upstream(from),
+  };
+  const filled = await fromPeers({ peers, createTemp: async () => temp }, req, o.signal ?? new AbortController().signal);
+  return { filled, told, delays };
+}
+
+/** The first `n` bytes of the body, then the connection breaks. */
+const cutAfter = (n: number): Readable =>
+  Readable.from(
+    (async function* () {
+      if (n > 0) yield Buffer.from('0123456789'.slice(0, n));
+      throw new Error('ECONNRESET');
+    })(),
   );
-  // A flood of discovered peers: at most maxRemembered kept, the longest unseen first out.
-  for (let i = 0; i < 10; i++) {
-    now += 1_000;
-    list = [`http://flood-${i}:1`];
-    peers.health();
+
+test('a peer fill aborted by shutdown blames no peer and reports no resume', async () => {
+  const ac = new AbortController();
+  const peerBody = new Readable({ read() {} });
+  peerBody.push(Buffer.from('0123'));
+  setTimeout(() => ac.abort(), 20);
+  const { filled, told } = await peerFill({ peerBody, signal: ac.signal });
+  assert.equal(filled, undefined);
+  assert.deepEqual(told, []);
+});
+
+test('resumes are reported once each with the fallback delay, by how: range, restart (peer sent nothing), retry (Range failed)', async () => {
+  const ranged = await peerFill({ peerBody: cutAfter(4) });
+  assert.equal(ranged.filled?.kind, 'verified');
+  assert.deepEqual(ranged.told, ['failed transfer', 'fellBack range 4', 'resumed range', 'served 4 false']);
+  const nothing = await peerFill({ peerBody: cutAfter(0) });
+  assert.equal(nothing.filled, undefined);
+  assert.deepEqual(nothing.told, ['failed transfer', 'fellBack restart 0', 'resumed restart']);
+  const refused = await peerFill({
+    peerBody: cutAfter(4),
+    upstream: () => ({ status: 503, headers: {}, body: Readable.from([]), url: 'u' }),
+  });
+  assert.equal(refused.filled, undefined, 'the caller asks the upstream again from the start');
+  assert.deepEqual(refused.told, ['failed transfer', 'fellBack retry 0', 'resumed retry']);
+});
+
+test("the fallback delay runs from when the peer's last bytes arrived, not from when they were written", async () => {
+  const realNow = Date.now;
+  let clock = realNow();
+  Date.now = () => clock;
+  try {
+    // Writing the peer's bytes takes 1 s (a slow disk) on this clock; then the peer breaks off.
+    const { delays } = await peerFill({
+      peerBody: cutAfter(4),
+      onWrite: () => {
+        clock += 1_000;
+      },
+    });
+    assert.deepEqual(delays, [1_000]);
+  } finally {
+    Date.now = realNow;
   }
-  assert.equal(peers.remembered(), 3);
-  // A peer that served after it left the list is still counted, and bounded like the rest.
-  peers.served('http://gone:1', 5, true);
-  now += 2_000;
-  peers.health();
-  assert.ok(peers.remembered() <= 3);
 });
