@@ -14,6 +14,7 @@ import type { Metrics } from '../metrics/registry.js';
 import { discoveryMethods } from '../peers/config.js';
 import type { PeerDirectory } from '../peers/discovery.js';
 import { PeerDigestIndex } from '../peers/digest-index.js';
+import { PeerRequestVerifier } from '../peers/request-signature.js';
 import { GotUpstreamClient } from '../upstream/client.js';
 import { LanPeers } from '../upstream/peers.js';
 import type { PeersReport, PeersSummary } from '../admin/contract.js';
@@ -93,7 +94,12 @@ export async function peerSetup(
       return { count: all.length, healthy: all.filter((h) => h.healthy).length, today: tally.today() };
     },
     filled: () => tally.miss(),
-    routes: peerRoutes({ token: p.token, digests, blobs: d.blobs, onServed: (bytes) => d.metrics.peerServedBytes.inc(bytes) }),
+    routes: peerRoutes({
+      verifier: new PeerRequestVerifier(p.token),
+      digests,
+      blobs: d.blobs,
+      onServed: (bytes) => d.metrics.peerServedBytes.inc(bytes),
+    }),
     committed: (entry) => digests.add(entry),
     start(self) {
       const mdns = methods.includes('mdns')

@@ -4,44 +4,39 @@
  *   HEAD|GET /_/peer/v1/blobs/<sha256|sha512>/<hex>   (Range supported)
  *
  * Answered only from a committed, verified immutable blob (PeerDigestIndex);
- * never triggers an upstream fetch. Requires the site's peer token
- * (`Authorization: Bearer <peers.token>`); 401 without it. The path is
+ * never triggers an upstream fetch. Each request must be signed with the
+ * site's peer token (`Authorization: Larder-Peer …`, peers/request-signature.ts:
+ * fresh, not replayed, method and path covered); 401 otherwise. The path is
  * matched whole against a strict pattern before anything is looked up, so
  * no request text reaches the filesystem.
  */
-import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Context } from 'koa';
 import { LarderError } from '../core/errors.js';
 import type { BlobStore } from '../core/ports.js';
 import type { PeerAlgo, PeerDigestIndex } from '../peers/digest-index.js';
+import { PEER_AUTH_SCHEME, type PeerRequestVerifier } from '../peers/request-signature.js';
 import { writeResponse } from './respond.js';
 
 export const PEER_PREFIX = '/_/peer/v1/';
 const BLOB = /^\/_\/peer\/v1\/blobs\/(?:(sha256)\/([0-9a-f]{64})|(sha512)\/([0-9a-f]{128}))$/;
 
 export interface PeerRouteDeps {
-  token: string;
+  /** Checks the signature of each request (made from the site's peer token). */
+  verifier: PeerRequestVerifier;
   digests: PeerDigestIndex;
   blobs: BlobStore;
   /** A blob was sent to a peer (bytes of the body; 0 for HEAD). */
   onServed?(bytes: number): void;
 }
 
-/** Constant-time comparison of a presented bearer token with the site's. */
-export function bearerMatches(header: string | undefined, token: string): boolean {
-  const m = header ? /^Bearer (.+)$/.exec(header) : null;
-  if (!m) return false;
-  const h = (s: string): Buffer => createHash('sha256').update(s).digest();
-  return timingSafeEqual(h(m[1]!), h(token));
-}
-
 /** The `extra` route of the app for `/_/peer/v1/…`. */
 export function peerRoutes(d: PeerRouteDeps): (ctx: Context) => Promise<boolean> {
   return async (ctx) => {
     if (!ctx.path.startsWith(PEER_PREFIX)) return false;
-    if (!bearerMatches(ctx.get('authorization') || undefined, d.token)) {
-      ctx.set('www-authenticate', 'Bearer realm="larder-peer"');
-      throw new LarderError('E_UNAUTHORIZED', 'peer token required');
+    const refused = d.verifier.check(ctx.method, ctx.url, ctx.get('authorization') || undefined);
+    if (refused) {
+      ctx.set('www-authenticate', `${PEER_AUTH_SCHEME} realm="larder-peer"`);
+      throw new LarderError('E_UNAUTHORIZED', `peer request signature required (${refused})`);
     }
     const m = BLOB.exec(ctx.path);
     if (!m) throw new LarderError('E_NOT_FOUND', 'no such peer route');

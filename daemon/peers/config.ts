@@ -27,7 +27,9 @@ export const PeersSchema = z
       .string()
       .min(1)
       .optional()
-      .describe('The site peer token (supports ${ENV}): sent to peers, and required of peers asking this daemon'),
+      .describe(
+        'The site peer token (supports ${ENV}): signs each request to a peer (never sent itself), and checks the signatures of peers asking this daemon',
+      ),
   })
   .strict()
   .refine((p) => !p.enabled || p.token !== undefined, { message: 'peers.token is required when peers are enabled', path: ['token'] })

@@ -7,6 +7,7 @@
  */
 import type { PeerOffer, PeerResumeHow, PeerSource, UpstreamClient, UpstreamResponse } from '../core/ports.js';
 import type { ExpectedDigest } from '../core/types.js';
+import { peerKey, signPeerRequest } from '../peers/request-signature.js';
 import { PeerBook, type PeerBookOptions, type PeerFailure, type PeerHealth } from './peer-book.js';
 
 export type { PeerFailure, PeerHealth } from './peer-book.js';
@@ -89,7 +90,7 @@ export class LanPeers implements PeerSource {
     try {
       res = await this.o.client.request({
         url: peer + path,
-        headers: this.auth(),
+        headers: this.auth('GET', path),
         signal,
         timeoutMs: this.o.transferTimeoutMs ?? 5_000,
       });
@@ -172,7 +173,7 @@ export class LanPeers implements PeerSource {
       for (const peer of peers) {
         // The round's own timer gives up on the HEADs; the client's timeout is only a backstop past it.
         const timeoutMs = this.budgetMs + 1_000;
-        this.o.client.request({ url: peer + path, method: 'HEAD', headers: this.auth(), signal: ac.signal, timeoutMs }).then(
+        this.o.client.request({ url: peer + path, method: 'HEAD', headers: this.auth('HEAD', path), signal: ac.signal, timeoutMs }).then(
           (res) => {
             outstanding.delete(peer);
             this.book.answered(peer);
@@ -191,9 +192,12 @@ export class LanPeers implements PeerSource {
     });
   }
 
-  private auth(): Record<string, string> {
-    return { authorization: `Bearer ${this.o.token}` };
+  /** A signature good for this one request (the token itself is never sent to a peer). */
+  private auth(method: 'GET' | 'HEAD', path: string): Record<string, string> {
+    this.key ??= peerKey(this.o.token);
+    return { authorization: signPeerRequest(this.key, method, path) };
   }
+  private key: Buffer | undefined;
 
   private now(): number {
     return this.o.now?.() ?? Date.now();

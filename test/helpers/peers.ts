@@ -2,6 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
+import { peerKey, signPeerRequest } from '../../daemon/peers/request-signature.js';
 import type { FixtureTarball } from './npm-fixture/types.js';
 
 /** Free loopback ports (bound to port 0 then released), for daemons that must know each other's URL before they start. */
@@ -38,10 +39,16 @@ export function sha512Hex(integrity: string): string {
   return Buffer.from(integrity.replace(/^sha512-/, ''), 'base64').toString('hex');
 }
 
-/** A peer API request (HEAD by default). */
+/** The Authorization header value of one peer API request (`target`: the path after the host), signed with `token`. */
+export function peerAuthorization(token: string, method: string, target: string): string {
+  return signPeerRequest(peerKey(token), method, target);
+}
+
+/** A peer API request (HEAD by default), signed with `token` (no Authorization header without one). */
 export function peerRequest(base: string, path: string, token: string | undefined, init: RequestInit = {}): Promise<Response> {
-  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-  return fetch(`${base}/_/peer/v1/blobs/${path}`, {
+  const target = `/_/peer/v1/blobs/${path}`;
+  const headers: Record<string, string> = token ? { authorization: peerAuthorization(token, init.method ?? 'HEAD', target) } : {};
+  return fetch(`${base}${target}`, {
     method: 'HEAD',
     ...init,
     headers: { ...headers, ...(init.headers as Record<string, string>) },

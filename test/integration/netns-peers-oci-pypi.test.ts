@@ -21,6 +21,7 @@ import { tempDir } from '../helpers/daemon.js';
 import { nsGet, nsMetric, spawnNetnsDaemon, type NetnsDaemon } from '../helpers/netns-daemon.js';
 import { exposeOnUnixSocket } from '../helpers/netns-relay.js';
 import { createNetnsLab, netnsSkipReason, onLines, type NetnsHost, type NetnsLab } from '../helpers/netns.js';
+import { peerAuthorization } from '../helpers/peers.js';
 import { buildSmallLayout, type FixtureLayout } from '../helpers/oci/images.js';
 import { pushImage, skopeo } from '../helpers/oci/push.js';
 import { startRegistry, type RunningRegistry } from '../helpers/oci/registry.js';
@@ -55,9 +56,11 @@ const metricOf = (i: number, name: string, labels = ''): Promise<number> => nsMe
 
 /** Waits until laptop i answers the peer API for a blob (its fill is committed). */
 async function held(i: number, path: string): Promise<void> {
-  const head = ['-I', '-o', '/dev/null', '-H', `authorization: Bearer ${TOKEN}`];
-  const url = `${laptops[i]!.url}/_/peer/v1/blobs/${path}`;
-  await waitFor(async () => (await nsGet(hosts[i]!, url, head)).status === 200, 15_000, `${path} held by laptop ${i + 1}`);
+  const target = `/_/peer/v1/blobs/${path}`;
+  // A fresh signature per request: each is good once.
+  const head = (): string[] => ['-I', '-o', '/dev/null', '-H', `authorization: ${peerAuthorization(TOKEN, 'HEAD', target)}`];
+  const url = `${laptops[i]!.url}${target}`;
+  await waitFor(async () => (await nsGet(hosts[i]!, url, head())).status === 200, 15_000, `${path} held by laptop ${i + 1}`);
 }
 
 /** Pushes a blob to the registry (monolithic upload); returns its digest. */

@@ -17,7 +17,7 @@ import { netnsNpmBin, nsGet, nsMetric, spawnNetnsDaemon, type NetnsDaemon } from
 import type { UpstreamStats } from '../helpers/netns-npm-upstream.js';
 import { createNetnsLab, netnsSkipReason, onLines, type NetnsHost, type NetnsLab } from '../helpers/netns.js';
 import { runNpm } from '../helpers/npm-fixture/project.js';
-import { sha512Hex } from '../helpers/peers.js';
+import { peerAuthorization, sha512Hex } from '../helpers/peers.js';
 import { waitFor } from '../helpers/wait.js';
 
 const skip = netnsSkipReason();
@@ -75,11 +75,13 @@ async function npmCi(i: number, d: NetnsDaemon): Promise<number> {
 
 /** Waits until daemon d answers the peer API for every tarball of the project (its fills are committed). */
 async function held(i: number, d: NetnsDaemon): Promise<void> {
-  const head = ['-I', '-o', '/dev/null', '-H', `authorization: Bearer ${TOKEN}`];
   await Promise.all(
     project.tarballs.map((t) => {
-      const url = `${d.url}/_/peer/v1/blobs/sha512/${sha512Hex(t.integrity)}`;
-      return waitFor(async () => (await nsGet(hosts[i]!, url, head)).status === 200, 10_000, `${t.path} held by laptop ${i + 1}`);
+      const target = `/_/peer/v1/blobs/sha512/${sha512Hex(t.integrity)}`;
+      // A fresh signature per request: each is good once.
+      const head = (): string[] => ['-I', '-o', '/dev/null', '-H', `authorization: ${peerAuthorization(TOKEN, 'HEAD', target)}`];
+      const url = `${d.url}${target}`;
+      return waitFor(async () => (await nsGet(hosts[i]!, url, head())).status === 200, 10_000, `${t.path} held by laptop ${i + 1}`);
     }),
   );
 }

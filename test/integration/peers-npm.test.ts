@@ -19,7 +19,7 @@ import { get, setupFixture, sri512 } from '../helpers/npm-e2e.js';
 import { ROOT, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { adminToken } from '../helpers/admin-e2e.js';
 import { AdminClient } from '../../daemon/admin/client.js';
-import { freePorts, metric, peerRequest, sha512Hex, startFakePeer } from '../helpers/peers.js';
+import { freePorts, metric, peerAuthorization, peerRequest, sha512Hex, startFakePeer } from '../helpers/peers.js';
 import { waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);
@@ -140,6 +140,21 @@ test('the peer API: token required, strict paths, ranges, and nothing fetched on
   const path = `sha512/${sha512Hex(t.integrity)}`;
   assert.equal((await peerRequest(d1.url, path, undefined)).status, 401);
   assert.equal((await peerRequest(d1.url, path, 'wrong-token-wrong-token')).status, 401);
+  // The token itself is not accepted in place of a signature.
+  assert.equal((await peerRequest(d1.url, path, undefined, { headers: { authorization: `Bearer ${TOKEN}` } })).status, 401);
+  // A signed request is good once: replayed, it is refused (in the API's error format, with its stable code).
+  const target = `/_/peer/v1/blobs/${path}`;
+  const signed = { authorization: peerAuthorization(TOKEN, 'HEAD', target) };
+  assert.equal((await peerRequest(d1.url, path, undefined, { headers: signed })).status, 200);
+  const replay = await peerRequest(d1.url, path, undefined, { method: 'GET', headers: signed });
+  assert.equal(replay.status, 401, 'a HEAD signature does not serve a GET');
+  const again = await peerRequest(d1.url, path, undefined, { headers: signed });
+  assert.equal(again.status, 401);
+  assert.match(again.headers.get('www-authenticate') ?? '', /^Larder-Peer /);
+  const body = (await peerRequest(d1.url, path, undefined, { method: 'GET', headers: signed }).then((r) => r.json())) as {
+    code?: string;
+  };
+  assert.equal(body.code, 'E_UNAUTHORIZED', JSON.stringify(body));
   for (const bad of ['sha256/..%2F..%2Fetc', `sha512/${sha512Hex(t.integrity).toUpperCase()}`, 'md5/00', `sha256/${'0'.repeat(63)}`]) {
     assert.equal((await peerRequest(d1.url, bad, TOKEN)).status, 404, bad);
   }
