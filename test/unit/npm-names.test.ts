@@ -22,6 +22,7 @@ test('plain and scoped packument paths name their package', () => {
   assert.deepEqual(parseNpmPath('/@acme%2Fbrisk.format'), { kind: 'packument', name: '@acme/brisk.format' });
   assert.deepEqual(parseNpmPath('/@acme/brisk-format'), { kind: 'packument', name: '@acme/brisk-format' });
   assert.deepEqual(parseNpmPath('/@acme%2fx/1.0.0'), { kind: 'version', name: '@acme/x', spec: '1.0.0' });
+  assert.deepEqual(parseNpmPath('/-'), { kind: 'special', path: '/-' }, 'the registry namespace, not a package named -');
 });
 
 /** The same name through the general decoding: the first character percent-encoded, a scope's slash left raw. */

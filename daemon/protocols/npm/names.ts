@@ -80,7 +80,8 @@ const PLAIN_PACKUMENT = /^\/(?:(@[A-Za-z0-9_~-][A-Za-z0-9._~-]*)%2[fF])?([A-Za-z
 /** Parses a path below the npm mount (e.g. "/@s%2fn/-/n-1.0.0.tgz"). */
 export function parseNpmPath(path: string): NpmRoute {
   if (!path.startsWith('/') || path.length > 1024) throw badName('path too long or not absolute');
-  const plain = PLAIN_PACKUMENT.exec(path);
+  // `/-` is the registry's own namespace (`/-/v1/search`, `/-/ping`…), never a package named `-`.
+  const plain = path === '/-' ? null : PLAIN_PACKUMENT.exec(path);
   if (plain) return { kind: 'packument', name: checkName(plain[1] === undefined ? plain[2]! : `${plain[1]}/${plain[2]}`) };
   const raw = path.slice(1).split('/');
   if (raw[0] === '-') return { kind: 'special', path: path };
