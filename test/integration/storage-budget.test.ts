@@ -47,8 +47,17 @@ async function pinOne(admin: AdminClient): Promise<{ name: string; pinned: Array
   )!;
   const pin = (await admin.call<Pin>('POST', '/pins', { ref: `npm:${p.name}@${p.distTags.latest}` })).body;
   assert.equal(pin.status, 'ok', JSON.stringify(pin));
-  const pinned = (await admin.entries()).filter((e) => e.pinned).map((e) => ({ key: e.key, digest: e.digest }));
-  assert.ok(pinned.length >= 2, 'the packument and the tarball');
+  // The tarball is committed before the pin is answered; the packument's entry is written just behind
+  // its answer (documents are held in memory until then), so a busy machine may index it a moment later.
+  const pinnedEntries = async () => (await admin.entries()).filter((e) => e.pinned).map((e) => ({ key: e.key, digest: e.digest }));
+  const pinned = await waitFor(
+    async () => {
+      const now = await pinnedEntries();
+      return now.length >= 2 && now;
+    },
+    10_000,
+    'the packument and the tarball indexed as pinned',
+  );
   return { name: p.name, pinned };
 }
 
