@@ -20,6 +20,8 @@ import { readJson } from './admin-routes.js';
 
 export interface EdgeRouteDeps {
   daemonId: string;
+  /** Whose feed the pages say they are: this daemon's id, or its cluster's. */
+  feedId: string;
   feed: PinFeed;
   children: ChildRegistry;
   audit: AuditLog;
@@ -82,8 +84,10 @@ export function edgeRoutes(d: EdgeRouteDeps): (ctx: Context, path: string, actor
       }
       const done = child ? d.children.seen(child, since) : undefined;
       try {
-        const records = await d.feed.poll(since, wait * 1000, clientGone(ctx), limit);
-        const page: FeedPage = { daemon: d.daemonId, head: d.feed.head, now: Date.now(), records };
+        // A child whose next records are gone (retention) is told the feed restarted: head 0 below its position.
+        const gone = d.feed.trimmed(since);
+        const records = gone ? [] : await d.feed.poll(since, wait * 1000, clientGone(ctx), limit);
+        const page: FeedPage = { daemon: d.feedId, head: gone ? 0 : d.feed.head, now: Date.now(), records };
         ctx.set('cache-control', 'no-store');
         // Released by a shutdown: let the child reconnect elsewhere in time rather than reuse this socket.
         if (d.feed.isClosed) ctx.set('connection', 'close');
