@@ -4,7 +4,8 @@
  * one etcd transaction, retried on conflict) and read the same records; a
  * node's long poll wakes up when the other node appends; the same pin move
  * reported by two nodes is recorded once; retention keeps the newest
- * records and tells a reader behind them to start over.
+ * records and tells a reader behind them to start over; with etcd down an
+ * append fails with E_STORAGE and reads answer from the node's copy.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -13,11 +14,14 @@ import { EtcdFeedStore } from '../../daemon/cluster/etcd-feed.js';
 import { EtcdSession } from '../../daemon/cluster/etcd-session.js';
 import { PinFeed } from '../../daemon/replication/feed.js';
 import { startEtcd, type EtcdServer } from '../helpers/etcd.js';
+import { LarderError } from '../../daemon/core/errors.js';
 import { waitFor } from '../helpers/wait.js';
 
 let etcd: EtcdServer;
 const sessions: EtcdSession[] = [];
 const stores: EtcdFeedStore[] = [];
+/** Reads of the feed that failed (etcd down). */
+const failures: unknown[] = [];
 
 before(async () => {
   etcd = await startEtcd();
@@ -40,7 +44,7 @@ async function node(name: string, node: string, retain?: number): Promise<EtcdFe
     onState: () => undefined,
   });
   sessions.push(session);
-  const store = new EtcdFeedStore(session, { failed: (err) => assert.fail(String(err)) }, retain);
+  const store = new EtcdFeedStore(session, { failed: (err) => failures.push(err) }, retain);
   stores.push(store);
   await store.start();
   return store;
@@ -112,4 +116,33 @@ test('retention keeps the newest records; a reader behind them is told to start 
     'a node that starts later reads the same window',
   );
   assert.equal(late.head, 8);
+});
+
+test('etcd down: an append fails with E_STORAGE, reads answer from the copy; etcd back: appends go on', async () => {
+  const name = `d${randomBytes(3).toString('hex')}`;
+  const a = await node(name, 'a');
+  await a.append({ kind: 'add', ref: 'npm:x@1' });
+  await etcd.kill();
+  try {
+    await assert.rejects(
+      a.append({ kind: 'add', ref: 'npm:y@1' }),
+      (err: unknown) => err instanceof LarderError && err.code === 'E_STORAGE',
+    );
+    assert.deepEqual(
+      a.since(0, 10).map((r) => r.ref),
+      ['npm:x@1'],
+    );
+  } finally {
+    await etcd.start();
+  }
+  // The client reconnects on its own; the next appends succeed.
+  const rec = await waitFor(
+    () => a.append({ kind: 'add', ref: 'npm:y@1' }).catch(() => undefined),
+    20_000,
+    'an append after the restart',
+    200,
+  );
+  assert.ok(rec.seq >= 2, `seq ${rec.seq}`);
+  await waitFor(() => a.head === rec.seq, 10_000, 'the copy to follow again');
+  assert.equal(a.since(0, 10).at(-1)?.ref, 'npm:y@1');
 });
