@@ -31,6 +31,7 @@ export class EtcdFeedStore implements FeedStore {
   private readonly listeners: Array<(head: number) => void> = [];
   private watcher: Watcher | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private read = false;
 
   constructor(
     private readonly session: EtcdSession,
@@ -49,6 +50,10 @@ export class EtcdFeedStore implements FeedStore {
 
   get head(): number {
     return this.top;
+  }
+
+  get loaded(): boolean {
+    return this.read;
   }
 
   since(since: number, limit: number): FeedRecord[] {
@@ -148,6 +153,7 @@ export class EtcdFeedStore implements FeedStore {
     const oldest = got[0]?.seq;
     if (oldest !== undefined && oldest - 1 > this.floor) this.trim(oldest - 1);
     for (const r of got) this.insert(r);
+    this.read = true;
   }
 
   /** Reads the feed, then follows it (watch, and a full read every `resyncMs`). */

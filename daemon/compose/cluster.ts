@@ -149,9 +149,7 @@ export function clusterSetup(
     url = u;
     session.start();
     // Once the pin set is read (and seeded), a new cluster's feed starts with the pins it has.
-    void pins
-      .start()
-      .then(() => feed.start())
+    void Promise.all([pins.start(), feed.start()])
       .then(() => feed.seed(seedEvents(pins.range())))
       .then((n) => n && log.info({ pins: n }, 'cluster pin feed started with the pins the cluster has'))
       .catch((err: Error) => log.warn({ err: err.message }, 'cluster pin feed: cannot record the existing pins'));

@@ -82,6 +82,9 @@ export function edgeRoutes(d: EdgeRouteDeps): (ctx: Context, path: string, actor
         ctx.set('connection', 'close');
         throw new LarderError('E_SHUTTING_DOWN', 'this daemon is shutting down', { retryAfter: 5 });
       }
+      // Head 0 would tell a child the feed restarted: it asks again (maybe another node) instead.
+      if (!d.feed.loaded)
+        throw new LarderError('E_STORAGE', "the cluster's pin feed cannot be read yet (etcd unreachable)", { retryAfter: 5 });
       const done = child ? d.children.seen(child, since) : undefined;
       try {
         // A child whose next records are gone (retention) is told the feed restarted: head 0 below its position.

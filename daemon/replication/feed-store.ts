@@ -14,6 +14,8 @@ export type FeedEvent = Omit<FeedRecord, 'seq' | 'at'>;
 export interface FeedStore {
   /** Sequence number of the newest record a reader can see (0 when empty). */
   readonly head: number;
+  /** False until the records were read once (etcd unreachable since start): head and reads mean nothing yet. */
+  readonly loaded: boolean;
   /** Records after `since` (exclusive), oldest first, without gaps. */
   since(since: number, limit: number): FeedRecord[];
   /** Whether records right after `since` were dropped by retention (that reader must start over). */
@@ -42,6 +44,8 @@ export class TableFeedStore implements FeedStore {
   get head(): number {
     return this.durable;
   }
+
+  readonly loaded = true;
 
   since(since: number, limit: number): FeedRecord[] {
     const out: FeedRecord[] = [];

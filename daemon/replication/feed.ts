@@ -31,6 +31,11 @@ export class PinFeed {
     return this.store.append(rec);
   }
 
+  /** False while the feed could not be read yet (cluster mode with etcd unreachable since start). */
+  get loaded(): boolean {
+    return this.store.loaded;
+  }
+
   /** Whether records right after `since` are gone (retention): that reader has to replay from the start. */
   trimmed(since: number): boolean {
     return since > 0 && this.store.trimmed(since);

@@ -3,7 +3,8 @@
  * etcd, two daemons): a pin made on node 1 and another made on node 2 are
  * one sequence, with the same numbers, in the feed child daemons poll
  * (GET /_/api/v1/feed) from either node, each change recorded once; a long
- * poll on node 2 wakes up when node 1 pins.
+ * poll on node 2 wakes up when node 1 pins; a child polling through nginx
+ * replicates them; a new cluster's feed starts with the pins it has.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -143,5 +144,30 @@ test('a child daemon polling the cluster through a load balancer replicates ever
   } finally {
     await child.close();
     child = undefined;
+  }
+});
+
+test("a new cluster's feed starts with the pins its first node brought along", async () => {
+  const { remotes } = config();
+  const dataDir = await tempDir('larder-cluster-feed-solo-');
+  const solo = await startTestDaemon({ remotes }, { dataDir });
+  const created = await adminClient(solo.url, await adminToken(dataDir)).call<Pin>('POST', '/pins', { ref: 'url:web/d.bin' });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  await solo.close({ keepData: true });
+  const first = await startTestDaemon({ ...config(), cluster: { ...config().cluster, name: `${cluster}x` } }, { dataDir });
+  try {
+    const page = await waitFor(
+      async () => {
+        // Until the node has read the feed once it answers E_STORAGE (a child retries).
+        const p = await feed(first, 'since=0').catch(() => undefined);
+        return p?.head === 1 && p;
+      },
+      15_000,
+      "the new cluster's feed to list its pin",
+    );
+    assert.deepEqual(summary(page), [[1, 'add', 'url:web/d.bin']]);
+    assert.equal(page.daemon, `cluster:${cluster}x`);
+  } finally {
+    await first.close();
   }
 });

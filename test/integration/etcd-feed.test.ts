@@ -121,6 +121,7 @@ test('retention keeps the newest records; a reader behind them is told to start 
 test('etcd down: an append fails with E_STORAGE, reads answer from the copy; etcd back: appends go on', async () => {
   const name = `d${randomBytes(3).toString('hex')}`;
   const a = await node(name, 'a');
+  let b: EtcdFeedStore | undefined;
   await a.append({ kind: 'add', ref: 'npm:x@1' });
   await etcd.kill();
   try {
@@ -132,9 +133,14 @@ test('etcd down: an append fails with E_STORAGE, reads answer from the copy; etc
       a.since(0, 10).map((r) => r.ref),
       ['npm:x@1'],
     );
+    assert.equal(a.loaded, true);
+    b = await node(name, 'b');
+    assert.equal(b.loaded, false, 'a node that never read the feed says so (its head 0 means nothing)');
   } finally {
     await etcd.start();
   }
+  const late = b;
+  await waitFor(() => late.loaded && late.head === 1, 20_000, 'the node started during the outage to read the feed');
   // The client reconnects on its own; the next appends succeed.
   const rec = await waitFor(
     () => a.append({ kind: 'add', ref: 'npm:y@1' }).catch(() => undefined),
