@@ -128,9 +128,9 @@ export interface FeedRecord {
 }
 
 export interface FeedPage {
-  /** The answering daemon's id (a child resyncs from 0 when it changes). */
+  /** The feed's owner: the answering daemon's id, or `cluster:<name>` for a cluster's shared feed (a child resyncs from 0 when it changes). */
   daemon: string;
-  /** Newest sequence number. */
+  /** Newest sequence number (0 to a reader whose next records were dropped by retention: it replays from the start). */
   head: number;
   /** The answering daemon's clock, ms (children correct lag for skew). */
   now: number;

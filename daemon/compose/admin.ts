@@ -28,6 +28,7 @@ import { watchLockfiles, watchPinFile, type Watcher } from '../prewarm/watch.js'
 import type { LmdbIndex } from '../storage/lmdb-index.js';
 import type { DataPaths } from '../storage/paths.js';
 import { PinFeed } from '../replication/feed.js';
+import type { FeedStore } from '../replication/feed-store.js';
 import { buildEdge, type EdgeOptions } from './edge.js';
 import { redactDeep } from '../core/redact.js';
 
@@ -55,7 +56,7 @@ export interface AdminParts {
   /** LAN peers: GET /peers and the peers line of /stats. */
   peers?: { report(): PeersReport; summary(): PeersSummary | undefined };
   /** Cluster mode: the pin set shared by the nodes (etcd), and GET /cluster with its /stats line. */
-  cluster?: { pins: PinStore; report(): Promise<ClusterReport>; summary(): ClusterSummary };
+  cluster?: { pins: PinStore; feed: { store: FeedStore; id: string }; report(): Promise<ClusterReport>; summary(): ClusterSummary };
 }
 
 const SECRET_KEYS = new Set(['password', 'token', 'accessKey', 'secretKey']);
@@ -84,9 +85,11 @@ export async function buildAdmin(p: AdminParts) {
     );
   const budget: Budget = { maxBytes: cfg.storage.maxSize, high: cfg.storage.highWatermark, low: cfg.storage.lowWatermark };
 
-  const feed = new PinFeed(index.table<FeedRecord>('feed'));
+  // Cluster mode: one feed for all nodes, in etcd; a change is appended by the node that made it.
+  const feed = new PinFeed(p.cluster?.feed.store ?? index.table<FeedRecord>('feed'));
   const pins = new PinManager({
-    onEvent: (e) => void feed.append(e).catch((err: Error) => log.error({ err: err.message }, 'pin feed append failed')),
+    onEvent: (e) =>
+      void feed.append(e).catch((err: Error) => log.error({ err: err.message, kind: e.kind, ref: e.ref }, 'pin feed append failed')),
     table: p.cluster?.pins ?? index.table<StoredPin>('pins'),
     warmers: p.warmers,
     intervalMs: cfg.pins.interval,
@@ -98,7 +101,19 @@ export async function buildAdmin(p: AdminParts) {
     onAudit: async (action, target, actor) => void (await audit.append({ action, target, actor: actor ?? 'daemon' })),
   });
   metrics.setPinLagSource(() => pins.lag().all);
-  const edge = buildEdge({ ...p.edge, index, blobs: p.blobs, warmers: p.warmers, feed, pins, audit, log, metrics, publicUrl: p.publicUrl });
+  const edge = buildEdge({
+    ...p.edge,
+    ...(p.cluster ? { feedId: p.cluster.feed.id } : {}),
+    index,
+    blobs: p.blobs,
+    warmers: p.warmers,
+    feed,
+    pins,
+    audit,
+    log,
+    metrics,
+    publicUrl: p.publicUrl,
+  });
   const maintenance = new Maintenance({
     blobs: p.blobs,
     index,

@@ -2,7 +2,7 @@
  * Part of the composition root: cluster mode (`cluster:` in the config,
  * with `storage.s3`). The node's index becomes a local cache of the shared
  * index in S3, cold misses take turns through etcd leases, the pin set
- * lives in etcd, the node elected through etcd evicts the S3 tier (with
+ * and its change feed (read by child daemons) live in etcd, the node elected through etcd evicts the S3 tier (with
  * `storage.s3.maxSize`), and etcd's health and this node's role feed
  * /readyz, /metrics and GET /cluster. Absent `cluster:`, nothing is built.
  */
@@ -13,6 +13,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { EvictionElection } from '../cluster/etcd-election.js';
 import { EvictionNotices } from '../cluster/etcd-evicted.js';
 import { EtcdFills } from '../cluster/etcd-fills.js';
+import { EtcdFeedStore } from '../cluster/etcd-feed.js';
 import { EtcdPinTable } from '../cluster/etcd-pins.js';
 import { EtcdSession } from '../cluster/etcd-session.js';
 import { clusterReport, roleOf } from '../cluster/report.js';
@@ -20,6 +21,7 @@ import { S3Eviction } from '../cluster/s3-eviction.js';
 import { SharedIndexStore } from '../cluster/shared-index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
+import type { FeedEvent, FeedStore } from '../replication/feed-store.js';
 import { pinnedKeys, type PinStore, type StoredPin } from '../pins/manager.js';
 import { S3EntryStore } from '../storage/s3-entries.js';
 import { S3Inventory } from '../storage/s3-inventory.js';
@@ -31,6 +33,8 @@ export interface ClusterParts {
   ports: ClusterPorts;
   /** The cluster's pin set (etcd), mirrored in this node's pin table. */
   pins: PinStore;
+  /** The cluster's pin change feed (etcd), and the id its pages carry. */
+  feed: { store: FeedStore; id: string };
   report(): Promise<ClusterReport>;
   summary(): ClusterSummary;
   /** Drops this node's copies of a blob the cluster evicted from S3 and of its entries (set once the admin side exists). */
@@ -78,6 +82,10 @@ export function clusterSetup(
   const pins = new EtcdPinTable(session, d.index.table<StoredPin>('pins'), {
     failed: (err) => log.warn({ err: (err as Error).message }, "cluster pin set: etcd read failed; this node's last copy stays in force"),
   });
+  const feed = new EtcdFeedStore(session, {
+    failed: (err) =>
+      log.warn({ err: (err as Error).message }, "cluster pin feed: etcd read failed; children are served this node's last copy"),
+  });
   const election = new EvictionElection(session, {
     onChange: (leader) =>
       log.info({ cluster: c.name, node: d.daemonId }, leader ? 'elected to evict the S3 tier' : 'no longer the S3 eviction leader'),
@@ -86,6 +94,7 @@ export function clusterSetup(
     index,
     ports: { index, fills },
     pins,
+    feed: { store: feed, id: `cluster:${c.name}` },
     dropLocal: undefined,
     report: () => clusterReport({ name: c.name, session, election, url: () => url, s3Up: d.s3Up, s3Budget }),
     summary: () => ({ name: c.name, role: roleOf(session, election), nodes: session.nodeCount, etcdUp: session.up, s3Up: d.s3Up() }),
@@ -139,7 +148,11 @@ export function clusterSetup(
   function start(u: string): void {
     url = u;
     session.start();
-    void pins.start();
+    // Once the pin set is read (and seeded), a new cluster's feed starts with the pins it has.
+    void Promise.all([pins.start(), feed.start()])
+      .then(() => feed.seed(seedEvents(pins.range())))
+      .then((n) => n && log.info({ pins: n }, 'cluster pin feed started with the pins the cluster has'))
+      .catch((err: Error) => log.warn({ err: err.message }, 'cluster pin feed: cannot record the existing pins'));
     notices.start();
     election.start();
     if (eviction) {
@@ -159,9 +172,13 @@ export function clusterSetup(
     clearInterval(timer);
     await running;
     await election.stop();
-    await Promise.all([pins.stop(), notices.stop()]);
+    await Promise.all([pins.stop(), feed.stop(), notices.stop()]);
     await session.stop();
   }
 
   return parts;
+}
+
+function* seedEvents(pins: Iterable<[string, StoredPin]>): Iterable<FeedEvent> {
+  for (const [, p] of pins) yield { kind: 'add', ref: p.ref, ...(p.resolved !== undefined ? { resolved: p.resolved } : {}) };
 }

@@ -37,6 +37,8 @@ export interface EdgeOptions {
 }
 
 export interface EdgeParts extends EdgeOptions {
+  /** Whose feed it is (the pages' `daemon`): this daemon's id, or `cluster:<name>`. */
+  feedId?: string;
   index: LmdbIndex;
   blobs: BlobStore;
   warmers: Map<string, Warmer>;
@@ -106,6 +108,7 @@ export function buildEdge(p: EdgeParts) {
   };
   const routes = edgeRoutes({
     daemonId: p.daemonId,
+    feedId: p.feedId ?? p.daemonId,
     feed,
     children,
     audit: p.audit,

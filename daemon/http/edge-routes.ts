@@ -20,6 +20,8 @@ import { readJson } from './admin-routes.js';
 
 export interface EdgeRouteDeps {
   daemonId: string;
+  /** Whose feed the pages say they are: this daemon's id, or its cluster's. */
+  feedId: string;
   feed: PinFeed;
   children: ChildRegistry;
   audit: AuditLog;
@@ -80,10 +82,15 @@ export function edgeRoutes(d: EdgeRouteDeps): (ctx: Context, path: string, actor
         ctx.set('connection', 'close');
         throw new LarderError('E_SHUTTING_DOWN', 'this daemon is shutting down', { retryAfter: 5 });
       }
+      // Head 0 would tell a child the feed restarted: it asks again (maybe another node) instead.
+      if (!d.feed.loaded)
+        throw new LarderError('E_STORAGE', "the cluster's pin feed cannot be read yet (etcd unreachable)", { retryAfter: 5 });
       const done = child ? d.children.seen(child, since) : undefined;
       try {
-        const records = await d.feed.poll(since, wait * 1000, clientGone(ctx), limit);
-        const page: FeedPage = { daemon: d.daemonId, head: d.feed.head, now: Date.now(), records };
+        // A child whose next records are gone (retention) is told the feed restarted: head 0 below its position.
+        const gone = d.feed.trimmed(since);
+        const records = gone ? [] : await d.feed.poll(since, wait * 1000, clientGone(ctx), limit);
+        const page: FeedPage = { daemon: d.feedId, head: gone ? 0 : d.feed.head, now: Date.now(), records };
         ctx.set('cache-control', 'no-store');
         // Released by a shutdown: let the child reconnect elsewhere in time rather than reuse this socket.
         if (d.feed.isClosed) ctx.set('connection', 'close');

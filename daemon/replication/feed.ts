@@ -1,52 +1,49 @@
 /**
  * The pin change feed: every pin added, removed or re-resolved, appended
- * with a sequence number and a time to a durable table (LMDB in production),
- * read by child daemons with long polls (`since` → records after it, or a
+ * with a sequence number and a time to a {@link FeedStore} (this daemon's
+ * durable table, or etcd in cluster mode), read by child daemons with long polls (`since` → records after it, or a
  * wait for the next append).
  */
 import { EventEmitter } from 'node:events';
 import type { KvTable } from '../core/ports.js';
 import type { FeedRecord } from '../admin/contract.js';
-
-const key = (seq: number): string => seq.toString().padStart(16, '0');
+import { type FeedEvent, type FeedStore, TableFeedStore } from './feed-store.js';
 
 export class PinFeed {
-  private seq = 0;
-  private durable = 0;
   private readonly appended = new EventEmitter();
   private closed = false;
-  /** Appends are serialized so sequence numbers hit the table in order. */
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly store: FeedStore;
 
-  constructor(private readonly table: KvTable<FeedRecord>) {
-    for (const [, r] of table.range({ reverse: true, limit: 1 })) this.seq = r.seq;
-    this.durable = this.seq;
+  /** A feed over `store`, or over a durable table of this daemon's own. */
+  constructor(store: FeedStore | KvTable<FeedRecord>) {
+    this.store = 'append' in store ? store : new TableFeedStore(store);
     this.appended.setMaxListeners(0);
+    this.store.onAppend((seq) => this.appended.emit('record', seq));
   }
 
   /** Sequence number of the newest durable record (0 when empty). */
   get head(): number {
-    return this.durable;
+    return this.store.head;
   }
 
-  /** Appends one record; resolves once it is durable. */
-  append(rec: Omit<FeedRecord, 'seq' | 'at'>): Promise<FeedRecord> {
-    const full: FeedRecord = { seq: ++this.seq, at: Date.now(), kind: rec.kind, ref: rec.ref };
-    if (rec.resolved !== undefined) full.resolved = rec.resolved;
-    const write = this.tail.then(() => this.table.put(key(full.seq), full));
-    this.tail = write.catch(() => undefined);
-    return write.then(() => {
-      this.durable = Math.max(this.durable, full.seq);
-      this.appended.emit('record', full.seq);
-      return full;
-    });
+  /** Appends one record; resolves once it is durable (undefined: the cluster already had it). */
+  append(rec: FeedEvent): Promise<FeedRecord | undefined> {
+    return this.store.append(rec);
+  }
+
+  /** False while the feed could not be read yet (cluster mode with etcd unreachable since start). */
+  get loaded(): boolean {
+    return this.store.loaded;
+  }
+
+  /** Whether records right after `since` are gone (retention): that reader has to replay from the start. */
+  trimmed(since: number): boolean {
+    return since > 0 && this.store.trimmed(since);
   }
 
   /** Records after `since` (exclusive), oldest first. */
   since(since: number, limit = 100): FeedRecord[] {
-    const out: FeedRecord[] = [];
-    for (const [, r] of this.table.range({ start: key(Math.max(0, since) + 1), limit })) out.push(r);
-    return out;
+    return this.store.since(since, limit);
   }
 
   /** The record right after `since` (the oldest one a reader at `since` has not seen). */

@@ -198,7 +198,7 @@ test('feed: sequence numbers survive a reopen; a poll waits for the next record 
   );
   const again = new PinFeed(table);
   assert.equal(again.head, 2);
-  assert.equal((await again.append({ kind: 'add', ref: 'npm:b@1' })).seq, 3);
+  assert.equal((await again.append({ kind: 'add', ref: 'npm:b@1' }))?.seq, 3);
   assert.deepEqual(
     again.since(0).map((r) => r.seq),
     [1, 2, 3],
