@@ -35,6 +35,8 @@ export interface ClusterParts {
   summary(): ClusterSummary;
   /** Drops this node's copies of a blob the cluster evicted from S3 and of its entries (set once the admin side exists). */
   dropLocal: ((digest: string, keys: string[]) => Promise<void>) | undefined;
+  /** Whether this node is the elected one (it alone re-resolves pins and evicts the S3 tier). */
+  leads(): boolean;
   /** Why the node is not ready because of etcd, or undefined. */
   reason(): string | undefined;
   /** Registers this node (its URL), follows the pin set, campaigns for S3 eviction and starts the health probe. */
@@ -89,6 +91,7 @@ export function clusterSetup(
     dropLocal: undefined,
     report: () => clusterReport({ name: c.name, session, election, url: () => url, s3Up: d.s3Up, s3Budget }),
     summary: () => ({ name: c.name, role: roleOf(session, election), nodes: session.nodeCount, etcdUp: session.up, s3Up: d.s3Up() }),
+    leads: () => election.elected,
     reason: () => session.reason(),
     start,
     stop,
