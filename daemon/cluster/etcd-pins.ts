@@ -126,6 +126,11 @@ export class EtcdPinTable implements PinStore {
     };
   }
 
+  /** Whether any node is warming a pin's closure now (throws when etcd cannot be read). */
+  async anyWarming(): Promise<boolean> {
+    return (await this.session.client.getAll().prefix(`${this.session.opts.prefix}warming/`).count()) > 0;
+  }
+
   private seeded = false;
   /** This node created the marker: its pins are uploaded (again after a failed batch). */
   private seeding = false;

@@ -44,6 +44,12 @@ export interface ClusterParts {
   stop(): Promise<void>;
 }
 
+const SKIPPED = {
+  etcd: 'S3-tier eviction skipped: etcd cannot confirm the leader or give the pin set',
+  warming: "S3-tier eviction skipped: a pin's closure is being warmed",
+  unreadable: 'S3-tier eviction skipped: an entry object of the shared index cannot be read (delete or fix it)',
+} as const;
+
 export function clusterSetup(
   cfg: LoadedConfig,
   d: { blobs: BlobStore; index: IndexStore & TableStore; daemonId: string; metrics: Metrics; log: Logger; s3Up(): boolean },
@@ -106,6 +112,8 @@ export function clusterSetup(
           budget: { maxBytes: s3cfg.maxSize, high: cfg.storage.highWatermark, low: cfg.storage.lowWatermark },
           confirm: () => election.confirm(),
           leading: () => election.elected,
+          confirmEveryMs: c.leaseTtl / 3,
+          warming: () => pins.anyWarming(),
           pinnedKeys: async () => {
             await pins.sync();
             return pinnedKeys(pins.range());
@@ -119,16 +127,16 @@ export function clusterSetup(
 
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
-  let skipping = false;
+  let skipping: string | undefined;
   const evictOnce = async (): Promise<void> => {
     if (!eviction) return;
     try {
       const r = await eviction.pass();
-      if (r.skipped === 'etcd') {
+      if (r.skipped && r.skipped !== 'member') {
         metrics.s3EvictionSkipped.inc();
-        if (!skipping) log.warn({ cluster: c.name }, 'S3-tier eviction skipped: etcd cannot confirm the leader or give the pin set');
+        if (skipping !== r.skipped) log.warn({ cluster: c.name, unreadable: r.unreadable?.slice(0, 5) }, SKIPPED[r.skipped]);
       }
-      skipping = r.skipped === 'etcd';
+      skipping = r.skipped;
       if (r.removed) {
         metrics.s3Evicted.inc(r.removed);
         metrics.s3EvictedBytes.inc(r.bytes);
