@@ -102,7 +102,10 @@ export function clusterSetup(
     start,
     stop,
   };
-  const notices = new EvictionNotices(session, async (digest, keys) => parts.dropLocal?.(digest, keys));
+  const notices = new EvictionNotices(session, async (digest, keys) => {
+    index.evicted(digest);
+    await parts.dropLocal?.(digest, keys);
+  });
   const inventory = new S3Inventory(d.blobs.remote.client, d.blobs.remote.bucket);
   const eviction =
     s3cfg.maxSize === undefined
