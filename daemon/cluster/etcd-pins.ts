@@ -8,7 +8,7 @@
  * not protect anything from the cluster's eviction.
  *
  * The first node to join a cluster whose pin set was never written brings
- * its local pins along (once, in one transaction); after that etcd is the
+ * its local pins along (once; resumed if it stopped half way); after that etcd is the
  * truth and a joining node's local pins are replaced by the cluster's.
  */
 import type { Watcher } from 'etcd3';
@@ -132,28 +132,29 @@ export class EtcdPinTable implements PinStore {
   }
 
   private seeded = false;
-  /** This node created the marker: its pins are uploaded (again after a failed batch). */
-  private seeding = false;
 
   /**
    * Seeds an empty cluster pin set with this node's pins, once: the node
-   * that creates the `pins-seeded` marker uploads its pins (in batches: etcd
-   * caps the operations of one transaction); any other node finds the
-   * marker and takes the cluster's pins.
+   * that creates the `pins-seeded` marker (`seeding:<node>`) uploads its
+   * pins (in batches: etcd caps the operations of one transaction) and the
+   * last batch sets it to `done`. A node that finds the marker saying it is
+   * still seeding (it stopped half way) resumes; any other value: the node
+   * takes the cluster's pins.
    */
   private async seed(): Promise<void> {
     if (this.seeded) return;
     const { client } = this.session;
     const marker = `${this.session.opts.prefix}pins-seeded`;
-    const claimed = await client.if(marker, 'Create', '==', 0).then(client.put(marker).value(this.session.opts.node)).commit();
-    if (claimed.succeeded) this.seeding = true;
-    if (this.seeding) {
-      const mine = [...this.local.range()];
-      for (let i = 0; i < mine.length; i += 64) {
-        const batch = mine.slice(i, i + 64).map(([id, p]) => client.put(this.dir + id).value(JSON.stringify(p)));
+    const mine = `seeding:${this.session.opts.node}`;
+    const claimed = await client.if(marker, 'Create', '==', 0).then(client.put(marker).value(mine)).commit();
+    if (claimed.succeeded || (await client.get(marker).string()) === mine) {
+      const pins = [...this.local.range()];
+      for (let i = 0; i === 0 || i < pins.length; i += 64) {
+        const ops = pins.slice(i, i + 64).map(([id, p]) => client.put(this.dir + id).value(JSON.stringify(p)));
+        if (i + 64 >= pins.length) ops.push(client.put(marker).value('done'));
         await client
-          .if(marker, 'Create', '>', 0)
-          .then(...batch)
+          .if(marker, 'Value', '==', mine)
+          .then(...ops)
           .commit();
       }
     }

@@ -4,7 +4,8 @@
  * the pin as etcd holds it (a conditional write), so a node never writes a
  * stale copy over another node's newer resolution, nor back a pin that is
  * not in the cluster's set; a closure being warmed is marked in etcd until
- * its keys are stored; and only the elected node re-checks pins.
+ * its keys are stored; only the elected node re-checks pins; and a node
+ * whose seeding of a new cluster's pin set stopped half way resumes it.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -157,4 +158,32 @@ test('only the elected node re-checks pins on the interval', async () => {
   m.manager.start();
   await m.manager.stop();
   assert.equal(n.warmer.resolves, 1, 'the leader does');
+});
+
+test('a node that stopped while seeding the pin set resumes it; another node takes what is there', async () => {
+  const prefix = `/larder/${randomBytes(4).toString('hex')}/`;
+  const pin = (ref: string): StoredPin => ({
+    ...{ id: pinId(ref), ref, mutable: true, status: 'ok', size: 1, items: 1, createdAt: 1, lagSeconds: 0, source: 'api' },
+    ...{ resolved: 'v1', keys: [`files:${ref}`], history: [], historyLimit: 0 },
+  });
+  // Node a claimed the marker and stored one of its two pins, then stopped.
+  const a = node(prefix, 'a');
+  await a.session.client.put(`${prefix}pins-seeded`).value('seeding:a').exec();
+  await a.session.client
+    .put(`${prefix}pins/${pinId('url:web/1.bin')}`)
+    .value(JSON.stringify(pin('url:web/1.bin')))
+    .exec();
+  const b = node(prefix, 'b');
+  await b.local.put(pinId('url:web/b.bin'), pin('url:web/b.bin'));
+  await b.table.sync();
+  assert.deepEqual(
+    [...b.local.rows.values()].map((p) => p.ref),
+    ['url:web/1.bin'],
+    'b takes the pin set, brings nothing',
+  );
+  for (const r of ['url:web/1.bin', 'url:web/2.bin']) await a.local.put(pinId(r), pin(r));
+  await a.table.sync();
+  assert.ok(await inEtcd(a.session, prefix, pinId('url:web/2.bin')), "a's second pin is uploaded");
+  assert.equal(await a.session.client.get(`${prefix}pins-seeded`).string(), 'done');
+  assert.deepEqual([...a.local.rows.values()].map((p) => p.ref).sort(), ['url:web/1.bin', 'url:web/2.bin']);
 });
