@@ -8,13 +8,13 @@
  * not protect anything from the cluster's eviction.
  *
  * The first node to join a cluster whose pin set was never written brings
- * its local pins along (once, in one transaction); after that etcd is the
+ * its local pins along (once; resumed if it stopped half way); after that etcd is the
  * truth and a joining node's local pins are replaced by the cluster's.
  */
 import type { Watcher } from 'etcd3';
 import { LarderError } from '../core/errors.js';
 import type { KvTable } from '../core/ports.js';
-import type { StoredPin } from '../pins/manager.js';
+import type { PinChange, PinStore, StoredPin } from '../pins/store.js';
 import type { EtcdSession } from './etcd-session.js';
 
 export interface EtcdPinsHooks {
@@ -24,7 +24,7 @@ export interface EtcdPinsHooks {
   failed(err: unknown): void;
 }
 
-export class EtcdPinTable implements KvTable<StoredPin> {
+export class EtcdPinTable implements PinStore {
   private watcher: Watcher | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -73,29 +73,88 @@ export class EtcdPinTable implements KvTable<StoredPin> {
     await this.local.remove(key);
   }
 
+  /**
+   * Applies `change` to the pin as etcd holds it now and writes the result
+   * only if the key is unchanged since that read (its mod revision; 0: still
+   * absent), reading again on a conflict. A pin this node's mirror holds and
+   * etcd does not (removed by another node) is dropped, never written back.
+   */
+  async update(id: string, change: PinChange): Promise<StoredPin | undefined> {
+    const { client } = this.session;
+    const key = this.dir + id;
+    for (let attempt = 0; attempt < 8; attempt++) {
+      let written: StoredPin | undefined;
+      let current: StoredPin | undefined;
+      try {
+        const kv = (await client.get(key).exec()).kvs[0];
+        current = kv ? parse(kv.value.toString()) : undefined;
+        written = change(current);
+        if (written) {
+          const t = await client
+            .if(key, 'Mod', '==', kv ? kv.mod_revision : 0)
+            .then(client.put(key).value(JSON.stringify(written)))
+            .commit();
+          if (!t.succeeded) continue;
+        }
+      } catch (err) {
+        this.session.observe(err);
+        throw new LarderError('E_STORAGE', `cannot update pin ${id} in the cluster's pin set: etcd unreachable`, { cause: err });
+      }
+      const now = written ?? current;
+      if (JSON.stringify(this.local.get(id)) !== JSON.stringify(now)) await this.apply(id, now);
+      return now;
+    }
+    throw new LarderError('E_BUSY', `pin ${id} kept changing in the cluster's pin set; try again`);
+  }
+
+  /** `warming/<node>/<pin id>` under this node's session lease (gone if the node dies) while a closure is warmed. */
+  async warming(id: string): Promise<() => Promise<void>> {
+    const key = `${this.session.opts.prefix}warming/${this.session.opts.node}/${id}`;
+    try {
+      const lease = await this.session.leaseId();
+      await this.session.client.put(key).value(String(Date.now())).lease(lease).exec();
+    } catch (err) {
+      this.session.observe(err);
+      throw new LarderError('E_STORAGE', `cannot mark pin ${id} as warming in the cluster: etcd unreachable`, { cause: err });
+    }
+    return async () => {
+      await this.session.client
+        .delete()
+        .key(key)
+        .exec()
+        .catch(() => undefined); // the lease ends it with the node
+    };
+  }
+
+  /** Whether any node is warming a pin's closure now (throws when etcd cannot be read). */
+  async anyWarming(): Promise<boolean> {
+    return (await this.session.client.getAll().prefix(`${this.session.opts.prefix}warming/`).count()) > 0;
+  }
+
   private seeded = false;
-  /** This node created the marker: its pins are uploaded (again after a failed batch). */
-  private seeding = false;
 
   /**
    * Seeds an empty cluster pin set with this node's pins, once: the node
-   * that creates the `pins-seeded` marker uploads its pins (in batches: etcd
-   * caps the operations of one transaction); any other node finds the
-   * marker and takes the cluster's pins.
+   * that creates the `pins-seeded` marker (`seeding:<node>`) uploads its
+   * pins (in batches: etcd caps the operations of one transaction) and the
+   * last batch sets it to `done`. A node that finds the marker saying it is
+   * still seeding (it stopped half way) resumes; any other value: the node
+   * takes the cluster's pins.
    */
   private async seed(): Promise<void> {
     if (this.seeded) return;
     const { client } = this.session;
     const marker = `${this.session.opts.prefix}pins-seeded`;
-    const claimed = await client.if(marker, 'Create', '==', 0).then(client.put(marker).value(this.session.opts.node)).commit();
-    if (claimed.succeeded) this.seeding = true;
-    if (this.seeding) {
-      const mine = [...this.local.range()];
-      for (let i = 0; i < mine.length; i += 64) {
-        const batch = mine.slice(i, i + 64).map(([id, p]) => client.put(this.dir + id).value(JSON.stringify(p)));
+    const mine = `seeding:${this.session.opts.node}`;
+    const claimed = await client.if(marker, 'Create', '==', 0).then(client.put(marker).value(mine)).commit();
+    if (claimed.succeeded || (await client.get(marker).string()) === mine) {
+      const pins = [...this.local.range()];
+      for (let i = 0; i === 0 || i < pins.length; i += 64) {
+        const ops = pins.slice(i, i + 64).map(([id, p]) => client.put(this.dir + id).value(JSON.stringify(p)));
+        if (i + 64 >= pins.length) ops.push(client.put(marker).value('done'));
         await client
-          .if(marker, 'Create', '>', 0)
-          .then(...batch)
+          .if(marker, 'Value', '==', mine)
+          .then(...ops)
           .commit();
       }
     }
@@ -105,15 +164,19 @@ export class EtcdPinTable implements KvTable<StoredPin> {
   /** Makes the mirror equal to the pin set in etcd (throws when etcd cannot be read; seeds it first if never done). */
   async sync(): Promise<void> {
     await this.seed();
-    const all = await this.session.client.getAll().prefix(this.dir).strings();
+    const all = await this.session.client.getAll().prefix(this.dir).exec();
+    this.revision = BigInt(all.header.revision);
     const want = new Map<string, StoredPin>();
-    for (const [k, v] of Object.entries(all)) {
-      const pin = parse(v);
-      if (pin) want.set(k.slice(this.dir.length), pin);
+    for (const kv of all.kvs) {
+      const pin = parse(kv.value.toString());
+      if (pin) want.set(kv.key.toString().slice(this.dir.length), pin);
     }
     for (const [id] of [...this.local.range()]) if (!want.has(id)) await this.apply(id, undefined);
     for (const [id, pin] of want) if (JSON.stringify(this.local.get(id)) !== JSON.stringify(pin)) await this.apply(id, pin);
   }
+
+  /** The etcd revision of the last full read (the watch starts after it). */
+  private revision: bigint | undefined;
 
   private async apply(id: string, pin: StoredPin | undefined): Promise<void> {
     if (pin) await this.local.put(id, pin);
@@ -128,7 +191,10 @@ export class EtcdPinTable implements KvTable<StoredPin> {
     this.timer ??= setInterval(() => void resync(), this.resyncMs);
     this.timer.unref();
     // `watcher()` rather than `create()`: with etcd down at start it attaches once etcd answers (and stop can cancel it).
-    const w = this.session.client.watch().prefix(this.dir).watcher();
+    // From just after the full read: a pin written between the read and the watch is not missed.
+    const b = this.session.client.watch().prefix(this.dir);
+    if (this.revision !== undefined) b.startRevision(String(this.revision + 1n));
+    const w = b.watcher();
     w.on('put', (kv) => {
       const pin = parse(kv.value.toString());
       if (pin) void this.apply(kv.key.toString().slice(this.dir.length), pin).catch(() => undefined);

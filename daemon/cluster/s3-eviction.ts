@@ -10,6 +10,13 @@
  *   the grace period (a commit whose entry is not published yet).
  * - "Use" is the later of the object's last write in S3 and this node's
  *   own last access to the blob (other nodes' reads are not seen).
+ * - No pass while a pin's closure is being warmed (a `warming` marker in
+ *   etcd: its keys are not in the pin set yet), nor while an entry object
+ *   cannot be read (its blobs might be pinned): the pass is skipped.
+ * - Just before a blob goes, its object is looked at again (HEAD): one
+ *   written again since the listing, or within the grace, stays; etcd is
+ *   asked again whether this node leads when a third of the lease TTL has
+ *   passed since it last said so, and whether a warm began.
  * - Every shared entry that needs a blob is deleted before the blob, so no
  *   node adopts an entry whose body is gone; then the nodes are told
  *   (`evicted`) so they drop their local copies of those entries.
@@ -20,7 +27,10 @@ import { entryDigests } from '../core/eviction.js';
 export interface Bucket {
   blobs(): AsyncIterable<{ digest: string; size: number; modified: number }>;
   entries(): AsyncIterable<{ key: string; etag: string }>;
-  entry(objectKey: string): Promise<Entry | undefined>;
+  /** The entry an entry object holds: undefined when it is gone, 'unreadable' when it is not an entry of a known form. */
+  entry(objectKey: string): Promise<Entry | undefined | 'unreadable'>;
+  /** When the blob's object was last written, epoch ms (undefined: gone). */
+  modified(digest: string): Promise<number | undefined>;
   remove(objectKey: string): Promise<void>;
   blobKey(digest: string): string;
 }
@@ -32,6 +42,10 @@ export interface S3EvictionDeps {
   confirm(): Promise<boolean>;
   /** Whether this node still holds leadership (checked between removals; no etcd call). */
   leading(): boolean;
+  /** How long a confirmation holds during a pass (a third of the lease TTL). */
+  confirmEveryMs: number;
+  /** Whether any node is warming a pin's closure now (throws when etcd cannot be read). */
+  warming(): Promise<boolean>;
   /** Reads the cluster's pin set anew and answers the entry keys it protects (throws when etcd cannot be read). */
   pinnedKeys(): Promise<Set<string>>;
   /** This node's last access to a blob, if it has one. */
@@ -44,8 +58,10 @@ export interface S3EvictionDeps {
 
 export interface S3PassResult {
   ran: boolean;
-  /** Why the pass did not run: not the leader, or etcd unreachable. */
-  skipped?: 'member' | 'etcd';
+  /** Why the pass did not run: not the leader, etcd unreachable, a closure being warmed, or an unreadable entry object. */
+  skipped?: 'member' | 'etcd' | 'warming' | 'unreadable';
+  /** The entry objects that could not be read (skipped: 'unreadable'). */
+  unreadable?: string[];
   usedBytes?: number;
   removed: number;
   bytes: number;
@@ -53,7 +69,7 @@ export interface S3PassResult {
 
 export class S3Eviction {
   /** Parsed entry objects of earlier passes, by object key (refetched when the ETag changes). */
-  private readonly seen = new Map<string, { etag: string; entry: Entry | undefined }>();
+  private readonly seen = new Map<string, { etag: string; entry: Entry | undefined | 'unreadable' }>();
   /** Bytes in the S3 tier at the last pass of this node (undefined before one). */
   usedBytes: number | undefined;
 
@@ -65,6 +81,7 @@ export class S3Eviction {
 
   async pass(): Promise<S3PassResult> {
     if (!(await this.d.confirm())) return { ran: false, skipped: this.d.leading() ? 'etcd' : 'member', removed: 0, bytes: 0 };
+    let confirmedAt = this.now();
     const blobs = new Map<string, { size: number; modified: number }>();
     let used = 0;
     for await (const b of this.d.bucket.blobs()) {
@@ -76,11 +93,14 @@ export class S3Eviction {
     if (used <= maxBytes * high) return { ran: true, usedBytes: used, removed: 0, bytes: 0 };
     let pinned: Set<string>;
     try {
+      // Markers first: a warm that ends after this read has stored its keys before the pin set is read.
+      if (await this.d.warming()) return { ran: false, skipped: 'warming', usedBytes: used, removed: 0, bytes: 0 };
       pinned = await this.d.pinnedKeys();
     } catch {
       return { ran: false, skipped: 'etcd', usedBytes: used, removed: 0, bytes: 0 };
     }
-    const entries = await this.readEntries();
+    const { entries, unreadable } = await this.readEntries();
+    if (unreadable.length) return { ran: false, skipped: 'unreadable', unreadable, usedBytes: used, removed: 0, bytes: 0 };
     const refs = new Map<string, string[]>(); // digest → entry object keys
     const protectedDigests = new Set<string>();
     for (const [objectKey, e] of entries) {
@@ -102,6 +122,14 @@ export class S3Eviction {
     for (const [digest, , size] of order) {
       if (used - bytes <= target) break;
       if (!this.d.leading()) break; // leadership lost mid-pass: the next leader decides the rest
+      if (this.now() - confirmedAt > this.d.confirmEveryMs) {
+        if (!(await this.d.confirm())) break;
+        confirmedAt = this.now();
+      }
+      if (await this.d.warming().catch(() => true)) break; // a warm began: its keys are not in `pinned`
+      const listed = blobs.get(digest)?.modified ?? 0;
+      const modified = await this.d.bucket.modified(digest);
+      if (modified === undefined || modified > listed || modified >= this.now() - this.d.graceMs) continue; // gone, or written again
       const objectKeys = refs.get(digest) ?? [];
       const keys: string[] = [];
       for (const k of objectKeys) {
@@ -121,8 +149,9 @@ export class S3Eviction {
   }
 
   /** Every shared entry, by object key (entries unchanged since the last pass are not fetched again). */
-  private async readEntries(): Promise<Map<string, Entry>> {
+  private async readEntries(): Promise<{ entries: Map<string, Entry>; unreadable: string[] }> {
     const out = new Map<string, Entry>();
+    const unreadable: string[] = [];
     const listed = new Set<string>();
     for await (const o of this.d.bucket.entries()) {
       listed.add(o.key);
@@ -131,9 +160,10 @@ export class S3Eviction {
         known = { etag: o.etag, entry: await this.d.bucket.entry(o.key) };
         this.seen.set(o.key, known);
       }
-      if (known.entry) out.set(o.key, known.entry);
+      if (known.entry === 'unreadable') unreadable.push(o.key);
+      else if (known.entry) out.set(o.key, known.entry);
     }
     for (const k of [...this.seen.keys()]) if (!listed.has(k)) this.seen.delete(k);
-    return out;
+    return { entries: out, unreadable };
   }
 }

@@ -22,7 +22,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { adminRoutes } from '../http/admin-routes.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
-import { PinManager, type PinStore, type StoredPin } from '../pins/manager.js';
+import { localPinStore, PinManager, type PinStore, type StoredPin } from '../pins/manager.js';
 import { PrewarmRunner } from '../prewarm/runner.js';
 import { watchLockfiles, watchPinFile, type Watcher } from '../prewarm/watch.js';
 import type { LmdbIndex } from '../storage/lmdb-index.js';
@@ -55,8 +55,17 @@ export interface AdminParts {
   policy?: PolicyAdmin;
   /** LAN peers: GET /peers and the peers line of /stats. */
   peers?: { report(): PeersReport; summary(): PeersSummary | undefined };
-  /** Cluster mode: the pin set shared by the nodes (etcd), and GET /cluster with its /stats line. */
-  cluster?: { pins: PinStore; feed: { store: FeedStore; id: string }; report(): Promise<ClusterReport>; summary(): ClusterSummary };
+  /**
+   * Cluster mode: the pin set and the pin feed shared by the nodes (etcd), whether this node leads
+   * (it alone re-checks pins), GET /cluster and its /stats line.
+   */
+  cluster?: {
+    pins: PinStore;
+    feed: { store: FeedStore; id: string };
+    leads(): boolean;
+    report(): Promise<ClusterReport>;
+    summary(): ClusterSummary;
+  };
 }
 
 const SECRET_KEYS = new Set(['password', 'token', 'accessKey', 'secretKey']);
@@ -90,7 +99,8 @@ export async function buildAdmin(p: AdminParts) {
   const pins = new PinManager({
     onEvent: (e) =>
       void feed.append(e).catch((err: Error) => log.error({ err: err.message, kind: e.kind, ref: e.ref }, 'pin feed append failed')),
-    table: p.cluster?.pins ?? index.table<StoredPin>('pins'),
+    table: p.cluster?.pins ?? localPinStore(index.table<StoredPin>('pins')),
+    ...(p.cluster ? { checks: p.cluster.leads } : {}),
     warmers: p.warmers,
     intervalMs: cfg.pins.interval,
     onChange: (pin) => {

@@ -39,12 +39,20 @@ export interface ClusterParts {
   summary(): ClusterSummary;
   /** Drops this node's copies of a blob the cluster evicted from S3 and of its entries (set once the admin side exists). */
   dropLocal: ((digest: string, keys: string[]) => Promise<void>) | undefined;
+  /** Whether this node is the elected one (it alone re-resolves pins and evicts the S3 tier). */
+  leads(): boolean;
   /** Why the node is not ready because of etcd, or undefined. */
   reason(): string | undefined;
   /** Registers this node (its URL), follows the pin set, campaigns for S3 eviction and starts the health probe. */
   start(url: string): void;
   stop(): Promise<void>;
 }
+
+const SKIPPED = {
+  etcd: 'S3-tier eviction skipped: etcd cannot confirm the leader or give the pin set',
+  warming: "S3-tier eviction skipped: a pin's closure is being warmed",
+  unreadable: 'S3-tier eviction skipped: an entry object of the shared index cannot be read (delete or fix it)',
+} as const;
 
 export function clusterSetup(
   cfg: LoadedConfig,
@@ -98,11 +106,15 @@ export function clusterSetup(
     dropLocal: undefined,
     report: () => clusterReport({ name: c.name, session, election, url: () => url, s3Up: d.s3Up, s3Budget }),
     summary: () => ({ name: c.name, role: roleOf(session, election), nodes: session.nodeCount, etcdUp: session.up, s3Up: d.s3Up() }),
+    leads: () => election.elected,
     reason: () => session.reason(),
     start,
     stop,
   };
-  const notices = new EvictionNotices(session, async (digest, keys) => parts.dropLocal?.(digest, keys));
+  const notices = new EvictionNotices(session, async (digest, keys) => {
+    index.evicted(digest);
+    await parts.dropLocal?.(digest, keys);
+  });
   const inventory = new S3Inventory(d.blobs.remote.client, d.blobs.remote.bucket);
   const eviction =
     s3cfg.maxSize === undefined
@@ -112,6 +124,8 @@ export function clusterSetup(
           budget: { maxBytes: s3cfg.maxSize, high: cfg.storage.highWatermark, low: cfg.storage.lowWatermark },
           confirm: () => election.confirm(),
           leading: () => election.elected,
+          confirmEveryMs: c.leaseTtl / 3,
+          warming: () => pins.anyWarming(),
           pinnedKeys: async () => {
             await pins.sync();
             return pinnedKeys(pins.range());
@@ -125,16 +139,16 @@ export function clusterSetup(
 
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
-  let skipping = false;
+  let skipping: string | undefined;
   const evictOnce = async (): Promise<void> => {
     if (!eviction) return;
     try {
       const r = await eviction.pass();
-      if (r.skipped === 'etcd') {
+      if (r.skipped && r.skipped !== 'member') {
         metrics.s3EvictionSkipped.inc();
-        if (!skipping) log.warn({ cluster: c.name }, 'S3-tier eviction skipped: etcd cannot confirm the leader or give the pin set');
+        if (skipping !== r.skipped) log.warn({ cluster: c.name, unreadable: r.unreadable?.slice(0, 5) }, SKIPPED[r.skipped]);
       }
-      skipping = r.skipped === 'etcd';
+      skipping = r.skipped;
       if (r.removed) {
         metrics.s3Evicted.inc(r.removed);
         metrics.s3EvictedBytes.inc(r.bytes);

@@ -160,7 +160,7 @@ export class Metrics {
   });
   readonly s3EvictionSkipped = new Counter({
     name: 'larder_s3_eviction_skipped_total',
-    help: 'S3-tier eviction passes not run because etcd could not confirm the leader or read the pin set',
+    help: 'S3-tier eviction passes not run: etcd could not confirm the leader or read the pin set, a pin closure was being warmed, or an entry object was unreadable',
     registers: [this.registry],
   });
   /** Cluster mode: whether etcd answered, this node's role and the registered nodes (set by the composition root). */

@@ -10,38 +10,19 @@
 import { createHash } from 'node:crypto';
 import { LarderError, notFound, toLarderError } from '../core/errors.js';
 import { isMutable, parseRef } from '../prewarm/refs.js';
-import type { KvTable } from '../core/ports.js';
 import type { Warmer } from '../core/warm.js';
 import type { Pin } from '../admin/contract.js';
 import { warmClosure } from './closure.js';
+import { type PinStore, pinnedKeys, type StoredPin } from './store.js';
 
-export interface StoredPin extends Pin {
-  keys: string[];
-  /** Closures kept from earlier resolutions (history). */
-  history: Array<{ resolved: string; keys: string[] }>;
-  historyLimit: number;
-}
-
-/**
- * Where pins are kept: this daemon's durable table, or in cluster mode the
- * cluster's pin set (etcd), which the manager does not know of.
- */
-export type PinStore = KvTable<StoredPin>;
-
-/** Every entry key the pins protect (current closures and kept history). */
-export function pinnedKeys(pins: Iterable<[string, StoredPin]>): Set<string> {
-  const out = new Set<string>();
-  for (const [, p] of pins) {
-    for (const k of p.keys) out.add(k);
-    for (const h of p.history) for (const k of h.keys) out.add(k);
-  }
-  return out;
-}
+export { localPinStore, pinnedKeys, type PinStore, type StoredPin } from './store.js';
 
 export interface PinManagerOptions {
   table: PinStore;
   warmers: Map<string, Warmer>;
   intervalMs: number;
+  /** Whether this daemon re-resolves pins on the interval now (cluster mode: only the elected node). */
+  checks?(): boolean;
   onChange(pin: Pin | { id: string; removed: true }): void;
   onAudit(action: string, target: string, reason?: string): Promise<void>;
   /** Pin-set changes for the replication feed: added (once resolved), removed, re-resolved to something new. */
@@ -119,7 +100,12 @@ export class PinManager {
     };
     this.adding.add(id);
     try {
-      await this.opts.table.put(id, pin);
+      const made = { created: false };
+      const stored = await this.opts.table.update(id, (cur) => {
+        made.created = !cur;
+        return cur ? undefined : pin;
+      });
+      if (!made.created && stored) return this.view(stored); // pinned meanwhile (another node)
       await this.opts.onAudit('pin', ref.raw, opts.actor);
       this.opts.onChange(this.view(pin));
       await this.refresh(id, true);
@@ -154,7 +140,12 @@ export class PinManager {
       historyLimit: 0,
     };
     if (p.resolved !== undefined) pin.resolved = p.resolved;
-    await this.opts.table.put(id, pin);
+    const made = { created: false };
+    await this.opts.table.update(id, (cur) => {
+      made.created = !cur;
+      return cur ? undefined : pin;
+    });
+    if (!made.created) return false;
     await this.opts.onAudit('pin', ref.raw, actor);
     this.opts.onChange(this.view(pin));
     this.opts.onEvent?.({ kind: 'add', ref: ref.raw, ...(p.resolved !== undefined ? { resolved: p.resolved } : {}) });
@@ -180,58 +171,71 @@ export class PinManager {
     return p;
   }
 
-  private async save(pin: StoredPin): Promise<void> {
-    if (!this.opts.table.get(pin.id)) return; // removed meanwhile
-    await this.opts.table.put(pin.id, pin);
-    this.opts.onChange(this.view(pin));
+  /** Applies `change` to the pin as stored now (nothing when it was removed meanwhile) and reports the result. */
+  private async save(id: string, change: (cur: StoredPin) => StoredPin | undefined): Promise<StoredPin | undefined> {
+    const after = await this.opts.table.update(id, (cur) => (cur ? change(cur) : undefined));
+    if (after) this.opts.onChange(this.view(after));
+    return after;
   }
 
+  /**
+   * Every write is applied to the pin as stored then: a pin that another
+   * writer moved to another resolution since this refresh began keeps that
+   * resolution (the next check decides), never a stale copy of this one.
+   */
   private async doRefresh(id: string, initial: boolean): Promise<void> {
-    const stored = this.opts.table.get(id);
-    if (!stored) return;
-    const pin: StoredPin = { ...stored };
-    const ref = parseRef(pin.ref);
+    const base = this.opts.table.get(id);
+    if (!base) return;
+    const ref = parseRef(base.ref);
     const warmer = this.opts.warmers.get(ref.protocol)!;
+    const movedElsewhere = (cur: StoredPin, to?: string): boolean => cur.resolved !== base.resolved && cur.resolved !== to;
     try {
       const now = Date.now();
-      if (!initial && pin.resolved !== undefined) {
+      if (!initial && base.resolved !== undefined) {
         const upstream = await warmer.resolve(ref);
-        pin.lastCheckedAt = now;
-        if (upstream === pin.resolved) {
-          delete pin.changeSeenAt;
-          pin.status = 'ok';
-          delete pin.error;
-          await this.save(pin);
+        if (upstream === base.resolved) {
+          await this.save(id, (cur) => {
+            if (movedElsewhere(cur)) return undefined;
+            const { changeSeenAt: _c, error: _e, ...rest } = cur;
+            return { ...rest, lastCheckedAt: now, status: 'ok' };
+          });
           return;
         }
-        pin.changeSeenAt ??= now;
-        pin.status = 'lagging';
-        await this.save(pin);
+        await this.save(id, (cur) =>
+          movedElsewhere(cur) ? undefined : { ...cur, lastCheckedAt: now, changeSeenAt: cur.changeSeenAt ?? now, status: 'lagging' },
+        );
       }
-      const closure = await warmClosure(this.opts.warmers, ref, this.stopping.signal);
-      const fresh: StoredPin = { ...(this.opts.table.get(id) ?? pin) };
-      const moved = fresh.resolved !== closure.resolved && !(fresh.resolved === undefined && this.adding.has(id));
-      if (fresh.resolved !== undefined && fresh.resolved !== closure.resolved && fresh.historyLimit > 0) {
-        fresh.history = [{ resolved: fresh.resolved, keys: fresh.keys }, ...fresh.history].slice(0, fresh.historyLimit);
+      // The closure's keys are stored before the marker goes: the cluster's eviction sees one or the other.
+      const release = await this.opts.table.warming?.(id);
+      const seen = { moved: false };
+      let after: StoredPin | undefined;
+      try {
+        const closure = await warmClosure(this.opts.warmers, ref, this.stopping.signal);
+        after = await this.save(id, (cur) => {
+          if (movedElsewhere(cur, closure.resolved)) return undefined;
+          seen.moved = cur.resolved !== closure.resolved && !(cur.resolved === undefined && this.adding.has(id));
+          const { changeSeenAt: _c, error: _e, ...fresh } = cur;
+          if (cur.resolved !== undefined && cur.resolved !== closure.resolved && cur.historyLimit > 0)
+            fresh.history = [{ resolved: cur.resolved, keys: cur.keys }, ...cur.history].slice(0, cur.historyLimit);
+          return {
+            ...fresh,
+            resolved: closure.resolved,
+            keys: closure.keys,
+            size: closure.bytes,
+            items: closure.keys.length,
+            status: 'ok',
+            lastCheckedAt: Date.now(),
+          };
+        });
+      } finally {
+        await release?.();
       }
-      Object.assign(fresh, {
-        resolved: closure.resolved,
-        keys: closure.keys,
-        size: closure.bytes,
-        items: closure.keys.length,
-        status: 'ok',
-      });
-      fresh.lastCheckedAt = Date.now();
-      delete fresh.changeSeenAt;
-      delete fresh.error;
-      await this.save(fresh);
-      if (moved && this.opts.table.get(id)) this.opts.onEvent?.({ kind: 'resolve', ref: fresh.ref, resolved: closure.resolved });
+      if (seen.moved && after?.resolved !== undefined) this.opts.onEvent?.({ kind: 'resolve', ref: after.ref, resolved: after.resolved });
     } catch (err) {
       const e = toLarderError(err);
-      const fresh: StoredPin = { ...(this.opts.table.get(id) ?? pin) };
-      fresh.status = fresh.changeSeenAt ? 'lagging' : 'error';
-      fresh.error = `${e.code}: ${e.message}`;
-      await this.save(fresh);
+      await this.save(id, (cur) =>
+        movedElsewhere(cur) ? undefined : { ...cur, status: cur.changeSeenAt ? 'lagging' : 'error', error: `${e.code}: ${e.message}` },
+      );
     }
   }
 
@@ -242,7 +246,10 @@ export class PinManager {
   }
 
   start(): void {
-    const check = (): void => void this.checkAll().catch(() => undefined);
+    const check = (): void => {
+      if (this.opts.checks && !this.opts.checks()) return;
+      void this.checkAll().catch(() => undefined);
+    };
     this.timer = setInterval(check, this.opts.intervalMs);
     this.timer.unref();
     check();

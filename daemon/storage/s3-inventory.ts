@@ -5,7 +5,7 @@
  * reader can keep the parsed ones from one pass to the next and fetch only
  * what changed). Layout as in s3-blob-store.ts and s3-entries.ts.
  */
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Entry } from '../core/types.js';
 import { isS3Missing, s3Failure } from './s3-client.js';
 
@@ -54,15 +54,29 @@ export class S3Inventory {
     for await (const o of this.objects(ENTRIES)) if (o.Key?.endsWith('.json')) yield { key: o.Key, etag: o.ETag ?? '' };
   }
 
-  /** The entry an entry object holds (undefined when it is gone or not an entry of a known form). */
-  async entry(key: string): Promise<Entry | undefined> {
+  /** The entry an entry object holds: undefined when it is gone, 'unreadable' when it is not an entry of a known form. */
+  async entry(key: string): Promise<Entry | undefined | 'unreadable'> {
     try {
       const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      const stored = JSON.parse((await r.Body?.transformToString('utf8')) ?? '') as { v?: number; entry?: Entry };
-      return stored.v === 1 && typeof stored.entry?.key === 'string' && typeof stored.entry.digest === 'string' ? stored.entry : undefined;
+      const stored = JSON.parse((await r.Body?.transformToString('utf8')) ?? '') as { v?: number; entry?: Entry } | null;
+      return stored?.v === 1 && typeof stored.entry?.key === 'string' && typeof stored.entry.digest === 'string'
+        ? stored.entry
+        : 'unreadable';
     } catch (err) {
-      if (isS3Missing(err) || err instanceof SyntaxError) return undefined;
+      if (isS3Missing(err)) return undefined;
+      if (err instanceof SyntaxError) return 'unreadable';
       throw s3Failure(`GET ${key}`, err);
+    }
+  }
+
+  /** When a blob's object was last written, epoch ms (undefined: gone). */
+  async modified(digest: string): Promise<number | undefined> {
+    const Key = this.blobKey(digest);
+    try {
+      return (await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }))).LastModified?.getTime() ?? 0;
+    } catch (err) {
+      if (isS3Missing(err)) return undefined;
+      throw s3Failure(`HEAD ${Key}`, err);
     }
   }
 

@@ -4,6 +4,9 @@
  * above the high watermark, removes the oldest unpinned blobs past the
  * grace period until under the low one, deletes every entry that needs a
  * blob before the blob, tells the nodes, and stops when leadership is lost.
+ * It fails closed: no pass while a pin's closure is warmed or an entry
+ * object cannot be read; a blob written again since the listing stays;
+ * leadership is confirmed again during a long pass.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -25,6 +28,7 @@ function bucket(blobs: Array<[number, number]>, entries: Array<[string, number]>
       for (const k of e.keys()) yield { key: k, etag: 'x' };
     },
     entry: async (k) => e.get(k),
+    modified: async (digest) => b.get(digest)?.modified,
     remove: async (k) => {
       log.push(`remove ${k}`);
       if (k.startsWith('entries/')) e.delete(k);
@@ -40,6 +44,8 @@ const deps = (api: Bucket, over: Partial<S3EvictionDeps> = {}): S3EvictionDeps =
   budget: { maxBytes: 1000, high: 0.9, low: 0.5 },
   confirm: async () => true,
   leading: () => true,
+  confirmEveryMs: 60_000,
+  warming: async () => false,
   pinnedKeys: async () => new Set(),
   localAccess: () => undefined,
   evicted: async () => undefined,
@@ -114,4 +120,70 @@ test('nothing happens under the high watermark, for a member, without etcd, or o
     }),
   ).pass();
   assert.equal(r4.removed, 1, 'stops after the removal during which leadership was lost');
+});
+
+test("no pass while a pin's closure is being warmed or an entry object cannot be read", async () => {
+  const full = (): ReturnType<typeof bucket> =>
+    bucket(
+      Array.from({ length: 10 }, (_, i) => [i + 1, i]),
+      [['one', 1]],
+    );
+  const warming = full();
+  const r1 = await new S3Eviction(deps(warming.api, { warming: async () => true })).pass();
+  assert.equal(r1.skipped, 'warming');
+  const noEtcd = full();
+  const r2 = await new S3Eviction(deps(noEtcd.api, { warming: () => Promise.reject(new Error('etcd down')) })).pass();
+  assert.equal(r2.skipped, 'etcd');
+  const broken = full();
+  const entry = broken.api.entry;
+  broken.api.entry = async (k) => (k === 'entries/one.json' ? 'unreadable' : entry(k));
+  const r3 = await new S3Eviction(deps(broken.api, { pinnedKeys: async () => new Set(['one']) })).pass();
+  assert.deepEqual([r3.skipped, r3.unreadable], ['unreadable', ['entries/one.json']], 'its blobs might be pinned');
+  for (const t of [warming, noEtcd, broken]) assert.deepEqual(t.log, []);
+
+  // A warm that begins during the pass stops it before the next removal.
+  const during = full();
+  let marked = false;
+  const r4 = await new S3Eviction(
+    deps(during.api, {
+      warming: async () => marked,
+      evicted: async () => {
+        marked = true;
+      },
+    }),
+  ).pass();
+  assert.equal(r4.removed, 1);
+});
+
+test('a blob written again since the listing stays; a long pass asks etcd again whether this node leads', async () => {
+  const t = bucket(
+    Array.from({ length: 10 }, (_, i) => [i + 1, i]),
+    [],
+  );
+  // Blob 1 (the oldest) is written again by another node after the listing.
+  const modified = t.api.modified;
+  t.api.modified = async (digest) => (digest === d(1) ? 99_999 : modified(digest));
+  const r = await new S3Eviction(deps(t.api)).pass();
+  assert.equal(r.removed, 5);
+  assert.ok(t.b.has(d(1)), 'the rewritten blob stays');
+  assert.ok(!t.b.has(d(6)), 'the next oldest goes in its place');
+
+  let clock = 100_000;
+  let confirms = 0;
+  const long = bucket(
+    Array.from({ length: 10 }, (_, i) => [i + 1, i]),
+    [],
+  );
+  const r2 = await new S3Eviction(
+    deps(long.api, {
+      now: () => clock,
+      confirmEveryMs: 3_000,
+      confirm: async () => ++confirms === 1, // etcd says yes at the start, then no
+      evicted: async () => {
+        clock += 2_000; // each removal takes 2 s
+      },
+    }),
+  ).pass();
+  assert.equal(confirms, 2, 'asked again once more than a third of the TTL had passed');
+  assert.equal(r2.removed, 2, 'stopped when etcd no longer confirmed this node');
 });
