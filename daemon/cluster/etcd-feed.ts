@@ -5,8 +5,10 @@
  * etcd transaction: it compares the counter `<prefix>feed-seq` (and the
  * reference's last record, `<prefix>feed-ref/<hash>`) with what was read,
  * and writes counter, record and reference together; on a conflict it reads
- * again and retries. The same transaction deletes the record `retain`
- * places back, so the feed keeps the newest `retain` records.
+ * again and retries. By default every record is kept, as a single daemon's
+ * feed keeps them: a child that replays from the start must see every pin's
+ * `add` (the feed is its only source of the pin set). With `retain`, the
+ * same transaction deletes the record `retain` places back.
  *
  * Reads come from this node's copy of the records, kept by a watch on the
  * prefix (which also wakes long polls) and a full read now and then, so a
@@ -36,7 +38,7 @@ export class EtcdFeedStore implements FeedStore {
   constructor(
     private readonly session: EtcdSession,
     private readonly hooks: { failed(err: unknown): void },
-    private readonly retain = 10_000,
+    private readonly retain = Number.POSITIVE_INFINITY,
     private readonly resyncMs = 30_000,
   ) {}
 
@@ -55,6 +57,9 @@ export class EtcdFeedStore implements FeedStore {
   get loaded(): boolean {
     return this.read;
   }
+
+  /** Other nodes append to the same sequence: a reader ahead of this copy is ahead of this node, not of the feed. */
+  readonly shared = true;
 
   since(since: number, limit: number): FeedRecord[] {
     const out: FeedRecord[] = [];

@@ -85,6 +85,10 @@ export function edgeRoutes(d: EdgeRouteDeps): (ctx: Context, path: string, actor
       // Head 0 would tell a child the feed restarted: it asks again (maybe another node) instead.
       if (!d.feed.loaded)
         throw new LarderError('E_STORAGE', "the cluster's pin feed cannot be read yet (etcd unreachable)", { retryAfter: 5 });
+      // Behind a load balancer a child may have read further on another node than this node's copy
+      // holds: head below its position would read as a restarted feed (a full replay). It asks again.
+      if (d.feed.shared && since > d.feed.head)
+        throw new LarderError('E_BUSY', "this node's copy of the cluster's pin feed is behind; ask again", { retryAfter: 1 });
       const done = child ? d.children.seen(child, since) : undefined;
       try {
         // A child whose next records are gone (retention) is told the feed restarted: head 0 below its position.

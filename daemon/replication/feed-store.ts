@@ -18,6 +18,11 @@ export interface FeedStore {
   readonly loaded: boolean;
   /** Records after `since` (exclusive), oldest first, without gaps. */
   since(since: number, limit: number): FeedRecord[];
+  /**
+   * Whether other nodes append to this sequence too (cluster mode): this node's copy may lag, so a
+   * reader ahead of its head is ahead of this node, not a reader of a feed that restarted.
+   */
+  readonly shared: boolean;
   /** Whether records right after `since` were dropped by retention (that reader must start over). */
   trimmed(since: number): boolean;
   /** Appends one record; resolves once it is durable (undefined: a duplicate the store skipped). */
@@ -46,6 +51,7 @@ export class TableFeedStore implements FeedStore {
   }
 
   readonly loaded = true;
+  readonly shared = false;
 
   since(since: number, limit: number): FeedRecord[] {
     const out: FeedRecord[] = [];

@@ -36,6 +36,11 @@ export class PinFeed {
     return this.store.loaded;
   }
 
+  /** Whether other nodes append to this sequence (cluster mode): a reader ahead of this node's head is not a sign of a reset. */
+  get shared(): boolean {
+    return this.store.shared;
+  }
+
   /** Whether records right after `since` are gone (retention): that reader has to replay from the start. */
   trimmed(since: number): boolean {
     return since > 0 && this.store.trimmed(since);

@@ -36,7 +36,19 @@ function useNow(ms: number): number {
   return now;
 }
 
-function PinRow({ pin, thresholdSeconds, focused, now }: { pin: Pin; thresholdSeconds: number; focused: boolean; now: number }) {
+function PinRow({
+  pin,
+  thresholdSeconds,
+  focused,
+  now,
+  onRemoved,
+}: {
+  pin: Pin;
+  thresholdSeconds: number;
+  focused: boolean;
+  now: number;
+  onRemoved(id: string): void;
+}) {
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
@@ -50,6 +62,8 @@ function PinRow({ pin, thresholdSeconds, focused, now }: { pin: Pin; thresholdSe
     setBusy(true);
     try {
       await api.removePin(pin.id);
+      // Gone now for this page, whether or not the live stream (which may be reconnecting) reports it.
+      onRemoved(pin.id);
     } catch (err) {
       setError(toFailure(err).message);
       setBusy(false);
@@ -158,7 +172,14 @@ export function Pins({ state, store, focus }: { state: AppState; store: Store; f
               </thead>
               <tbody>
                 {pins.map((p) => (
-                  <PinRow key={p.id} pin={p} thresholdSeconds={minutes * 60} focused={p.id === focus} now={now} />
+                  <PinRow
+                    key={p.id}
+                    pin={p}
+                    thresholdSeconds={minutes * 60}
+                    focused={p.id === focus}
+                    now={now}
+                    onRemoved={(id) => store.apply({ type: 'pin-removed', data: { id } })}
+                  />
                 ))}
               </tbody>
             </table>

@@ -106,6 +106,14 @@ test('a long poll on node 2 wakes up when node 1 pins', async () => {
   assert.equal(page.head, head + 1);
 });
 
+test("a node whose copy is behind the child's position asks it to come again, never answers a head below it", async () => {
+  const n2 = nodes[1]!;
+  const head = (await feed(n2, 'since=0')).head;
+  const r = await (await admin(n2)).call<{ error: { code: string } }>('GET', `/feed?since=${head + 5}`);
+  assert.equal(r.status, 503, 'not a page with head below the position (a child would replay everything)');
+  assert.equal(r.body.error.code, 'E_BUSY');
+});
+
 test('a child daemon polling the cluster through a load balancer replicates every pin, whichever node made it', async () => {
   const [n1, n2] = nodes as [TestDaemon, TestDaemon];
   lb = await startNginx(nodes.map(portOf));
