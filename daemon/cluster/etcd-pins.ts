@@ -161,11 +161,12 @@ export class EtcdPinTable implements PinStore {
     this.seeded = true;
   }
 
-  /** Makes the mirror equal to the pin set in etcd (throws when etcd cannot be read; seeds it first if never done). */
-  async sync(): Promise<void> {
+  /** Makes the mirror equal to the pin set in etcd; answers that read's revision (throws when etcd cannot be read; seeds first if never done). */
+  async sync(): Promise<bigint> {
     await this.seed();
     const all = await this.session.client.getAll().prefix(this.dir).exec();
-    this.revision = BigInt(all.header.revision);
+    const revision = BigInt(all.header.revision);
+    this.revision = revision;
     const want = new Map<string, StoredPin>();
     for (const kv of all.kvs) {
       const pin = parse(kv.value.toString());
@@ -173,6 +174,18 @@ export class EtcdPinTable implements PinStore {
     }
     for (const [id] of [...this.local.range()]) if (!want.has(id)) await this.apply(id, undefined);
     for (const [id, pin] of want) if (JSON.stringify(this.local.get(id)) !== JSON.stringify(pin)) await this.apply(id, pin);
+    return revision;
+  }
+
+  /** Whether a pin was added or changed after `revision` (a removal protects nothing: not seen; throws when etcd cannot be read). */
+  async writtenSince(revision: bigint): Promise<boolean> {
+    // Keys only: etcd counts the whole range, ignoring the revision filter, when asked for a count.
+    const keys = await this.session.client
+      .getAll()
+      .prefix(this.dir)
+      .minModRevision(String(revision + 1n))
+      .keys();
+    return keys.length > 0;
   }
 
   /** The etcd revision of the last full read (the watch starts after it). */
@@ -186,7 +199,11 @@ export class EtcdPinTable implements PinStore {
 
   /** Seeds, reads the pin set, then follows it (watch, and a full read every `resyncMs`). */
   async start(): Promise<void> {
-    const resync = (): Promise<void> => this.sync().catch((err: unknown) => this.hooks.failed(err));
+    const resync = (): Promise<void> =>
+      this.sync().then(
+        () => undefined,
+        (err: unknown) => this.hooks.failed(err),
+      );
     await resync();
     this.timer ??= setInterval(() => void resync(), this.resyncMs);
     this.timer.unref();

@@ -16,7 +16,9 @@
  * - Just before a blob goes, its object is looked at again (HEAD): one
  *   written again since the listing, or within the grace, stays; etcd is
  *   asked again whether this node leads when a third of the lease TTL has
- *   passed since it last said so, and whether a warm began.
+ *   passed since it last said so, whether a warm began, and whether a pin
+ *   was written since the pin set was read (a warm that began and ended
+ *   in between, or a bundle import, leaves no marker): then the pass stops.
  * - Every shared entry that needs a blob is deleted before the blob, so no
  *   node adopts an entry whose body is gone; then the nodes are told
  *   (`evicted`) so they drop their local copies of those entries.
@@ -46,8 +48,10 @@ export interface S3EvictionDeps {
   confirmEveryMs: number;
   /** Whether any node is warming a pin's closure now (throws when etcd cannot be read). */
   warming(): Promise<boolean>;
-  /** Reads the cluster's pin set anew and answers the entry keys it protects (throws when etcd cannot be read). */
-  pinnedKeys(): Promise<Set<string>>;
+  /** Reads the cluster's pin set anew: the entry keys it protects and the etcd revision of that read (throws when etcd cannot be read). */
+  pinnedKeys(): Promise<{ keys: Set<string>; revision: bigint }>;
+  /** Whether a pin was written after etcd revision `revision` (throws when etcd cannot be read). */
+  pinsWrittenSince(revision: bigint): Promise<boolean>;
   /** This node's last access to a blob, if it has one. */
   localAccess(digest: string): number | undefined;
   /** Tells every node that `digest` left the S3 tier with the entries `keys`. */
@@ -58,8 +62,12 @@ export interface S3EvictionDeps {
 
 export interface S3PassResult {
   ran: boolean;
-  /** Why the pass did not run: not the leader, etcd unreachable, a closure being warmed, or an unreadable entry object. */
-  skipped?: 'member' | 'etcd' | 'warming' | 'unreadable';
+  /**
+   * Why the pass did not run: not the leader, etcd unreachable, a closure
+   * being warmed, or an unreadable entry object; 'pins': it stopped early
+   * because a pin was written during it (`removed` counts what went before).
+   */
+  skipped?: 'member' | 'etcd' | 'warming' | 'unreadable' | 'pins';
   /** The entry objects that could not be read (skipped: 'unreadable'). */
   unreadable?: string[];
   usedBytes?: number;
@@ -92,10 +100,11 @@ export class S3Eviction {
     const { maxBytes, high, low } = this.d.budget;
     if (used <= maxBytes * high) return { ran: true, usedBytes: used, removed: 0, bytes: 0 };
     let pinned: Set<string>;
+    let pinRevision: bigint;
     try {
       // Markers first: a warm that ends after this read has stored its keys before the pin set is read.
       if (await this.d.warming()) return { ran: false, skipped: 'warming', usedBytes: used, removed: 0, bytes: 0 };
-      pinned = await this.d.pinnedKeys();
+      ({ keys: pinned, revision: pinRevision } = await this.d.pinnedKeys());
     } catch {
       return { ran: false, skipped: 'etcd', usedBytes: used, removed: 0, bytes: 0 };
     }
@@ -119,6 +128,7 @@ export class S3Eviction {
     const target = maxBytes * low;
     let removed = 0;
     let bytes = 0;
+    let stopped: 'pins' | undefined;
     for (const [digest, , size] of order) {
       if (used - bytes <= target) break;
       if (!this.d.leading()) break; // leadership lost mid-pass: the next leader decides the rest
@@ -126,7 +136,12 @@ export class S3Eviction {
         if (!(await this.d.confirm())) break;
         confirmedAt = this.now();
       }
-      if (await this.d.warming().catch(() => true)) break; // a warm began: its keys are not in `pinned`
+      // Markers, then pins (in this order: a warm stores its pin before its marker goes). Either: keys not in `pinned`.
+      if (await this.d.warming().catch(() => true)) break;
+      if (await this.d.pinsWrittenSince(pinRevision).catch(() => true)) {
+        stopped = 'pins';
+        break;
+      }
       const listed = blobs.get(digest)?.modified ?? 0;
       const modified = await this.d.bucket.modified(digest);
       if (modified === undefined || modified > listed || modified >= this.now() - this.d.graceMs) continue; // gone, or written again
@@ -145,7 +160,7 @@ export class S3Eviction {
       bytes += size;
     }
     this.usedBytes = used - bytes;
-    return { ran: true, usedBytes: used - bytes, removed, bytes };
+    return { ran: true, ...(stopped && { skipped: stopped }), usedBytes: used - bytes, removed, bytes };
   }
 
   /** Every shared entry, by object key (entries unchanged since the last pass are not fetched again). */

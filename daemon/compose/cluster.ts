@@ -51,6 +51,7 @@ export interface ClusterParts {
 const SKIPPED = {
   etcd: 'S3-tier eviction skipped: etcd cannot confirm the leader or give the pin set',
   warming: "S3-tier eviction skipped: a pin's closure is being warmed",
+  pins: 'S3-tier eviction stopped: a pin was written during the pass (the next pass reads the pin set again)',
   unreadable: 'S3-tier eviction skipped: an entry object of the shared index cannot be read (delete or fix it)',
 } as const;
 
@@ -127,9 +128,10 @@ export function clusterSetup(
           confirmEveryMs: c.leaseTtl / 3,
           warming: () => pins.anyWarming(),
           pinnedKeys: async () => {
-            await pins.sync();
-            return pinnedKeys(pins.range());
+            const revision = await pins.sync();
+            return { keys: pinnedKeys(pins.range()), revision };
           },
+          pinsWrittenSince: (revision) => pins.writtenSince(revision),
           localAccess: (digest) => d.index.getBlob(digest)?.lastAccess,
           evicted: (digest, keys) => notices.publish(digest, keys),
           graceMs: s3cfg.evictionGrace ?? 60_000,

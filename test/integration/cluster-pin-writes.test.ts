@@ -4,8 +4,10 @@
  * the pin as etcd holds it (a conditional write), so a node never writes a
  * stale copy over another node's newer resolution, nor back a pin that is
  * not in the cluster's set; a closure being warmed is marked in etcd until
- * its keys are stored; only the elected node re-checks pins; and a node
- * whose seeding of a new cluster's pin set stopped half way resumes it.
+ * its keys are stored; only the elected node re-checks pins; a node
+ * whose seeding of a new cluster's pin set stopped half way resumes it; and
+ * a pin written after a read of the pin set (a bundle import sets no
+ * warming marker) is seen against that read's revision.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -186,4 +188,22 @@ test('a node that stopped while seeding the pin set resumes it; another node tak
   assert.ok(await inEtcd(a.session, prefix, pinId('url:web/2.bin')), "a's second pin is uploaded");
   assert.equal(await a.session.client.get(`${prefix}pins-seeded`).string(), 'done');
   assert.deepEqual([...a.local.rows.values()].map((p) => p.ref).sort(), ['url:web/1.bin', 'url:web/2.bin']);
+});
+
+test('a pin written after a read of the pin set is seen against the revision of that read; a removal is not', async () => {
+  const prefix = `/larder/${randomBytes(4).toString('hex')}/`;
+  const a = node(prefix, 'a');
+  const b = node(prefix, 'b');
+  await a.manager.add('url:web/x.bin');
+  const read = await a.table.sync();
+  assert.equal(await a.table.writtenSince(read), false, 'nothing written since the read');
+  await b.table.sync();
+  const restored = await b.manager.restore({ ref: 'url:web/y.bin', mutable: false, keys: ['files:web:y.bin@v1'], size: 1 });
+  assert.ok(restored);
+  assert.equal(await a.table.writtenSince(read), true, "another node's bundle import is seen");
+  const again = await a.table.sync();
+  assert.ok(again > read);
+  await b.table.sync();
+  await b.manager.remove(pinId('url:web/x.bin'));
+  assert.equal(await a.table.writtenSince(again), false, 'a removal protects nothing: not reported');
 });

@@ -6,7 +6,8 @@
  * blob before the blob, tells the nodes, and stops when leadership is lost.
  * It fails closed: no pass while a pin's closure is warmed or an entry
  * object cannot be read; a blob written again since the listing stays;
- * leadership is confirmed again during a long pass.
+ * leadership is confirmed again during a long pass; a pin written after the
+ * pin set was read (no warming marker left) stops the pass.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -46,7 +47,8 @@ const deps = (api: Bucket, over: Partial<S3EvictionDeps> = {}): S3EvictionDeps =
   leading: () => true,
   confirmEveryMs: 60_000,
   warming: async () => false,
-  pinnedKeys: async () => new Set(),
+  pinnedKeys: async () => ({ keys: new Set(), revision: 1n }),
+  pinsWrittenSince: async () => false,
   localAccess: () => undefined,
   evicted: async () => undefined,
   graceMs: 1000,
@@ -68,7 +70,7 @@ test('oldest unpinned blobs past the grace go first, entries before their blob, 
   const notices: Array<[string, string[]]> = [];
   const ev = new S3Eviction(
     deps(t.api, {
-      pinnedKeys: async () => new Set(['pinned']),
+      pinnedKeys: async () => ({ keys: new Set(['pinned']), revision: 1n }),
       localAccess: (digest) => (digest === d(3) ? 50_000 : undefined), // read lately on the leader
       evicted: async (digest, keys) => void notices.push([digest, keys.sort()]),
     }),
@@ -137,7 +139,7 @@ test("no pass while a pin's closure is being warmed or an entry object cannot be
   const broken = full();
   const entry = broken.api.entry;
   broken.api.entry = async (k) => (k === 'entries/one.json' ? 'unreadable' : entry(k));
-  const r3 = await new S3Eviction(deps(broken.api, { pinnedKeys: async () => new Set(['one']) })).pass();
+  const r3 = await new S3Eviction(deps(broken.api, { pinnedKeys: async () => ({ keys: new Set(['one']), revision: 1n }) })).pass();
   assert.deepEqual([r3.skipped, r3.unreadable], ['unreadable', ['entries/one.json']], 'its blobs might be pinned');
   for (const t of [warming, noEtcd, broken]) assert.deepEqual(t.log, []);
 
@@ -186,4 +188,44 @@ test('a blob written again since the listing stays; a long pass asks etcd again 
   ).pass();
   assert.equal(confirms, 2, 'asked again once more than a third of the TTL had passed');
   assert.equal(r2.removed, 2, 'stopped when etcd no longer confirmed this node');
+});
+
+test('a pin written after the pin set was read protects its blob: the pass stops before the next removal', async () => {
+  // Blob 1 (the oldest) backs entry `one`, pinned by a bundle import (no marker) between the pin-set read and the first removal.
+  const t = bucket(
+    Array.from({ length: 10 }, (_, i) => [i + 1, i]),
+    [['one', 1]],
+  );
+  let revision = 7n; // etcd's revision: the pin-set read sees 7
+  let markerChecks = 0;
+  const asked: bigint[] = [];
+  const r = await new S3Eviction(
+    deps(t.api, {
+      warming: async () => {
+        if (++markerChecks === 2) revision = 8n; // after the pin-set read: the pin of `one` is written, no marker
+        return false;
+      },
+      pinnedKeys: async () => ({ keys: new Set(), revision }),
+      pinsWrittenSince: async (since) => {
+        asked.push(since);
+        return revision > since;
+      },
+    }),
+  ).pass();
+  assert.ok(t.b.has(d(1)) && t.e.has('entries/one.json'), 'the newly pinned closure keeps its blob and entry');
+  assert.deepEqual([r.skipped, r.removed], ['pins', 0]);
+  assert.deepEqual(t.log, []);
+  assert.ok(
+    asked.every((v) => v === 7n),
+    'asked against the revision of the pin-set read',
+  );
+
+  // etcd unreachable for that check: fail closed too.
+  const down = bucket(
+    Array.from({ length: 10 }, (_, i) => [i + 1, i]),
+    [],
+  );
+  const r2 = await new S3Eviction(deps(down.api, { pinsWrittenSince: () => Promise.reject(new Error('etcd down')) })).pass();
+  assert.equal(r2.removed, 0);
+  assert.deepEqual(down.log, []);
 });
