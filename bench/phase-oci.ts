@@ -6,6 +6,10 @@
  *   direct     cold `skopeo copy --all` of every image straight from the upstream
  *   larder     the same through a fresh Larder (empty storage), cold, then once warm
  *   regproxy   the same through a fresh `docker-registry` pull-through proxy, cold
+ *   pipe       the same through bench/pass-through-child.ts (a bare node:http
+ *              proxy, no cache): the Node.js floor of a cold pull
+ *   verify     the same, the proxy also hashing every body and writing it to a
+ *              temp file: the least a verifying Node.js cache does
  *
  * Ratios are taken per round (paired) and summarised as median and range.
  */
@@ -14,7 +18,7 @@ import { createSkopeoSandbox } from '../test/helpers/oci/push.js';
 import { startOciUpstream, startRegistryProxy, timeCopies, type OciPull } from './oci-images.js';
 import type { QuietBudget } from './proc.js';
 import { median, type Samples } from './report.js';
-import { startLarderWith, type BenchServer } from './servers.js';
+import { startLarderWith, startPassThrough, type BenchServer } from './servers.js';
 
 /** Everything the phase measured. */
 export interface OciPhase {
@@ -24,6 +28,9 @@ export interface OciPhase {
   larderCold: Samples;
   larderWarm: Samples;
   regproxyCold: Samples;
+  /** Through the bare node:http proxy, and the same hashing and writing each body (bench/pass-through-child.ts). */
+  passThroughCold: Samples;
+  verifyCold: Samples;
   larderPeakRss: number;
   regproxyPeakRss: number;
 }
@@ -31,6 +38,8 @@ export interface OciPhase {
 /** Context the phase needs from the run. */
 export interface OciContext {
   workDir: string;
+  /** bench/ (where pass-through-child.ts is). */
+  benchDir: string;
   cli: string;
   quiet: QuietBudget;
   rounds: number;
@@ -48,7 +57,7 @@ export async function runOciPhase(c: OciContext): Promise<OciPhase> {
   const upstream = await startOciUpstream(c.workDir);
   const sandbox = await createSkopeoSandbox();
   const dest = join(c.workDir, 'oci-dest');
-  const t = { direct: [] as number[], larderCold: [] as number[], larderWarm: [] as number[], regproxyCold: [] as number[] };
+  const t = { direct: [] as number[], larderCold: [] as number[], larderWarm: [] as number[], regproxyCold: [] as number[], passThroughCold: [] as number[], verifyCold: [] as number[] };
   let larderPeakRss = 0;
   let regproxyPeakRss = 0;
   const copy = async (source: string): Promise<number> => {
@@ -81,6 +90,14 @@ export async function runOciPhase(c: OciContext): Promise<OciPhase> {
         await p.stop();
       }
     },
+    ...(['pipe', 'verify'] as const).map((mode) => async () => {
+      const p = await startPassThrough(c.benchDir, c.workDir, upstream.registry.url, mode);
+      try {
+        (mode === 'pipe' ? t.passThroughCold : t.verifyCold).push(await copy(`${p.origin.slice('http://'.length)}/docker.io`));
+      } finally {
+        await p.stop();
+      }
+    }),
   ];
   try {
     for (let round = 0; round < c.rounds; round++) {
@@ -89,7 +106,7 @@ export async function runOciPhase(c: OciContext): Promise<OciPhase> {
       const last = (xs: number[]): number => xs.at(-1) ?? 0;
       c.log(
         `OCI round ${round + 1}/${c.rounds}: direct ${last(t.direct)} ms, larder cold ${last(t.larderCold)} warm ${last(t.larderWarm)}, ` +
-          `registry proxy cold ${last(t.regproxyCold)}`,
+          `registry proxy cold ${last(t.regproxyCold)}, node pass-through ${last(t.passThroughCold)} (verifying ${last(t.verifyCold)})`,
       );
     }
   } finally {
@@ -103,6 +120,8 @@ export async function runOciPhase(c: OciContext): Promise<OciPhase> {
     larderCold: samples(t.larderCold),
     larderWarm: samples(t.larderWarm),
     regproxyCold: samples(t.regproxyCold),
+    passThroughCold: samples(t.passThroughCold),
+    verifyCold: samples(t.verifyCold),
     larderPeakRss,
     regproxyPeakRss,
   };

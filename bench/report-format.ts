@@ -97,6 +97,24 @@ export function formatReport(r: BenchResults): string {
     );
     lines.push(
       row([
+        '  cold vs a bare node:http pass-through',
+        sec(o.larderCold),
+        sec(o.passThroughCold),
+        `${fmt(o.larderCold.medianMs / o.passThroughCold.medianMs, 2)}x`,
+        `the Node.js floor (itself ${spread(x.ociCold_passThroughOverDirect)} direct)`,
+      ]),
+    );
+    lines.push(
+      row([
+        '  cold vs the pass-through hashing and writing',
+        sec(o.larderCold),
+        sec(o.verifyCold),
+        spread(x.ociCold_larderOverVerify),
+        `sha256 + temp file per body (itself ${spread(x.ociCold_verifyOverDirect)} direct)`,
+      ]),
+    );
+    lines.push(
+      row([
         '  warm (Larder) vs cold direct',
         sec(o.larderWarm),
         sec(o.direct),

@@ -142,8 +142,19 @@ export function judge(r: BenchResults): void {
     x.ociCold_larderOverDirect = paired(r.oci.larderCold, r.oci.direct);
     x.ociCold_larderOverRegistryProxy = paired(r.oci.larderCold, r.oci.regproxyCold);
     x.ociCold_registryProxyOverDirect = paired(r.oci.regproxyCold, r.oci.direct);
+    x.ociCold_passThroughOverDirect = paired(r.oci.passThroughCold, r.oci.direct);
+    x.ociCold_verifyOverDirect = paired(r.oci.verifyCold, r.oci.direct);
+    x.ociCold_larderOverVerify = paired(r.oci.larderCold, r.oci.verifyCold);
     atMost('cold skopeo copy, Larder/direct', 'ociCold_larderOverDirect', 1.2);
     atMost('cold skopeo copy, Larder/docker-registry proxy', 'ociCold_larderOverRegistryProxy', 1);
+    for (const [name, key] of [
+      ['cold skopeo copy, node:http pass-through/direct (the floor, reported)', 'ociCold_passThroughOverDirect'],
+      ['cold skopeo copy, verifying pass-through/direct (reported)', 'ociCold_verifyOverDirect'],
+      ['cold skopeo copy, Larder/verifying pass-through (reported)', 'ociCold_larderOverVerify'],
+    ] as const) {
+      const v = x[key]!;
+      targets.push({ name, value: v.median, spread: [v.min, v.max], target: 'report', pass: true });
+    }
   }
   const peak = r.larderPeakRss.overall / MiB;
   targets.push({ name: 'Larder peak RSS over the run (MiB)', value: peak, target: '<= 128', pass: peak <= 128 });

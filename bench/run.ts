@@ -220,7 +220,7 @@ async function main(): Promise<void> {
         );
     }
     if (ONLY.has('oci')) {
-      results.oci = await runOciPhase({ workDir: WORK, cli, quiet: QUIET, rounds: OCI_ROUNDS, log });
+      results.oci = await runOciPhase({ workDir: WORK, benchDir: BENCH, cli, quiet: QUIET, rounds: OCI_ROUNDS, log });
       peaks.oci = results.oci.larderPeakRss;
       notes.push(
         `OCI: ${OCI_ROUNDS} rounds, order rotating; each side copies every image with skopeo copy --all into fresh dir: directories, ` +

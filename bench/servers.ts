@@ -24,7 +24,7 @@ export const LOG_LEVEL = 'warn';
 
 export type ServerName = 'larder' | 'verdaccio';
 /** Every process a load run can target: the two proxies, and the bare node:http floor. */
-export type SideName = ServerName | 'node-floor' | 'koa-floor';
+export type SideName = ServerName | 'node-floor' | 'koa-floor' | 'pass-through';
 
 /** A proxy under test. */
 export interface BenchServer {
@@ -216,4 +216,17 @@ export async function startNodeFloor(
     framework,
   ];
   return launch(framework === 'koa' ? 'koa-floor' : 'node-floor', dir, argv, port, '', '/readyz');
+}
+
+/**
+ * Starts bench/pass-through-child.ts: a bare node:http proxy forwarding to
+ * `upstreamUrl` (`verify`: also hashing each body and writing it to a temp
+ * file), the Node.js floor of a cold pull.
+ */
+export async function startPassThrough(benchDir: string, workDir: string, upstreamUrl: string, mode: 'pipe' | 'verify'): Promise<BenchServer> {
+  const dir = join(workDir, `pass-through-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`);
+  await mkdir(dir, { recursive: true });
+  const port = await freePort();
+  const argv = ['--import', import.meta.resolve('tsx'), join(benchDir, 'pass-through-child.ts'), String(port), upstreamUrl, dir, mode];
+  return launch('pass-through', dir, argv, port, '', '/readyz');
 }
