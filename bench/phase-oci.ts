@@ -57,7 +57,14 @@ export async function runOciPhase(c: OciContext): Promise<OciPhase> {
   const upstream = await startOciUpstream(c.workDir);
   const sandbox = await createSkopeoSandbox();
   const dest = join(c.workDir, 'oci-dest');
-  const t = { direct: [] as number[], larderCold: [] as number[], larderWarm: [] as number[], regproxyCold: [] as number[], passThroughCold: [] as number[], verifyCold: [] as number[] };
+  const t = {
+    direct: [] as number[],
+    larderCold: [] as number[],
+    larderWarm: [] as number[],
+    regproxyCold: [] as number[],
+    passThroughCold: [] as number[],
+    verifyCold: [] as number[],
+  };
   let larderPeakRss = 0;
   let regproxyPeakRss = 0;
   const copy = async (source: string): Promise<number> => {

@@ -223,7 +223,12 @@ export async function startNodeFloor(
  * `upstreamUrl` (`verify`: also hashing each body and writing it to a temp
  * file), the Node.js floor of a cold pull.
  */
-export async function startPassThrough(benchDir: string, workDir: string, upstreamUrl: string, mode: 'pipe' | 'verify'): Promise<BenchServer> {
+export async function startPassThrough(
+  benchDir: string,
+  workDir: string,
+  upstreamUrl: string,
+  mode: 'pipe' | 'verify',
+): Promise<BenchServer> {
   const dir = join(workDir, `pass-through-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`);
   await mkdir(dir, { recursive: true });
   const port = await freePort();
