@@ -50,9 +50,9 @@ module.exports = {
     {
       name: 'contract-is-a-leaf',
       severity: 'error',
-      comment: 'The admin API contract imports nothing of the project.',
-      from: { path: '^daemon/admin/contract\\.ts$' },
-      to: { path: '^(daemon|electron|renderer)/' },
+      comment: 'The admin API contract (contract.ts and its parts in contract/) imports nothing of the project but its own parts.',
+      from: { path: '^daemon/admin/contract(\\.ts$|/)' },
+      to: { path: '^(daemon|electron|renderer)/', pathNot: ['^daemon/admin/contract/'] },
     },
     {
       name: 'daemon-not-ui',

@@ -1,7 +1,7 @@
 /**
  * The `larder` command line. `larder serve [--config FILE] [--listen HOST:PORT]
  * [--data-dir DIR]`; flags override LARDER_* env, which overrides the file.
- * Every command and its options are in one table (cli/usage.ts); `larder
+ * Every command and its options are in one table (cli/command-table.ts); `larder
  * <command> --help` prints that command's usage.
  */
 import { isLarderError } from './core/errors.js';

@@ -3,41 +3,27 @@
  * config → storage → cache core → upstreams → adapters → HTTP; shutdown in
  * the reverse order (HTTP, fills, index), leaving a consistent store.
  */
-import type { AddressInfo } from 'node:net';
-import { mkdir } from 'node:fs/promises';
-import { BlobCache } from './core/blob-cache.js';
-import { AccessTracker, type CoreDeps } from './core/deps.js';
-import { DocumentCache } from './core/document-cache.js';
-import { HttpCache } from './core/http-cache.js';
 import { LarderError } from './core/errors.js';
-import { StorageGuard } from './core/storage-guard.js';
 import { listenAddress, type LoadedConfig } from './config/load.js';
 import { isLoopback } from './config/units.js';
 import { accessCheck } from './http/access.js';
 import { createApp } from './http/app.js';
-import { applyServerLimits } from './http/server-limits.js';
-import { createListeningServer, tlsFiles } from './http/tls.js';
-import { MemoryBudget } from './core/memory-budget.js';
 import { defaultUiDir, serveUi } from './http/ui-static.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics/registry.js';
 import { buildAdmin, type Admin } from './compose/admin.js';
+import { buildCore, type CoreParts } from './compose/core.js';
 import { edgeSetup } from './compose/edge.js';
 import { buildProtocols } from './compose/protocols.js';
 import { peerSetup } from './compose/peers.js';
+import { listen } from './compose/listen.js';
+import { buildRemotes, upstreamClient } from './compose/remotes.js';
+import { openStorage } from './compose/storage.js';
 import { loadDaemonId } from './storage/daemon-id.js';
 import { buildPolicy, buildPolicyAdmin } from './compose/policy.js';
 import { watchBlocklist } from './compose/policy-watch.js';
 import type { CacheState } from './core/types.js';
-import { FsBlobStore } from './storage/fs-blob-store.js';
-import { LruHotCache } from './storage/hot-cache.js';
-import { LmdbIndex } from './storage/lmdb-index.js';
-import { DataPaths } from './storage/paths.js';
-import { DiskSpace, FreeSpace, indexReserve } from './storage/disk-space.js';
-import { WriteBehind } from './core/write-behind.js';
-import { OrphanScan, sweepAtStart, type RecoveryReport } from './storage/recovery.js';
-import { GotUpstreamClient } from './upstream/client.js';
-import { Remote } from './upstream/remote.js';
+import { OrphanScan, type RecoveryReport } from './storage/recovery.js';
 
 export interface DaemonOptions {
   log?: Logger;
@@ -55,36 +41,20 @@ export interface RunningDaemon {
   tokenFile: string;
 }
 
-const DEFAULT_TTL_MS = 5 * 60_000;
-const DEFAULT_NEGATIVE_TTL_MS = 30_000;
-const DEFAULT_TIMEOUT_MS = 30_000;
-
 export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): Promise<RunningDaemon> {
   const log = opts.log ?? createLogger(cfg.log.level);
   const { host, port } = listenAddress(cfg);
   if (!isLoopback(host) && !cfg.admin.token) {
     throw new LarderError('E_CONFIG', `config: listen: refusing to bind ${host} (not loopback) without admin.token set`);
   }
-  const paths = new DataPaths(cfg.dataDir);
-  await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
-  const freeSpace = new FreeSpace(cfg.dataDir);
-  const local = new FsBlobStore(paths, freeSpace);
-  await local.init();
-  // The S3 tier (and the AWS SDK, several MiB of heap) is loaded only when it is configured.
-  const s3Setup = cfg.storage.s3 ? await import('./storage/tiered-setup.js') : undefined;
-  const blobs = s3Setup && cfg.storage.s3 ? await s3Setup.tieredStore(local, cfg.storage.s3, cfg.dataDir) : local;
-  const space = new DiskSpace(freeSpace, indexReserve(cfg.storage.minFree));
-  const index = new LmdbIndex(paths.indexDir, { beforeWrite: (kind) => space.beforeIndexWrite(kind) });
-  const startedAt = Date.now();
-  const recovery = await sweepAtStart(blobs);
+  const storage = await openStorage(cfg);
+  const { paths, blobs, index, startedAt, recovery } = storage;
 
   let offline = cfg.offline;
-  let blobCache: BlobCache | undefined;
-  let documents: DocumentCache | undefined;
-  const metrics = new Metrics(() => (blobCache?.inflight ?? 0) + (documents?.inflight ?? 0));
+  let core: CoreParts | undefined;
+  const metrics = new Metrics(() => (core?.blobCache.inflight ?? 0) + (core?.documents.inflight ?? 0));
   const clock = { now: () => Date.now() };
-  const metricEvents = metrics.cacheEvents();
-  const s3 = s3Setup?.s3Monitor(blobs, (op) => metrics.s3Errors.inc({ op }));
+  const s3 = storage.s3Monitor((op) => metrics.s3Errors.inc({ op }));
   if (s3) metrics.s3Up = () => s3.up;
   let admin: Admin | undefined;
   const peers = await peerSetup(cfg, { index, blobs, metrics, log });
@@ -99,75 +69,27 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
         s3Up: () => s3?.up ?? true,
       })
     : undefined;
-  const deps: CoreDeps = {
+  core = buildCore(cfg, {
     blobs,
     // In cluster mode the core's index publishes to, and adopts from, the shared one.
     index: cluster?.index ?? index,
     cluster: cluster?.ports,
-    peers: peers.source,
-    hot: new LruHotCache(cfg.storage.memoryCache),
+    peers,
+    metrics,
     clock,
-    events: {
-      fillFinished: (key, outcome, bytes, ms) => {
-        metricEvents.fillFinished?.(key, outcome, bytes, ms);
-        if (outcome === 'ok') peers.filled();
-        if (outcome === 'integrity' && admin) {
-          admin.stats.integrityFailures++;
-          admin.events.activity('integrity', `integrity failure: ${key.slice(0, 200)} did not match its digest; nothing was stored`);
-        }
-      },
-      staleServed: (key, reason) => {
-        metricEvents.staleServed?.(key, reason);
-        admin?.stats.staleServed(key.split(':')[1]);
-        admin?.events.activity('stale', `served stale ${key.slice(0, 200)} (${reason})`);
-      },
-      upstreamBytes: (n) => metricEvents.upstreamBytes?.(n),
-      blobCommitted: (entry) => peers.committed(entry),
-      storageFull: (key) => {
-        metricEvents.storageFull?.(key);
-        log.warn(
-          { key: key.slice(0, 200) },
-          'disk full: not stored (streamed through, or the transfer failed); free space or lower storage.maxSize',
-        );
-        admin?.events.activity('error', `disk full: ${key.slice(0, 200)} was not stored`);
-      },
-    },
-    hotMaxBody: Math.min(4 * 1024 * 1024, Math.floor(cfg.storage.memoryCache / 8)),
-    later: new WriteBehind(clock),
-    memory: new MemoryBudget({ maxBytes: cfg.limits.memory, maxFills: cfg.limits.fills, waitMs: cfg.limits.queueTimeout }),
-  };
-  deps.guard = new StorageGuard(deps, {
-    minFree: cfg.storage.minFree,
-    reclaim: (need, extra) => admin?.keeper.reclaim(need, extra) ?? Promise.resolve(0),
+    log,
+    admin: () => admin,
   });
-  const access = new AccessTracker(deps);
-  blobCache = new BlobCache(deps, access);
-  documents = new DocumentCache(deps, access);
-  const httpCache = new HttpCache(deps, access);
+  const { deps, access, blobCache, documents, httpCache } = core;
 
-  const client = new GotUpstreamClient({ timeoutMs: DEFAULT_TIMEOUT_MS });
+  const client = upstreamClient();
   const edge = await edgeSetup(cfg, paths, client);
-  const remotes = new Map<string, Remote>();
-  for (const [name, rc] of Object.entries(cfg.remotes)) {
-    remotes.set(
-      name,
-      new Remote(
-        {
-          name,
-          config: rc,
-          ttlMs: rc.ttl ?? DEFAULT_TTL_MS,
-          negativeTtlMs: rc.negativeTtl ?? DEFAULT_NEGATIVE_TTL_MS,
-          timeoutMs: rc.timeout ?? DEFAULT_TIMEOUT_MS,
-          maxArtifactBytes: cfg.storage.maxArtifactSize,
-          isOffline: () => offline,
-          observe: (ok, detail) => admin?.stats.observeRemote(name, ok, detail),
-          parent: edge.parentLink,
-          hop: edge.hop,
-        },
-        client,
-      ),
-    );
-  }
+  const remotes = buildRemotes(cfg, client, {
+    isOffline: () => offline,
+    observe: (name) => (ok, detail) => admin?.stats.observeRemote(name, ok, detail),
+    parent: edge.parentLink,
+    hop: edge.hop,
+  });
 
   let publicUrl = cfg.publicUrl?.replace(/\/+$/, '') ?? '';
   const policy = buildPolicy(cfg.policy, clock, log);
@@ -256,25 +178,13 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     body: { maxBytes: cfg.limits.maxBody, memory: deps.memory },
   });
 
-  // One place creates the server (HTTP, or HTTPS with tls: and certificate reloads); limits apply to it here.
-  const listening = await createListeningServer(app.callback(), tlsFiles(cfg.tls, cfg.source), log);
+  const { listening, url, port: boundPort } = await listen(app.callback(), cfg, { host, port }, log);
   const server = listening.server;
-  const { idleTimeout, headerTimeout, requestTimeout, maxConnections } = cfg.limits;
-  applyServerLimits(server, { idleMs: idleTimeout, headerTimeoutMs: headerTimeout, requestTimeoutMs: requestTimeout, maxConnections });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new LarderError('E_CONFIG', `cannot listen on ${cfg.listen}: ${err.code ?? err.message}`, { cause: err })),
-    );
-    server.listen(port, host, () => resolve());
-  });
-  const addr = server.address() as AddressInfo;
-  const hostPart = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const url = `${listening.scheme}://${hostPart}:${addr.port}`;
   if (!publicUrl) publicUrl = url;
   ready = true;
   cluster?.start(publicUrl);
   adminParts.start();
-  peers.start({ daemonId: await loadDaemonId(paths), port: addr.port, scheme: listening.scheme });
+  peers.start({ daemonId: await loadDaemonId(paths), port: boundPort, scheme: listening.scheme });
   const orphans = new OrphanScan(blobs, index, recovery, {
     before: startedAt,
     onOrphan: () => metrics.evictions.inc({ reason: 'orphan' }),
@@ -310,12 +220,12 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 5_000).unref();
       });
-      documents!.abortAll();
-      await Promise.race([documents!.drain(), new Promise((r) => setTimeout(r, 10_000).unref())]);
+      documents.abortAll();
+      await Promise.race([documents.drain(), new Promise((r) => setTimeout(r, 10_000).unref())]);
       await Promise.race([httpCache.drain(), new Promise((r) => setTimeout(r, 10_000).unref())]);
       httpCache.abortAll();
-      await Promise.race([blobCache!.drain(), new Promise((r) => setTimeout(r, 10_000).unref())]);
-      blobCache!.abortAll();
+      await Promise.race([blobCache.drain(), new Promise((r) => setTimeout(r, 10_000).unref())]);
+      blobCache.abortAll();
       await access.flush().catch(() => undefined); // a full disk only loses access times
       await quarantined;
       await orphans.stop();
@@ -328,7 +238,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
   };
   return {
     url,
-    port: addr.port,
+    port: boundPort,
     recovery,
     recovered: orphans.done,
     stop,

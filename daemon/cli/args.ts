@@ -1,11 +1,12 @@
 /**
- * Reads a `larder` command line against the command table (cli/usage.ts):
+ * Reads a `larder` command line against the command table (cli/command-table.ts):
  * which command runs, or which usage to print. Each command accepts its own
  * options and the common ones; `--help` / `-h` anywhere asks for the usage
  * of the command (or sub-command) it follows.
  */
 import { parseArgs } from 'node:util';
-import { COMMON_OPTIONS, commandSpec, parseOptions, topLevelCommands, type CommandSpec } from './usage.js';
+import { COMMON_OPTIONS, type CommandSpec } from './command-table.js';
+import { commandSpec, parseOptions, topLevelCommands } from './usage.js';
 
 export type Flags = Record<string, string | boolean | string[] | undefined>;
 

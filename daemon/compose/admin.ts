@@ -12,10 +12,8 @@ import { EventBus } from '../admin/events.js';
 import type { PolicyAdmin } from '../admin/policy.js';
 import { AdminService } from '../admin/service.js';
 import { StatsTracker } from '../admin/stats.js';
-import { BudgetKeeper } from '../core/budget.js';
-import { Maintenance, usage, type Budget } from '../core/eviction.js';
+import type { Budget } from '../core/eviction.js';
 import type { BlobStore, HotCache } from '../core/ports.js';
-import { Scrubber } from '../core/scrub.js';
 import type { Entry } from '../core/types.js';
 import type { Warmer } from '../core/warm.js';
 import type { LoadedConfig } from '../config/load.js';
@@ -30,6 +28,7 @@ import type { DataPaths } from '../storage/paths.js';
 import { PinFeed } from '../replication/feed.js';
 import type { FeedStore } from '../replication/feed-store.js';
 import { buildEdge, type EdgeOptions } from './edge.js';
+import { buildUpkeep } from './upkeep.js';
 import { redactDeep } from '../core/redact.js';
 
 export interface AdminParts {
@@ -77,8 +76,6 @@ export function redact(cfg: LoadedConfig): unknown {
   );
 }
 
-const GC_EVERY_MS = 10 * 60_000;
-
 export async function buildAdmin(p: AdminParts) {
   const { cfg, index, metrics, log } = p;
   const stats = new StatsTracker();
@@ -124,45 +121,21 @@ export async function buildAdmin(p: AdminParts) {
     metrics,
     publicUrl: p.publicUrl,
   });
-  const maintenance = new Maintenance({
-    blobs: p.blobs,
+  const { maintenance, keeper, scrubber, enforce, enforcing } = buildUpkeep({
+    cfg,
     index,
+    blobs: p.blobs,
     hot: p.hot,
-    protectedKeys: () => pins.protectedKeys(),
-    flushAccess: p.flushAccess,
-    onRemoved: async (r) => {
-      metrics.evictions.inc({ reason: r.reason }, 1);
-      if (r.reason === 'evict') service.evictions = { count: service.evictions.count + 1, bytes: service.evictions.bytes + r.bytes };
-      await audit.append({
-        action: 'delete',
-        actor: r.reason === 'operator' ? 'admin-api' : 'daemon',
-        target: r.digest,
-        reason: r.reason,
-        details: { bytes: r.bytes, entries: r.keys.length },
-      });
-      if (r.reason !== 'gc')
-        events.activity('eviction', `${r.reason}: removed ${r.digest.slice(0, 19)}… (${r.bytes} bytes, ${r.keys.length} entries)`);
-    },
-  });
-  const keeper = new BudgetKeeper({
-    maintenance,
+    metrics,
+    log,
+    audit,
+    events,
+    pins,
     budget,
-    usage: () => index.usage(),
-    onError: (err) => log.error({ err: (err as Error).message }, 'eviction failed'),
-  });
-  index.onGrow((u) => keeper.grew(u));
-  const scrubber = new Scrubber({
-    blobs: p.blobs,
-    index,
-    hot: p.hot,
-    bytesPerSecond: cfg.storage.scrubRate,
-    protectedKeys: () => pins.protectedKeys(),
     repair: p.repair,
-    onCorrupt: async (digest, keys) => {
-      metrics.scrubCorrupt.inc();
-      log.warn({ digest, entries: keys.length }, 'scrub: blob does not match its digest; quarantined');
-      events.activity('scrub', `corrupt blob ${digest.slice(0, 19)}… quarantined (${keys.length} entries)`);
-      await audit.append({ action: 'delete', actor: 'daemon', target: digest, reason: 'scrub: digest mismatch, quarantined' });
+    flushAccess: p.flushAccess,
+    evicted: (bytes) => {
+      service.evictions = { count: service.evictions.count + 1, bytes: service.evictions.bytes + bytes };
     },
   });
   const runner = new PrewarmRunner({
@@ -215,24 +188,6 @@ export async function buildAdmin(p: AdminParts) {
 
   const timers: NodeJS.Timeout[] = [];
   const watchers: Watcher[] = [];
-  let enforcing: Promise<void> | undefined;
-  let lastGc = Date.now();
-  const enforce = (): Promise<void> => (enforcing ??= enforceOnce().finally(() => (enforcing = undefined)));
-  const enforceOnce = async (): Promise<void> => {
-    try {
-      const r = await keeper.enforce();
-      if (r.removed) log.info(r, 'storage budget enforced');
-      // Blobs no entry references any more (old revisions of documents) are collected now and then.
-      if (Date.now() - lastGc > GC_EVERY_MS) {
-        lastGc = Date.now();
-        const g = await maintenance.gc();
-        if (g.removed) log.info(g, 'unreferenced blobs collected');
-      }
-      metrics.setStorageUsed(usage(index).bytes);
-    } catch (err) {
-      log.error({ err: (err as Error).message }, 'eviction failed');
-    }
-  };
 
   return {
     routes,
@@ -278,7 +233,7 @@ export async function buildAdmin(p: AdminParts) {
     async stop(): Promise<void> {
       for (const t of timers) clearInterval(t);
       for (const job of runner.list()) if (job.state === 'running' || job.state === 'queued') runner.cancel(job.id);
-      await Promise.all([pins.stop(), scrubber.stop(), enforcing, keeper.stop(), edge.stop(), ...watchers.map((w) => w.close())]);
+      await Promise.all([pins.stop(), scrubber.stop(), enforcing(), keeper.stop(), edge.stop(), ...watchers.map((w) => w.close())]);
     },
   };
 }

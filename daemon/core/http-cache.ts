@@ -13,61 +13,21 @@
  *   revalidation or read the growing temp file of the fill.
  */
 import { clusterTurn, underTurn } from './cluster.js';
-import { LarderError, notFound, toLarderError } from './errors.js';
-import { NegativeCache } from './single-flight.js';
-import { drain, isAbsent, isUpstreamFailure, upstreamStatusError } from './upstream-status.js';
-import { expiresAt, isStorable, staleOnErrorAllowed, staleWhileRevalidateUntil } from './http-freshness.js';
-import { announcedSize } from './blob-cache.js';
 import type { AccessTracker, CoreDeps } from './deps.js';
+import { LarderError, notFound } from './errors.js';
 import { EntryReader } from './fill/entry-read.js';
-import { verifyingStream } from './fill/verify.js';
-import { FillPipeline, type ActiveFill } from './fill/pipeline.js';
+import { FillPipeline } from './fill/pipeline.js';
+import { type ClientView, direct, type ExchangeContext, exchange, type HttpCacheRequest, type Outcome, verified } from './http-exchange.js';
+import { staleWhileRevalidateUntil } from './http-freshness.js';
 import type { UpstreamResponse } from './ports.js';
 import type { ServedBlob } from './served.js';
-import { IMMUTABLE_EXPIRY, type CacheState, type Entry, type ExpectedDigest, type Validators } from './types.js';
-import { capped, freshnessHeaders, revalidated, storedFields } from './http-entry.js';
-import { StorageGuard, isNoSpace } from './storage-guard.js';
-
-export interface HttpCacheRequest {
-  key: string;
-  /** How errors name the file (default: the key). */
-  label?: string;
-  /** Immutable files are never revalidated. */
-  immutable: boolean;
-  /** Freshness lifetime when the upstream gives none; caps the Last-Modified heuristic. */
-  fallbackTtlMs: number;
-  /** Upper bound on freshness whatever the upstream says (0: revalidate every use). */
-  maxTtlMs?: number;
-  /** Digests the protocol knows in advance (path, sidecar, index file). */
-  expected?: readonly ExpectedDigest[];
-  expectedSize?: number;
-  /** Digests announced by the response itself (e.g. `x-checksum-sha1`). */
-  expectFromResponse?(res: UpstreamResponse): ExpectedDigest[];
-  maxBytes?: number;
-  offline?: boolean;
-  negativeTtlMs?: number;
-  meta?: Entry['meta'];
-  /** Runs after a new body is committed (not after a 304), before followers see the new entry. */
-  onCommitted?(entry: Entry, previous: Entry | undefined): Promise<void> | void;
-  /** Opens the upstream response; `validators` are empty for unconditional requests. */
-  fetch(validators: Validators, signal: AbortSignal): Promise<UpstreamResponse>;
-}
-
-/** What the client is told about the representation. */
-export interface ClientView {
-  etag?: string;
-  lastModified?: string;
-  mediaType?: string;
-}
+import { NegativeCache } from './single-flight.js';
+import { StorageGuard } from './storage-guard.js';
+import type { CacheState, Entry } from './types.js';
 
 export type HttpServed =
   | ({ kind: 'cached'; state: CacheState; blob: ServedBlob } & ClientView)
   | { kind: 'bypass'; state: 'BYPASS'; response: UpstreamResponse };
-
-type Outcome =
-  | { kind: 'entry'; entry: Entry; state: 'HIT' | 'REVALIDATED' | 'STALE' }
-  | { kind: 'fill'; fill: ActiveFill; view: ClientView }
-  | { kind: 'bypass'; take(): UpstreamResponse | undefined };
 
 interface Flight {
   outcome: Promise<Outcome>;
@@ -81,14 +41,15 @@ export class HttpCache {
   private readonly flights = new Map<string, Flight>();
   private readonly negative = new NegativeCache();
   private readonly controller = new AbortController();
-  private readonly pipeline: FillPipeline;
+  private readonly x: ExchangeContext;
   private readonly reads: EntryReader;
 
   constructor(
     private readonly deps: CoreDeps,
     access: AccessTracker,
   ) {
-    this.pipeline = new FillPipeline(deps, deps.guard ?? new StorageGuard(deps, { minFree: 0 }));
+    const pipeline = new FillPipeline(deps, deps.guard ?? new StorageGuard(deps, { minFree: 0 }));
+    this.x = { deps, negative: this.negative, pipeline, signal: this.controller.signal };
     this.reads = new EntryReader(deps, access);
   }
 
@@ -140,10 +101,10 @@ export class HttpCache {
       const blob = outcome.fill.serve('MISS');
       if (blob) return { kind: 'cached', state: blob.state, blob, ...outcome.view };
       // A pass-through body (the disk is full) goes to one client: the others fetch their own.
-      return { kind: 'bypass', state: 'BYPASS', response: await this.direct(req) };
+      return { kind: 'bypass', state: 'BYPASS', response: await direct(this.x, req) };
     }
     const taken = outcome.take();
-    const response = taken ? verified(req, taken) : await this.direct(req);
+    const response = taken ? verified(req, taken) : await direct(this.x, req);
     return { kind: 'bypass', state: 'BYPASS', response };
   }
 
@@ -218,111 +179,15 @@ export class HttpCache {
    */
   private async refresh(req: HttpCacheRequest, entry: Entry | undefined): Promise<Outcome> {
     const { cluster, index, clock } = this.deps;
-    if (entry || !cluster) return this.exchange(req, entry);
+    if (entry || !cluster) return exchange(this.x, req, entry);
     const turn = await clusterTurn(cluster, req.key, this.controller.signal);
     const adopted = turn === 'indexed' ? index.getEntry(req.key) : undefined;
     if (adopted && (req.immutable || adopted.expiresAt > clock.now())) return { kind: 'entry', entry: adopted, state: 'HIT' };
-    if (adopted || turn === 'indexed') return this.exchange(req, adopted);
+    if (adopted || turn === 'indexed') return exchange(this.x, req, adopted);
     return underTurn(
       turn,
-      () => this.exchange(req, undefined),
+      () => exchange(this.x, req, undefined),
       (o) => (o.kind === 'fill' ? o.fill.committed : undefined),
     );
   }
-
-  /** One upstream exchange: unconditional, or conditional on the entry's validators. */
-  private async exchange(req: HttpCacheRequest, entry: Entry | undefined): Promise<Outcome> {
-    const { clock, index } = this.deps;
-    let res: UpstreamResponse;
-    try {
-      res = await req.fetch(entry && !req.immutable ? (entry.validators ?? {}) : {}, this.controller.signal);
-    } catch (err) {
-      return this.failed(req, entry, toLarderError(err));
-    }
-    const received = clock.now();
-    if (res.status === 304 && entry) {
-      drain(res);
-      const updated = revalidated(entry, res, req.fallbackTtlMs, received);
-      updated.expiresAt = capped(req.maxTtlMs, updated.expiresAt, received);
-      // A full disk only costs the new expiry: the stored entry is still complete.
-      await index.putEntry(updated, []).catch((err: unknown) => {
-        if (!isNoSpace(err)) throw err;
-      });
-      return { kind: 'entry', entry: updated, state: 'REVALIDATED' };
-    }
-    if (isAbsent(res.status)) {
-      drain(res);
-      this.negative.add(req.key, received + (req.negativeTtlMs ?? 30_000));
-      if (entry) await index.deleteEntry(req.key);
-      throw notFound(req.label ?? req.key);
-    }
-    if (res.status !== 200) return this.failed(req, entry, upstreamStatusError(req.label ?? req.key, res));
-    this.negative.delete(req.key);
-    if (!isStorable(freshnessHeaders(res))) {
-      if (entry) await index.deleteEntry(req.key);
-      let taken = false;
-      return {
-        kind: 'bypass',
-        take: () => {
-          if (taken) return undefined;
-          taken = true;
-          return res;
-        },
-      };
-    }
-    const expectedSize = announcedSize(req.expectedSize, res);
-    if (expectedSize !== undefined && req.maxBytes !== undefined && expectedSize > req.maxBytes) {
-      res.body.destroy();
-      throw new LarderError('E_UPSTREAM', `${req.key}: ${expectedSize} bytes exceeds the limit of ${req.maxBytes}`);
-    }
-    const previous = entry;
-    const ttl = req.immutable ? undefined : req.fallbackTtlMs;
-    const expiry = ttl === undefined ? IMMUTABLE_EXPIRY : capped(req.maxTtlMs, expiresAt(freshnessHeaders(res), ttl, received), received);
-    const fields = storedFields(req.key, res, { received, expiry, immutable: req.immutable, meta: req.meta });
-    const fill = await this.pipeline.start({
-      spec: {
-        key: req.key,
-        expected: [...(req.expected ?? []), ...(req.expectFromResponse?.(res) ?? [])],
-        expectedSize,
-        maxBytes: req.maxBytes,
-      },
-      res,
-      fields,
-      onCommitted: (committed) => req.onCommitted?.(committed, previous),
-    });
-    const view: ClientView = { etag: fields.validators?.etag, lastModified: fields.validators?.lastModified, mediaType: fields.mediaType };
-    return { kind: 'fill', fill, view };
-  }
-
-  private failed(req: HttpCacheRequest, entry: Entry | undefined, e: LarderError): Outcome {
-    const cc = typeof entry?.meta?.cacheControl === 'string' ? entry.meta.cacheControl : undefined;
-    if (entry && isUpstreamFailure(e) && staleOnErrorAllowed(cc, entry.expiresAt, this.deps.clock.now())) {
-      this.deps.events.staleServed?.(req.key, e.code);
-      return { kind: 'entry', entry, state: 'STALE' };
-    }
-    throw e;
-  }
-
-  /** A second, uncached request for a follower of a bypassed (no-store) exchange. */
-  private async direct(req: HttpCacheRequest): Promise<UpstreamResponse> {
-    const res = await req.fetch({}, this.controller.signal);
-    if (res.status === 200) return verified(req, res);
-    if (isAbsent(res.status)) {
-      drain(res);
-      throw notFound(req.label ?? req.key);
-    }
-    throw upstreamStatusError(req.label ?? req.key, res);
-  }
-}
-
-/**
- * An answer streamed through unstored (no-store, or a second client while the
- * disk is full), verified on the fly when the protocol knows a digest or a
- * size: a wrong body fails the transfer instead of ending cleanly.
- */
-function verified(req: HttpCacheRequest, res: UpstreamResponse): UpstreamResponse {
-  const expected = [...(req.expected ?? []), ...(req.expectFromResponse?.(res) ?? [])];
-  if (expected.length === 0 && req.expectedSize === undefined) return res;
-  const spec = { key: req.key, expected, expectedSize: announcedSize(req.expectedSize, res), maxBytes: req.maxBytes };
-  return { ...res, body: verifyingStream(res.body, spec) };
 }

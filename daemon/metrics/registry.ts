@@ -1,20 +1,12 @@
 /**
  * Every Prometheus metric Larder exports, on an injected registry (no
  * globals). Labels are bounded: protocol names, cache states, status classes.
+ * The counters and histograms are here; the gauges read at scrape time are
+ * in gauges.ts.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
 import type { CacheEvents } from '../core/ports.js';
-
-/** Mirror-hierarchy values for the gauges; replication fields only on a child. */
-export interface EdgeGauges {
-  lagSeconds?: number;
-  appliedSeq?: number;
-  parentSeq?: number;
-  connected?: boolean;
-  feedSeq: number;
-  children: number;
-  childrenMaxLag: number;
-}
+import { type EdgeGauges, registerGauges } from './gauges.js';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -201,98 +193,14 @@ export class Metrics {
   private edge: (() => EdgeGauges) | undefined;
 
   constructor(inflight: () => number) {
-    const self = this;
-    new Gauge({
-      name: 'larder_pin_lag_seconds_max',
-      help: 'Largest replication lag of any pin',
-      registers: [this.registry],
-      collect() {
-        this.set(self.currentPinLags().max);
-      },
+    registerGauges(this.registry, {
+      pinLags: () => this.currentPinLags(),
+      storageUsed: () => this.storageUsed,
+      inflight,
+      s3Up: () => this.s3Up?.(),
+      cluster: () => this.cluster?.(),
+      edge: () => this.edge?.(),
     });
-    new Gauge({
-      name: 'larder_pins_lagging',
-      help: 'Pins whose upstream moved and that are not yet mirrored',
-      registers: [this.registry],
-      collect() {
-        this.set(self.currentPinLags().lagging);
-      },
-    });
-    new Gauge({
-      name: 'larder_storage_used_bytes',
-      help: 'Bytes of cached content on disk',
-      registers: [this.registry],
-      collect() {
-        this.set(self.storageUsed);
-      },
-    });
-    new Gauge({
-      name: 'larder_inflight_fetches',
-      help: 'Upstream fetches in flight (single-flight fills and revalidations)',
-      registers: [this.registry],
-      collect() {
-        this.set(inflight());
-      },
-    });
-    new Gauge({
-      name: 'larder_s3_up',
-      help: '1 when the shared S3 tier answered its last health probe (absent without storage.s3)',
-      registers: [this.registry],
-      collect() {
-        if (self.s3Up) this.set(self.s3Up() ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'larder_etcd_up',
-      help: '1 when etcd answered its last health probe (absent without cluster)',
-      registers: [this.registry],
-      collect() {
-        if (self.cluster) this.set(self.cluster().etcdUp ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'larder_cluster_role',
-      help: "This node's role in the cluster: leader (runs S3 eviction), member, or alone (etcd unreachable); 1 for the current one, absent without cluster",
-      labelNames: ['role'] as const,
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        if (self.cluster) this.set({ role: self.cluster().role }, 1);
-      },
-    });
-    new Gauge({
-      name: 'larder_cluster_nodes',
-      help: 'Nodes registered in etcd at the last probe (absent without cluster)',
-      registers: [this.registry],
-      collect() {
-        if (self.cluster) this.set(self.cluster().nodes);
-      },
-    });
-    const edgeGauge = (name: string, help: string, pick: (g: EdgeGauges) => number | undefined): void => {
-      new Gauge({
-        name,
-        help,
-        registers: [this.registry],
-        collect() {
-          const v = self.edge ? pick(self.edge()) : undefined;
-          if (v !== undefined) this.set(v);
-        },
-      });
-    };
-    edgeGauge(
-      'larder_replication_lag_seconds',
-      'Seconds since the oldest parent pin change not yet applied here (0 = caught up)',
-      (g) => g.lagSeconds,
-    );
-    edgeGauge('larder_replication_applied_seq', 'Last parent feed record applied here', (g) => g.appliedSeq);
-    edgeGauge('larder_replication_parent_seq', 'Newest parent feed record known here', (g) => g.parentSeq);
-    edgeGauge('larder_replication_connected', '1 when the last exchange with the parent feed succeeded', (g) =>
-      g.connected === undefined ? undefined : g.connected ? 1 : 0,
-    );
-    edgeGauge('larder_feed_seq', "Sequence number of this daemon's newest pin change feed record", (g) => g.feedSeq);
-    edgeGauge('larder_children', "Child daemons that poll this daemon's feed", (g) => g.children);
-    edgeGauge('larder_children_max_lag_seconds', 'Largest replication lag of any child daemon', (g) => g.childrenMaxLag);
-    collectDefaultMetrics({ register: this.registry, prefix: 'larder_process_' });
   }
 
   /** Hooks for the cache core. */

@@ -1,18 +1,18 @@
 /**
  * Pins: references whose whole closure is protected from eviction. Mutable
  * pins (tags, dist-tags, ranges) are re-resolved on an interval; on a change
- * the new closure is fetched and then swapped in, and the replication lag
+ * the new closure is fetched and then swapped in (refresh.ts), and the replication lag
  * (seconds since the change was first seen and not yet mirrored) is kept
  * per pin. Pins live in a `PinStore` (a durable table, or the cluster's pin
  * set in etcd); pin-file pins are kept in step with
  * the file.
  */
 import { createHash } from 'node:crypto';
-import { LarderError, notFound, toLarderError } from '../core/errors.js';
+import { LarderError, notFound } from '../core/errors.js';
 import { isMutable, parseRef } from '../prewarm/refs.js';
 import type { Warmer } from '../core/warm.js';
 import type { Pin } from '../admin/contract.js';
-import { warmClosure } from './closure.js';
+import { type PinEvent, refreshPin } from './refresh.js';
 import { type PinStore, pinnedKeys, type StoredPin } from './store.js';
 
 export { localPinStore, pinnedKeys, type PinStore, type StoredPin } from './store.js';
@@ -27,13 +27,6 @@ export interface PinManagerOptions {
   onAudit(action: string, target: string, reason?: string): Promise<void>;
   /** Pin-set changes for the replication feed: added (once resolved), removed, re-resolved to something new. */
   onEvent?(e: PinEvent): void;
-}
-
-/** A change of the pin set, as replicated to child daemons. */
-export interface PinEvent {
-  kind: 'add' | 'remove' | 'resolve';
-  ref: string;
-  resolved?: string;
 }
 
 export function pinId(ref: string): string {
@@ -178,65 +171,20 @@ export class PinManager {
     return after;
   }
 
-  /**
-   * Every write is applied to the pin as stored then: a pin that another
-   * writer moved to another resolution since this refresh began keeps that
-   * resolution (the next check decides), never a stale copy of this one.
-   */
-  private async doRefresh(id: string, initial: boolean): Promise<void> {
-    const base = this.opts.table.get(id);
-    if (!base) return;
-    const ref = parseRef(base.ref);
-    const warmer = this.opts.warmers.get(ref.protocol)!;
-    const movedElsewhere = (cur: StoredPin, to?: string): boolean => cur.resolved !== base.resolved && cur.resolved !== to;
-    try {
-      const now = Date.now();
-      if (!initial && base.resolved !== undefined) {
-        const upstream = await warmer.resolve(ref);
-        if (upstream === base.resolved) {
-          await this.save(id, (cur) => {
-            if (movedElsewhere(cur)) return undefined;
-            const { changeSeenAt: _c, error: _e, ...rest } = cur;
-            return { ...rest, lastCheckedAt: now, status: 'ok' };
-          });
-          return;
-        }
-        await this.save(id, (cur) =>
-          movedElsewhere(cur) ? undefined : { ...cur, lastCheckedAt: now, changeSeenAt: cur.changeSeenAt ?? now, status: 'lagging' },
-        );
-      }
-      // The closure's keys are stored before the marker goes: the cluster's eviction sees one or the other.
-      const release = await this.opts.table.warming?.(id);
-      const seen = { moved: false };
-      let after: StoredPin | undefined;
-      try {
-        const closure = await warmClosure(this.opts.warmers, ref, this.stopping.signal);
-        after = await this.save(id, (cur) => {
-          if (movedElsewhere(cur, closure.resolved)) return undefined;
-          seen.moved = cur.resolved !== closure.resolved && !(cur.resolved === undefined && this.adding.has(id));
-          const { changeSeenAt: _c, error: _e, ...fresh } = cur;
-          if (cur.resolved !== undefined && cur.resolved !== closure.resolved && cur.historyLimit > 0)
-            fresh.history = [{ resolved: cur.resolved, keys: cur.keys }, ...cur.history].slice(0, cur.historyLimit);
-          return {
-            ...fresh,
-            resolved: closure.resolved,
-            keys: closure.keys,
-            size: closure.bytes,
-            items: closure.keys.length,
-            status: 'ok',
-            lastCheckedAt: Date.now(),
-          };
-        });
-      } finally {
-        await release?.();
-      }
-      if (seen.moved && after?.resolved !== undefined) this.opts.onEvent?.({ kind: 'resolve', ref: after.ref, resolved: after.resolved });
-    } catch (err) {
-      const e = toLarderError(err);
-      await this.save(id, (cur) =>
-        movedElsewhere(cur) ? undefined : { ...cur, status: cur.changeSeenAt ? 'lagging' : 'error', error: `${e.code}: ${e.message}` },
-      );
-    }
+  private doRefresh(id: string, initial: boolean): Promise<void> {
+    const { table, warmers } = this.opts;
+    return refreshPin(
+      {
+        table,
+        warmers,
+        signal: this.stopping.signal,
+        adding: this.adding,
+        save: (i, change) => this.save(i, change),
+        onEvent: (e) => this.opts.onEvent?.(e),
+      },
+      id,
+      initial,
+    );
   }
 
   /** Re-resolves every mutable pin now (and retries pins in error). */

@@ -10,7 +10,7 @@ import { Badge, LoadableView, Progress, Stat } from '../components/status.js';
 import { formatAgo, formatBytes, formatCount, formatPercent } from '../format.js';
 import { bridge } from '../host.js';
 import type { AppState, Store } from '../state/store.js';
-import { storageTone } from './overview.js';
+import { storageTone } from './key-figures.js';
 
 type Action = 'scrub' | 'gc' | 'evict';
 

@@ -13,7 +13,7 @@ import { addSnapshot, hitRateColumns, STEP_MS } from '../../renderer/state/serie
 import { newerJob } from '../../renderer/state/store.js';
 import { timeWindow, tickLabel } from '../../renderer/components/chart.js';
 import { jobProgress } from '../../renderer/views/job-card.js';
-import { worstLag } from '../../renderer/views/overview.js';
+import { worstLag } from '../../renderer/views/key-figures.js';
 import { refHint } from '../../renderer/views/pin-form.js';
 import { currentLag } from '../../renderer/views/pins.js';
 import { parseRefs } from '../../renderer/views/prewarm.js';

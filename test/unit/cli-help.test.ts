@@ -16,7 +16,7 @@ import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { COMMANDS } from '../../daemon/cli/usage.js';
+import { COMMANDS } from '../../daemon/cli/command-table.js';
 import { ROOT, tempDir } from '../helpers/daemon.js';
 
 /** Every command with the options (and sub-commands) its usage must name. */

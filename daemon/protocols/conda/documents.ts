@@ -10,7 +10,8 @@
  * answers, clients get its answer, never an older copy; when it fails,
  * the cached copy is served STALE.
  */
-import type { HttpCache, HttpCacheRequest, HttpServed } from '../../core/http-cache.js';
+import type { HttpCache, HttpServed } from '../../core/http-cache.js';
+import type { HttpCacheRequest } from '../../core/http-exchange.js';
 import type { UpstreamResponse } from '../../core/ports.js';
 import type { Validators } from '../../core/types.js';
 import { header } from '../../core/upstream-status.js';

@@ -10,7 +10,8 @@
  * requested path is ever a key. Errors are plain text.
  */
 import { LarderError, notFound } from '../../core/errors.js';
-import type { HttpCache, HttpCacheRequest, HttpServed } from '../../core/http-cache.js';
+import type { HttpCache, HttpServed } from '../../core/http-cache.js';
+import type { HttpCacheRequest } from '../../core/http-exchange.js';
 import type { Entry, ExpectedDigest } from '../../core/types.js';
 import type { Remote } from '../../upstream/remote.js';
 import type { ProtoRequest, ProtoResponse, ProtocolAdapter, RenderedError } from '../adapter.js';

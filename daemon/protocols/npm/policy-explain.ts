@@ -27,8 +27,8 @@ export function npmPolicyHooks(adapter: NpmAdapter, documents: DocumentCache): P
       const body = ref.startsWith('npm:') ? ref.slice('npm:'.length) : ref;
       const { name, spec } = npmRefs.parse(body, ref);
       if (!EXACT.test(spec)) throw new LarderError('E_BAD_REQUEST', `${ref}: explain needs an exact version (npm:<name>@<x.y.z>)`);
-      const remote = adapter.documentKey(name).split(':')[1] ?? '';
-      const served = await adapter.document(name);
+      const remote = adapter.docs.documentKey(name).split(':')[1] ?? '';
+      const served = await adapter.docs.document(name);
       const timeRef = served.entry.variants?.time;
       const times = timeRef ? (JSON.parse((await documents.variant(timeRef)).toString('utf8')) as Record<string, number | null>) : {};
       if (!Object.hasOwn(times, spec)) throw new LarderError('E_NOT_FOUND', `${name} has no version ${spec} upstream`);

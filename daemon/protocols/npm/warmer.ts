@@ -27,8 +27,8 @@ export class NpmWarmer implements Warmer {
   constructor(private readonly npm: NpmAdapter) {}
 
   private async pick(ref: NpmRef, refresh: boolean): Promise<VersionInfo> {
-    if (refresh) await this.npm.document(ref.name, true);
-    const { doc } = await this.npm.fullDoc(ref.name);
+    if (refresh) await this.npm.docs.document(ref.name, true);
+    const { doc } = await this.npm.docs.fullDoc(ref.name);
     const versions = (doc.versions ?? {}) as Record<string, Record<string, unknown>>;
     const tags = (doc['dist-tags'] ?? {}) as Record<string, string>;
     let version: string | undefined;
@@ -102,6 +102,6 @@ export class NpmWarmer implements Warmer {
         );
     }
     const children = opts.deps ? Object.entries(info.deps).map(([n, range]) => `npm:${n}@${range}`) : [];
-    return { resolved: info.version, keys: [this.npm.documentKey(r.name), key], bytes, fetched, children };
+    return { resolved: info.version, keys: [this.npm.docs.documentKey(r.name), key], bytes, fetched, children };
   }
 }
