@@ -7,11 +7,16 @@
  *   nginx         the warm floor: the same files as static files (bench/nginx.ts)
  *   direct+20ms   `npm ci` through the delay proxy (bench/delay-proxy.ts)
  *   larder+20ms   a fresh Larder whose upstream is the delay proxy: one cold `npm ci`
+ *   pipe+20ms     the same through bench/pass-through-child.ts (a bare node:http
+ *                 proxy, no cache): the Node.js floor of a cold `npm ci`
+ *   verify+20ms   the same, the proxy also hashing every body and writing it
+ *                 to a temp file
  *
  * Ratios are taken per round (paired) and summarised as median and range.
  * The delay proxy also counts the connections and responses each side made
  * to the upstream.
  */
+import { fileURLToPath } from 'node:url';
 import type { RegistryFixture } from '../test/helpers/npm-fixture/types.js';
 import type { DelayProxyStats } from './delay-proxy.js';
 import { startDelayProxy } from './delay-proxy.js';
@@ -19,7 +24,9 @@ import { startNginx } from './nginx.js';
 import { timeNpmCi, type AppProject } from './npm-ci.js';
 import type { QuietBudget } from './proc.js';
 import { median, type Samples } from './report.js';
-import { startLarder, type BenchServer } from './servers.js';
+import { startLarder, startPassThrough, type BenchServer } from './servers.js';
+
+const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 
 /** Everything the phase measured. */
 export interface NpmCiPhase {
@@ -28,6 +35,9 @@ export interface NpmCiPhase {
   directDelayed: Samples;
   larderCold: Samples;
   larderColdDelayed: Samples;
+  /** Cold through the bare node:http proxy, plain and verifying (upstream delayed). */
+  passThroughDelayed: Samples;
+  verifyDelayed: Samples;
   larderWarm: Samples;
   nginxWarm: Samples;
   /** Upstream traffic of one cold `npm ci` (last round), through the delay proxy. */
@@ -62,6 +72,8 @@ export async function runNpmCiPhase(c: NpmCiContext): Promise<NpmCiPhase> {
     directDelayed: [] as number[],
     larderCold: [] as number[],
     larderColdDelayed: [] as number[],
+    passThroughDelayed: [] as number[],
+    verifyDelayed: [] as number[],
     larderWarm: [] as number[],
     nginxWarm: [] as number[],
   };
@@ -101,6 +113,14 @@ export async function runNpmCiPhase(c: NpmCiContext): Promise<NpmCiPhase> {
         t.larderColdDelayed.push(await timed(s.registry));
         traffic.larder = proxy.stats();
       }),
+    ...(['pipe', 'verify'] as const).map((mode) => async () => {
+      const p = await startPassThrough(BENCH_DIR, c.workDir, `${proxy.origin}/`, mode);
+      try {
+        (mode === 'pipe' ? t.passThroughDelayed : t.verifyDelayed).push(await timed(`${p.origin}/`));
+      } finally {
+        await p.stop();
+      }
+    }),
   ];
   try {
     for (let round = 0; round < c.rounds; round++) {
@@ -109,7 +129,8 @@ export async function runNpmCiPhase(c: NpmCiContext): Promise<NpmCiPhase> {
       c.log(
         `npm ci round ${round + 1}/${c.rounds}: direct ${last(t.direct)} ms, ` +
           `larder cold ${last(t.larderCold)} warm ${last(t.larderWarm)}, nginx ${last(t.nginxWarm)}; +${c.delayMs} ms: ` +
-          `direct ${last(t.directDelayed)}, larder cold ${last(t.larderColdDelayed)}`,
+          `direct ${last(t.directDelayed)}, larder cold ${last(t.larderColdDelayed)}, ` +
+          `node pass-through ${last(t.passThroughDelayed)} (verifying ${last(t.verifyDelayed)})`,
       );
     }
   } finally {
@@ -122,6 +143,8 @@ export async function runNpmCiPhase(c: NpmCiContext): Promise<NpmCiPhase> {
     directDelayed: samples(t.directDelayed),
     larderCold: samples(t.larderCold),
     larderColdDelayed: samples(t.larderColdDelayed),
+    passThroughDelayed: samples(t.passThroughDelayed),
+    verifyDelayed: samples(t.verifyDelayed),
     larderWarm: samples(t.larderWarm),
     nginxWarm: samples(t.nginxWarm),
     upstreamTraffic: traffic,

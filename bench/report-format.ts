@@ -65,6 +65,24 @@ export function formatReport(r: BenchResults): string {
     );
     lines.push(
       row([
+        `  cold +${n.delayMs} ms, vs a bare node:http pass-through`,
+        sec(n.larderColdDelayed),
+        sec(n.passThroughDelayed),
+        `${fmt(n.larderColdDelayed.medianMs / n.passThroughDelayed.medianMs, 2)}x`,
+        `the Node.js floor (itself ${spread(x.npmCiCold_passThroughOverDirect_delayed)} direct)`,
+      ]),
+    );
+    lines.push(
+      row([
+        `  cold +${n.delayMs} ms, vs the pass-through hashing and writing`,
+        sec(n.larderColdDelayed),
+        sec(n.verifyDelayed),
+        spread(x.npmCiCold_larderOverVerify_delayed),
+        `sha256 + temp file per body (itself ${spread(x.npmCiCold_verifyOverDirect_delayed)} direct)`,
+      ]),
+    );
+    lines.push(
+      row([
         '  cold, bare loopback',
         sec(n.larderCold),
         sec(n.direct),

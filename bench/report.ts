@@ -127,6 +127,9 @@ export function judge(r: BenchResults): void {
     x.npmCiWarm_larderOverNginx = paired(n.larderWarm, n.nginxWarm);
     x.npmCiCold_larderOverDirect_delayed = paired(n.larderColdDelayed, n.directDelayed);
     x.npmCiCold_larderOverDirect_loopback = paired(n.larderCold, n.direct);
+    x.npmCiCold_passThroughOverDirect_delayed = paired(n.passThroughDelayed, n.directDelayed);
+    x.npmCiCold_verifyOverDirect_delayed = paired(n.verifyDelayed, n.directDelayed);
+    x.npmCiCold_larderOverVerify_delayed = paired(n.larderColdDelayed, n.verifyDelayed);
     atMost('warm npm ci, Larder/nginx (static files)', 'npmCiWarm_larderOverNginx', 1.05);
     atMost(`cold npm ci, Larder/direct, upstream +${n.delayMs} ms`, 'npmCiCold_larderOverDirect_delayed', 1.1);
     const b = x.npmCiCold_larderOverDirect_loopback!;
@@ -137,6 +140,14 @@ export function judge(r: BenchResults): void {
       target: 'report',
       pass: true,
     });
+    for (const [name, key] of [
+      [`cold npm ci +${n.delayMs} ms, node:http pass-through/direct (the floor, reported)`, 'npmCiCold_passThroughOverDirect_delayed'],
+      [`cold npm ci +${n.delayMs} ms, verifying pass-through/direct (reported)`, 'npmCiCold_verifyOverDirect_delayed'],
+      [`cold npm ci +${n.delayMs} ms, Larder/verifying pass-through (reported)`, 'npmCiCold_larderOverVerify_delayed'],
+    ] as const) {
+      const v = x[key]!;
+      targets.push({ name, value: v.median, spread: [v.min, v.max], target: 'report', pass: true });
+    }
   }
   if (r.oci) {
     x.ociCold_larderOverDirect = paired(r.oci.larderCold, r.oci.direct);
