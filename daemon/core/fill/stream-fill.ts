@@ -11,8 +11,10 @@
  * - A reader that goes away does not stop the fill.
  */
 import { EventEmitter } from 'node:events';
+import { Readable } from 'node:stream';
 import { type LarderError, toLarderError } from '../errors.js';
 import { FillBuffer } from './buffer.js';
+import { chunksOf } from './chunks.js';
 import { FillReadStream, type GrowingBody } from './fill-reader.js';
 import { HOLDBACK, Verifier, type FillResult, type FillSpec } from './verify.js';
 import type { TempBlob } from '../ports.js';
@@ -61,10 +63,10 @@ export class StreamFill extends EventEmitter implements GrowingBody {
    * result, then `commit` runs (rename + index) before the temp handle is
    * released. Rejects with E_INTEGRITY on a mismatch.
    */
-  async run(body: AsyncIterable<Buffer>, commit: (r: FillResult) => Promise<void>): Promise<FillResult> {
+  async run(body: Readable | AsyncIterable<Buffer>, commit: (r: FillResult) => Promise<void>): Promise<FillResult> {
     const verifier = new Verifier(this.spec);
     try {
-      for await (const chunk of body) {
+      for await (const chunk of body instanceof Readable ? chunksOf(body) : body) {
         verifier.update(chunk);
         await this.buffer.push(chunk);
         this.emit('progress');
