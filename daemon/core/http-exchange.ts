@@ -4,7 +4,7 @@
  * comes of it (a refreshed entry, a fill, a bypass, a stale answer on
  * failure), and the uncached, verified requests of bypassed answers.
  */
-import { announcedSize } from './blob-cache.js';
+import { announcedSize } from './blob-fetch.js';
 import type { CoreDeps } from './deps.js';
 import { LarderError, notFound, toLarderError } from './errors.js';
 import type { ActiveFill } from './fill/fill-job.js';
