@@ -45,7 +45,7 @@ module.exports = {
       severity: 'error',
       comment: 'The tray and the dashboard talk to the daemon over HTTP: they import its API contract (and its client), nothing else of daemon/.',
       from: { path: '^(renderer|electron)/' },
-      to: { path: '^daemon/', pathNot: ['^daemon/admin/contract\\.ts$', '^daemon/admin/client\\.ts$'] },
+      to: { path: '^daemon/', pathNot: ['^daemon/admin/contract\\.ts$', '^daemon/admin/client(-decode)?\\.ts$'] },
     },
     {
       name: 'contract-is-a-leaf',

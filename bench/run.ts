@@ -17,28 +17,20 @@
  *   Peak RSS of every Larder instance; a table on stdout and
  *   bench/results/latest.json.
  *
- * Flags: --seconds N (per measured load run, default 5), --rounds N (load,
- * default 2), --warmup N (seconds, default 2), --connections N (default 32),
- * --ci-rounds N (default 3), --oci-rounds N (default 3), --delay-ms N
- * (default 20), --only npm,load,oci,bigdoc,eco (phases, default all),
- * --no-build (reuse bench/.work/dist), --max-wait N (seconds the run may wait
- * in total for other work to drop below 0.3 cores, default 120),
- * --larder-cpu-prof DIR (profile the load-phase Larder), --nice=N.
+ * Flags: see bench/run-flags.ts.
  */
-import { cpus, setPriority } from 'node:os';
-import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { measureBigDoc } from './bigdoc.js';
 import { ECO_BENCHES } from './eco/index.js';
 import { prepareApp } from './npm-ci.js';
 import { runLoadPhase } from './phase-load.js';
 import { runNpmCiPhase } from './phase-npm-ci.js';
 import { runOciPhase } from './phase-oci.js';
-import { QuietBudget } from './proc.js';
 import { formatReport } from './report-format.js';
+import { applyNice, CI_ROUNDS, CONNECTIONS, DELAY_MS, flags, NICE, OCI_ROUNDS, ONLY, QUIET, ROUNDS, SECONDS, WARMUP } from './run-flags.js';
 import { judge, type BenchResults } from './report.js';
 import {
   LOG_LEVEL,
@@ -56,60 +48,10 @@ const BENCH = fileURLToPath(new URL('.', import.meta.url));
 const ROOT = join(BENCH, '..');
 const WORK = join(BENCH, '.work');
 const log = (line: string): void => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
-const PHASES = ['npm', 'load', 'oci', 'bigdoc', 'eco'] as const;
-
-const { values: flags } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '5' },
-    rounds: { type: 'string', default: '2' },
-    warmup: { type: 'string', default: '2' },
-    connections: { type: 'string', default: '32' },
-    'ci-rounds': { type: 'string', default: '3' },
-    'oci-rounds': { type: 'string', default: '3' },
-    'delay-ms': { type: 'string', default: '20' },
-    only: { type: 'string', default: PHASES.join(',') },
-    'no-build': { type: 'boolean', default: false },
-    'max-wait': { type: 'string', default: '120' },
-    'larder-cpu-prof': { type: 'string' },
-    nice: { type: 'string', default: '0' },
-  },
-});
-const num = (v: string, name: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new TypeError(`expected --${name} to be a positive integer, got ${v}`);
-  return n;
-};
-const SECONDS = num(flags.seconds, 'seconds');
-const ROUNDS = num(flags.rounds, 'rounds');
-const WARMUP = num(flags.warmup, 'warmup');
-const CONNECTIONS = num(flags.connections, 'connections');
-const CI_ROUNDS = num(flags['ci-rounds'], 'ci-rounds');
-const OCI_ROUNDS = num(flags['oci-rounds'], 'oci-rounds');
-const DELAY_MS = num(flags['delay-ms'], 'delay-ms');
-const ONLY = new Set(flags.only.split(',').map((p) => p.trim()));
-for (const p of ONLY) {
-  if (!(PHASES as readonly string[]).includes(p)) throw new TypeError(`--only: unknown phase ${p} (phases: ${PHASES.join(', ')})`);
-}
-const QUIET = new QuietBudget(0.3, Number(flags['max-wait']) * 1000);
-const NICE = Number(flags.nice);
-
-/**
- * Children inherit the priority, so servers, load generator and npm all run
- * at it. With autogroup scheduling nice only ranks processes of one session,
- * so the session's autogroup gets the same value (Linux, root).
- */
-function applyNice(nice: number): void {
-  setPriority(nice);
-  try {
-    writeFileSync('/proc/self/autogroup', String(nice));
-  } catch {
-    log('note: could not set the autogroup priority; --nice only ranks the processes of this session');
-  }
-}
 
 async function main(): Promise<void> {
   requireDebianTools();
-  if (NICE !== 0) applyNice(NICE);
+  if (NICE !== 0) applyNice(NICE, log);
   await mkdir(WORK, { recursive: true });
   await ensureInstalled(BENCH, log);
   if (ONLY.has('load')) await ensureInstalled(join(BENCH, 'verdaccio'), log);

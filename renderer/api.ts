@@ -3,7 +3,8 @@
  * (daemon/admin/client.ts) authenticated by the HttpOnly session cookie only
  * (same-origin): the dashboard never sees or stores the admin token.
  */
-import { AdminClient, AdminError } from '../daemon/admin/client.js';
+import { AdminClient } from '../daemon/admin/client.js';
+import { AdminError } from '../daemon/admin/client-decode.js';
 
 export { AdminError };
 

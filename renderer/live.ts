@@ -4,7 +4,7 @@
  * cookie and reconnects by itself); messages are decoded by the shared
  * client's parseLiveEvent.
  */
-import { LIVE_EVENT_TYPES, parseLiveEvent } from '../daemon/admin/client.js';
+import { LIVE_EVENT_TYPES, parseLiveEvent } from '../daemon/admin/client-decode.js';
 import type { LiveEvent } from '../daemon/admin/contract.js';
 import { apiPath } from './api.js';
 

@@ -11,7 +11,8 @@ import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
-import { AdminClient as SharedClient, CLIENT_ERROR, decodeError, transportError, type AdminError } from '../admin/client.js';
+import { AdminClient as SharedClient } from '../admin/client.js';
+import { CLIENT_ERROR, decodeError, transportError, type AdminError } from '../admin/client-decode.js';
 import type { LoadedConfig } from '../config/load.js';
 import { listenAddress } from '../config/load.js';
 

@@ -3,22 +3,20 @@
  * `serve(key, plan)`: a committed entry is a HIT (entry-read.ts); a request
  * for a key being filled joins that fill; otherwise `plan()` says what to
  * fetch and verify, and the fill pipeline (fill/pipeline.ts) fetches it
- * once, verifies it and commits it.
+ * once (from LAN peers or the upstream, blob-fetch.ts), verifies it and
+ * commits it.
  */
 import { setMaxListeners } from 'node:events';
+import { BlobFetch } from './blob-fetch.js';
 import { clusterTurn, underTurn } from './cluster.js';
 import { LarderError, notFound } from './errors.js';
 import { EntryReader } from './fill/entry-read.js';
-import type { EntryFields } from './fill/commit.js';
-import { fromPeers, type PeerFilled } from './fill/peer-fill.js';
-import { FillPipeline, type ActiveFill } from './fill/pipeline.js';
+import type { ActiveFill } from './fill/fill-job.js';
 import { StorageGuard } from './storage-guard.js';
 import { NegativeCache } from './single-flight.js';
-import { header, isAbsent, upstreamStatusError } from './upstream-status.js';
 import type { AccessTracker, CoreDeps } from './deps.js';
-import type { TempBlob, UpstreamResponse } from './ports.js';
 import type { ImmutableRequest, ServedBlob } from './served.js';
-import { IMMUTABLE_EXPIRY, type Entry } from './types.js';
+import type { Entry } from './types.js';
 
 export type { ByteRange, ImmutableRequest, ServedBlob } from './served.js';
 
@@ -38,16 +36,16 @@ export class BlobCache {
   private readonly fills = new Map<string, Tracked>();
   private readonly negative = new NegativeCache();
   private readonly controller = new AbortController();
-  private readonly guard: StorageGuard;
-  private readonly pipeline: FillPipeline;
+  /** Opens misses (LAN peers, else the upstream) and starts their fills. */
+  private readonly fetch: BlobFetch;
   private readonly reads: EntryReader;
 
   constructor(
     private readonly deps: CoreDeps,
     private readonly access: AccessTracker,
   ) {
-    this.guard = deps.guard ?? new StorageGuard(deps, { minFree: 0 });
-    this.pipeline = new FillPipeline(deps, this.guard);
+    const guard = deps.guard ?? new StorageGuard(deps, { minFree: 0 });
+    this.fetch = new BlobFetch(deps, guard, this.negative, this.controller.signal);
     this.reads = new EntryReader(deps, access);
     // Every upstream request listens on this one signal; many in flight is normal, not a leak.
     setMaxListeners(0, this.controller.signal);
@@ -106,7 +104,7 @@ export class BlobCache {
     }, forget);
     const fill = await tracked.started;
     if (!fill) return this.adopted(key);
-    return fill.serve('MISS') ?? this.direct(tracked.req!);
+    return fill.serve('MISS') ?? this.fetch.direct(tracked.req!);
   }
 
   /**
@@ -121,7 +119,7 @@ export class BlobCache {
       const req = await plan();
       tracked.req = req;
       if (req.offline) throw new LarderError('E_OFFLINE', `${req.key} is not cached and its remote is offline`);
-      return this.start(req);
+      return this.fetch.start(req);
     };
     return underTurn(turn, run, (fill) => fill.committed);
   }
@@ -155,79 +153,7 @@ export class BlobCache {
       return served;
     }
     // A pass-through body (the disk is full) goes to one client: the others fetch their own.
-    return this.direct(await plan());
-  }
-
-  /** Asks LAN peers (when configured), else opens the upstream; checks status and announced size, and starts the fill. */
-  private async start(req: ImmutableRequest): Promise<ActiveFill> {
-    const fromPeer = await this.askPeers(req);
-    if (fromPeer?.kind === 'verified') {
-      return this.pipeline.adopt(
-        {
-          spec: { key: req.key, expected: req.expected, expectedSize: fromPeer.result.size, maxBytes: req.maxBytes },
-          fields: this.fields(req),
-        },
-        fromPeer.temp,
-        fromPeer.result,
-      );
-    }
-    const res = fromPeer?.res ?? (await this.open(req));
-    const expectedSize = announcedSize(req.expectedSize, res);
-    if (expectedSize !== undefined && req.maxBytes !== undefined && expectedSize > req.maxBytes) {
-      res.body.destroy();
-      throw new LarderError('E_UPSTREAM', `${req.key}: ${expectedSize} bytes exceeds the limit of ${req.maxBytes}`);
-    }
-    return this.pipeline.start({
-      spec: { key: req.key, expected: req.expected, expectedSize, maxBytes: req.maxBytes },
-      res,
-      fields: this.fields(req, header(res, 'content-type')),
-    });
-  }
-
-  /** The body from LAN peers, for a digest the protocol knows and a disk with room; undefined: ask the upstream. */
-  private async askPeers(req: ImmutableRequest): Promise<PeerFilled | undefined> {
-    const { peers } = this.deps;
-    if (!peers || req.expected.length === 0 || !(await this.guard.room(req.expectedSize))) return undefined;
-    const createTemp = async (): Promise<TempBlob> => this.guard.guardTemp(await this.deps.blobs.createTemp(), req.key);
-    return fromPeers({ peers, createTemp }, req, this.controller.signal);
-  }
-
-  /** The index entry's fields of a new fill (besides digest, size and verified digests). */
-  private fields(req: ImmutableRequest, contentType?: string): EntryFields {
-    return {
-      key: req.key,
-      mediaType: req.mediaType ?? contentType,
-      fetchedAt: this.deps.clock.now(),
-      expiresAt: IMMUTABLE_EXPIRY,
-      immutable: true,
-      meta: req.meta,
-    };
-  }
-
-  /** The upstream's 200 response; 404/410 are remembered for the negative TTL. */
-  private async open(req: ImmutableRequest): Promise<UpstreamResponse> {
-    const res = await req.fetch(this.controller.signal);
-    if (res.status === 200) return res;
-    if (isAbsent(res.status)) {
-      res.body.resume();
-      this.negative.add(req.key, this.deps.clock.now() + (req.negativeTtlMs ?? 30_000));
-      throw notFound(req.key);
-    }
-    throw upstreamStatusError(req.key, res);
-  }
-
-  /** A second, unstored pass-through for a request that found the first one taken (the disk is full). */
-  private async direct(req: ImmutableRequest): Promise<ServedBlob> {
-    const res = await this.open(req);
-    const fill = await this.pipeline.start({
-      spec: { key: req.key, expected: req.expected, expectedSize: announcedSize(req.expectedSize, res), maxBytes: req.maxBytes },
-      res,
-      fields: { key: req.key, mediaType: req.mediaType, fetchedAt: 0, expiresAt: 0, immutable: true },
-      store: false,
-    });
-    const served = fill.serve('BYPASS');
-    if (!served) throw new LarderError('E_INTERNAL', `${req.key}: no body to serve`);
-    return served;
+    return this.fetch.direct(await plan());
   }
 
   /** Stops fills in flight (shutdown). */
@@ -240,12 +166,4 @@ export class BlobCache {
     await this.deps.later?.flush();
     await Promise.all([...this.fills.values()].map((t) => t.started.then((f) => f?.committed).catch(() => undefined)));
   }
-}
-
-/** The size the body must have: the protocol's, else a valid Content-Length. */
-export function announcedSize(fromProtocol: number | undefined, res: UpstreamResponse): number | undefined {
-  if (fromProtocol !== undefined) return fromProtocol;
-  const value = header(res, 'content-length');
-  const announced = value === undefined ? Number.NaN : Number(value);
-  return Number.isSafeInteger(announced) && announced >= 0 ? announced : undefined;
 }

@@ -4,10 +4,11 @@
  * comes of it (a refreshed entry, a fill, a bypass, a stale answer on
  * failure), and the uncached, verified requests of bypassed answers.
  */
-import { announcedSize } from './blob-cache.js';
+import { announcedSize } from './blob-fetch.js';
 import type { CoreDeps } from './deps.js';
 import { LarderError, notFound, toLarderError } from './errors.js';
-import type { ActiveFill, FillPipeline } from './fill/pipeline.js';
+import type { ActiveFill } from './fill/fill-job.js';
+import type { FillPipeline } from './fill/pipeline.js';
 import { verifyingStream } from './fill/verify.js';
 import { capped, freshnessHeaders, revalidated, storedFields } from './http-entry.js';
 import { expiresAt, isStorable, staleOnErrorAllowed } from './http-freshness.js';

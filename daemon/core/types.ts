@@ -49,6 +49,18 @@ export interface Entry {
   meta?: Record<string, string | number | boolean>;
 }
 
+/** One body derived from a mutable upstream document, before it is stored. */
+export interface DerivedVariant {
+  body: Buffer;
+  mediaType: string;
+}
+
+/** What a protocol derives from a mutable upstream document: its named variants and small metadata. */
+export interface Derived {
+  variants: Record<string, DerivedVariant>;
+  meta?: Entry['meta'];
+}
+
 /** A blob row: digest → bookkeeping. */
 export interface BlobMeta {
   size: number;

@@ -5,7 +5,7 @@
 import { LarderError } from '../core/errors.js';
 import { outgoingVia } from '../core/hops.js';
 import type { UpstreamClient } from '../core/ports.js';
-import { readBody } from '../core/document-cache.js';
+import { readBody } from '../core/read-body.js';
 import { drain } from '../core/upstream-status.js';
 import type { FeedPage, FeedRecord } from '../admin/contract.js';
 

@@ -7,7 +7,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AdminClient, AdminError, parseLiveEvent } from '../../daemon/admin/client.js';
+import { AdminClient } from '../../daemon/admin/client.js';
+import { AdminError, parseLiveEvent } from '../../daemon/admin/client-decode.js';
 import type { LiveEvent } from '../../daemon/admin/contract.js';
 import { SseParser } from './sse.js';
 

@@ -1,7 +1,7 @@
 /** The main process's SSE parser and LiveEvent decoding (both daemon wire shapes). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseLiveEvent } from '../../daemon/admin/client.js';
+import { parseLiveEvent } from '../../daemon/admin/client-decode.js';
 import { SseParser } from '../../electron/main/sse.js';
 
 describe('SSE parsing in main', () => {

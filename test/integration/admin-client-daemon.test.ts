@@ -12,7 +12,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { AdminClient, AdminError } from '../../daemon/admin/client.js';
+import { AdminClient } from '../../daemon/admin/client.js';
+import { AdminError } from '../../daemon/admin/client-decode.js';
 import { adminToken } from '../helpers/admin-e2e.js';
 import { ROOT, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 

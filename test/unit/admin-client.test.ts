@@ -11,7 +11,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { AdminClient, AdminError, type AdminClientOptions } from '../../daemon/admin/client.js';
+import { AdminClient, type AdminClientOptions } from '../../daemon/admin/client.js';
+import { AdminError } from '../../daemon/admin/client-decode.js';
 import { AdminClient as CliAdminClient, CliError, EXIT } from '../../daemon/cli/admin-client.js';
 
 interface Seen {

@@ -13,7 +13,7 @@ import type { Readable } from 'node:stream';
 import type { ByteRange, ServedBlob } from '../served.js';
 import { BlobReadStream } from './blob-stream.js';
 import type { CacheState, Entry } from '../types.js';
-import { bufferStream } from './pipeline.js';
+import { bufferStream } from './in-memory.js';
 
 export class EntryReader {
   /** Digests whose body is being read into the hot cache. */

@@ -14,48 +14,23 @@
  *   the clients pause (write-behind.ts).
  *
  * Every path verifies with the same Verifier and commits with the same
- * commit protocol (commit.ts). Events for metrics are reported here.
+ * commit protocol (commit.ts), and reports its start and end for metrics
+ * the same way (fill-job.ts).
  */
-import { Readable } from 'node:stream';
-import { type LarderError, toLarderError } from '../errors.js';
+import { toLarderError, type LarderError } from '../errors.js';
 import { isNoSpace, type StorageGuard } from '../storage-guard.js';
-import { writeLater } from '../write-behind.js';
 import type { CoreDeps } from '../deps.js';
-import type { TempBlob, UpstreamResponse } from '../ports.js';
-import type { ByteRange, ServedBlob } from '../served.js';
-import type { CacheState, Entry } from '../types.js';
-import { commitBuffer, commitTemp, type EntryFields } from './commit.js';
+import type { TempBlob } from '../ports.js';
+import type { ServedBlob } from '../served.js';
+import { commitTemp } from './commit.js';
+import { commitFill, fillReporter, type ActiveFill, type FillJob } from './fill-job.js';
+import { inMemoryFill } from './in-memory.js';
 import { bypassBlob } from './pass-through.js';
 import { StreamFill } from './stream-fill.js';
-import { HOLDBACK, readVerified, type FillResult, type FillSpec } from './verify.js';
+import { HOLDBACK, type FillResult } from './verify.js';
 
 /** Largest announced size that is read whole into memory (the streaming fill's holdback). */
 export const SMALL_BODY = HOLDBACK;
-
-export interface FillJob {
-  spec: FillSpec;
-  /** The upstream's 200 response; its body is consumed or destroyed by the fill. */
-  res: UpstreamResponse;
-  /** What the index entry says besides digest, size and verified digests. */
-  fields: EntryFields;
-  /** Runs after the commit (before the fill is forgotten); a failure here does not undo the commit. */
-  onCommitted?(entry: Entry): Promise<void> | void;
-  /** False: stream it through verified, never store it (a second client of a pass-through). */
-  store?: boolean;
-}
-
-export type FillState = 'running' | 'verified' | 'failed';
-
-/** A fill in progress, joined by every request for its key until it is committed. */
-export interface ActiveFill {
-  readonly state: FillState;
-  /** Whether followers may read this fill (a pass-through body goes to one client only). */
-  readonly shared: boolean;
-  /** A view of the body for one client; undefined once a pass-through body was taken. */
-  serve(state: CacheState): ServedBlob | undefined;
-  /** Settles (never rejects) once the body is committed and indexed (undefined), or failed (the error). */
-  readonly committed: Promise<LarderError | undefined>;
-}
 
 export class FillPipeline {
   constructor(
@@ -67,7 +42,7 @@ export class FillPipeline {
   async start(job: FillJob): Promise<ActiveFill> {
     const size = job.spec.expectedSize;
     if (job.store === false || !(await this.guard.room(size))) return this.passThrough(job);
-    if (size !== undefined && size <= SMALL_BODY) return this.inMemory(job);
+    if (size !== undefined && size <= SMALL_BODY) return inMemoryFill(this.deps, this.guard, job);
     let temp: TempBlob;
     try {
       temp = this.guard.guardTemp(await this.deps.blobs.createTemp(), job.spec.key);
@@ -87,10 +62,10 @@ export class FillPipeline {
    * now, then answered from the CAS. The temp file is always released.
    */
   async adopt(job: Omit<FillJob, 'res' | 'store'>, temp: TempBlob, result: FillResult): Promise<ActiveFill> {
-    const report = this.reporter(job.spec.key);
+    const report = fillReporter(this.deps, job.spec.key);
     const usedAt = this.deps.clock.now();
     try {
-      await this.commit(job, (fields) => commitTemp(this.deps, temp, result, fields, usedAt));
+      await commitFill(this.deps, job, (fields) => commitTemp(this.deps, temp, result, fields, usedAt));
     } catch (err) {
       const e = toLarderError(err);
       if (isNoSpace(err)) {
@@ -123,12 +98,12 @@ export class FillPipeline {
   /** Streams the body through a temp file; committed as soon as it verified. */
   private streamed(job: FillJob, temp: TempBlob): ActiveFill {
     const { blobs, clock } = this.deps;
-    const report = this.reporter(job.spec.key);
+    const report = fillReporter(this.deps, job.spec.key);
     const fill = new StreamFill(job.spec, temp);
     /** When a client was last given this body (its last use, for eviction). */
     let usedAt = clock.now();
     const committed = fill
-      .run(job.res.body, async (r) => this.commit(job, (fields) => commitTemp(this.deps, temp, r, fields, usedAt)))
+      .run(job.res.body, async (r) => commitFill(this.deps, job, (fields) => commitTemp(this.deps, temp, r, fields, usedAt)))
       .then(
         (r) => report.ok(r.size),
         (err: LarderError) => {
@@ -162,55 +137,6 @@ export class FillPipeline {
     };
   }
 
-  /** Reads and verifies the whole (small) body before answering; committed behind the answer. */
-  private async inMemory(job: FillJob): Promise<ActiveFill> {
-    const report = this.reporter(job.spec.key);
-    let read: { body: Buffer; result: FillResult };
-    try {
-      read = await readVerified(job.res.body, job.spec);
-    } catch (err) {
-      const e = toLarderError(err);
-      report.failed(e);
-      throw e;
-    }
-    const { body, result } = read;
-    let usedAt = this.deps.clock.now();
-    const commit = async (): Promise<void> => {
-      const temp = this.guard.guardTemp(await this.deps.blobs.createTemp(), job.spec.key);
-      await this.commit(job, (fields) => commitBuffer(this.deps, temp, body, result, fields, usedAt));
-    };
-    const committed = writeLater(this.deps.later, body.length, commit).then(
-      () => report.ok(result.size),
-      // Verified bytes are answered from memory all the same; only the commit failed.
-      (err: unknown) => {
-        if (isNoSpace(err)) {
-          this.guard.markFull();
-          this.guard.report(job.spec.key);
-        }
-        return report.failed(toLarderError(err));
-      },
-    );
-    return {
-      state: 'verified',
-      shared: true,
-      committed,
-      serve: (served) => {
-        usedAt = this.deps.clock.now();
-        return {
-          state: served,
-          size: result.size,
-          mediaType: job.fields.mediaType,
-          digest: result.digest,
-          open: (range) => bufferStream(body, range),
-          done: () => {
-            this.deps.later?.urgent();
-            return committed;
-          },
-        };
-      },
-    };
-  }
-
   /** The disk is full: the body goes to the first client, verified on the fly, and is not stored. */
   private passThrough(job: FillJob): ActiveFill {
     const { events, clock } = this.deps;
@@ -236,37 +162,4 @@ export class FillPipeline {
       },
     };
   }
-
-  /** Indexes through `write`, then runs the job's hook. */
-  private async commit(job: Pick<FillJob, 'onCommitted' | 'fields'>, write: (fields: EntryFields) => Promise<Entry>): Promise<void> {
-    const entry = await write(job.fields);
-    if (entry.immutable) this.deps.events.blobCommitted?.(entry);
-    try {
-      await job.onCommitted?.(entry);
-    } catch {
-      // A failing hook must not undo a verified, committed body.
-    }
-  }
-
-  /** Reports a fill's start now and its end later (metrics, admin activity). */
-  private reporter(key: string): { ok(size: number): undefined; failed(err: LarderError): LarderError } {
-    const { events, clock } = this.deps;
-    const started = clock.now();
-    events.fillStarted?.(key);
-    return {
-      ok: (size) => {
-        events.fillFinished?.(key, 'ok', size, clock.now() - started);
-        return undefined;
-      },
-      failed: (err) => {
-        events.fillFinished?.(key, err.code === 'E_INTEGRITY' ? 'integrity' : 'error', 0, clock.now() - started);
-        return err;
-      },
-    };
-  }
-}
-
-/** A body held in memory as a stream (or a range of it). */
-export function bufferStream(body: Buffer, range?: ByteRange): Readable {
-  return Readable.from([range ? body.subarray(range.start, range.end + 1) : body], { objectMode: false });
 }

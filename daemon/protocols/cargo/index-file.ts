@@ -7,7 +7,7 @@
  * from, and is answered with a `dl` pointing back at Larder (no `api`:
  * Larder is read-only, so publishing goes to the registry itself).
  */
-import type { Derived } from '../../core/document-cache.js';
+import type { Derived } from '../../core/types.js';
 import { LarderError } from '../../core/errors.js';
 import { indexPrefix } from './names.js';
 

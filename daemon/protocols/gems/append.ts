@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { readBody } from '../../core/document-cache.js';
+import { readBody } from '../../core/read-body.js';
 import type { UpstreamResponse } from '../../core/ports.js';
 import type { Validators } from '../../core/types.js';
 import { drain, header } from '../../core/upstream-status.js';

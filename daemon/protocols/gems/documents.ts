@@ -10,8 +10,8 @@
  * are append-only: revalidating one fetches only its new tail (append.ts).
  */
 import { createHash } from 'node:crypto';
-import type { Derived, DocumentCache, ServedDocument } from '../../core/document-cache.js';
-import type { Validators } from '../../core/types.js';
+import type { DocumentCache, ServedDocument } from '../../core/document-cache.js';
+import type { Derived, Validators } from '../../core/types.js';
 import type { Remote } from '../../upstream/remote.js';
 import { fetchAppended, type HeldCopy } from './append.js';
 import { parseInfo, versionsMd5s, type InfoLine } from './compact.js';

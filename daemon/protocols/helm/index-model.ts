@@ -8,7 +8,7 @@
  */
 import { parse, stringify } from 'yaml';
 import { LarderError } from '../../core/errors.js';
-import type { Derived } from '../../core/document-cache.js';
+import type { Derived } from '../../core/types.js';
 import { chartPath, validChartParts } from './paths.js';
 
 /** Where one chart file comes from: upstream URL and, when the index gives one, its sha256. */

@@ -6,7 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import { LarderError } from '../../core/errors.js';
-import { readBody } from '../../core/document-cache.js';
+import { readBody } from '../../core/read-body.js';
 import type { UpstreamResponse } from '../../core/ports.js';
 import { header } from '../../core/upstream-status.js';
 import type { Remote } from '../../upstream/remote.js';

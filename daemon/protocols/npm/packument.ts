@@ -6,7 +6,7 @@
  * `integrity`, `shasum`, `signatures` and `attestations` are never touched.
  */
 import { LarderError } from '../../core/errors.js';
-import type { Derived } from '../../core/document-cache.js';
+import type { Derived } from '../../core/types.js';
 import { rewriteTarballs } from './rewrite.js';
 
 export const FULL_TYPE = 'application/json';

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { LarderError } from '../../core/errors.js';
-import { readBody } from '../../core/document-cache.js';
+import { readBody } from '../../core/read-body.js';
 import { SingleFlight } from '../../core/single-flight.js';
 import { drain, upstreamStatusError } from '../../core/upstream-status.js';
 import type { Clock, UpstreamRequest, UpstreamResponse } from '../../core/ports.js';

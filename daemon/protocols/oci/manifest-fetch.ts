@@ -6,7 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import { LarderError } from '../../core/errors.js';
-import { readBody } from '../../core/document-cache.js';
+import { readBody } from '../../core/read-body.js';
 import { sha256Hex } from '../../core/digest.js';
 import { drain, header } from '../../core/upstream-status.js';
 import type { UpstreamResponse } from '../../core/ports.js';

@@ -8,7 +8,7 @@
  *   referrers API (404) Larder answers per spec from the fallback tag
  *   `sha256-<hex>` if it holds an index, else with an empty OCI index.
  */
-import { readBody } from '../../core/document-cache.js';
+import { readBody } from '../../core/read-body.js';
 import { drain, header, isAbsent, upstreamStatusError } from '../../core/upstream-status.js';
 import { LarderError } from '../../core/errors.js';
 import type { ProtoResponse } from '../adapter.js';

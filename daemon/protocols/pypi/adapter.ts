@@ -3,7 +3,8 @@
  * JSON by `Accept` (derived once per upstream change, `Vary: Accept`),
  * PEP 503 normalization redirects, and distribution files plus PEP 658
  * `.metadata` files verified against the page's sha256 before commit.
- * Larder fetches only from the remote's index and files origins.
+ * Larder fetches only from the remote's index and files origins. The
+ * answers' shapes are in responses.ts.
  */
 import type { BlobCache, ServedBlob } from '../../core/blob-cache.js';
 import type { DocumentCache, ServedDocument } from '../../core/document-cache.js';
@@ -14,11 +15,10 @@ import type { Remote } from '../../upstream/remote.js';
 import type { ProtoRequest, ProtoResponse, ProtocolAdapter, RenderedError } from '../adapter.js';
 import { isPypiRemote } from './config.js';
 import { parsePypiPath } from './names.js';
-import { negotiate, PAGE_TYPES } from './negotiate.js';
 import { parseProjectList, parseProjectPage } from './page-model.js';
-import { withheldEtag } from '../../core/policy/index.js';
-import { type PypiPolicy, withholdFiles } from './policy.js';
+import type { PypiPolicy } from './policy.js';
 import { deriveIndex, deriveProject, type FileSource } from './render.js';
+import { errorResponse, fileResponse, pageResponse } from './responses.js';
 
 export interface PypiAdapterOptions {
   /** Every configured remote; only those of type pypi are used. */
@@ -35,7 +35,6 @@ export interface PypiAdapterOptions {
 const DERIVE_VERSION = 'pypi-2';
 const MOUNT = '/pypi';
 const UPSTREAM_ACCEPT = 'application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01';
-const PAGE_CACHE_CONTROL = 'public, max-age=600';
 
 export class PypiAdapter implements ProtocolAdapter {
   readonly protocol = 'pypi';
@@ -53,16 +52,14 @@ export class PypiAdapter implements ProtocolAdapter {
       return { status: 301, headers: { location, 'cache-control': 'public, max-age=3600' }, body: { type: 'empty' } };
     }
     const remote = this.remoteFor(route.remote);
-    if (route.kind === 'index') return this.page(req, await this.indexDoc(remote));
-    if (route.kind === 'project') return this.page(req, await this.projectDoc(remote, route.project), remote.name, route.project);
+    if (route.kind === 'index') return pageResponse(this.opts, req, await this.indexDoc(remote));
+    if (route.kind === 'project')
+      return pageResponse(this.opts, req, await this.projectDoc(remote, route.project), remote.name, route.project);
     return this.file(remote, route.project, route.file, route.metadata);
   }
 
   renderError(err: LarderError): RenderedError {
-    const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
-    if (err.retryAfter !== undefined) headers['retry-after'] = String(err.retryAfter);
-    const message = err.expose ? err.message : 'internal error';
-    return { status: err.status, headers, body: Buffer.from(`${err.status} ${message} (${err.code})\n`) };
+    return errorResponse(err);
   }
 
   private remoteFor(name: string | undefined): Remote {
@@ -122,43 +119,6 @@ export class PypiAdapter implements ProtocolAdapter {
       },
       { forceRefresh },
     );
-  }
-
-  private async page(req: ProtoRequest, served: ServedDocument, remote?: string, project?: string): Promise<ProtoResponse> {
-    const accept = typeof req.headers.accept === 'string' ? req.headers.accept : undefined;
-    const format = negotiate(accept, req.query.get('format'));
-    if (!format) {
-      throw new LarderError('E_BAD_REQUEST', `none of the accepted types is served; use ${Object.values(PAGE_TYPES).join(', ')}`, {
-        status: 406,
-      });
-    }
-    const ref = served.entry.variants?.[format === 'json' ? 'json' : 'html'];
-    if (!ref) throw new LarderError('E_INTERNAL', `page ${served.entry.key} has no derived forms`, { expose: false });
-    let data = await this.opts.documents.variant(ref);
-    let etag = format === 'html-v1' ? `${ref.etag.slice(0, -1)}-v1"` : ref.etag;
-    const policy = this.opts.policy;
-    const jsonRef = served.entry.variants?.json;
-    if (policy && remote !== undefined && project !== undefined && jsonRef && policy.mayWithhold(remote, project, served)) {
-      const json = await this.opts.documents.variant(jsonRef);
-      const withheld = policy.withheld(remote, project, json);
-      if (withheld) {
-        const forms = withholdFiles(json, project, withheld);
-        data = format === 'json' ? forms.json : forms.html;
-        etag = withheldEtag(etag, withheld);
-      }
-    }
-    return {
-      status: 200,
-      headers: {
-        'content-type': PAGE_TYPES[format],
-        vary: 'Accept',
-        etag,
-        'cache-control': PAGE_CACHE_CONTROL,
-        'last-modified': new Date(served.entry.fetchedAt).toUTCString(),
-      },
-      body: { type: 'buffer', data },
-      cache: served.state,
-    };
   }
 
   private async file(remote: Remote, project: string, file: string, metadata: boolean): Promise<ProtoResponse> {
@@ -237,16 +197,4 @@ function metadataUrl(url: string): string {
   const u = new URL(url);
   u.pathname += '.metadata';
   return u.toString();
-}
-
-function fileResponse(blob: ServedBlob): ProtoResponse {
-  return {
-    status: 200,
-    headers: {
-      'content-type': blob.mediaType ?? 'application/octet-stream',
-      'cache-control': 'public, max-age=31536000, immutable',
-    },
-    body: { type: 'blob', blob },
-    cache: blob.state,
-  };
 }

@@ -8,7 +8,7 @@
  * JSON carries only `core-metadata` (pip 23.0.1 crashes on a JSON
  * `dist-info-metadata`).
  */
-import type { Derived } from '../../core/document-cache.js';
+import type { Derived } from '../../core/types.js';
 import { escapeHtml } from './html.js';
 import { PAGE_TYPES } from './negotiate.js';
 import { isFileName } from './names.js';
