@@ -16,7 +16,7 @@
  * Every path verifies with the same Verifier and commits with the same
  * commit protocol (commit.ts). Events for metrics are reported here.
  */
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { type LarderError, toLarderError } from '../errors.js';
 import { isNoSpace, type StorageGuard } from '../storage-guard.js';
 import { writeLater } from '../write-behind.js';
@@ -25,6 +25,7 @@ import type { TempBlob, UpstreamResponse } from '../ports.js';
 import type { ByteRange, ServedBlob } from '../served.js';
 import type { CacheState, Entry } from '../types.js';
 import { commitBuffer, commitTemp, type EntryFields } from './commit.js';
+import { BufferStream } from './blob-stream.js';
 import { bypassBlob } from './pass-through.js';
 import { StreamFill } from './stream-fill.js';
 import { HOLDBACK, readVerified, type FillResult, type FillSpec } from './verify.js';
@@ -268,5 +269,5 @@ export class FillPipeline {
 
 /** A body held in memory as a stream (or a range of it). */
 export function bufferStream(body: Buffer, range?: ByteRange): Readable {
-  return Readable.from([range ? body.subarray(range.start, range.end + 1) : body], { objectMode: false });
+  return new BufferStream(range ? body.subarray(range.start, range.end + 1) : body);
 }
