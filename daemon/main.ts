@@ -162,12 +162,7 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     notReady: () => [s3?.reason(), cluster?.reason()].filter(Boolean).join('; ') || undefined,
     observe: (r) => {
       adminParts.stats.record(r.cache === 'NONE' ? undefined : (r.cache as CacheState), r.bytes, r.fromCache);
-      adminParts.events.activity('request', `${r.method} ${r.path.slice(0, 200)}`, {
-        protocol: r.protocol,
-        cache: r.cache,
-        status: r.status,
-        path: r.path.slice(0, 200),
-      });
+      adminParts.events.request(r);
     },
     extra: [peers.routes, adminParts.routes, (ctx) => serveUi(ctx, defaultUiDir())],
     hop: edge.hop,

@@ -1,15 +1,15 @@
 /** Live events for the dashboard and tray (SSE), plus a ring of recent activity. */
 import { EventEmitter } from 'node:events';
+import { ActivityRing, type RequestActivity } from './activity-ring.js';
 import type { ActivityItem, ActivityKind, LiveEvent } from './contract.js';
 
 export class EventBus {
   private readonly emitter = new EventEmitter();
-  private readonly ring: Array<ActivityItem | undefined>;
-  private head = 0;
+  private readonly ring: ActivityRing;
 
-  constructor(private readonly ringSize = 500) {
+  constructor(ringSize = 500) {
     this.emitter.setMaxListeners(0);
-    this.ring = new Array<ActivityItem | undefined>(ringSize);
+    this.ring = new ActivityRing(ringSize);
   }
 
   publish(event: LiveEvent): void {
@@ -18,8 +18,12 @@ export class EventBus {
   }
 
   private remember(item: ActivityItem): void {
-    this.ring[this.head] = item;
-    this.head = (this.head + 1) % this.ringSize;
+    this.ring.add(item);
+  }
+
+  /** Remembers an answered request (read with /activity; never pushed live). Allocates nothing: see activity-ring.ts. */
+  request(r: RequestActivity): void {
+    this.ring.request(r, Date.now());
   }
 
   /**
@@ -34,13 +38,7 @@ export class EventBus {
 
   /** Recent activity, newest first, optionally of some kinds. */
   recent(kinds?: ReadonlySet<string>, limit = 100): ActivityItem[] {
-    const out: ActivityItem[] = [];
-    for (let n = 1; n <= this.ringSize && out.length < limit; n++) {
-      const item = this.ring[(this.head - n + this.ringSize) % this.ringSize];
-      if (!item) break;
-      if (!kinds || kinds.has(item.kind)) out.push(item);
-    }
-    return out;
+    return this.ring.recent(kinds, limit);
   }
 
   subscribe(fn: (e: LiveEvent) => void): () => void {

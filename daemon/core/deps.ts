@@ -27,7 +27,13 @@ export interface CoreDeps {
 
 /** Batches last-access updates so a hit never writes to the index synchronously. */
 export class AccessTracker {
+  /**
+   * Digest → ms since `base`: a small integer, which a Map stores without
+   * allocating, where an epoch time would be a fresh heap number per hit that
+   * lives until the flush (promoted, then garbage in the old generation).
+   */
   private pending = new Map<string, number>();
+  private base = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -36,7 +42,9 @@ export class AccessTracker {
   ) {}
 
   touch(digest: string): void {
-    this.pending.set(digest, this.deps.clock.now());
+    const now = this.deps.clock.now();
+    if (this.pending.size === 0) this.base = now;
+    this.pending.set(digest, now - this.base);
     if (!this.timer) {
       // A failed batch (e.g. a full disk) only loses access times, never an entry.
       this.timer = setTimeout(() => void this.flush().catch(() => undefined), this.flushMs);
@@ -48,7 +56,8 @@ export class AccessTracker {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.pending.size === 0) return;
-    const batch = this.pending;
+    const batch = new Map<string, number>();
+    for (const [digest, offset] of this.pending) batch.set(digest, this.base + offset);
     this.pending = new Map();
     await this.deps.index.touchBlobs(batch);
   }

@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer, get as httpGet, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BlobReader } from '../../daemon/core/ports.js';
-import { BlobReadStream, pooledBytes } from '../../daemon/core/fill/blob-stream.js';
+import { BlobReadStream, isSendable, pooledBytes } from '../../daemon/core/fill/blob-stream.js';
+import { bufferStream } from '../../daemon/core/fill/in-memory.js';
 
 function memReader(data: Buffer, stats: { reads: number; closed: boolean }): BlobReader {
   return {
@@ -117,4 +118,25 @@ test('read as a plain stream, a range gives the same bytes and closes the file',
   assert.ok(Buffer.concat(chunks).equals(data.subarray(1000, 250_001)));
   await new Promise((r) => setImmediate(r));
   assert.ok(stats.closed);
+});
+
+test('a body in memory (bufferStream) is sendable: a range arrives intact in one write; read as a stream it gives the same bytes', async () => {
+  const data = randomBytes(100_000);
+  const served: number[] = [];
+  const srv = await serve((_req, res) => {
+    const stream = bufferStream(data, { start: 10, end: 50_009 });
+    assert.ok(isSendable(stream), 'the HTTP layer sends it without a pipeline');
+    res.writeHead(200, { 'content-length': '50000' });
+    void stream.sendTo(res).then((n) => served.push(n));
+  });
+  try {
+    const r = await fetchAll(srv.url);
+    assert.ok(r.body.equals(data.subarray(10, 50_010)));
+    assert.deepEqual(served, [50_000]);
+  } finally {
+    await srv.close();
+  }
+  const chunks: Buffer[] = [];
+  for await (const c of bufferStream(data)) chunks.push(c as Buffer);
+  assert.ok(Buffer.concat(chunks).equals(data));
 });

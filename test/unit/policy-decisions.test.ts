@@ -19,7 +19,7 @@ function policy(yaml: unknown, records: unknown[] = []): Policy {
 
 const mal = (id: string, name: string, affected: Record<string, unknown>, ecosystem = 'npm') => ({
   id,
-  summary: 'Malicious code in ' + name,
+  summary: `Malicious code in ${name}`,
   affected: [{ package: { ecosystem, name }, ...affected }],
 });
 

@@ -126,6 +126,38 @@ export class BlobReadStream extends Readable {
   }
 }
 
+/**
+ * A body held in memory (a hot-cache hit, a small fill) as a stream. Sent
+ * with `sendTo` it is handed to the socket in one write: no pipeline, so no
+ * abort controller, listeners or per-chunk objects per answer, which under
+ * load lived long enough to be promoted and filled the old generation.
+ */
+export class BufferStream extends Readable {
+  private taken = false;
+
+  constructor(private readonly body: Buffer) {
+    super();
+  }
+
+  override _read(): void {
+    if (this.body.length > 0) this.push(this.body);
+    this.push(null);
+  }
+
+  /** Writes the body to `dest` and ends it; resolves with its length, rejects when `dest` is gone. Used up either way. */
+  async sendTo(dest: Writable): Promise<number> {
+    if (this.taken || this.readableFlowing !== null) throw new Error('a body stream is read once');
+    this.taken = true;
+    try {
+      if (dest.destroyed) throw new Error('the client went away');
+      dest.end(this.body);
+      return this.body.length;
+    } finally {
+      this.destroy();
+    }
+  }
+}
+
 /** Resolves on `drain`, or on `close` (the next iteration sees the destroyed destination). */
 export function drained(dest: Writable): Promise<void> {
   return new Promise((resolve) => {

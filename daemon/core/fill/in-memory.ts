@@ -3,7 +3,8 @@
  * before it is answered, served from memory, and committed behind the
  * answer (when the clients pause, see write-behind.ts).
  */
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { BufferStream } from './blob-stream.js';
 import { toLarderError } from '../errors.js';
 import { isNoSpace, type StorageGuard } from '../storage-guard.js';
 import { writeLater } from '../write-behind.js';
@@ -64,5 +65,5 @@ export async function inMemoryFill(deps: CoreDeps, guard: StorageGuard, job: Fil
 
 /** A body held in memory as a stream (or a range of it). */
 export function bufferStream(body: Buffer, range?: ByteRange): Readable {
-  return Readable.from([range ? body.subarray(range.start, range.end + 1) : body], { objectMode: false });
+  return new BufferStream(range ? body.subarray(range.start, range.end + 1) : body);
 }

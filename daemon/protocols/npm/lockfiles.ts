@@ -4,12 +4,19 @@
  * (v2/v3), pnpm-lock.yaml, yarn.lock (v1 and berry). Uses yarn's own
  * parsers and `yaml`.
  */
-import yarnLockfile from '@yarnpkg/lockfile';
-import { parseSyml } from '@yarnpkg/parsers';
+import { createRequire } from 'node:module';
+import type * as YarnLockfile from '@yarnpkg/lockfile';
+import type * as YarnParsers from '@yarnpkg/parsers';
 import { parseAllDocuments } from 'yaml';
 import { parseSri } from '../../core/digest.js';
 import { LarderError } from '../../core/errors.js';
 import type { LockfilePlanner, PlannedItem } from '../contract.js';
+
+// yarn's parsers are loaded on the first yarn.lock: loaded at start they were 2 MB of the
+// daemon's live heap for good (code and tables), which V8 multiplies into its heap limit.
+const require = createRequire(import.meta.url);
+let yarnV1: typeof YarnLockfile | undefined;
+let yarnBerry: typeof YarnParsers | undefined;
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -53,7 +60,8 @@ function pnpmLock(text: string): PlannedItem[] {
 function yarnLock(text: string): PlannedItem[] {
   const out: PlannedItem[] = [];
   if (/^__metadata:/m.test(text)) {
-    const doc = parseSyml(text) as Json;
+    yarnBerry ??= require('@yarnpkg/parsers') as typeof YarnParsers;
+    const doc = yarnBerry.parseSyml(text) as Json;
     for (const [key, entry] of Object.entries(doc)) {
       if (key === '__metadata' || !isObj(entry) || typeof entry.resolution !== 'string') continue;
       const m = /^((?:@[^/@]+\/)?[^@]+)@npm:(.+)$/.exec(entry.resolution);
@@ -61,7 +69,8 @@ function yarnLock(text: string): PlannedItem[] {
     }
     return out;
   }
-  const parsed = yarnLockfile.parse(text);
+  yarnV1 ??= require('@yarnpkg/lockfile') as typeof YarnLockfile;
+  const parsed = yarnV1.parse(text);
   if (parsed.type !== 'success') throw new LarderError('E_BAD_REQUEST', 'yarn.lock: cannot parse (merge conflict?)');
   const seen = new Set<string>();
   for (const [key, entry] of Object.entries(parsed.object as unknown as Record<string, Json>)) {

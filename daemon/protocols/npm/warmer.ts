@@ -5,7 +5,6 @@
  * fetched through the adapter's own cache path. Dependencies are reported
  * as children for the caller to warm.
  */
-import semver from 'semver';
 import { LarderError, notFound } from '../../core/errors.js';
 import { MultiHasher, findMismatch, parseSri } from '../../core/digest.js';
 import type { Ref } from '../../core/refs.js';
@@ -13,6 +12,8 @@ import { committed, consume, refuseBypass, type Closure, type WarmOptions, type 
 import type { NpmAdapter } from './adapter.js';
 
 import type { NpmRef } from './ref.js';
+
+let semver: typeof import('semver') | undefined;
 
 interface VersionInfo {
   version: string;
@@ -34,12 +35,14 @@ export class NpmWarmer implements Warmer {
     let version: string | undefined;
     if (Object.hasOwn(versions, ref.spec)) version = ref.spec;
     else if (Object.hasOwn(tags, ref.spec)) version = tags[ref.spec];
-    else if (semver.validRange(ref.spec)) {
+    else {
+      // Loaded by the first range to resolve, not at start (it would stay in the live heap for good).
+      semver ??= (await import('semver')).default;
+      if (!semver.validRange(ref.spec))
+        throw new LarderError('E_BAD_REQUEST', `${ref.raw}: "${ref.spec}" is neither a version, a dist-tag nor a semver range`);
       const latest = tags.latest;
       version =
         latest && semver.satisfies(latest, ref.spec) ? latest : (semver.maxSatisfying(Object.keys(versions), ref.spec) ?? undefined);
-    } else {
-      throw new LarderError('E_BAD_REQUEST', `${ref.raw}: "${ref.spec}" is neither a version, a dist-tag nor a semver range`);
     }
     const manifest = version ? versions[version] : undefined;
     if (!version || !manifest) throw notFound(`${ref.raw}: no matching version`);
