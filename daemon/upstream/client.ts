@@ -143,6 +143,11 @@ export class GotUpstreamClient implements UpstreamClient {
         }
         const body = new PassThrough({ highWaterMark: 256 * 1024 });
         body.once('close', () => link?.unlink());
+        // Registered before pipeline's own handler, which destroys `body` with got's raw error first:
+        // a reset or stall mid-body must reach the reader as E_UPSTREAM / E_UPSTREAM_TIMEOUT, not E_INTERNAL.
+        s.on('error', (err) => {
+          if (!body.destroyed) body.destroy(mapUpstreamError(err, req.url));
+        });
         pipeline(s, body, (err) => {
           if (err && !body.destroyed) body.destroy(mapUpstreamError(err, req.url));
         });

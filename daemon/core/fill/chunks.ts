@@ -7,22 +7,24 @@
  * fill), the chunks the socket delivered are copied together into a new
  * allocation, hundreds of KiB at a time. A fill hashes and stores the bytes
  * whatever their grouping, so the copies buy nothing. Here the chunks come
- * from `data` events as they are and the stream is paused while
- * QUEUE_HIGH of them wait, so backpressure still reaches the upstream.
+ * from `data` events as they are and the stream is paused while QUEUE_HIGH
+ * bytes wait (as much as the PassThrough in front of it holds), so
+ * backpressure still reaches the upstream.
  *
  * Ending: after `end`, or with the stream's error; a stream closed before
  * its end is a premature close. Returning early destroys the stream.
  */
 import type { Readable } from 'node:stream';
 
-/** Chunks queued before the stream is paused, and the level at which it is resumed. */
-const QUEUE_HIGH = 16;
-const QUEUE_LOW = 4;
+/** Bytes queued before the stream is paused, and the level at which it is resumed. */
+const QUEUE_HIGH = 256 * 1024;
+const QUEUE_LOW = 64 * 1024;
 
 export async function* chunksOf(stream: Readable): AsyncGenerator<Buffer, void, undefined> {
   if (stream.readableEnded) return;
   if (stream.destroyed) throw stream.errored ?? Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
   const queue: Buffer[] = [];
+  let queued = 0;
   let ended = false;
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
@@ -33,7 +35,8 @@ export async function* chunksOf(stream: Readable): AsyncGenerator<Buffer, void, 
   };
   const onData = (chunk: Buffer): void => {
     queue.push(chunk);
-    if (queue.length >= QUEUE_HIGH) stream.pause();
+    queued += chunk.length;
+    if (queued >= QUEUE_HIGH) stream.pause();
     notify();
   };
   const onEnd = (): void => {
@@ -41,7 +44,8 @@ export async function* chunksOf(stream: Readable): AsyncGenerator<Buffer, void, 
     notify();
   };
   const onError = (err: Error): void => {
-    failure ??= err;
+    // An error after the end (a socket reset once the body was complete) does not spoil the body.
+    if (!ended) failure ??= err;
     notify();
   };
   const onClose = (): void => {
@@ -56,7 +60,8 @@ export async function* chunksOf(stream: Readable): AsyncGenerator<Buffer, void, 
     for (;;) {
       const chunk = queue.shift();
       if (chunk) {
-        if (queue.length <= QUEUE_LOW && stream.isPaused() && !ended) stream.resume();
+        queued -= chunk.length;
+        if (queued <= QUEUE_LOW && stream.isPaused() && !ended) stream.resume();
         yield chunk;
         continue;
       }
