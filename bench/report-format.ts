@@ -68,7 +68,7 @@ export function formatReport(r: BenchResults): string {
         `  cold +${n.delayMs} ms, vs a bare node:http pass-through`,
         sec(n.larderColdDelayed),
         sec(n.passThroughDelayed),
-        `${fmt(n.larderColdDelayed.medianMs / n.passThroughDelayed.medianMs, 2)}x`,
+        spread(x.npmCiCold_larderOverPassThrough_delayed),
         `the Node.js floor (itself ${spread(x.npmCiCold_passThroughOverDirect_delayed)} direct)`,
       ]),
     );
@@ -118,7 +118,7 @@ export function formatReport(r: BenchResults): string {
         '  cold vs a bare node:http pass-through',
         sec(o.larderCold),
         sec(o.passThroughCold),
-        `${fmt(o.larderCold.medianMs / o.passThroughCold.medianMs, 2)}x`,
+        spread(x.ociCold_larderOverPassThrough),
         `the Node.js floor (itself ${spread(x.ociCold_passThroughOverDirect)} direct)`,
       ]),
     );

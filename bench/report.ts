@@ -130,6 +130,7 @@ export function judge(r: BenchResults): void {
     x.npmCiCold_passThroughOverDirect_delayed = paired(n.passThroughDelayed, n.directDelayed);
     x.npmCiCold_verifyOverDirect_delayed = paired(n.verifyDelayed, n.directDelayed);
     x.npmCiCold_larderOverVerify_delayed = paired(n.larderColdDelayed, n.verifyDelayed);
+    x.npmCiCold_larderOverPassThrough_delayed = paired(n.larderColdDelayed, n.passThroughDelayed);
     atMost('warm npm ci, Larder/nginx (static files)', 'npmCiWarm_larderOverNginx', 1.05);
     atMost(`cold npm ci, Larder/direct, upstream +${n.delayMs} ms`, 'npmCiCold_larderOverDirect_delayed', 1.1);
     const b = x.npmCiCold_larderOverDirect_loopback!;
@@ -156,6 +157,7 @@ export function judge(r: BenchResults): void {
     x.ociCold_passThroughOverDirect = paired(r.oci.passThroughCold, r.oci.direct);
     x.ociCold_verifyOverDirect = paired(r.oci.verifyCold, r.oci.direct);
     x.ociCold_larderOverVerify = paired(r.oci.larderCold, r.oci.verifyCold);
+    x.ociCold_larderOverPassThrough = paired(r.oci.larderCold, r.oci.passThroughCold);
     atMost('cold skopeo copy, Larder/direct', 'ociCold_larderOverDirect', 1.2);
     atMost('cold skopeo copy, Larder/docker-registry proxy', 'ociCold_larderOverRegistryProxy', 1);
     for (const [name, key] of [
