@@ -145,8 +145,12 @@ export class GotUpstreamClient implements UpstreamClient {
         body.once('close', () => link?.unlink());
         // Registered before pipeline's own handler, which destroys `body` with got's raw error first:
         // a reset or stall mid-body must reach the reader as E_UPSTREAM / E_UPSTREAM_TIMEOUT, not E_INTERNAL.
+        // A body read to its end is left alone, and the reader learns of an error through the stream's
+        // state (`errored`, its own listeners): this listener keeps an error that comes before the reader
+        // attached, or after it left, from being an uncaught 'error' event.
+        body.on('error', () => undefined);
         s.on('error', (err) => {
-          if (!body.destroyed) body.destroy(mapUpstreamError(err, req.url));
+          if (!body.destroyed && !body.readableEnded) body.destroy(mapUpstreamError(err, req.url));
         });
         pipeline(s, body, (err) => {
           if (err && !body.destroyed) body.destroy(mapUpstreamError(err, req.url));

@@ -52,3 +52,19 @@ test('a connection reset mid-body reads as E_UPSTREAM', async () => {
 test('a body that stalls past the timeout reads as E_UPSTREAM_TIMEOUT', async () => {
   assert.equal(await readError('/stall', 300), 'E_UPSTREAM_TIMEOUT');
 });
+
+test('a body that breaks before anyone reads it is no uncaught error, and its reader later gets E_UPSTREAM', async () => {
+  const client = new GotUpstreamClient({ timeoutMs: 30_000 });
+  const res = await client.request({ url: `${origin}/reset` });
+  // Nobody reads while the connection is cut (a fill still opening its temp file).
+  await new Promise((r) => setTimeout(r, 300));
+  let code = 'no error';
+  try {
+    for await (const _ of chunksOf(res.body)) {
+      // read what is left
+    }
+  } catch (err) {
+    code = toLarderError(err).code;
+  }
+  assert.equal(code, 'E_UPSTREAM');
+});
