@@ -17,6 +17,19 @@ export function storageTone(s: Stats['storage']): Tone {
   return r >= 1 ? 'bad' : r >= s.highWatermark ? 'warn' : 'ok';
 }
 
+/** Storage used against the budget, toned and marked at the eviction watermarks (overview and Storage view). */
+export function StorageBar({ storage: st }: { storage: Stats['storage'] }) {
+  return (
+    <Progress
+      label="Storage used of budget"
+      value={st.usedBytes}
+      max={st.maxBytes}
+      tone={storageTone(st)}
+      marks={[st.lowWatermark, st.highWatermark]}
+    />
+  );
+}
+
 /** Worst replication lag (pins and, on an edge site, behind its parent), as the tray counts it; null when nothing can lag. */
 export function worstLag(s: Stats): { seconds: number | null; level: LagLevel } {
   if (s.pins.count === 0 && !s.replication) return { seconds: null, level: 'ok' };
@@ -137,13 +150,7 @@ export function Headline({ s }: { s: Stats }) {
       <div class="stat" data-testid="storage">
         <div class="stat-label">Storage</div>
         <div class="stat-value">{formatBytes(st.usedBytes)}</div>
-        <Progress
-          label="Storage used of budget"
-          value={st.usedBytes}
-          max={st.maxBytes}
-          tone={storageTone(st)}
-          marks={[st.lowWatermark, st.highWatermark]}
-        />
+        <StorageBar storage={st} />
         <div class="stat-sub">
           of {formatBytes(st.maxBytes)} budget · {formatCount(st.blobs)} blobs
         </div>

@@ -6,11 +6,11 @@
 import { useState } from 'preact/hooks';
 import type { Stats } from '../../daemon/admin/contract.js';
 import { api, toFailure } from '../api.js';
-import { Badge, LoadableView, Progress, Stat } from '../components/status.js';
+import { Badge, LoadableView, Stat } from '../components/status.js';
 import { formatAgo, formatBytes, formatCount, formatPercent } from '../format.js';
 import { bridge } from '../host.js';
 import type { AppState, Store } from '../state/store.js';
-import { storageTone } from './key-figures.js';
+import { StorageBar } from './key-figures.js';
 
 type Action = 'scrub' | 'gc' | 'evict';
 
@@ -72,13 +72,7 @@ function Body({ s }: { s: Stats }) {
     <>
       <section class="card">
         <h3>Usage</h3>
-        <Progress
-          label="Storage used of budget"
-          value={st.usedBytes}
-          max={st.maxBytes}
-          tone={storageTone(st)}
-          marks={[st.lowWatermark, st.highWatermark]}
-        />
+        <StorageBar storage={st} />
         <p>
           <strong>{formatBytes(st.usedBytes)}</strong> of {formatBytes(st.maxBytes)} (
           {formatPercent(st.maxBytes > 0 ? st.usedBytes / st.maxBytes : 0)}) · eviction starts at {formatPercent(st.highWatermark, 0)} and

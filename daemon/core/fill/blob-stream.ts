@@ -32,6 +32,13 @@ export function giveBack(buf: Buffer): void {
   if (pool.length < POOL_MAX) pool.push(buf);
 }
 
+/** Writes the first `n` bytes of a pooled chunk to `dest`; the chunk goes back to the pool once written. Returns `write`'s answer. */
+export function writePooled(dest: Writable, buf: Buffer, n: number): boolean {
+  return dest.write(n === buf.length ? buf : buf.subarray(0, n), (err) => {
+    if (!err) giveBack(buf);
+  });
+}
+
 /** A stream that can write itself to a socket through pooled buffers (the HTTP layer prefers that to piping). */
 export interface Sendable {
   sendTo(dest: Writable): Promise<number>;
@@ -113,9 +120,7 @@ export class BlobReadStream extends Readable {
         if (n <= 0) throw new Error(`the blob ended at ${this.pos} of ${this.end + 1} bytes`);
         this.pos += n;
         sent += n;
-        const more = dest.write(n === CHUNK ? buf : buf.subarray(0, n), (err) => {
-          if (!err) giveBack(buf);
-        });
+        const more = writePooled(dest, buf, n);
         if (!more) await drained(dest);
       }
       dest.end();

@@ -13,7 +13,7 @@
  */
 import { Readable, type Writable } from 'node:stream';
 import type { LarderError } from '../errors.js';
-import { drained, giveBack, pooledChunk } from './blob-stream.js';
+import { drained, pooledChunk, writePooled } from './blob-stream.js';
 
 const READ_CHUNK = 256 * 1024;
 
@@ -148,9 +148,7 @@ export class FillReadStream extends Readable {
           if (n <= 0) throw new Error(`the temp file ended at ${this.pos}`);
           this.pos += n;
           sent += n;
-          more = dest.write(n === buf.length ? buf : buf.subarray(0, n), (err) => {
-            if (!err) giveBack(buf);
-          });
+          more = writePooled(dest, buf, n);
         }
         if (!more) await drained(dest);
       }
