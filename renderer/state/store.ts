@@ -64,6 +64,12 @@ export class Store {
   private listeners = new Set<() => void>();
   private lastStats: Stats | undefined;
   private lastStatsAt = 0;
+  /**
+   * Pins removed while this page is open. A pin's last update (a refresh that
+   * ended as it was removed) or a list requested before the removal can
+   * arrive after it; neither may bring the pin back. Ids are never reused.
+   */
+  private readonly removedPins = new Set<string>();
 
   subscribe(fn: () => void): () => void {
     this.listeners.add(fn);
@@ -100,7 +106,7 @@ export class Store {
       case 'series':
         return this.load('series', async () => normalize(await api.history(), Date.now()));
       case 'pins':
-        return this.load('pins', api.pins);
+        return this.load('pins', async () => (await api.pins()).filter((p) => !this.removedPins.has(p.id)));
       case 'jobs':
         return this.load('jobs', async () => (await api.jobs()).sort((a, b) => b.createdAt - a.createdAt));
       case 'activity':
@@ -130,10 +136,11 @@ export class Store {
         this.set({ stats: { status: 'ready', value: ev.data }, signedIn: true });
         break;
       case 'pin':
-        if (this.state.pins.status === 'ready')
+        if (this.state.pins.status === 'ready' && !this.removedPins.has(ev.data.id))
           this.set({ pins: { status: 'ready', value: upsert(this.state.pins.value, ev.data, false) } });
         break;
       case 'pin-removed':
+        this.removedPins.add(ev.data.id);
         if (this.state.pins.status === 'ready')
           this.set({ pins: { status: 'ready', value: this.state.pins.value.filter((p) => p.id !== ev.data.id) } });
         break;

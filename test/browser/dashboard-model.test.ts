@@ -10,7 +10,7 @@ import { formatAgo, formatBytes, formatDuration, formatPercent, lagLevel, shortD
 import { parseLiveEvent } from '../../renderer/live.js';
 import { parseRoute, routeHash } from '../../renderer/route.js';
 import { addSnapshot, hitRateColumns, STEP_MS } from '../../renderer/state/series.js';
-import { newerJob } from '../../renderer/state/store.js';
+import { newerJob, Store } from '../../renderer/state/store.js';
 import { timeWindow, tickLabel } from '../../renderer/components/chart.js';
 import { jobProgress } from '../../renderer/views/job-card.js';
 import { worstLag } from '../../renderer/views/key-figures.js';
@@ -143,5 +143,14 @@ describe('dashboard model', () => {
     assert.equal(newerJob(queued, running), running);
     assert.equal(newerJob(running, { ...running, done: 0, bytes: 5 }), running);
     assert.equal(newerJob(running, done), done);
+  });
+
+  it('a removed pin stays removed when its last update arrives after the removal; other pins still come and go live', () => {
+    const store = new Store();
+    store.state.pins = { status: 'ready', value: [makePin('p1'), makePin('p2')] };
+    store.apply({ type: 'pin-removed', data: { id: 'p2' } });
+    store.apply({ type: 'pin', data: makePin('p2', { status: 'ok' }) });
+    store.apply({ type: 'pin', data: makePin('p3') });
+    assert.deepEqual(store.state.pins.status === 'ready' ? store.state.pins.value.map((p) => p.id) : [], ['p1', 'p3']);
   });
 });
