@@ -1,6 +1,7 @@
 /**
  * A full disk, for real: the daemon's data directory is a small tmpfs
- * (8 MiB, mounted by the test; needs root). Hits keep being served; a miss
+ * (16 MiB, mounted by the test; needs root; the test fills it with a file
+ * to the free space each step needs). Hits keep being served; a miss
  * that cannot be stored is streamed through verified (X-Larder-Cache:
  * BYPASS), never indexed; what cannot be written at all is a clear 507;
  * and the index survives: a restart on the full disk recovers nothing to
@@ -34,7 +35,7 @@ before(async () => {
   root = await tempDir('larder-full-');
   disk = join(root, 'disk');
   await mkdir(disk);
-  await run('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0700', 'tmpfs', disk]);
+  await run('mount', ['-t', 'tmpfs', '-o', 'size=16m,mode=0700', 'tmpfs', disk]);
   mounted = true;
   fixture = await generateRegistry(join(root, 'registry'));
   upstream = await startNpmUpstream(fixture);
