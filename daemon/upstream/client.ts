@@ -5,7 +5,7 @@
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { PassThrough, pipeline } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import got, { RequestError, type Got } from 'got';
 import { LarderError } from '../core/errors.js';
 import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from '../core/ports.js';
@@ -152,9 +152,13 @@ export class GotUpstreamClient implements UpstreamClient {
         s.on('error', (err) => {
           if (!body.destroyed && !body.readableEnded) body.destroy(mapUpstreamError(err, req.url));
         });
-        pipeline(s, body, (err) => {
-          if (err && !body.destroyed) body.destroy(mapUpstreamError(err, req.url));
+        // pipe, not pipeline(): the same backpressure without an AbortController (and the DOMException of its
+        // abort) per response, which a cold install pays for every tarball and packument. A reader that stops
+        // early (the body closes before got's stream ended) aborts the upstream request.
+        body.once('close', () => {
+          if (!s.readableEnded && !s.destroyed) s.destroy();
         });
+        s.pipe(body);
         resolve({ status: res.statusCode, headers, body, url: res.url });
       });
       s.once('error', (err: unknown) => {

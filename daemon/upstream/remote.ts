@@ -30,6 +30,8 @@ export interface RemoteSettings {
 export class Remote {
   readonly base: URL;
   private readonly parentPairs: PrefixPair[];
+  /** `${base.origin}/`. */
+  private readonly originSlash: string;
 
   constructor(
     readonly settings: RemoteSettings,
@@ -37,6 +39,7 @@ export class Remote {
   ) {
     const url = settings.config.url;
     this.base = new URL(url.endsWith('/') ? url : `${url}/`);
+    this.originSlash = `${this.base.origin}/`;
     this.parentPairs = settings.parent ? parentPrefixes(settings.name, settings.config, this.base, settings.parent) : [];
   }
 
@@ -67,6 +70,9 @@ export class Remote {
 
   /** Whether an absolute URL is on this remote's origin, or its parent's (tarball URLs in metadata). */
   owns(url: string): boolean {
+    // Most tarball URLs of a packument are on the remote itself: no parse for those (a URL that starts with
+    // "<origin>/" has that origin).
+    if (url.startsWith(this.originSlash)) return true;
     try {
       const origin = new URL(url).origin;
       return origin === this.base.origin || origin === this.settings.parent?.base.origin;

@@ -55,13 +55,17 @@ export class NpmPackuments {
           if (validators.lastModified) headers['if-modified-since'] = validators.lastModified;
           return remote.request({ url: remote.resolve(upstreamDocPath(name)), headers, signal });
         },
-        derive: (raw) =>
-          derivePackument(raw, {
+        derive: (raw) => {
+          // Resolved once per packument, not once per version: `file` is a checked tarball name (isTarballFile).
+          const bases = new Map<string, string>();
+          const base = (n: string): string => bases.get(n) ?? bases.set(n, remote.resolve(`${n}/-/`)).get(n)!;
+          return derivePackument(raw, {
             name,
             mirrorBase,
             owns: (u) => remote.owns(u),
-            conventional: (n, file) => tarballUrl(remote, n, file),
-          }),
+            conventional: (n, file) => base(n) + encodeURIComponent(file),
+          });
+        },
       },
       { forceRefresh },
     );
