@@ -6,9 +6,15 @@
  *   larder        a fresh Larder on the bare upstream: one cold, then one warm `npm ci`
  *   nginx         the warm floor: the same files as static files (bench/nginx.ts)
  *   direct+20ms   `npm ci` through the delay proxy (bench/delay-proxy.ts)
- *   larder+20ms   a fresh Larder whose upstream is the delay proxy: one cold `npm ci`
+ *   running+20ms  one Larder for the whole phase, upstream the delay proxy: its
+ *                 cache emptied through the admin API (bench/empty-cache.ts),
+ *                 then one cold `npm ci` (the cold target; the daemon served
+ *                 one unmeasured install before the first round)
+ *   larder+20ms   a fresh Larder whose upstream is the delay proxy: one cold
+ *                 `npm ci` on a new process (reported)
  *   pipe+20ms     the same through bench/pass-through-child.ts (a bare node:http
- *                 proxy, no cache): the Node.js floor of a cold `npm ci`
+ *                 proxy, no cache, one process for the phase, warmed like the
+ *                 running Larder): the Node.js floor of a cold `npm ci`
  *   verify+20ms   the same, the proxy also hashing every body and writing it
  *                 to a temp file
  *
@@ -20,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import type { RegistryFixture } from '../test/helpers/npm-fixture/types.js';
 import type { DelayProxyStats } from './delay-proxy.js';
 import { startDelayProxy } from './delay-proxy.js';
+import { emptyCache } from './empty-cache.js';
 import { startNginx } from './nginx.js';
 import { timeNpmCi, type AppProject } from './npm-ci.js';
 import type { QuietBudget } from './proc.js';
@@ -35,13 +42,15 @@ export interface NpmCiPhase {
   directDelayed: Samples;
   larderCold: Samples;
   larderColdDelayed: Samples;
+  /** Cold on a running Larder whose cache was emptied (upstream delayed): the cold target. */
+  larderRunningDelayed: Samples;
   /** Cold through the bare node:http proxy, plain and verifying (upstream delayed). */
   passThroughDelayed: Samples;
   verifyDelayed: Samples;
   larderWarm: Samples;
   nginxWarm: Samples;
   /** Upstream traffic of one cold `npm ci` (last round), through the delay proxy. */
-  upstreamTraffic: { direct: DelayProxyStats; larder: DelayProxyStats };
+  upstreamTraffic: { direct: DelayProxyStats; larder: DelayProxyStats; larderRunning: DelayProxyStats };
   /** Peak RSS of every Larder instance of the phase. */
   larderPeakRss: number;
 }
@@ -72,28 +81,37 @@ export async function runNpmCiPhase(c: NpmCiContext): Promise<NpmCiPhase> {
     directDelayed: [] as number[],
     larderCold: [] as number[],
     larderColdDelayed: [] as number[],
+    larderRunningDelayed: [] as number[],
     passThroughDelayed: [] as number[],
     verifyDelayed: [] as number[],
     larderWarm: [] as number[],
     nginxWarm: [] as number[],
   };
-  const traffic = { direct: proxy.stats(), larder: proxy.stats() };
+  const traffic = { direct: proxy.stats(), larder: proxy.stats(), larderRunning: proxy.stats() };
   let larderPeakRss = 0;
   const timed = async (registry: string): Promise<number> => {
     await c.quiet.wait();
     return timeNpmCi(c.app, c.workDir, registry);
+  };
+  const stopLarder = async (s: BenchServer): Promise<void> => {
+    s.memory.sample();
+    larderPeakRss = Math.max(larderPeakRss, s.memory.peak);
+    c.onStop?.(s);
+    await s.stop();
   };
   const withLarder = async (upstream: string, body: (s: BenchServer) => Promise<void>): Promise<void> => {
     const s = await startLarder(c.cli, c.workDir, upstream);
     try {
       await body(s);
     } finally {
-      s.memory.sample();
-      larderPeakRss = Math.max(larderPeakRss, s.memory.peak);
-      c.onStop?.(s);
-      await s.stop();
+      await stopLarder(s);
     }
   };
+  // The long-running sides, each warmed by one unmeasured cold install.
+  const running = await startLarder(c.cli, c.workDir, `${proxy.origin}/`);
+  const pipe = await startPassThrough(BENCH_DIR, c.workDir, `${proxy.origin}/`, 'pipe');
+  const verify = await startPassThrough(BENCH_DIR, c.workDir, `${proxy.origin}/`, 'verify');
+  for (const s of [running, pipe, verify]) await timeNpmCi(c.app, c.workDir, s.registry);
   const units: Array<() => Promise<void>> = [
     async () => void t.direct.push(await timed(c.upstreamUrl)),
     () =>
@@ -113,14 +131,14 @@ export async function runNpmCiPhase(c: NpmCiContext): Promise<NpmCiPhase> {
         t.larderColdDelayed.push(await timed(s.registry));
         traffic.larder = proxy.stats();
       }),
-    ...(['pipe', 'verify'] as const).map((mode) => async () => {
-      const p = await startPassThrough(BENCH_DIR, c.workDir, `${proxy.origin}/`, mode);
-      try {
-        (mode === 'pipe' ? t.passThroughDelayed : t.verifyDelayed).push(await timed(`${p.origin}/`));
-      } finally {
-        await p.stop();
-      }
-    }),
+    async () => {
+      await emptyCache(running);
+      proxy.resetStats();
+      t.larderRunningDelayed.push(await timed(running.registry));
+      traffic.larderRunning = proxy.stats();
+    },
+    async () => void t.passThroughDelayed.push(await timed(pipe.registry)),
+    async () => void t.verifyDelayed.push(await timed(verify.registry)),
   ];
   try {
     for (let round = 0; round < c.rounds; round++) {
@@ -129,11 +147,14 @@ export async function runNpmCiPhase(c: NpmCiContext): Promise<NpmCiPhase> {
       c.log(
         `npm ci round ${round + 1}/${c.rounds}: direct ${last(t.direct)} ms, ` +
           `larder cold ${last(t.larderCold)} warm ${last(t.larderWarm)}, nginx ${last(t.nginxWarm)}; +${c.delayMs} ms: ` +
-          `direct ${last(t.directDelayed)}, larder cold ${last(t.larderColdDelayed)}, ` +
+          `direct ${last(t.directDelayed)}, larder cold ${last(t.larderRunningDelayed)} (fresh daemon ${last(t.larderColdDelayed)}), ` +
           `node pass-through ${last(t.passThroughDelayed)} (verifying ${last(t.verifyDelayed)})`,
       );
     }
   } finally {
+    await stopLarder(running);
+    await pipe.stop();
+    await verify.stop();
     await proxy.close();
     await nginx.stop();
   }
@@ -143,6 +164,7 @@ export async function runNpmCiPhase(c: NpmCiContext): Promise<NpmCiPhase> {
     directDelayed: samples(t.directDelayed),
     larderCold: samples(t.larderCold),
     larderColdDelayed: samples(t.larderColdDelayed),
+    larderRunningDelayed: samples(t.larderRunningDelayed),
     passThroughDelayed: samples(t.passThroughDelayed),
     verifyDelayed: samples(t.verifyDelayed),
     larderWarm: samples(t.larderWarm),

@@ -4,10 +4,16 @@
  * every side runs first, middle and last equally often:
  *
  *   direct     cold `skopeo copy --all` of every image straight from the upstream
- *   larder     the same through a fresh Larder (empty storage), cold, then once warm
+ *   running    the same through one Larder for the whole phase, its cache
+ *              emptied through the admin API (bench/empty-cache.ts) before
+ *              each round: the cold target (it served one unmeasured copy
+ *              before the first round)
+ *   larder     the same through a fresh Larder (empty storage), cold
+ *              (reported), then once warm
  *   regproxy   the same through a fresh `docker-registry` pull-through proxy, cold
  *   pipe       the same through bench/pass-through-child.ts (a bare node:http
- *              proxy, no cache): the Node.js floor of a cold pull
+ *              proxy, no cache, one process for the phase, warmed like the
+ *              running Larder): the Node.js floor of a cold pull
  *   verify     the same, the proxy also hashing every body and writing it to a
  *              temp file: the least a verifying Node.js cache does
  *
@@ -16,6 +22,7 @@
 import { join } from 'node:path';
 import { createSkopeoSandbox } from '../test/helpers/oci/push.js';
 import { startOciUpstream, startRegistryProxy, timeCopies, type OciPull } from './oci-images.js';
+import { emptyCache } from './empty-cache.js';
 import type { QuietBudget } from './proc.js';
 import { median, type Samples } from './report.js';
 import { startLarderWith, startPassThrough, type BenchServer } from './servers.js';
@@ -26,6 +33,8 @@ export interface OciPhase {
   totalBytes: number;
   direct: Samples;
   larderCold: Samples;
+  /** Cold on a running Larder whose cache was emptied: the cold target. */
+  larderRunningCold: Samples;
   larderWarm: Samples;
   regproxyCold: Samples;
   /** Through the bare node:http proxy, and the same hashing and writing each body (bench/pass-through-child.ts). */
@@ -60,6 +69,7 @@ export async function runOciPhase(c: OciContext): Promise<OciPhase> {
   const t = {
     direct: [] as number[],
     larderCold: [] as number[],
+    larderRunningCold: [] as number[],
     larderWarm: [] as number[],
     regproxyCold: [] as number[],
     passThroughCold: [] as number[],
@@ -71,20 +81,32 @@ export async function runOciPhase(c: OciContext): Promise<OciPhase> {
     await c.quiet.wait();
     return timeCopies(sandbox, source, upstream.pulls, dest);
   };
+  const remotes = { hub: { type: 'oci', url: upstream.registry.url, host: 'docker.io' } };
+  const hostOf = (s: BenchServer): string => `${s.origin.slice('http://'.length)}/docker.io`;
+  const stopLarder = async (s: BenchServer): Promise<void> => {
+    s.memory.sample();
+    larderPeakRss = Math.max(larderPeakRss, s.memory.peak);
+    c.onStop?.(s);
+    await s.stop();
+  };
+  // The long-running sides, each warmed by one unmeasured cold copy.
+  const running = await startLarderWith(c.cli, c.workDir, remotes, {}, c.nodeArgs ?? []);
+  const pipe = await startPassThrough(c.benchDir, c.workDir, upstream.registry.url, 'pipe');
+  const verify = await startPassThrough(c.benchDir, c.workDir, upstream.registry.url, 'verify');
+  for (const s of [running, pipe, verify]) await timeCopies(sandbox, hostOf(s), upstream.pulls, dest);
   const units: Array<() => Promise<void>> = [
     async () => void t.direct.push(await copy(upstream.registry.host)),
     async () => {
-      const remotes = { hub: { type: 'oci', url: upstream.registry.url, host: 'docker.io' } };
+      await emptyCache(running);
+      t.larderRunningCold.push(await copy(hostOf(running)));
+    },
+    async () => {
       const s = await startLarderWith(c.cli, c.workDir, remotes, {}, c.nodeArgs ?? []);
       try {
-        const host = `${s.origin.slice('http://'.length)}/docker.io`;
-        t.larderCold.push(await copy(host));
-        t.larderWarm.push(await copy(host));
+        t.larderCold.push(await copy(hostOf(s)));
+        t.larderWarm.push(await copy(hostOf(s)));
       } finally {
-        s.memory.sample();
-        larderPeakRss = Math.max(larderPeakRss, s.memory.peak);
-        c.onStop?.(s);
-        await s.stop();
+        await stopLarder(s);
       }
     },
     async () => {
@@ -97,14 +119,8 @@ export async function runOciPhase(c: OciContext): Promise<OciPhase> {
         await p.stop();
       }
     },
-    ...(['pipe', 'verify'] as const).map((mode) => async () => {
-      const p = await startPassThrough(c.benchDir, c.workDir, upstream.registry.url, mode);
-      try {
-        (mode === 'pipe' ? t.passThroughCold : t.verifyCold).push(await copy(`${p.origin.slice('http://'.length)}/docker.io`));
-      } finally {
-        await p.stop();
-      }
-    }),
+    async () => void t.passThroughCold.push(await copy(hostOf(pipe))),
+    async () => void t.verifyCold.push(await copy(hostOf(verify))),
   ];
   try {
     for (let round = 0; round < c.rounds; round++) {
@@ -112,11 +128,15 @@ export async function runOciPhase(c: OciContext): Promise<OciPhase> {
       for (const unit of [...units.slice(k), ...units.slice(0, k)]) await unit();
       const last = (xs: number[]): number => xs.at(-1) ?? 0;
       c.log(
-        `OCI round ${round + 1}/${c.rounds}: direct ${last(t.direct)} ms, larder cold ${last(t.larderCold)} warm ${last(t.larderWarm)}, ` +
+        `OCI round ${round + 1}/${c.rounds}: direct ${last(t.direct)} ms, larder cold ${last(t.larderRunningCold)} ` +
+          `(fresh daemon ${last(t.larderCold)}) warm ${last(t.larderWarm)}, ` +
           `registry proxy cold ${last(t.regproxyCold)}, node pass-through ${last(t.passThroughCold)} (verifying ${last(t.verifyCold)})`,
       );
     }
   } finally {
+    await stopLarder(running);
+    await pipe.stop();
+    await verify.stop();
     await sandbox.cleanup();
     await upstream.stop();
   }
@@ -125,6 +145,7 @@ export async function runOciPhase(c: OciContext): Promise<OciPhase> {
     totalBytes: upstream.pulls.reduce((a, p) => a + p.bytes, 0),
     direct: samples(t.direct),
     larderCold: samples(t.larderCold),
+    larderRunningCold: samples(t.larderRunningCold),
     larderWarm: samples(t.larderWarm),
     regproxyCold: samples(t.regproxyCold),
     passThroughCold: samples(t.passThroughCold),

@@ -2,7 +2,8 @@
  * `npm run bench`: Larder against the floor of each workload, side by side
  * in one run on loopback, reported as ratios (issue 13's targets):
  *
- *   1. npm ci (bench/phase-npm-ci.ts): cold through a fresh Larder vs `npm
+ *   1. npm ci (bench/phase-npm-ci.ts): cold through a running Larder whose
+ *      cache was emptied (and through a fresh one, reported) vs `npm
  *      ci` direct to the upstream, on bare loopback and with the upstream
  *      20 ms away (bench/delay-proxy.ts); warm through Larder vs nginx
  *      serving the same files statically (bench/nginx.ts).
@@ -121,7 +122,8 @@ async function main(): Promise<void> {
       });
       peaks.npmCi = results.npmCi.larderPeakRss;
       notes.push(
-        `npm ci: ${CI_ROUNDS} interleaved rounds (order reversed every round), a fresh Larder (empty storage) per cold run, ` +
+        `npm ci: ${CI_ROUNDS} interleaved rounds (order reversed every round), cold on one running Larder emptied through its admin API before each ` +
+          `run (bench/empty-cache.ts; a fresh Larder per round reported), ` +
           `fresh npm cache and directory per run, --replace-registry-host=always; the warm floor is nginx (worker_processes auto, ` +
           `sendfile, files read once beforehand); ` +
           `+${DELAY_MS} ms = a userspace proxy adding ${DELAY_MS} ms before each new upstream connection and before each response's first byte, for both sides`,
@@ -166,7 +168,8 @@ async function main(): Promise<void> {
       peaks.oci = results.oci.larderPeakRss;
       notes.push(
         `OCI: ${OCI_ROUNDS} rounds, order rotating; each side copies every image with skopeo copy --all into fresh dir: directories, ` +
-          `one image after another; fresh Larder and fresh docker-registry proxy (empty storage) per round`,
+          `one image after another; cold on one running Larder emptied through its admin API before each round (a fresh Larder per round reported), ` +
+          `fresh docker-registry proxy (empty storage) per round`,
       );
     }
     peaks.overall = Math.max(peaks.npmCi, peaks.load, peaks.oci);

@@ -35,6 +35,8 @@ export interface BenchServer {
   registry: string;
   /** Path prefix of the npm API on this server ('' or '/npm'). */
   prefix: string;
+  /** Its working directory (a Larder's data directory is `data/` in it). */
+  dir: string;
   child: ChildProcess;
   memory: MemoryMonitor;
   /** Recent output, for error messages. */
@@ -104,6 +106,7 @@ async function launch(name: SideName, dir: string, argv: string[], port: number,
     origin,
     registry: `${origin}${prefix}/`,
     prefix,
+    dir,
     child,
     memory,
     output,
