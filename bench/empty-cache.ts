@@ -58,14 +58,15 @@ async function listKeys(s: BenchServer, token: string): Promise<string[]> {
 
 /**
  * Waits for the writes of the last run to land, then evicts every entry
- * until the index lists none. Returns how many entries were evicted.
+ * (or every entry whose key `only` accepts) until the index lists none.
+ * Returns how many entries were evicted.
  */
-export async function emptyCache(s: BenchServer): Promise<number> {
+export async function emptyCache(s: BenchServer, only: (key: string) => boolean = () => true): Promise<number> {
   const token = (await readFile(join(s.dir, 'data', 'admin-token'), 'utf8')).trim();
   await sleep(SETTLE_MS);
   let evicted = 0;
   for (let pass = 0; pass < 10; pass++) {
-    const keys = await listKeys(s, token);
+    const keys = (await listKeys(s, token)).filter(only);
     if (keys.length === 0) return evicted;
     for (const key of keys) await call(s, token, 'POST', '/evict', { key });
     evicted += keys.length;

@@ -12,6 +12,10 @@
  *                 one unmeasured install before the first round)
  *   larder+20ms   a fresh Larder whose upstream is the delay proxy: one cold
  *                 `npm ci` on a new process (reported)
+ *   tgz+20ms      a second running Larder of which only the tarballs are
+ *                 evicted: cold tarballs whose packuments are cached, which
+ *                 shows what the packument round trip of a cold tarball costs
+ *                 (reported)
  *   pipe+20ms     the same through bench/pass-through-child.ts (a bare node:http
  *                 proxy, no cache, one process for the phase, warmed like the
  *                 running Larder): the Node.js floor of a cold `npm ci`
@@ -44,6 +48,8 @@ export interface NpmCiPhase {
   larderColdDelayed: Samples;
   /** Cold on a running Larder whose cache was emptied (upstream delayed): the cold target. */
   larderRunningDelayed: Samples;
+  /** The same with only the tarballs evicted (their packuments cached). */
+  larderTarballsColdDelayed: Samples;
   /** Cold through the bare node:http proxy, plain and verifying (upstream delayed). */
   passThroughDelayed: Samples;
   verifyDelayed: Samples;
@@ -82,6 +88,7 @@ export async function runNpmCiPhase(c: NpmCiContext): Promise<NpmCiPhase> {
     larderCold: [] as number[],
     larderColdDelayed: [] as number[],
     larderRunningDelayed: [] as number[],
+    larderTarballsColdDelayed: [] as number[],
     passThroughDelayed: [] as number[],
     verifyDelayed: [] as number[],
     larderWarm: [] as number[],
@@ -109,9 +116,10 @@ export async function runNpmCiPhase(c: NpmCiContext): Promise<NpmCiPhase> {
   };
   // The long-running sides, each warmed by one unmeasured cold install.
   const running = await startLarder(c.cli, c.workDir, `${proxy.origin}/`);
+  const tarballsCold = await startLarder(c.cli, c.workDir, `${proxy.origin}/`);
   const pipe = await startPassThrough(BENCH_DIR, c.workDir, `${proxy.origin}/`, 'pipe');
   const verify = await startPassThrough(BENCH_DIR, c.workDir, `${proxy.origin}/`, 'verify');
-  for (const s of [running, pipe, verify]) await timeNpmCi(c.app, c.workDir, s.registry);
+  for (const s of [running, tarballsCold, pipe, verify]) await timeNpmCi(c.app, c.workDir, s.registry);
   const units: Array<() => Promise<void>> = [
     async () => void t.direct.push(await timed(c.upstreamUrl)),
     () =>
@@ -137,6 +145,10 @@ export async function runNpmCiPhase(c: NpmCiContext): Promise<NpmCiPhase> {
       t.larderRunningDelayed.push(await timed(running.registry));
       traffic.larderRunning = proxy.stats();
     },
+    async () => {
+      await emptyCache(tarballsCold, (key) => key.includes(':tgz:'));
+      t.larderTarballsColdDelayed.push(await timed(tarballsCold.registry));
+    },
     async () => void t.passThroughDelayed.push(await timed(pipe.registry)),
     async () => void t.verifyDelayed.push(await timed(verify.registry)),
   ];
@@ -147,12 +159,14 @@ export async function runNpmCiPhase(c: NpmCiContext): Promise<NpmCiPhase> {
       c.log(
         `npm ci round ${round + 1}/${c.rounds}: direct ${last(t.direct)} ms, ` +
           `larder cold ${last(t.larderCold)} warm ${last(t.larderWarm)}, nginx ${last(t.nginxWarm)}; +${c.delayMs} ms: ` +
-          `direct ${last(t.directDelayed)}, larder cold ${last(t.larderRunningDelayed)} (fresh daemon ${last(t.larderColdDelayed)}), ` +
+          `direct ${last(t.directDelayed)}, larder cold ${last(t.larderRunningDelayed)} (fresh daemon ${last(t.larderColdDelayed)}, ` +
+          `packuments cached ${last(t.larderTarballsColdDelayed)}), ` +
           `node pass-through ${last(t.passThroughDelayed)} (verifying ${last(t.verifyDelayed)})`,
       );
     }
   } finally {
     await stopLarder(running);
+    await stopLarder(tarballsCold);
     await pipe.stop();
     await verify.stop();
     await proxy.close();
@@ -165,6 +179,7 @@ export async function runNpmCiPhase(c: NpmCiContext): Promise<NpmCiPhase> {
     larderCold: samples(t.larderCold),
     larderColdDelayed: samples(t.larderColdDelayed),
     larderRunningDelayed: samples(t.larderRunningDelayed),
+    larderTarballsColdDelayed: samples(t.larderTarballsColdDelayed),
     passThroughDelayed: samples(t.passThroughDelayed),
     verifyDelayed: samples(t.verifyDelayed),
     larderWarm: samples(t.larderWarm),

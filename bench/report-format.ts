@@ -92,6 +92,15 @@ export function formatReport(r: BenchResults): string {
     );
     lines.push(
       row([
+        `  cold tarballs +${n.delayMs} ms, packuments cached`,
+        sec(n.larderTarballsColdDelayed),
+        sec(n.directDelayed),
+        spread(x.npmCiColdTarballs_larderOverDirect_delayed),
+        'npm ci direct to the upstream',
+      ]),
+    );
+    lines.push(
+      row([
         '  cold, bare loopback, a fresh daemon',
         sec(n.larderCold),
         sec(n.direct),

@@ -127,6 +127,7 @@ export function judge(r: BenchResults): void {
     x.npmCiWarm_larderOverNginx = paired(n.larderWarm, n.nginxWarm);
     x.npmCiCold_larderOverDirect_delayed = paired(n.larderRunningDelayed, n.directDelayed);
     x.npmCiCold_freshOverDirect_delayed = paired(n.larderColdDelayed, n.directDelayed);
+    x.npmCiColdTarballs_larderOverDirect_delayed = paired(n.larderTarballsColdDelayed, n.directDelayed);
     x.npmCiCold_freshOverDirect_loopback = paired(n.larderCold, n.direct);
     x.npmCiCold_passThroughOverDirect_delayed = paired(n.passThroughDelayed, n.directDelayed);
     x.npmCiCold_verifyOverDirect_delayed = paired(n.verifyDelayed, n.directDelayed);
@@ -141,6 +142,7 @@ export function judge(r: BenchResults): void {
     for (const [name, key] of [
       [`cold npm ci, fresh Larder/direct, upstream +${n.delayMs} ms (reported)`, 'npmCiCold_freshOverDirect_delayed'],
       ['cold npm ci, fresh Larder/direct, bare loopback (reported)', 'npmCiCold_freshOverDirect_loopback'],
+      [`cold tarballs, packuments cached, Larder/direct, +${n.delayMs} ms (reported)`, 'npmCiColdTarballs_larderOverDirect_delayed'],
       [`cold npm ci +${n.delayMs} ms, node:http pass-through/direct (the floor, reported)`, 'npmCiCold_passThroughOverDirect_delayed'],
       [`cold npm ci +${n.delayMs} ms, verifying pass-through/direct (reported)`, 'npmCiCold_verifyOverDirect_delayed'],
       [`cold npm ci +${n.delayMs} ms, Larder/verifying pass-through (reported)`, 'npmCiCold_larderOverVerify_delayed'],
