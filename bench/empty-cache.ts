@@ -26,13 +26,22 @@ interface EntryPage {
 
 /**
  * Longer than answered bodies may wait before they are written
- * (daemon/core/write-behind.ts: quiet 300 ms, at most 3 s), and than Node's
+ * (daemon/core/write-behind.ts: 2.5 s of quiet, at most 6 s), and than Node's
  * http servers keep an idle connection (5 s): the fixture upstream has
  * closed every connection the last run kept alive, so the cold run opens
  * its upstream connections anew, as a fresh daemon does, instead of racing
  * their closing halfway through.
  */
-const SETTLE_MS = 6000;
+const SETTLE_MS = 6500;
+
+/**
+ * Waits until a running Larder's writes put off behind its last run
+ * (daemon/core/write-behind.ts) have been done, so that they fall into no
+ * other side's measurement.
+ */
+export function settle(): Promise<void> {
+  return sleep(SETTLE_MS);
+}
 
 async function call<T>(s: BenchServer, token: string, method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(`${s.origin}/_/api/v1${path}`, {

@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import type { RegistryFixture } from '../test/helpers/npm-fixture/types.js';
 import type { DelayProxyStats } from './delay-proxy.js';
 import { startDelayProxy } from './delay-proxy.js';
-import { emptyCache } from './empty-cache.js';
+import { emptyCache, settle } from './empty-cache.js';
 import { startNginx } from './nginx.js';
 import { timeNpmCi, type AppProject } from './npm-ci.js';
 import type { QuietBudget } from './proc.js';
@@ -144,10 +144,12 @@ export async function runNpmCiPhase(c: NpmCiContext): Promise<NpmCiPhase> {
       proxy.resetStats();
       t.larderRunningDelayed.push(await timed(running.registry));
       traffic.larderRunning = proxy.stats();
+      await settle();
     },
     async () => {
       await emptyCache(tarballsCold, (key) => key.includes(':tgz:'));
       t.larderTarballsColdDelayed.push(await timed(tarballsCold.registry));
+      await settle();
     },
     async () => void t.passThroughDelayed.push(await timed(pipe.registry)),
     async () => void t.verifyDelayed.push(await timed(verify.registry)),

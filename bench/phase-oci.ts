@@ -22,7 +22,7 @@
 import { join } from 'node:path';
 import { createSkopeoSandbox } from '../test/helpers/oci/push.js';
 import { startOciUpstream, startRegistryProxy, timeCopies, type OciPull } from './oci-images.js';
-import { emptyCache } from './empty-cache.js';
+import { emptyCache, settle } from './empty-cache.js';
 import type { QuietBudget } from './proc.js';
 import { median, type Samples } from './report.js';
 import { startLarderWith, startPassThrough, type BenchServer } from './servers.js';
@@ -99,6 +99,7 @@ export async function runOciPhase(c: OciContext): Promise<OciPhase> {
     async () => {
       await emptyCache(running);
       t.larderRunningCold.push(await copy(hostOf(running)));
+      await settle();
     },
     async () => {
       const s = await startLarderWith(c.cli, c.workDir, remotes, {}, c.nodeArgs ?? []);
