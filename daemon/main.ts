@@ -132,6 +132,9 @@ export async function startDaemon(cfg: LoadedConfig, opts: DaemonOptions = {}): 
     })),
     repair: protocols.repair,
     flushAccess: () => access.flush(),
+    settleWrites: async () => {
+      await Promise.all([documents.drain(), httpCache.drain(), blobCache.drain()]);
+    },
     isOffline: () => offline,
     setOffline: (v) => {
       offline = v;

@@ -30,6 +30,11 @@ export interface ExportDeps {
   publicUrl(): string;
   /** This daemon's bundle signing key (created on first use). */
   signingKey(): Promise<SigningKey>;
+  /**
+   * Does the index writes put off behind answers (core/write-behind.ts) now:
+   * what was just answered, or warmed, is in the index only once they ran.
+   */
+  settle?(): Promise<void>;
 }
 
 export interface PlannedBundle {
@@ -107,6 +112,8 @@ export async function planExport(d: ExportDeps, req: ExportRequest, signal: Abor
   const items: PlannedItem[] = (req.refs ?? []).map((ref) => ({ ref }));
   for (const f of req.files ?? []) items.push(...planFile(f.name, f.content));
   for (const k of await warmAll(d, items, req.deps === true, signal)) keys.add(k);
+  // Bodies answered shortly before (or just warmed) may still wait to be indexed.
+  await d.settle?.();
   for (const prefix of req.prefixes ?? []) for (const e of d.index.entries(prefix)) keys.add(e.key);
   if (keys.size === 0) throw new LarderError('E_BAD_REQUEST', 'the selection is empty: give pins, references, lockfiles or key prefixes');
 

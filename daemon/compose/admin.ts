@@ -45,6 +45,8 @@ export interface AdminParts {
   repair(entry: Entry): Promise<boolean>;
   /** Writes batched access times now (before eviction picks the least recently used). */
   flushAccess?(): Promise<void>;
+  /** Does the writes put off behind answers now (core/write-behind.ts), so that the index lists what was answered. */
+  settleWrites?(): Promise<void>;
   isOffline(): boolean;
   setOffline(v: boolean): void;
   publicUrl(): string;
@@ -120,6 +122,7 @@ export async function buildAdmin(p: AdminParts) {
     log,
     metrics,
     publicUrl: p.publicUrl,
+    ...(p.settleWrites ? { settleWrites: p.settleWrites } : {}),
   });
   const { maintenance, keeper, scrubber, enforce, enforcing } = buildUpkeep({
     cfg,

@@ -48,6 +48,8 @@ export interface EdgeParts extends EdgeOptions {
   log: Logger;
   metrics: Metrics;
   publicUrl(): string;
+  /** Does the writes put off behind answers now (an export reads the index right after warming). */
+  settleWrites?(): Promise<void>;
 }
 
 /**
@@ -100,6 +102,7 @@ export function buildEdge(p: EdgeParts) {
     pins,
     daemonId: p.daemonId,
     publicUrl: p.publicUrl,
+    ...(p.settleWrites ? { settle: p.settleWrites } : {}),
     signingKey: async () => {
       const { loadSigningKey } = await import('../bundle/signing.js');
       if (!b) throw new Error('bundle signing is not configured');

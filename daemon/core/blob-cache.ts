@@ -66,6 +66,15 @@ export class BlobCache {
     return this.deps.index.getEntry(key);
   }
 
+  /**
+   * Whether a key is committed or being filled now. A request for a key
+   * being filled joins that fill without running its own plan, so a
+   * protocol that checks a client's access in the plan checks it here.
+   */
+  known(key: string): boolean {
+    return this.peek(key) !== undefined || this.fills.has(key);
+  }
+
   /** The hit path alone: a committed entry's body, or undefined (nothing is fetched). */
   async cached(key: string): Promise<ServedBlob | undefined> {
     const entry = this.deps.index.getEntry(key);

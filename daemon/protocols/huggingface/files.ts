@@ -92,7 +92,8 @@ export class HfFiles {
       );
     }
     const key = this.fileKey(w, w.token);
-    if (this.blobs.peek(key)) await this.confirm(w, w.token);
+    // Cached, or being filled for another request (a body answered from memory is indexed a little later).
+    if (this.blobs.known(key)) await this.confirm(w, w.token);
     return this.fetch(w, w.token);
   }
 
